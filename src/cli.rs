@@ -1,0 +1,108 @@
+//! Command-line types (clap derive) and their help text; no logic lives here.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::workload::HumanDuration;
+
+/// Serverless function or always-on container? coldbench drives both with the same load and
+/// reports latency (coordinated-omission free), cold starts and errors side by side.
+#[derive(Debug, Parser)]
+#[command(name = "coldbench", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a workload file against each of its targets and write a report.
+    Run(RunArgs),
+    /// Ad-hoc load against one URL, like wrk (closed loop, -c) or wrk2 (open loop, --rate).
+    Load(LoadArgs),
+    /// The bundled demo function (started by coldbench itself).
+    #[command(hide = true)]
+    Function(FunctionArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The workload TOML file (see workloads/).
+    pub workload: PathBuf,
+    /// Folder under which the run's report folder is created.
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+    /// Run only this target (repeat for several); default: every target.
+    #[arg(long = "target", value_name = "NAME")]
+    pub targets: Vec<String>,
+    /// Override the workload's duration, e.g. 10s.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Print results.json to stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bars.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// The http:// URL to load.
+    pub url: String,
+    /// Open loop: requests per second at evenly spaced intended times.
+    #[arg(long, short = 'r', conflicts_with = "connections")]
+    pub rate: Option<f64>,
+    /// Closed loop: keep-alive connections, each sending back to back (default 50 without --rate).
+    #[arg(long = "connections", short = 'c')]
+    pub connections: Option<usize>,
+    /// How long to run, e.g. 10s (default 10s unless -n is given).
+    #[arg(long, short = 'd', value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// How many requests to send.
+    #[arg(long = "requests", short = 'n')]
+    pub requests: Option<u64>,
+    /// HTTP method.
+    #[arg(long, short = 'm', default_value = "GET")]
+    pub method: String,
+    /// Request header, "Name: value" (repeatable).
+    #[arg(long = "header", short = 'H', value_name = "HEADER")]
+    pub headers: Vec<String>,
+    /// Request body.
+    #[arg(long, short = 'b', default_value = "")]
+    pub body: String,
+    /// Per-request timeout; slower requests end as `timeout`.
+    #[arg(long, short = 't', value_parser = parse_duration, default_value = "30s")]
+    pub timeout: Duration,
+    /// Open loop: most requests in flight; later arrivals wait and the wait counts in latency.
+    #[arg(long, default_value_t = crate::workload::DEFAULT_MAX_IN_FLIGHT)]
+    pub max_in_flight: usize,
+    /// Print the HDR percentile spectrum of the latency.
+    #[arg(long)]
+    pub spectrum: bool,
+    /// Print the results as JSON (the results.json schema) instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FunctionArgs {
+    /// How the function is served.
+    #[arg(long, value_enum, default_value_t = FunctionMode::Http)]
+    pub mode: FunctionMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FunctionMode {
+    /// An HTTP server on 127.0.0.1:$PORT serving many requests at once (the container model).
+    Http,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    HumanDuration::parse(text).map(|d| d.0)
+}

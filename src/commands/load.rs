@@ -1,0 +1,90 @@
+//! `coldbench load`: ad-hoc load against one URL, open loop (`--rate`) or closed loop (`-c`).
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::{exit_code, target, utc_now};
+use crate::cli::LoadArgs;
+use crate::loadgen::{self, Live, Plan, RequestTemplate};
+use crate::metrics::{decode, LoadMode, RunReport, TargetStatus, WorkloadInfo};
+use crate::progress::Progress;
+use crate::report::{comparison_table, spectrum};
+use crate::workload::ArrivalProcess;
+
+/// Duration of a load given neither `-d` nor `-n`.
+const DEFAULT_DURATION: Duration = Duration::from_secs(10);
+/// Connections of a closed-loop load without `-c`.
+const DEFAULT_CONNECTIONS: usize = 50;
+
+/// Loads the URL and prints the latency table (or JSON).
+///
+/// # Errors
+/// When the URL, method, headers or rate are invalid.
+pub async fn run(args: &LoadArgs, cancel: CancellationToken) -> anyhow::Result<ExitCode> {
+    let headers = RequestTemplate::parse_header_lines(&args.headers)?;
+    let template = RequestTemplate::new(&args.method, &args.url, &headers, args.body.clone())?;
+    let duration = args.duration.or(if args.requests.is_some() { None } else { Some(DEFAULT_DURATION) });
+    let (plan, expected, traffic) = plan(args, duration)?;
+    let live = Arc::new(Live::default());
+    let progress = Progress::start("load", expected, Arc::clone(&live), !args.quiet);
+    let result = loadgen::drive(template, plan, args.timeout, cancel.clone(), live).await;
+    progress.finish();
+    let mut measured = target::conclude(&args.url, "url", &args.url, Vec::new(), result);
+    if args.rate.is_none() {
+        measured.mode = LoadMode::Closed;
+    }
+    for warning in &measured.warnings {
+        eprintln!("warning: {warning}");
+    }
+    if let Some(error) = &measured.error {
+        eprintln!("error: {error}");
+    }
+    let info = WorkloadInfo {
+        name: "load".into(),
+        description: String::new(),
+        source: args.url.clone(),
+        seed: 0,
+        duration_s: duration.map_or(0.0, |d| d.as_secs_f64()),
+        traffic,
+        warnings: Vec::new(),
+    };
+    let mut report = RunReport::new(info, utc_now());
+    report.targets.push(measured);
+    let target = &report.targets[0];
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{}", comparison_table(&report.targets));
+        if let Some(cpu) = target.coldbench_cpu_us_per_request {
+            println!("coldbench CPU per request: {cpu:.2} µs");
+        }
+        if args.spectrum {
+            println!("{}", spectrum(&decode(&target.measurement.histograms.latency)?));
+        }
+    }
+    let failed = target.status == TargetStatus::Failed;
+    Ok(exit_code(cancel.is_cancelled(), failed))
+}
+
+type PlanParts = (Plan, Option<u64>, serde_json::Value);
+
+fn plan(args: &LoadArgs, duration: Option<Duration>) -> anyhow::Result<PlanParts> {
+    let Some(rate) = args.rate else {
+        let connections = args.connections.unwrap_or(DEFAULT_CONNECTIONS);
+        anyhow::ensure!(connections > 0, "-c: must be at least 1 connection");
+        let traffic = serde_json::json!({ "pattern": "closed", "connections": connections });
+        return Ok((Plan::Closed { connections, duration, requests: args.requests }, args.requests, traffic));
+    };
+    anyhow::ensure!(rate.is_finite() && rate > 0.0, "--rate: must be greater than 0, got {rate}");
+    anyhow::ensure!(args.max_in_flight > 0, "--max-in-flight: must be at least 1");
+    let horizon = duration.unwrap_or(Duration::MAX);
+    let process = ArrivalProcess::Constant { rate_per_s: rate };
+    let limit = args.requests.unwrap_or(u64::MAX);
+    let expected = duration.map_or(limit, |d| (process.expected_requests(d).ceil() as u64).min(limit));
+    let schedule = process.schedule(horizon, 0).take(usize::try_from(limit).unwrap_or(usize::MAX));
+    let traffic = serde_json::json!({ "pattern": "constant", "rate": rate });
+    Ok((Plan::Open { schedule: Box::new(schedule), max_in_flight: args.max_in_flight }, Some(expected), traffic))
+}

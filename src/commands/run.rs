@@ -1,0 +1,88 @@
+//! `coldbench run`: every target of a workload in turn, with the same schedule, saving after each.
+
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use tokio_util::sync::CancellationToken;
+
+use super::{exit_code, target, utc_now};
+use crate::cli::RunArgs;
+use crate::metrics::{RunReport, TargetStatus, WorkloadInfo};
+use crate::report::{comparison_table, Exporter, JsonExporter, ReportDir};
+use crate::workload::{TargetSpec, Workload};
+
+/// Runs the workload and writes `reports/<timestamp>-<name>/`.
+///
+/// # Errors
+/// When the workload is invalid, a `--target` is unknown, or the report cannot be written.
+pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<ExitCode> {
+    let mut workload = Workload::load(&args.workload)?;
+    if let Some(duration) = args.duration {
+        workload.set_duration(duration);
+    }
+    for warning in &workload.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let targets = select_targets(&workload, &args.targets)?;
+    let started_at = utc_now();
+    let dir = ReportDir::create(&args.out, &workload.spec.name, &folder_timestamp(&started_at))?;
+    let mut report = RunReport::new(workload_info(&workload)?, started_at);
+    let exporters: [&dyn Exporter; 1] = [&JsonExporter];
+    for target in targets {
+        if cancel.is_cancelled() {
+            break;
+        }
+        if !args.quiet {
+            eprintln!("measuring {} ({})", target.name(), target.kind());
+        }
+        let measured = target::measure(&workload, target, &cancel, args.quiet).await;
+        if let Some(error) = &measured.error {
+            eprintln!("error: target {}: {error}", measured.name);
+        }
+        for warning in &measured.warnings {
+            eprintln!("warning: target {}: {warning}", measured.name);
+        }
+        report.targets.push(measured);
+        dir.write(&report, &exporters)?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{}", comparison_table(&report.targets));
+        println!("report: {}", dir.path().display());
+    }
+    let interrupted = cancel.is_cancelled() || report.targets.iter().any(|t| t.status == TargetStatus::Interrupted);
+    let failed = report.targets.iter().any(|t| t.status == TargetStatus::Failed);
+    Ok(exit_code(interrupted, failed))
+}
+
+fn select_targets<'w>(workload: &'w Workload, wanted: &[String]) -> anyhow::Result<Vec<&'w TargetSpec>> {
+    let all = &workload.spec.targets;
+    if wanted.is_empty() {
+        return Ok(all.iter().collect());
+    }
+    let names: Vec<&str> = all.iter().map(TargetSpec::name).collect();
+    for name in wanted {
+        if !names.contains(&name.as_str()) {
+            bail!("--target {name:?}: {} has no such target (it has: {})", workload.path.display(), names.join(", "));
+        }
+    }
+    Ok(all.iter().filter(|t| wanted.iter().any(|w| w == t.name())).collect())
+}
+
+fn workload_info(workload: &Workload) -> anyhow::Result<WorkloadInfo> {
+    Ok(WorkloadInfo {
+        name: workload.spec.name.clone(),
+        description: workload.spec.description.clone(),
+        source: workload.path.display().to_string(),
+        seed: workload.spec.seed,
+        duration_s: workload.duration().as_secs_f64(),
+        traffic: serde_json::to_value(&workload.spec.traffic).context("describing the traffic")?,
+        warnings: workload.warnings.clone(),
+    })
+}
+
+/// `2026-11-27T15:43:00Z` → `20261127T154300Z`: sortable and safe in file names.
+fn folder_timestamp(rfc3339: &str) -> String {
+    rfc3339.chars().filter(|c| *c != '-' && *c != ':').collect()
+}

@@ -1,0 +1,169 @@
+//! Measuring one target of a workload: start it, drive it with the run's schedule, stop it.
+//!
+//! Whatever happens, the result is a `TargetReport`: a target that cannot start or serves no
+//! request is reported as failed, never lost.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio_util::sync::CancellationToken;
+
+use super::utc_now;
+use crate::container::{ContainerConfig, ContainerPool};
+use crate::gateway::Gateway;
+use crate::loadgen::{self, Live, LoadResult, Plan, RequestTemplate};
+use crate::metrics::{InstanceReport, LoadMode, Recorder, TargetReport, TargetStatus};
+use crate::progress::Progress;
+use crate::workload::{ContainerSpec, TargetSpec, UrlSpec, Workload};
+
+/// Runs the workload's schedule against one target.
+pub async fn measure(workload: &Workload, target: &TargetSpec, cancel: &CancellationToken, quiet: bool) -> TargetReport {
+    let started_at = utc_now();
+    let mut report = match target {
+        TargetSpec::Url(spec) => measure_url(workload, spec, cancel, quiet).await,
+        TargetSpec::Container(spec) => measure_container(workload, spec, cancel, quiet).await,
+    };
+    report.started_at = started_at;
+    report
+}
+
+async fn measure_url(workload: &Workload, spec: &UrlSpec, cancel: &CancellationToken, quiet: bool) -> TargetReport {
+    let template = match RequestTemplate::new(&spec.method, &spec.url, &spec.headers, spec.body.clone().unwrap_or_default()) {
+        Ok(t) => t,
+        Err(e) => return failed(&spec.name, "url", &spec.url, e.to_string()),
+    };
+    let result = drive(workload, &spec.name, template, cancel, quiet).await;
+    conclude(&spec.name, "url", &spec.url, Vec::new(), result)
+}
+
+async fn measure_container(
+    workload: &Workload,
+    spec: &ContainerSpec,
+    cancel: &CancellationToken,
+    quiet: bool,
+) -> TargetReport {
+    let command = match spec.command.clone().map_or_else(crate::function::http_command, Ok) {
+        Ok(c) => c,
+        Err(e) => return failed(&spec.name, "container", "", format!("cannot find the demo function: {e:#}")),
+    };
+    let mut env: Vec<(String, String)> = spec.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    env.extend(workload.spec.function.init.to_env());
+    let config = ContainerConfig {
+        name: spec.name.clone(),
+        instances: spec.instances,
+        command,
+        env,
+        startup_timeout: spec.startup_timeout.0,
+        stop_grace: spec.stop_grace.0,
+    };
+    let pool = tokio::select! {
+        biased;
+        () = cancel.cancelled() => return interrupted_before_start(&spec.name, "container"),
+        started = ContainerPool::start(&config) => match started {
+            Ok(pool) => Arc::new(pool),
+            Err(e) => return failed(&spec.name, "container", "", format!("container did not start: {e}")),
+        },
+    };
+    let report = serve_and_drive(workload, &spec.name, &pool, cancel, quiet).await;
+    pool.stop().await;
+    report
+}
+
+async fn serve_and_drive(
+    workload: &Workload,
+    name: &str,
+    pool: &Arc<ContainerPool>,
+    cancel: &CancellationToken,
+    quiet: bool,
+) -> TargetReport {
+    let gateway = match Gateway::start(Arc::clone(pool) as _).await {
+        Ok(g) => g,
+        Err(e) => return failed(name, "container", "", format!("cannot start the gateway: {e}")),
+    };
+    let endpoint = gateway.url();
+    let headers = BTreeMap::from([("content-type".to_string(), "application/json".to_string())]);
+    let template = RequestTemplate::new("POST", &endpoint, &headers, workload.spec.function.work.request_body())
+        .expect("the gateway URL and fixed headers are valid");
+    let result = drive(workload, name, template, cancel, quiet).await;
+    gateway.stop().await;
+    conclude(name, "container", &endpoint, pool.reports(), result)
+}
+
+/// Sends the workload's schedule to `template`.
+async fn drive(
+    workload: &Workload,
+    name: &str,
+    template: RequestTemplate,
+    cancel: &CancellationToken,
+    quiet: bool,
+) -> anyhow::Result<LoadResult> {
+    let plan = Plan::Open { schedule: Box::new(workload.schedule()), max_in_flight: workload.spec.load.max_in_flight };
+    let live = Arc::new(Live::default());
+    let expected = workload.arrivals.expected_requests(workload.duration()).round() as u64;
+    let progress = Progress::start(name, Some(expected), Arc::clone(&live), !quiet);
+    let result = loadgen::drive(template, plan, workload.spec.load.timeout.0, cancel.child_token(), live).await;
+    progress.finish();
+    result
+}
+
+/// Turns a load result into the target's report, deciding its status.
+pub fn conclude(
+    name: &str,
+    kind: &str,
+    endpoint: &str,
+    instances: Vec<InstanceReport>,
+    result: anyhow::Result<LoadResult>,
+) -> TargetReport {
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => return failed(name, kind, endpoint, format!("{e:#}")),
+    };
+    let m = &result.measurement;
+    let (status, error) = if result.interrupted {
+        (TargetStatus::Interrupted, None)
+    } else if m.requests > 0 && m.outcomes.ok == 0 {
+        let kinds: Vec<String> = m.outcomes.error_kinds().iter().map(|(k, n)| format!("{n} {k}")).collect();
+        (TargetStatus::Failed, Some(format!("no request succeeded ({})", kinds.join(", "))))
+    } else {
+        (TargetStatus::Complete, None)
+    };
+    TargetReport {
+        name: name.to_string(),
+        kind: kind.to_string(),
+        status,
+        error,
+        started_at: utc_now(),
+        mode: LoadMode::Open,
+        endpoint: endpoint.to_string(),
+        instances,
+        measurement: result.measurement,
+        coldbench_cpu_us_per_request: result.cpu_us_per_request,
+        warnings: result.warnings,
+    }
+}
+
+fn empty_report(name: &str, kind: &str, endpoint: &str, status: TargetStatus, error: Option<String>) -> TargetReport {
+    let now = Instant::now();
+    TargetReport {
+        name: name.to_string(),
+        kind: kind.to_string(),
+        status,
+        error,
+        started_at: utc_now(),
+        mode: LoadMode::Open,
+        endpoint: endpoint.to_string(),
+        instances: Vec::new(),
+        measurement: Recorder::new(now).finish(now),
+        coldbench_cpu_us_per_request: None,
+        warnings: Vec::new(),
+    }
+}
+
+fn failed(name: &str, kind: &str, endpoint: &str, error: String) -> TargetReport {
+    empty_report(name, kind, endpoint, TargetStatus::Failed, Some(error))
+}
+
+fn interrupted_before_start(name: &str, kind: &str) -> TargetReport {
+    empty_report(name, kind, "", TargetStatus::Interrupted, None)
+}

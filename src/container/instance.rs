@@ -1,0 +1,121 @@
+//! One container instance: a supervised server process and a keep-alive client to it.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+use super::ContainerConfig;
+use crate::gateway::Invocation;
+use crate::metrics::InstanceReport;
+use crate::process::GroupChild;
+
+/// How often start-up checks whether the instance accepts connections.
+const READY_POLL: Duration = Duration::from_millis(2);
+
+/// Why an instance did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{id}: {source}")]
+    Spawn { id: String, source: std::io::Error },
+    #[error("{id} exited with {status} before accepting connections on port {port}; its output ends with:\n{tail}")]
+    Exited { id: String, status: std::process::ExitStatus, port: u16, tail: String },
+    #[error("{id} did not accept connections on port {port} within {timeout:?}; its output ends with:\n{tail}")]
+    Timeout { id: String, port: u16, timeout: Duration, tail: String },
+}
+
+/// A running instance.
+pub struct ContainerInstance {
+    pub id: String,
+    pub index: usize,
+    process: tokio::sync::Mutex<GroupChild>,
+    pid: u32,
+    addr: SocketAddr,
+    client: Client<HttpConnector, Full<Bytes>>,
+    startup: Duration,
+    requests: AtomicU64,
+}
+
+impl ContainerInstance {
+    /// Spawns instance `index` on a free port and waits until it accepts connections.
+    ///
+    /// # Errors
+    /// See [`StartError`].
+    pub async fn start(config: &ContainerConfig, index: usize) -> Result<Self, StartError> {
+        let id = format!("{}-{index}", config.name);
+        let port = free_port().map_err(|source| StartError::Spawn { id: id.clone(), source })?;
+        let mut env = config.env.clone();
+        env.push(("PORT".into(), port.to_string()));
+        env.push(("COLDBENCH_INSTANCE".into(), id.clone()));
+        let spawned_at = Instant::now();
+        let mut process =
+            GroupChild::spawn(&config.command, &env, false).map_err(|source| StartError::Spawn { id: id.clone(), source })?;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        loop {
+            if tokio::net::TcpStream::connect(addr).await.is_ok() {
+                break;
+            }
+            if let Some(status) = process.try_exit() {
+                // Give the output readers a moment to collect the last lines.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                return Err(StartError::Exited { id, status, port, tail: process.tail() });
+            }
+            if spawned_at.elapsed() > config.startup_timeout {
+                let tail = process.tail();
+                process.stop(Duration::ZERO).await;
+                return Err(StartError::Timeout { id, port, timeout: config.startup_timeout, tail });
+            }
+            tokio::time::sleep(READY_POLL).await;
+        }
+        let startup = spawned_at.elapsed();
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(None).build(connector);
+        let pid = process.pid();
+        Ok(Self { id, index, process: tokio::sync::Mutex::new(process), pid, addr, client, startup, requests: AtomicU64::new(0) })
+    }
+
+    /// Sends one invocation to this instance and reads the whole response.
+    ///
+    /// # Errors
+    /// When the instance cannot be reached or breaks the exchange.
+    pub async fn forward(&self, invocation: Invocation) -> anyhow::Result<Response<Bytes>> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let path = invocation.uri.path_and_query().map_or("/", |p| p.as_str());
+        let mut request = Request::new(Full::new(invocation.body));
+        *request.method_mut() = invocation.method;
+        *request.uri_mut() = format!("http://{}{path}", self.addr).parse()?;
+        *request.headers_mut() = invocation.headers;
+        request.headers_mut().remove(http::header::HOST);
+        let response = self.client.request(request).await?;
+        let (parts, body) = response.into_parts();
+        let body = body.collect().await?.to_bytes();
+        Ok(Response::from_parts(parts, body))
+    }
+
+    /// Start-up time and requests served.
+    pub fn report(&self) -> InstanceReport {
+        InstanceReport {
+            id: self.id.clone(),
+            pid: self.pid,
+            startup_ms: self.startup.as_secs_f64() * 1e3,
+            requests: self.requests.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stops the process group: SIGTERM, then SIGKILL after `grace`.
+    pub async fn stop(&self, grace: Duration) {
+        self.process.lock().await.stop(grace).await;
+    }
+}
+
+/// A loopback port that was free a moment ago (the OS picks it).
+fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
+}

@@ -1,0 +1,69 @@
+//! HTTP mode of the demo function: a hyper server on `127.0.0.1:$PORT` serving many requests at
+//! once, as an always-on container would.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use super::work::{parse_request, perform_blocking, Init, Work};
+
+/// Runs Init, then serves on `127.0.0.1:$PORT` until `shutdown` fires (SIGTERM in the process).
+///
+/// # Errors
+/// When `$PORT` is missing or invalid, the Init settings cannot be read, or the port cannot be bound.
+pub async fn serve_http(shutdown: CancellationToken) -> anyhow::Result<()> {
+    let port: u16 = std::env::var("PORT")
+        .context("PORT is not set: the HTTP mode listens on $PORT")?
+        .parse()
+        .context("PORT is not a port number")?;
+    let init = Init::from_env()?;
+    let kept = Arc::new(tokio::task::spawn_blocking(move || init.perform()).await?);
+    let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))
+        .await
+        .with_context(|| format!("binding 127.0.0.1:{port}"))?;
+    crate::gateway::serve(listener, shutdown, move |request| {
+        let _keep_alive = Arc::clone(&kept);
+        handle(request)
+    })
+    .await;
+    Ok(())
+}
+
+async fn handle(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let body = match request.into_body().collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(err) => return Ok(text(StatusCode::BAD_REQUEST, format!("cannot read the body: {err}"))),
+    };
+    let work = match parse_request(&body) {
+        Ok(work) => work,
+        Err(message) => return Ok(text(StatusCode::BAD_REQUEST, message)),
+    };
+    let output = match work {
+        Work::Sleep { duration } => {
+            tokio::time::sleep(duration.0).await;
+            Bytes::from_static(b"{\"ok\":true}")
+        }
+        Work::Echo { .. } => body,
+        blocking => match tokio::task::spawn_blocking(move || perform_blocking(&blocking, &[])).await {
+            Ok(out) => Bytes::from(out),
+            Err(err) => return Ok(text(StatusCode::INTERNAL_SERVER_ERROR, format!("work failed: {err}"))),
+        },
+    };
+    let mut response = Response::new(Full::new(output));
+    response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    Ok(response)
+}
+
+fn text(status: StatusCode, message: String) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(message)));
+    *response.status_mut() = status;
+    response
+}

@@ -1,0 +1,19 @@
+//! The bundled demo function: the same code for both deployment models.
+//!
+//! `coldbench function --mode http` runs it as a container-style server on `$PORT`; the Lambda
+//! mode (Runtime API client) arrives with the function runtime and reuses `work.rs`.
+
+mod http;
+mod work;
+
+pub use http::serve_http;
+pub use work::{parse_request, perform_blocking, touch_memory, Init, Work, ENV_INIT_DELAY, ENV_INIT_MEMORY_MB};
+
+/// The command line that starts the demo function in HTTP mode from this very executable.
+///
+/// # Errors
+/// When the path of the running executable cannot be found.
+pub fn http_command() -> anyhow::Result<Vec<String>> {
+    let exe = std::env::current_exe()?;
+    Ok(vec![exe.to_string_lossy().into_owned(), "function".into(), "--mode".into(), "http".into()])
+}

@@ -1,0 +1,137 @@
+//! The gateway: the local front door every local target is measured through.
+//!
+//! A hyper server on 127.0.0.1 (port 0) that hands each request to a [`Backend`] (function
+//! runtime or container pool) and stamps the `x-coldbench-*` headers from the invocation record,
+//! so both deployment models pay the same hop and the load generator learns about cold starts.
+
+mod server;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use server::serve;
+
+/// One request as a backend receives it, body already read.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub method: Method,
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// What the backend says about how it served an invocation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvocationRecord {
+    /// The instance that served it.
+    pub instance: String,
+    /// Whether the instance was started for this invocation.
+    pub cold: bool,
+    /// The instance's Init duration, on cold invocations.
+    pub init: Option<Duration>,
+    /// Time the backend spent on the invocation.
+    pub duration: Duration,
+}
+
+/// A backend's answer: the response for the caller and, when an instance served it, its record.
+#[derive(Debug)]
+pub struct Served {
+    pub response: Response<Bytes>,
+    pub record: Option<InvocationRecord>,
+}
+
+/// Boxed future returned by [`Backend::invoke`].
+pub type InvokeFuture<'a> = Pin<Box<dyn Future<Output = Served> + Send + 'a>>;
+
+/// A deployment model behind the gateway.
+pub trait Backend: Send + Sync + 'static {
+    /// Serves one invocation. Failures are responses (e.g. 502), never panics.
+    fn invoke(&self, invocation: Invocation) -> InvokeFuture<'_>;
+}
+
+/// A running gateway; dropping it without [`Gateway::stop`] also stops accepting.
+pub struct Gateway {
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Gateway {
+    /// Starts serving `backend` on 127.0.0.1 with a port chosen by the OS.
+    ///
+    /// # Errors
+    /// When no loopback port can be bound.
+    pub async fn start(backend: Arc<dyn Backend>) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let addr = listener.local_addr()?;
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(serve(listener, shutdown.clone(), move |request| {
+            let backend = Arc::clone(&backend);
+            async move { Ok::<_, std::convert::Infallible>(handle(backend.as_ref(), request).await) }
+        }));
+        Ok(Self { addr, shutdown, task: Some(task) })
+    }
+
+    /// The URL the load generator sends to.
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    /// Stops accepting connections and waits for the accept loop to end.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+async fn handle(backend: &dyn Backend, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    let (parts, body) = request.into_parts();
+    let body = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(err) => return plain(StatusCode::BAD_REQUEST, format!("cannot read the request body: {err}")),
+    };
+    let invocation = Invocation { method: parts.method, uri: parts.uri, headers: parts.headers, body };
+    let served = backend.invoke(invocation).await;
+    let (mut parts, body) = served.response.into_parts();
+    if let Some(record) = served.record {
+        stamp(&mut parts.headers, &record);
+    }
+    Response::from_parts(parts, Full::new(body))
+}
+
+/// Adds the `x-coldbench-*` headers describing how the invocation was served.
+fn stamp(headers: &mut HeaderMap, record: &InvocationRecord) {
+    let value = |text: String| HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
+    headers.insert("x-coldbench-instance", value(record.instance.clone()));
+    headers.insert("x-coldbench-cold", HeaderValue::from_static(if record.cold { "true" } else { "false" }));
+    headers.insert("x-coldbench-duration-ms", value(format!("{:.3}", record.duration.as_secs_f64() * 1e3)));
+    if let Some(init) = record.init {
+        headers.insert("x-coldbench-init-ms", value(format!("{:.3}", init.as_secs_f64() * 1e3)));
+    }
+}
+
+/// A plain-text response with `status`.
+pub fn plain(status: StatusCode, message: String) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(message)));
+    *response.status_mut() = status;
+    response
+}

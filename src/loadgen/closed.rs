@@ -1,0 +1,46 @@
+//! Closed loop: N keep-alive connections, each sending its next request when the previous
+//! response has arrived, like wrk. For maximum throughput; latency here is service time.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::client::Worker;
+use super::Shared;
+use crate::metrics::Outcome;
+
+/// Pause after a failed connection attempt, so a refused port is not hammered in a hot loop.
+const RECONNECT_PAUSE: Duration = Duration::from_millis(5);
+
+/// Runs `connections` workers until the deadline, the request budget, or cancellation.
+/// Returns whether it was interrupted.
+pub(super) async fn run(
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    connections: usize,
+    deadline: Option<Instant>,
+    requests: Option<u64>,
+) -> bool {
+    let budget = Arc::new(AtomicU64::new(requests.unwrap_or(u64::MAX)));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..connections.max(1) {
+        let (shared, budget) = (Arc::clone(&shared), Arc::clone(&budget));
+        workers.spawn(async move {
+            let mut worker = Worker::new(addr);
+            while deadline.is_none_or(|d| Instant::now() < d) && !shared.cancel.is_cancelled() {
+                if budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_err() {
+                    break;
+                }
+                let sent = shared.begin();
+                let reply = shared.exchange(worker.send(&shared.template)).await;
+                shared.finish(sent, sent, reply);
+                if reply.outcome == Outcome::ConnectError {
+                    tokio::time::sleep(RECONNECT_PAUSE).await;
+                }
+            }
+        });
+    }
+    while workers.join_next().await.is_some() {}
+    shared.cancel.is_cancelled()
+}

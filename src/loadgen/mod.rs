@@ -1,0 +1,168 @@
+//! The load generator: sends requests to a URL open-loop (at intended times) or closed-loop
+//! (N connections back to back) and records every request's outcome and timings.
+//!
+//! It knows only URLs: whatever it learns about cold starts comes back in response headers.
+
+mod client;
+mod closed;
+mod open;
+mod request;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+pub use client::{Reply, COLD_HEADER, FUNCTION_ERROR_HEADER, INIT_MS_HEADER};
+pub use request::{RequestTemplate, TemplateError};
+
+use crate::metrics::{Measurement, Outcome, Recorder, Sample};
+
+/// Generator lag p99 above which the report says the generator was the bottleneck.
+pub const LAG_WARNING: Duration = Duration::from_millis(1);
+
+/// Intended send offsets from the start of the load, in order.
+pub type Arrivals = Box<dyn Iterator<Item = Duration> + Send>;
+
+/// How requests are issued.
+pub enum Plan {
+    /// Each request at its intended time, whatever earlier responses do.
+    Open { schedule: Arrivals, max_in_flight: usize },
+    /// `connections` keep-alive connections, each sending when its previous response arrived,
+    /// until `duration` passes or `requests` have been sent (whichever comes first).
+    Closed { connections: usize, duration: Option<Duration>, requests: Option<u64> },
+}
+
+/// Counters a progress display can read while the load runs.
+#[derive(Debug, Default)]
+pub struct Live {
+    pub sent: AtomicU64,
+    pub done: AtomicU64,
+    pub errors: AtomicU64,
+    pub in_flight: AtomicU64,
+}
+
+/// What one load produced.
+#[derive(Debug)]
+pub struct LoadResult {
+    pub measurement: Measurement,
+    /// The load was stopped by cancellation before its plan was done.
+    pub interrupted: bool,
+    /// Things the reader must know to trust the numbers (generator lag, in-flight cap).
+    pub warnings: Vec<String>,
+    /// CPU time of the whole coldbench process during the load, per request.
+    pub cpu_us_per_request: Option<f64>,
+}
+
+/// State shared by every request task of one load.
+struct Shared {
+    recorder: Mutex<Recorder>,
+    live: Arc<Live>,
+    template: RequestTemplate,
+    timeout: Duration,
+    cancel: CancellationToken,
+}
+
+impl Shared {
+    /// Marks a request as sent now; returns the actual send time.
+    fn begin(&self) -> Instant {
+        self.live.sent.fetch_add(1, Ordering::Relaxed);
+        self.live.in_flight.fetch_add(1, Ordering::Relaxed);
+        Instant::now()
+    }
+
+    /// Records a finished request.
+    fn finish(&self, intended: Instant, sent: Instant, reply: Reply) {
+        let end = Instant::now();
+        let in_flight = self.live.in_flight.fetch_sub(1, Ordering::Relaxed);
+        let sample = Sample {
+            latency: end.saturating_duration_since(intended),
+            service: end.saturating_duration_since(sent),
+            lag: sent.saturating_duration_since(intended),
+            outcome: reply.outcome,
+            cold: reply.cold,
+            init: reply.init,
+        };
+        self.recorder.lock().expect("recorder lock").record(&sample, end, in_flight);
+        self.live.done.fetch_add(1, Ordering::Relaxed);
+        if reply.outcome != Outcome::Ok {
+            self.live.errors.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// One exchange bounded by the per-request timeout and by cancellation.
+    async fn exchange<F: std::future::Future<Output = Reply>>(&self, send: F) -> Reply {
+        tokio::select! {
+            biased;
+            () = self.cancel.cancelled() => Reply { outcome: Outcome::Other, cold: None, init: None },
+            reply = tokio::time::timeout(self.timeout, send) => {
+                reply.unwrap_or(Reply { outcome: Outcome::Timeout, cold: None, init: None })
+            }
+        }
+    }
+}
+
+/// Drives `template` with `plan` until the plan is done or `cancel` fires.
+///
+/// # Errors
+/// Only when the URL's host cannot be resolved; failed requests are counted, never errors.
+pub async fn drive(
+    template: RequestTemplate,
+    plan: Plan,
+    timeout: Duration,
+    cancel: CancellationToken,
+    live: Arc<Live>,
+) -> anyhow::Result<LoadResult> {
+    let addr = resolve(&template.authority).await?;
+    let cpu_before = process_cpu_time();
+    let start = Instant::now();
+    let shared = Arc::new(Shared { recorder: Mutex::new(Recorder::new(start)), live, template, timeout, cancel });
+    let (interrupted, mut warnings) = match plan {
+        Plan::Open { schedule, max_in_flight } => open::run(addr, Arc::clone(&shared), schedule, start, max_in_flight).await,
+        Plan::Closed { connections, duration, requests } => {
+            let deadline = duration.map(|d| start + d);
+            (closed::run(addr, Arc::clone(&shared), connections, deadline, requests).await, Vec::new())
+        }
+    };
+    let end = Instant::now();
+    // Every request has been recorded by now (the drivers wait for them); take the recorder out.
+    let recorder = std::mem::replace(&mut *shared.recorder.lock().expect("recorder lock"), Recorder::new(end));
+    let measurement = recorder.finish(end);
+    if let Some(lag) = measurement.lag.as_ref().filter(|l| l.p99_us as u128 > LAG_WARNING.as_micros()) {
+        warnings.push(format!(
+            "generator lag p99 {:.2} ms (max {:.2} ms): requests left coldbench later than intended, so the load \
+             generator, not the target, limited this run; latency still counts from the intended time",
+            lag.p99_us as f64 / 1e3,
+            lag.max_us as f64 / 1e3
+        ));
+    }
+    let cpu_us_per_request = match (cpu_before, process_cpu_time()) {
+        (Some(a), Some(b)) if measurement.requests > 0 => {
+            Some(b.saturating_sub(a).as_secs_f64() * 1e6 / measurement.requests as f64)
+        }
+        _ => None,
+    };
+    Ok(LoadResult { measurement, interrupted, warnings, cpu_us_per_request })
+}
+
+async fn resolve(authority: &str) -> anyhow::Result<SocketAddr> {
+    tokio::net::lookup_host(authority)
+        .await
+        .with_context(|| format!("cannot resolve {authority}"))?
+        .next()
+        .with_context(|| format!("{authority} resolves to no address"))
+}
+
+/// User + system CPU time of this process so far.
+pub fn process_cpu_time() -> Option<Duration> {
+    // SAFETY: getrusage only writes into the struct we pass.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        (libc::getrusage(libc::RUSAGE_SELF, &mut usage) == 0).then_some(usage)
+    }?;
+    let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    Some(tv(usage.ru_utime) + tv(usage.ru_stime))
+}

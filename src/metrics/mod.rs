@@ -1,0 +1,16 @@
+//! Measurement: outcomes, HDR histograms, per-second intervals, and the `RunReport` they fill.
+//!
+//! This module records and summarises; it never sends requests or writes files.
+
+mod histogram;
+mod outcome;
+mod recorder;
+mod report;
+
+pub use histogram::{decode, encode, new_histogram, record_us, Summary, SIGNIFICANT_DIGITS};
+pub use outcome::{Outcome, OutcomeCounts};
+pub use recorder::{Recorder, Sample, INTERVAL};
+pub use report::{
+    Histograms, InstanceReport, IntervalReport, LoadMode, Measurement, RunReport, TargetReport, TargetStatus,
+    WorkloadInfo, SCHEMA_VERSION,
+};

@@ -1,0 +1,134 @@
+//! The one outcome every request ends in, and their counts.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// How one request ended. Every request sent ends in exactly one of these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A response with status below 400 and no function error.
+    Ok,
+    /// A response with a 4xx/5xx status other than 429.
+    HttpError(u16),
+    /// HTTP 429: the platform refused the request (throttled).
+    Throttled,
+    /// The response carries `X-Amz-Function-Error`: the function itself failed.
+    FunctionError,
+    /// No complete response within the per-request timeout.
+    Timeout,
+    /// The TCP connection could not be made.
+    ConnectError,
+    /// Anything else: the connection broke mid-request, a malformed response, or the run was
+    /// interrupted while the request was in flight.
+    Other,
+}
+
+impl Outcome {
+    /// Whether a response was received (its latency is meaningful).
+    pub fn has_response(self) -> bool {
+        matches!(self, Outcome::Ok | Outcome::HttpError(_) | Outcome::Throttled | Outcome::FunctionError)
+    }
+}
+
+/// Counts per outcome; [`OutcomeCounts::total`] always equals the requests sent.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutcomeCounts {
+    pub ok: u64,
+    /// HTTP errors by status code.
+    pub http_error: BTreeMap<u16, u64>,
+    pub throttled: u64,
+    pub function_error: u64,
+    pub timeout: u64,
+    pub connect_error: u64,
+    pub other: u64,
+}
+
+impl OutcomeCounts {
+    /// Counts one outcome.
+    pub fn add(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Ok => self.ok += 1,
+            Outcome::HttpError(status) => *self.http_error.entry(status).or_default() += 1,
+            Outcome::Throttled => self.throttled += 1,
+            Outcome::FunctionError => self.function_error += 1,
+            Outcome::Timeout => self.timeout += 1,
+            Outcome::ConnectError => self.connect_error += 1,
+            Outcome::Other => self.other += 1,
+        }
+    }
+
+    /// Requests that did not end `ok`.
+    pub fn errors(&self) -> u64 {
+        self.total() - self.ok
+    }
+
+    /// All requests counted.
+    pub fn total(&self) -> u64 {
+        self.ok
+            + self.http_error.values().sum::<u64>()
+            + self.throttled
+            + self.function_error
+            + self.timeout
+            + self.connect_error
+            + self.other
+    }
+
+    /// Adds another set of counts into this one.
+    pub fn merge(&mut self, other: &OutcomeCounts) {
+        self.ok += other.ok;
+        for (status, n) in &other.http_error {
+            *self.http_error.entry(*status).or_default() += n;
+        }
+        self.throttled += other.throttled;
+        self.function_error += other.function_error;
+        self.timeout += other.timeout;
+        self.connect_error += other.connect_error;
+        self.other += other.other;
+    }
+
+    /// Non-zero error kinds as `(label, count)`, for tables.
+    pub fn error_kinds(&self) -> Vec<(String, u64)> {
+        let mut kinds: Vec<(String, u64)> = self.http_error.iter().map(|(s, n)| (format!("http {s}"), *n)).collect();
+        for (label, n) in [
+            ("throttled", self.throttled),
+            ("function error", self.function_error),
+            ("timeout", self.timeout),
+            ("connect error", self.connect_error),
+            ("other", self.other),
+        ] {
+            if n > 0 {
+                kinds.push((label.to_string(), n));
+            }
+        }
+        kinds
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_outcome_is_counted_once() {
+        let mut counts = OutcomeCounts::default();
+        let all = [
+            Outcome::Ok,
+            Outcome::HttpError(500),
+            Outcome::HttpError(500),
+            Outcome::HttpError(404),
+            Outcome::Throttled,
+            Outcome::FunctionError,
+            Outcome::Timeout,
+            Outcome::ConnectError,
+            Outcome::Other,
+        ];
+        for o in all {
+            counts.add(o);
+        }
+        assert_eq!(counts.total(), all.len() as u64);
+        assert_eq!(counts.errors(), all.len() as u64 - 1);
+        assert_eq!(counts.http_error[&500], 2);
+        assert_eq!(counts.error_kinds().len(), 7);
+    }
+}

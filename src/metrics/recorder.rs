@@ -1,0 +1,216 @@
+//! The Recorder: every finished request goes in, bounded-memory histograms and counts come out.
+//!
+//! Memory grows with the run's duration (one interval a second), never with the request count.
+
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+
+use super::histogram::{encode, new_histogram, record_us, Summary};
+use super::outcome::{Outcome, OutcomeCounts};
+use super::report::{Histograms, IntervalReport, Measurement};
+
+/// Length of one interval of the time series.
+pub const INTERVAL: Duration = Duration::from_secs(1);
+
+/// One finished request as the load generator saw it.
+#[derive(Clone, Copy, Debug)]
+pub struct Sample {
+    /// Intended send → response complete (or timeout).
+    pub latency: Duration,
+    /// Actual send → response complete (or timeout).
+    pub service: Duration,
+    /// Actual send − intended send: how late the generator was.
+    pub lag: Duration,
+    pub outcome: Outcome,
+    /// From `x-coldbench-cold`, when the response carried it.
+    pub cold: Option<bool>,
+    /// From `x-coldbench-init-ms`, on cold responses.
+    pub init: Option<Duration>,
+}
+
+/// Collects samples into histograms, counts and per-second intervals.
+#[derive(Debug)]
+pub struct Recorder {
+    start: Instant,
+    latency: Histogram<u64>,
+    service: Histogram<u64>,
+    lag: Histogram<u64>,
+    cold_latency: Histogram<u64>,
+    warm_latency: Histogram<u64>,
+    init: Histogram<u64>,
+    outcomes: OutcomeCounts,
+    intervals: Vec<IntervalReport>,
+    current: IntervalAccumulator,
+}
+
+#[derive(Debug)]
+struct IntervalAccumulator {
+    index: u64,
+    latency: Histogram<u64>,
+    requests: u64,
+    ok: u64,
+    cold: u64,
+    max_in_flight: u64,
+}
+
+impl IntervalAccumulator {
+    fn new(index: u64) -> Self {
+        Self { index, latency: new_histogram(), requests: 0, ok: 0, cold: 0, max_in_flight: 0 }
+    }
+
+    fn finish(&self) -> IntervalReport {
+        let summary = Summary::of(&self.latency);
+        IntervalReport {
+            start_s: self.index as f64 * INTERVAL.as_secs_f64(),
+            requests: self.requests,
+            ok: self.ok,
+            errors: self.requests - self.ok,
+            cold: self.cold,
+            max_in_flight: self.max_in_flight,
+            p50_us: summary.as_ref().map(|s| s.p50_us),
+            p99_us: summary.as_ref().map(|s| s.p99_us),
+            max_us: summary.as_ref().map(|s| s.max_us),
+            histogram: (!self.latency.is_empty()).then(|| encode(&self.latency)),
+        }
+    }
+}
+
+impl Recorder {
+    /// A recorder whose intervals count from `start`.
+    pub fn new(start: Instant) -> Self {
+        Self {
+            start,
+            latency: new_histogram(),
+            service: new_histogram(),
+            lag: new_histogram(),
+            cold_latency: new_histogram(),
+            warm_latency: new_histogram(),
+            init: new_histogram(),
+            outcomes: OutcomeCounts::default(),
+            intervals: Vec::new(),
+            current: IntervalAccumulator::new(0),
+        }
+    }
+
+    /// Records one finished request at `now`, with `in_flight` requests outstanding.
+    ///
+    /// Latency and service time are kept for requests that got a response and for timeouts
+    /// (censored at the timeout); connect errors and broken requests have no latency to keep.
+    /// Lag is kept for every request.
+    pub fn record(&mut self, sample: &Sample, now: Instant, in_flight: u64) {
+        self.advance_to(now);
+        self.outcomes.add(sample.outcome);
+        record_us(&mut self.lag, sample.lag);
+        let current = &mut self.current;
+        current.requests += 1;
+        current.max_in_flight = current.max_in_flight.max(in_flight);
+        if sample.outcome == Outcome::Ok {
+            current.ok += 1;
+        }
+        if !(sample.outcome.has_response() || sample.outcome == Outcome::Timeout) {
+            return;
+        }
+        record_us(&mut self.latency, sample.latency);
+        record_us(&mut self.service, sample.service);
+        record_us(&mut current.latency, sample.latency);
+        match sample.cold {
+            Some(true) => {
+                current.cold += 1;
+                record_us(&mut self.cold_latency, sample.latency);
+                if let Some(init) = sample.init {
+                    record_us(&mut self.init, init);
+                }
+            }
+            Some(false) => record_us(&mut self.warm_latency, sample.latency),
+            None => {}
+        }
+    }
+
+    /// Counts so far (for progress displays).
+    pub fn outcomes(&self) -> &OutcomeCounts {
+        &self.outcomes
+    }
+
+    /// Closes finished intervals up to `now`, keeping one (possibly empty) interval per second.
+    fn advance_to(&mut self, now: Instant) {
+        let index = (now.saturating_duration_since(self.start).as_nanos() / INTERVAL.as_nanos()) as u64;
+        while self.current.index < index {
+            self.intervals.push(self.current.finish());
+            self.current = IntervalAccumulator::new(self.current.index + 1);
+        }
+    }
+
+    /// Ends recording at `end` and returns what was measured.
+    pub fn finish(mut self, end: Instant) -> Measurement {
+        let elapsed = end.saturating_duration_since(self.start);
+        if self.current.requests > 0 || self.intervals.is_empty() {
+            self.intervals.push(self.current.finish());
+        }
+        let secs = elapsed.as_secs_f64().max(f64::MIN_POSITIVE);
+        let requests = self.outcomes.total();
+        Measurement {
+            elapsed_s: elapsed.as_secs_f64(),
+            requests,
+            throughput_rps: requests as f64 / secs,
+            ok_rps: self.outcomes.ok as f64 / secs,
+            latency: Summary::of(&self.latency),
+            service: Summary::of(&self.service),
+            lag: Summary::of(&self.lag),
+            cold_latency: Summary::of(&self.cold_latency),
+            warm_latency: Summary::of(&self.warm_latency),
+            init: Summary::of(&self.init),
+            cold: self.cold_latency.len(),
+            warm: self.warm_latency.len(),
+            histograms: Histograms {
+                latency: encode(&self.latency),
+                service: encode(&self.service),
+                lag: encode(&self.lag),
+                cold_latency: encode(&self.cold_latency),
+                warm_latency: encode(&self.warm_latency),
+            },
+            outcomes: self.outcomes,
+            intervals: self.intervals,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(outcome: Outcome, ms: u64, cold: Option<bool>) -> Sample {
+        let d = Duration::from_millis(ms);
+        Sample { latency: d, service: d, lag: Duration::ZERO, outcome, cold, init: cold.map(|_| d) }
+    }
+
+    #[test]
+    fn counts_add_up_and_connect_errors_have_no_latency() {
+        let start = Instant::now();
+        let mut r = Recorder::new(start);
+        r.record(&sample(Outcome::Ok, 5, Some(true)), start, 1);
+        r.record(&sample(Outcome::Ok, 1, Some(false)), start, 1);
+        r.record(&sample(Outcome::ConnectError, 0, None), start, 1);
+        r.record(&sample(Outcome::Timeout, 30_000, None), start, 1);
+        let m = r.finish(start + Duration::from_secs(1));
+        assert_eq!(m.requests, 4);
+        assert_eq!(m.outcomes.total(), 4);
+        assert_eq!(m.latency.as_ref().unwrap().count, 3);
+        assert_eq!(m.lag.as_ref().unwrap().count, 4);
+        assert_eq!((m.cold, m.warm), (1, 1));
+        assert_eq!(m.init.unwrap().count, 1);
+    }
+
+    #[test]
+    fn intervals_are_one_per_second_including_quiet_ones() {
+        let start = Instant::now();
+        let mut r = Recorder::new(start);
+        r.record(&sample(Outcome::Ok, 1, None), start, 3);
+        r.record(&sample(Outcome::HttpError(500), 1, None), start + Duration::from_millis(2500), 1);
+        let m = r.finish(start + Duration::from_secs(3));
+        let counts: Vec<_> = m.intervals.iter().map(|i| (i.start_s, i.requests, i.errors)).collect();
+        assert_eq!(counts, [(0.0, 1, 0), (1.0, 0, 0), (2.0, 1, 1)]);
+        assert_eq!(m.intervals[0].max_in_flight, 3);
+        assert!(m.intervals[1].histogram.is_none());
+    }
+}

@@ -1,0 +1,167 @@
+//! `RunReport`: the one serializable type everything downstream reads (exporters, cost, plots).
+//!
+//! Its JSON form is versioned (`schema_version`) and described by `schema/results.schema.json`.
+
+use serde::{Deserialize, Serialize};
+
+use super::histogram::Summary;
+use super::outcome::OutcomeCounts;
+
+/// Version of the `results.json` layout; bump it when a field changes meaning or disappears.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A whole run: the workload and one report per target.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunReport {
+    pub schema_version: u32,
+    pub coldbench_version: String,
+    /// UTC start of the run, RFC 3339.
+    pub started_at: String,
+    pub workload: WorkloadInfo,
+    pub targets: Vec<TargetReport>,
+}
+
+/// What was run, as the report needs it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WorkloadInfo {
+    pub name: String,
+    pub description: String,
+    /// The workload file, or the URL for `coldbench load`.
+    pub source: String,
+    pub seed: u64,
+    pub duration_s: f64,
+    /// The traffic as written in the workload (pattern and its parameters).
+    pub traffic: serde_json::Value,
+    pub warnings: Vec<String>,
+}
+
+/// Whether a target's measurement ran to its end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetStatus {
+    /// The schedule was sent and every request ended.
+    Complete,
+    /// Ctrl-C stopped it; what was measured until then is kept.
+    Interrupted,
+    /// It could not be measured (did not start), or no request succeeded.
+    Failed,
+}
+
+/// Open loop (arrival schedule) or closed loop (N connections back to back).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadMode {
+    Open,
+    Closed,
+}
+
+/// One target's results.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TargetReport {
+    pub name: String,
+    /// `container`, `url`, or later `function`.
+    pub kind: String,
+    pub status: TargetStatus,
+    /// Why the target failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// UTC time the target's load started, RFC 3339.
+    pub started_at: String,
+    pub mode: LoadMode,
+    /// The endpoint the load generator sent to.
+    pub endpoint: String,
+    /// The instances that served the target (none for `url`).
+    pub instances: Vec<InstanceReport>,
+    pub measurement: Measurement,
+    /// CPU time the coldbench process used while driving this target, per request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coldbench_cpu_us_per_request: Option<f64>,
+    pub warnings: Vec<String>,
+}
+
+/// One instance (process) of a target.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InstanceReport {
+    pub id: String,
+    pub pid: u32,
+    /// Spawn → accepting connections.
+    pub startup_ms: f64,
+    /// Requests the gateway sent to it.
+    pub requests: u64,
+}
+
+/// What the load generator measured for one target.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Measurement {
+    /// Time from the first intended send to the last request's end.
+    pub elapsed_s: f64,
+    /// Requests sent; always equal to `outcomes` added up.
+    pub requests: u64,
+    pub outcomes: OutcomeCounts,
+    /// Requests ended per second.
+    pub throughput_rps: f64,
+    /// `ok` requests per second.
+    pub ok_rps: f64,
+    /// Intended send → response (responses and timeouts). Coordinated-omission free.
+    pub latency: Option<Summary>,
+    /// Actual send → response.
+    pub service: Option<Summary>,
+    /// Actual send − intended send, for every request.
+    pub lag: Option<Summary>,
+    /// Latency of responses marked `x-coldbench-cold: true`.
+    pub cold_latency: Option<Summary>,
+    /// Latency of responses marked `x-coldbench-cold: false`.
+    pub warm_latency: Option<Summary>,
+    /// Init durations reported by cold responses.
+    pub init: Option<Summary>,
+    /// Responses marked cold.
+    pub cold: u64,
+    /// Responses marked warm.
+    pub warm: u64,
+    /// Whole-run histograms, encoded (base64 of compressed HdrHistogram V2).
+    pub histograms: Histograms,
+    /// One entry per second of the run.
+    pub intervals: Vec<IntervalReport>,
+}
+
+/// Whole-run histograms in the encoding `.hlog` files use.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Histograms {
+    pub latency: String,
+    pub service: String,
+    pub lag: String,
+    pub cold_latency: String,
+    pub warm_latency: String,
+}
+
+/// One second of the run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IntervalReport {
+    /// Seconds from the start of the target's load.
+    pub start_s: f64,
+    /// Requests that ended in this interval.
+    pub requests: u64,
+    pub ok: u64,
+    pub errors: u64,
+    pub cold: u64,
+    /// Most requests in flight seen when a request ended in this interval.
+    pub max_in_flight: u64,
+    pub p50_us: Option<u64>,
+    pub p99_us: Option<u64>,
+    pub max_us: Option<u64>,
+    /// This interval's latency histogram, encoded; absent when no latency was recorded.
+    pub histogram: Option<String>,
+}
+
+impl RunReport {
+    /// A report with no targets yet.
+    pub fn new(workload: WorkloadInfo, started_at: String) -> Self {
+        Self {
+            schema_version: SCHEMA_VERSION,
+            coldbench_version: env!("CARGO_PKG_VERSION").to_string(),
+            started_at,
+            workload,
+            targets: Vec::new(),
+        }
+    }
+}

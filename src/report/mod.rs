@@ -1,0 +1,84 @@
+//! Reports: exporters turn a `RunReport` into bytes; `ReportDir` alone decides where they go.
+//!
+//! Exporters never open files, so a run can write after each target and a later
+//! `coldbench report` can re-render from `results.json`.
+
+mod json;
+mod spectrum;
+mod table;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+pub use json::JsonExporter;
+pub use spectrum::spectrum;
+pub use table::comparison_table;
+
+use crate::metrics::RunReport;
+
+/// Turns a run report into the bytes of one output file.
+pub trait Exporter {
+    /// The file name inside the run's folder.
+    fn file_name(&self) -> &str;
+    /// The file's contents.
+    ///
+    /// # Errors
+    /// When the report cannot be rendered in this format.
+    fn serialize(&self, report: &RunReport) -> anyhow::Result<Vec<u8>>;
+}
+
+/// The folder of one run: `<out>/<UTC timestamp>-<workload>/`.
+#[derive(Debug, Clone)]
+pub struct ReportDir {
+    path: PathBuf,
+}
+
+impl ReportDir {
+    /// Creates a new, empty run folder under `out` (never reusing an existing one).
+    ///
+    /// # Errors
+    /// When the folder cannot be created.
+    pub fn create(out: &Path, workload: &str, timestamp: &str) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+        for attempt in 1.. {
+            let name = if attempt == 1 { format!("{timestamp}-{workload}") } else { format!("{timestamp}-{workload}-{attempt}") };
+            let path = out.join(name);
+            match std::fs::create_dir(&path) {
+                Ok(()) => return Ok(Self { path }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+            }
+        }
+        unreachable!("the loop returns")
+    }
+
+    /// The folder's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes every exporter's output, each file replaced atomically (write, then rename).
+    ///
+    /// # Errors
+    /// When an exporter fails or a file cannot be written.
+    pub fn write(&self, report: &RunReport, exporters: &[&dyn Exporter]) -> anyhow::Result<()> {
+        for exporter in exporters {
+            let bytes = exporter.serialize(report).with_context(|| format!("rendering {}", exporter.file_name()))?;
+            let target = self.path.join(exporter.file_name());
+            let partial = self.path.join(format!(".{}.partial", exporter.file_name()));
+            std::fs::write(&partial, bytes).with_context(|| format!("writing {}", partial.display()))?;
+            std::fs::rename(&partial, &target).with_context(|| format!("writing {}", target.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Formats microseconds for people: `850µs`, `12.3ms`, `1.25s`.
+pub fn format_us(us: u64) -> String {
+    match us {
+        0..1_000 => format!("{us}µs"),
+        1_000..1_000_000 => format!("{:.2}ms", us as f64 / 1e3),
+        _ => format!("{:.3}s", us as f64 / 1e6),
+    }
+}

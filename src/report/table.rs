@@ -1,0 +1,63 @@
+//! The terminal comparison table: one column per target, one row per figure.
+
+use super::format_us;
+use crate::metrics::{Summary, TargetReport};
+
+/// Renders the targets side by side.
+pub fn comparison_table(targets: &[TargetReport]) -> String {
+    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+    let mut row = |label: &str, f: &dyn Fn(&TargetReport) -> String| {
+        rows.push((label.to_string(), targets.iter().map(f).collect()));
+    };
+    row("kind", &|t| t.kind.clone());
+    row("status", &|t| format!("{:?}", t.status).to_lowercase());
+    row("requests", &|t| t.measurement.requests.to_string());
+    row("ok", &|t| t.measurement.outcomes.ok.to_string());
+    row("errors", &|t| error_cell(t));
+    row("throughput", &|t| format!("{:.1}/s", t.measurement.throughput_rps));
+    let pct = |s: &Option<Summary>, f: fn(&Summary) -> u64| s.as_ref().map_or("-".to_string(), |s| format_us(f(s)));
+    row("latency p50", &|t| pct(&t.measurement.latency, |s| s.p50_us));
+    row("latency p90", &|t| pct(&t.measurement.latency, |s| s.p90_us));
+    row("latency p99", &|t| pct(&t.measurement.latency, |s| s.p99_us));
+    row("latency p99.9", &|t| pct(&t.measurement.latency, |s| s.p999_us));
+    row("latency max", &|t| pct(&t.measurement.latency, |s| s.max_us));
+    row("cold starts", &|t| cold_cell(t));
+    row("generator lag p99", &|t| pct(&t.measurement.lag, |s| s.p99_us));
+    render(&targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), &rows)
+}
+
+fn error_cell(t: &TargetReport) -> String {
+    let kinds = t.measurement.outcomes.error_kinds();
+    if kinds.is_empty() {
+        return "0".to_string();
+    }
+    kinds.iter().map(|(label, n)| format!("{n} {label}")).collect::<Vec<_>>().join(", ")
+}
+
+fn cold_cell(t: &TargetReport) -> String {
+    let m = &t.measurement;
+    if m.cold + m.warm == 0 {
+        return "-".to_string();
+    }
+    format!("{} ({:.1}%)", m.cold, 100.0 * m.cold as f64 / (m.cold + m.warm) as f64)
+}
+
+fn render(headers: &[&str], rows: &[(String, Vec<String>)]) -> String {
+    let label_width = rows.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..headers.len())
+        .map(|i| rows.iter().map(|(_, cells)| cells[i].chars().count()).chain([headers[i].chars().count()]).max().unwrap_or(0))
+        .collect();
+    let mut out = format!("{:label_width$}", "");
+    for (header, width) in headers.iter().zip(&widths) {
+        out.push_str(&format!("  {header:>width$}"));
+    }
+    out.push('\n');
+    for (label, cells) in rows {
+        out.push_str(&format!("{label:label_width$}"));
+        for (cell, width) in cells.iter().zip(&widths) {
+            out.push_str(&format!("  {cell:>width$}"));
+        }
+        out.push('\n');
+    }
+    out
+}

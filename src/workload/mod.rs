@@ -1,0 +1,119 @@
+//! Workloads: reading a TOML file, validating it, and turning its traffic into an arrival schedule.
+//!
+//! Errors name the file, the field and the problem (with line and column when the TOML parser
+//! knows them). This module does no I/O beyond reading the workload and its trace file.
+
+mod arrival;
+mod duration;
+mod spec;
+mod trace;
+mod validate;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use arrival::{ArrivalProcess, Schedule, Stage, SECONDS_PER_DAY};
+pub use duration::HumanDuration;
+pub use spec::{
+    ContainerSpec, FunctionSpec, LoadSpec, RampStage, Spread, TargetSpec, TraceFormat, TrafficSpec, UrlSpec,
+    WorkloadSpec, DEFAULT_MAX_IN_FLIGHT,
+};
+
+/// A workload file that could not be used, with where and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct WorkloadError {
+    /// The workload file.
+    pub file: PathBuf,
+    /// 1-based line and column, when the parser knows them.
+    pub position: Option<(usize, usize)>,
+    /// Dotted path of the field, e.g. `traffic.rate` (empty for file-level problems).
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for WorkloadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some((line, column)) = self.position {
+            write!(f, ":{line}:{column}")?;
+        }
+        if !self.field.is_empty() {
+            write!(f, ": {}", self.field)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// A validated workload, ready to run.
+#[derive(Clone, Debug)]
+pub struct Workload {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// The file's contents as parsed.
+    pub spec: WorkloadSpec,
+    /// The traffic as an arrival process (trace files already read).
+    pub arrivals: ArrivalProcess,
+    /// Things worth telling the user that do not stop the run.
+    pub warnings: Vec<String>,
+}
+
+impl Workload {
+    /// Reads and validates a workload file.
+    ///
+    /// # Errors
+    /// A [`WorkloadError`] naming the file, the field and the problem.
+    pub fn load(path: &Path) -> Result<Self, WorkloadError> {
+        let text = std::fs::read_to_string(path).map_err(|e| WorkloadError {
+            file: path.to_path_buf(),
+            position: None,
+            field: String::new(),
+            message: format!("cannot read the workload: {e}"),
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses and validates workload text; `path` names it in errors and anchors relative trace paths.
+    ///
+    /// # Errors
+    /// A [`WorkloadError`] naming the file, the field and the problem.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, WorkloadError> {
+        let deserializer = toml::Deserializer::new(text);
+        let spec: WorkloadSpec = serde_path_to_error::deserialize(deserializer).map_err(|err| {
+            let field = err.path().to_string();
+            let inner = err.into_inner();
+            WorkloadError {
+                file: path.to_path_buf(),
+                position: inner.span().map(|span| line_column(text, span.start)),
+                field: if field == "." { String::new() } else { field },
+                message: inner.message().trim().to_string(),
+            }
+        })?;
+        validate::validate(path, spec)
+    }
+
+    /// How long each target is driven.
+    pub fn duration(&self) -> Duration {
+        self.spec.duration.0
+    }
+
+    /// Replaces the duration (the `--duration` option), re-checking the warnings that depend on it.
+    pub fn set_duration(&mut self, duration: Duration) {
+        self.spec.duration = HumanDuration(duration);
+        self.warnings = validate::warnings(&self.spec, &self.arrivals);
+    }
+
+    /// The arrival schedule every target of this run receives.
+    pub fn schedule(&self) -> Schedule {
+        self.arrivals.schedule(self.duration(), self.spec.seed)
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}

@@ -1,0 +1,220 @@
+//! The workload file as written: serde types with unknown fields rejected.
+//!
+//! These types only describe the TOML; range checks live in `validate.rs`, so a type error and a
+//! value error are both reported with the field's path.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::HumanDuration;
+use crate::function::{Init, Work};
+
+/// A workload file: the traffic, what the function does, and the targets to compare.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSpec {
+    /// Short name; used in the report folder name.
+    pub name: String,
+    /// What the workload models, in a sentence or two.
+    #[serde(default)]
+    pub description: String,
+    /// How long each target is driven.
+    pub duration: HumanDuration,
+    /// Seed for every random choice (arrivals, trace spreading); the same seed gives the same run.
+    #[serde(default)]
+    pub seed: u64,
+    /// The arrival process.
+    pub traffic: TrafficSpec,
+    /// What the bundled demo function does (ignored by `url` targets and foreign commands).
+    #[serde(default)]
+    pub function: FunctionSpec,
+    /// Load generator settings.
+    #[serde(default)]
+    pub load: LoadSpec,
+    /// The deployments to compare, run one after another.
+    #[serde(default)]
+    pub targets: Vec<TargetSpec>,
+}
+
+/// The arrival process, chosen by `pattern`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "pattern", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TrafficSpec {
+    /// Evenly spaced requests at `rate` per second.
+    Constant { rate: f64 },
+    /// Exponential gaps with mean `1 / rate` seconds.
+    Poisson { rate: f64 },
+    /// `rate` per second for `burst`, then nothing for `idle`, repeated.
+    Bursts { rate: f64, burst: HumanDuration, idle: HumanDuration },
+    /// Linear rate changes, one per stage, like k6 stages.
+    Ramp { stages: Vec<RampStage> },
+    /// `per_day` requests a day as a Poisson process; optionally stop after `requests`.
+    Sparse {
+        per_day: f64,
+        #[serde(default)]
+        requests: Option<u64>,
+    },
+    /// Replay of recorded arrivals.
+    Trace {
+        file: PathBuf,
+        #[serde(default)]
+        format: TraceFormat,
+        /// For `azure` files: the `HashFunction` whose row to replay (default: the first row).
+        #[serde(default)]
+        function: Option<String>,
+        /// For `azure` files: how requests are placed within each minute.
+        #[serde(default)]
+        spread: Spread,
+    },
+}
+
+/// One ramp stage: the rate moves linearly from `from` to `to` over `duration`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RampStage {
+    pub from: f64,
+    pub to: f64,
+    pub duration: HumanDuration,
+}
+
+/// Layout of a trace file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TraceFormat {
+    /// One request per line: seconds since the start (a header line is allowed).
+    #[default]
+    Timestamps,
+    /// Azure Functions public trace: one row per function, columns `1..1440` of per-minute counts.
+    Azure,
+}
+
+/// How per-minute counts become send times.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Spread {
+    /// Seeded uniform random times within the minute.
+    #[default]
+    Uniform,
+    /// Evenly spaced within the minute.
+    Even,
+}
+
+/// The bundled demo function's behaviour.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionSpec {
+    #[serde(default)]
+    pub init: Init,
+    #[serde(default)]
+    pub work: Work,
+}
+
+/// Load generator settings shared by every target of the workload.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadSpec {
+    /// Per-request timeout; a request past it ends as `timeout`.
+    #[serde(default = "default_timeout")]
+    pub timeout: HumanDuration,
+    /// Open loop: most requests in flight at once; later arrivals wait (and their wait counts).
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight: usize,
+}
+
+impl Default for LoadSpec {
+    fn default() -> Self {
+        Self { timeout: default_timeout(), max_in_flight: default_max_in_flight() }
+    }
+}
+
+fn default_timeout() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(30))
+}
+
+/// Default in-flight cap for open-loop runs: large enough not to bind in ordinary runs.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 10_000;
+
+fn default_max_in_flight() -> usize {
+    DEFAULT_MAX_IN_FLIGHT
+}
+
+/// One deployment model under test, chosen by `kind`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TargetSpec {
+    /// Always-on server processes behind the local gateway.
+    Container(ContainerSpec),
+    /// Any HTTP endpoint.
+    Url(UrlSpec),
+}
+
+impl TargetSpec {
+    /// The target's name as written in the workload.
+    pub fn name(&self) -> &str {
+        match self {
+            TargetSpec::Container(c) => &c.name,
+            TargetSpec::Url(u) => &u.name,
+        }
+    }
+
+    /// `container` or `url`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TargetSpec::Container(_) => "container",
+            TargetSpec::Url(_) => "url",
+        }
+    }
+}
+
+/// Container target: `instances` long-running servers, each listening on `$PORT`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerSpec {
+    pub name: String,
+    #[serde(default = "one")]
+    pub instances: usize,
+    /// The server command; default: the bundled demo function in HTTP mode.
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    /// Extra environment variables for each instance.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// How long an instance may take to accept connections.
+    #[serde(default = "default_startup_timeout")]
+    pub startup_timeout: HumanDuration,
+    /// Time between SIGTERM and SIGKILL when stopping.
+    #[serde(default = "default_stop_grace")]
+    pub stop_grace: HumanDuration,
+}
+
+/// URL target: an HTTP endpoint measured as it is.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UrlSpec {
+    pub name: String,
+    pub url: String,
+    #[serde(default = "default_method")]
+    pub method: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+fn one() -> usize {
+    1
+}
+
+fn default_startup_timeout() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(10))
+}
+
+fn default_stop_grace() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(2))
+}
+
+fn default_method() -> String {
+    "GET".to_string()
+}

@@ -1,0 +1,143 @@
+//! Reading trace files into arrival processes: timestamp lists and the Azure Functions layout.
+//!
+//! Parsing only; placing the requests in time is `arrival.rs`'s job.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::arrival::ArrivalProcess;
+use super::spec::Spread;
+
+/// Minutes in the Azure Functions trace's day.
+const AZURE_MINUTES: usize = 1440;
+
+/// Reads a file of send offsets in seconds, one per line (first column of a CSV; a header and
+/// `#` comments are skipped).
+///
+/// # Errors
+/// Names the file and line of the first value that is not a non-negative number.
+pub fn read_timestamps(path: &Path) -> Result<ArrivalProcess, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read trace {}: {e}", path.display()))?;
+    let mut times = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let field = line.split(',').next().unwrap_or("").trim();
+        if field.is_empty() || field.starts_with('#') {
+            continue;
+        }
+        match field.parse::<f64>() {
+            Ok(t) if t.is_finite() && t >= 0.0 => times.push(Duration::from_secs_f64(t)),
+            Ok(t) => return Err(format!("{}:{}: timestamp must be 0 or more seconds, got {t}", path.display(), number + 1)),
+            Err(_) if times.is_empty() && number == 0 => {} // header line
+            Err(_) => {
+                return Err(format!("{}:{}: not a timestamp in seconds: {field:?}", path.display(), number + 1))
+            }
+        }
+    }
+    if times.is_empty() {
+        return Err(format!("{}: the trace has no timestamps", path.display()));
+    }
+    times.sort();
+    Ok(ArrivalProcess::Timestamps(Arc::new(times)))
+}
+
+/// Reads one function's per-minute invocation counts from an Azure Functions trace CSV
+/// (`HashOwner,HashApp,HashFunction,Trigger,1,...,1440`).
+///
+/// # Errors
+/// Names the file, and the line or column that is missing or malformed.
+pub fn read_azure(path: &Path, function: Option<&str>, spread: Spread) -> Result<ArrivalProcess, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read trace {}: {e}", path.display()))?;
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let (_, header) = lines.next().ok_or_else(|| format!("{}: the trace is empty", path.display()))?;
+    let columns: Vec<&str> = header.split(',').map(str::trim).collect();
+    let minute_columns: Vec<usize> = (1..=AZURE_MINUTES)
+        .map(|m| {
+            let name = m.to_string();
+            columns.iter().position(|c| *c == name).ok_or_else(|| {
+                format!("{}: header has no column {name:?} (the Azure layout has columns 1..1440)", path.display())
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let hash_column = columns.iter().position(|c| *c == "HashFunction");
+    if function.is_some() && hash_column.is_none() {
+        return Err(format!("{}: header has no HashFunction column to select a function by", path.display()));
+    }
+    for (number, line) in lines {
+        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+        if let (Some(wanted), Some(col)) = (function, hash_column) {
+            if cells.get(col) != Some(&wanted) {
+                continue;
+            }
+        }
+        let counts = minute_columns
+            .iter()
+            .enumerate()
+            .map(|(minute, &col)| {
+                let cell = cells.get(col).copied().unwrap_or("");
+                cell.parse::<u64>().map_err(|_| {
+                    format!("{}:{}: minute {}: not a whole count: {cell:?}", path.display(), number + 1, minute + 1)
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(ArrivalProcess::PerMinute { counts: Arc::new(counts), spread });
+    }
+    Err(match function {
+        Some(f) => format!("{}: no row with HashFunction {f:?}", path.display()),
+        None => format!("{}: the trace has a header but no rows", path.display()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn file(contents: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(contents.as_bytes()).unwrap();
+        f
+    }
+
+    #[test]
+    fn timestamps_skip_header_and_sort() {
+        let f = file("t_seconds\n0.5\n0.1\n# comment\n2\n");
+        let ArrivalProcess::Timestamps(times) = read_timestamps(f.path()).unwrap() else { panic!() };
+        assert_eq!(*times, [100, 500, 2000].map(Duration::from_millis));
+    }
+
+    #[test]
+    fn bad_timestamp_names_the_line() {
+        let f = file("0.1\nsoon\n");
+        let err = read_timestamps(f.path()).unwrap_err();
+        assert!(err.ends_with(":2: not a timestamp in seconds: \"soon\""), "{err}");
+    }
+
+    fn azure_header() -> String {
+        let minutes: Vec<String> = (1..=1440).map(|m| m.to_string()).collect();
+        format!("HashOwner,HashApp,HashFunction,Trigger,{}\n", minutes.join(","))
+    }
+
+    fn azure_row(hash: &str, first: u64) -> String {
+        let mut counts = vec!["0".to_string(); 1440];
+        counts[0] = first.to_string();
+        format!("o,a,{hash},http,{}\n", counts.join(","))
+    }
+
+    #[test]
+    fn azure_selects_a_row_by_function_hash() {
+        let f = file(&(azure_header() + &azure_row("f1", 3) + &azure_row("f2", 7)));
+        let ArrivalProcess::PerMinute { counts, .. } = read_azure(f.path(), Some("f2"), Spread::Even).unwrap() else {
+            panic!()
+        };
+        assert_eq!(counts.len(), 1440);
+        assert_eq!(counts[0], 7);
+        assert!(read_azure(f.path(), Some("nope"), Spread::Even).unwrap_err().contains("\"nope\""));
+    }
+
+    #[test]
+    fn azure_without_minute_columns_is_an_error() {
+        let f = file("HashFunction,1,2\nx,1,2\n");
+        assert!(read_azure(f.path(), None, Spread::Even).unwrap_err().contains("no column \"3\""));
+    }
+}

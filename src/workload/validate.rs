@@ -1,0 +1,205 @@
+//! Range and consistency checks on a parsed workload, each error naming its field.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+use super::arrival::{ArrivalProcess, Stage};
+use super::spec::{TargetSpec, TraceFormat, TrafficSpec, WorkloadSpec};
+use super::{trace, Workload, WorkloadError};
+use crate::function::Work;
+
+/// Largest memory a demo function may touch, matching Lambda's 10,240 MB ceiling.
+const MAX_MEMORY_MB: u64 = 10_240;
+/// Most container instances one workload may start.
+const MAX_INSTANCES: usize = 1_000;
+
+pub(super) fn validate(path: &Path, spec: WorkloadSpec) -> Result<Workload, WorkloadError> {
+    let fail = |field: &str, message: String| WorkloadError {
+        file: path.to_path_buf(),
+        position: None,
+        field: field.to_string(),
+        message,
+    };
+    check_header(&spec).map_err(|(f, m)| fail(&f, m))?;
+    let arrivals = arrival_process(path, &spec.traffic).map_err(|(f, m)| fail(&f, m))?;
+    check_function(&spec.function.work).map_err(|(f, m)| fail(&format!("function.work.{f}"), m))?;
+    if spec.function.init.memory_mb > MAX_MEMORY_MB {
+        return Err(fail("function.init.memory_mb", format!("must be at most {MAX_MEMORY_MB}, got {}", spec.function.init.memory_mb)));
+    }
+    check_targets(&spec.targets).map_err(|(f, m)| fail(&f, m))?;
+    let warnings = warnings(&spec, &arrivals);
+    Ok(Workload { path: path.to_path_buf(), spec, arrivals, warnings })
+}
+
+type FieldError = (String, String);
+
+fn field_error(field: &str, message: impl Into<String>) -> FieldError {
+    (field.to_string(), message.into())
+}
+
+fn check_header(spec: &WorkloadSpec) -> Result<(), FieldError> {
+    if spec.name.is_empty() || !spec.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        return Err(field_error("name", format!("use letters, digits, '-', '_' or '.', got {:?}", spec.name)));
+    }
+    if spec.duration.0.is_zero() {
+        return Err(field_error("duration", "must be greater than 0"));
+    }
+    if spec.load.timeout.0.is_zero() {
+        return Err(field_error("load.timeout", "must be greater than 0"));
+    }
+    if spec.load.max_in_flight == 0 {
+        return Err(field_error("load.max_in_flight", "must be at least 1"));
+    }
+    Ok(())
+}
+
+fn positive(field: &str, value: f64) -> Result<f64, FieldError> {
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(field_error(field, format!("must be greater than 0, got {value}")))
+    }
+}
+
+fn non_negative(field: &str, value: f64) -> Result<f64, FieldError> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(field_error(field, format!("must be 0 or more, got {value}")))
+    }
+}
+
+fn arrival_process(path: &Path, traffic: &TrafficSpec) -> Result<ArrivalProcess, FieldError> {
+    Ok(match traffic {
+        TrafficSpec::Constant { rate } => ArrivalProcess::Constant { rate_per_s: positive("traffic.rate", *rate)? },
+        TrafficSpec::Poisson { rate } => ArrivalProcess::Poisson { rate_per_s: positive("traffic.rate", *rate)? },
+        TrafficSpec::Bursts { rate, burst, idle } => {
+            if burst.0.is_zero() {
+                return Err(field_error("traffic.burst", "must be greater than 0"));
+            }
+            ArrivalProcess::Bursts { rate_per_s: positive("traffic.rate", *rate)?, burst: burst.0, idle: idle.0 }
+        }
+        TrafficSpec::Ramp { stages } => ArrivalProcess::Ramp { stages: ramp_stages(stages)? },
+        TrafficSpec::Sparse { per_day, requests } => {
+            if *requests == Some(0) {
+                return Err(field_error("traffic.requests", "must be at least 1"));
+            }
+            ArrivalProcess::Sparse { per_day: positive("traffic.per_day", *per_day)?, requests: *requests }
+        }
+        TrafficSpec::Trace { file, format, function, spread } => {
+            let resolved = path.parent().unwrap_or(Path::new(".")).join(file);
+            let read = match format {
+                TraceFormat::Timestamps => trace::read_timestamps(&resolved),
+                TraceFormat::Azure => trace::read_azure(&resolved, function.as_deref(), *spread),
+            };
+            read.map_err(|m| field_error("traffic.file", m))?
+        }
+    })
+}
+
+fn ramp_stages(stages: &[super::RampStage]) -> Result<Vec<Stage>, FieldError> {
+    if stages.is_empty() {
+        return Err(field_error("traffic.stages", "needs at least one stage"));
+    }
+    let mut out = Vec::with_capacity(stages.len());
+    for (i, stage) in stages.iter().enumerate() {
+        let name = |f: &str| format!("traffic.stages[{i}].{f}");
+        let from_per_s = non_negative(&name("from"), stage.from)?;
+        let to_per_s = non_negative(&name("to"), stage.to)?;
+        if stage.duration.0.is_zero() {
+            return Err(field_error(&name("duration"), "must be greater than 0"));
+        }
+        out.push(Stage { from_per_s, to_per_s, duration: stage.duration.0 });
+    }
+    if out.iter().all(|s| s.area() == 0.0) {
+        return Err(field_error("traffic.stages", "every stage has rate 0: no requests would be sent"));
+    }
+    Ok(out)
+}
+
+fn check_function(work: &Work) -> Result<(), FieldError> {
+    match work {
+        Work::Cpu { duration: Some(_), rounds: Some(_) } => {
+            Err(field_error("rounds", "give either duration or rounds, not both"))
+        }
+        Work::Cpu { rounds: Some(0), .. } => Err(field_error("rounds", "must be at least 1")),
+        Work::Alloc { memory_mb } if *memory_mb > MAX_MEMORY_MB => {
+            Err(field_error("memory_mb", format!("must be at most {MAX_MEMORY_MB}, got {memory_mb}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_targets(targets: &[TargetSpec]) -> Result<(), FieldError> {
+    if targets.is_empty() {
+        return Err(field_error("targets", "no targets: add at least one [[targets]] table"));
+    }
+    let mut names = HashSet::new();
+    for (i, target) in targets.iter().enumerate() {
+        let field = |f: &str| format!("targets[{i}].{f}");
+        let name = target.name();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+            return Err(field_error(&field("name"), format!("use letters, digits, '-', '_' or '.', got {name:?}")));
+        }
+        if !names.insert(name) {
+            return Err(field_error(&field("name"), format!("{name:?} is used by an earlier target")));
+        }
+        match target {
+            TargetSpec::Container(c) => {
+                if c.instances == 0 || c.instances > MAX_INSTANCES {
+                    return Err(field_error(&field("instances"), format!("must be 1 to {MAX_INSTANCES}, got {}", c.instances)));
+                }
+                if c.command.as_ref().is_some_and(|cmd| cmd.is_empty() || cmd[0].is_empty()) {
+                    return Err(field_error(&field("command"), "must name a program"));
+                }
+                if c.startup_timeout.0.is_zero() {
+                    return Err(field_error(&field("startup_timeout"), "must be greater than 0"));
+                }
+            }
+            TargetSpec::Url(u) => {
+                crate::loadgen::RequestTemplate::new(&u.method, &u.url, &u.headers, u.body.clone().unwrap_or_default())
+                    .map_err(|e| field_error(&field(e.field()), e.to_string()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Warnings that depend on the duration: re-run when `--duration` changes it.
+pub(super) fn warnings(spec: &WorkloadSpec, arrivals: &ArrivalProcess) -> Vec<String> {
+    let duration = spec.duration.0;
+    let mut out = Vec::new();
+    let expected = arrivals.expected_requests(duration);
+    match arrivals {
+        ArrivalProcess::Sparse { per_day, requests } => {
+            let rate = per_day / super::SECONDS_PER_DAY;
+            let wanted = requests.map_or(1.0, |n| n as f64);
+            let needed = Duration::from_secs_f64((wanted / rate).min(1e12));
+            if needed > duration {
+                out.push(format!(
+                    "sparse traffic at {per_day}/day needs about {} in real time for {wanted} request(s), longer than \
+                     the workload's duration {}: expect about {expected:.1} request(s); idle fast-forward is not \
+                     available yet",
+                    super::HumanDuration(Duration::from_secs(needed.as_secs())),
+                    spec.duration
+                ));
+            }
+        }
+        ArrivalProcess::Ramp { stages } => {
+            let total: Duration = stages.iter().map(|s| s.duration).sum();
+            if total < duration {
+                out.push(format!(
+                    "the ramp's stages last {}, less than the duration {}: the run ends with the last stage",
+                    super::HumanDuration(total),
+                    spec.duration
+                ));
+            }
+        }
+        _ => {}
+    }
+    if expected < 1.0 {
+        out.push(format!("the traffic is expected to send {expected:.2} requests in {}: the run may send none", spec.duration));
+    }
+    out
+}
