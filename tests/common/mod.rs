@@ -1,0 +1,110 @@
+//! Helpers shared by the integration tests: the binary, temporary workloads, test servers,
+//! the results schema, and a /proc scan for leftover processes.
+#![allow(dead_code)]
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use tokio_util::sync::CancellationToken;
+
+/// The coldbench binary under test.
+pub fn coldbench() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_coldbench"))
+}
+
+/// Writes a workload file into `dir`.
+pub fn write_workload(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The `results.json` of the only run folder under `out`.
+pub fn results(out: &Path) -> serde_json::Value {
+    let path = results_path(out).expect("a run folder with results.json");
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// Path of `results.json` in the only run folder under `out`, if written yet.
+pub fn results_path(out: &Path) -> Option<PathBuf> {
+    let dirs: Vec<_> = std::fs::read_dir(out).ok()?.filter_map(Result::ok).map(|e| e.path()).collect();
+    assert!(dirs.len() <= 1, "one run folder expected, found {dirs:?}");
+    let path = dirs.first()?.join("results.json");
+    path.exists().then_some(path)
+}
+
+/// Panics with every schema violation when `value` does not match `schema/results.schema.json`.
+pub fn assert_valid_results(value: &serde_json::Value) {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../schema/results.schema.json")).expect("the schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator.iter_errors(value).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+    assert!(errors.is_empty(), "results.json does not match the schema:\n{}", errors.join("\n"));
+}
+
+/// Asserts that every target's outcome counts add up to its requests, also per interval.
+pub fn assert_counts_add_up(results: &serde_json::Value) {
+    for target in results["targets"].as_array().unwrap() {
+        let m = &target["measurement"];
+        let o = &m["outcomes"];
+        let http: u64 = o["http_error"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+        let total = ["ok", "throttled", "function_error", "timeout", "connect_error", "other"]
+            .iter()
+            .map(|k| o[k].as_u64().unwrap())
+            .sum::<u64>()
+            + http;
+        assert_eq!(total, m["requests"].as_u64().unwrap(), "outcomes of {}", target["name"]);
+        let per_interval: u64 = m["intervals"].as_array().unwrap().iter().map(|i| i["requests"].as_u64().unwrap()).sum();
+        assert_eq!(per_interval, total, "intervals of {}", target["name"]);
+    }
+}
+
+/// Pids of live processes whose environment contains `needle` (e.g. `TAG=<unique>`).
+pub fn processes_with_env(needle: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().filter_map(Result::ok) {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        if pid == std::process::id() {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else { continue };
+        let is_zombie = std::fs::read_to_string(entry.path().join("stat"))
+            .map(|s| s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+            .unwrap_or(true);
+        if !is_zombie && environ.split(|b| *b == 0).any(|var| var == needle.as_bytes()) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// A unique `COLDBENCH_TEST_TAG=...` marker for tracking the processes one test starts.
+pub fn unique_tag() -> (String, String) {
+    let value = format!("{}-{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    ("COLDBENCH_TEST_TAG".to_string(), value)
+}
+
+/// Serves `handler` on 127.0.0.1 (port 0) on the current tokio runtime until the token is cancelled.
+pub async fn serve<F, Fut>(handler: F) -> (SocketAddr, CancellationToken)
+where
+    F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let token = CancellationToken::new();
+    tokio::spawn(coldbench::gateway::serve(listener, token.clone(), handler));
+    (addr, token)
+}
+
+/// A loopback port nobody listens on (bound, then released).
+pub fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}

@@ -1,0 +1,144 @@
+//! Failure handling: refused connections, containers that die at start, timeouts, bad workloads.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn url_workload(url: &str, extra: &str) -> String {
+    format!(
+        r#"
+name = "failing"
+duration = "1s"
+[traffic]
+pattern = "constant"
+rate = 50
+{extra}
+[[targets]]
+name = "nobody"
+kind = "url"
+url = "{url}"
+"#
+    )
+}
+
+#[test]
+fn refused_connections_are_all_connect_errors_and_the_exit_code_says_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://127.0.0.1:{}/", closed_port());
+    let workload = write_workload(dir.path(), "refused.toml", &url_workload(&url, ""));
+    let out = dir.path().join("out");
+    let output = coldbench().args(["run", "--quiet", "--out"]).arg(&out).arg(&workload).output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    let results = results(&out);
+    assert_valid_results(&results);
+    assert_counts_add_up(&results);
+    let target = &results["targets"][0];
+    assert_eq!(target["status"], "failed");
+    let m = &target["measurement"];
+    assert_eq!(m["requests"], 50);
+    assert_eq!(m["outcomes"]["connect_error"], 50);
+    assert!(target["error"].as_str().unwrap().contains("50 connect error"));
+}
+
+#[test]
+fn a_container_that_exits_at_once_fails_with_its_stderr_and_no_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let workload = write_workload(
+        dir.path(),
+        "dies.toml",
+        r#"
+name = "dies"
+duration = "5s"
+[traffic]
+pattern = "constant"
+rate = 10
+[[targets]]
+name = "broken"
+kind = "container"
+command = ["sh", "-c", "echo 'config file missing: /etc/app.conf' >&2; exit 3"]
+startup_timeout = "30s"
+"#,
+    );
+    let out = dir.path().join("out");
+    let started = Instant::now();
+    let output = coldbench().args(["run", "--quiet", "--out"]).arg(&out).arg(&workload).output().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(20), "the run waited for a dead container");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("config file missing: /etc/app.conf"), "{stderr}");
+    assert!(stderr.contains("exit status: 3"), "{stderr}");
+    let results = results(&out);
+    assert_valid_results(&results);
+    assert_eq!(results["targets"][0]["status"], "failed");
+    assert!(results["targets"][0]["error"].as_str().unwrap().contains("config file missing"));
+}
+
+#[test]
+fn a_container_that_never_listens_times_out_with_its_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tag_key, tag_value) = unique_tag();
+    let workload = write_workload(
+        dir.path(),
+        "deaf.toml",
+        r#"
+name = "deaf"
+duration = "1s"
+[traffic]
+pattern = "constant"
+rate = 10
+[[targets]]
+name = "deaf"
+kind = "container"
+command = ["sh", "-c", "echo starting up; sleep 60"]
+startup_timeout = "500ms"
+"#,
+    );
+    let out = dir.path().join("out");
+    let output =
+        coldbench().args(["run", "--quiet", "--out"]).arg(&out).arg(&workload).env(&tag_key, &tag_value).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("did not accept connections") && stderr.contains("starting up"), "{stderr}");
+    assert_eq!(processes_with_env(&format!("{tag_key}={tag_value}")), Vec::<u32>::new(), "the shell or its sleep survived");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_past_the_timeout_end_as_timeouts() {
+    let (addr, stop) = serve(|_request| async {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        Ok(http::Response::new(http_body_util::Full::new(bytes::Bytes::new())))
+    })
+    .await;
+    let url = format!("http://{addr}/");
+    let dir = tempfile::tempdir().unwrap();
+    let workload = write_workload(dir.path(), "slow.toml", &url_workload(&url, "[load]\ntimeout = \"200ms\""));
+    let out = dir.path().join("out");
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_coldbench"))
+        .args(["run", "--quiet", "--out"])
+        .arg(&out)
+        .arg(&workload)
+        .output()
+        .await
+        .unwrap();
+    stop.cancel();
+    assert_eq!(output.status.code(), Some(2));
+    let results = results(&out);
+    assert_counts_add_up(&results);
+    let m = &results["targets"][0]["measurement"];
+    assert_eq!(m["outcomes"]["timeout"], 50);
+    // Timeouts are censored samples at the timeout, not dropped.
+    assert_eq!(m["latency"]["count"], 50);
+    assert!(m["latency"]["min_us"].as_u64().unwrap() >= 200_000);
+}
+
+#[test]
+fn unknown_target_names_are_rejected_with_the_available_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let workload = write_workload(dir.path(), "w.toml", &url_workload("http://127.0.0.1:9/", ""));
+    let output = coldbench().args(["run", "--target", "nope"]).arg(&workload).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--target \"nope\"") && stderr.contains("nobody"), "{stderr}");
+}

@@ -1,0 +1,78 @@
+//! `coldbench run` against the container target, end to end with real processes.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn quickstart_completes_and_its_results_match_the_schema() {
+    let out = tempfile::tempdir().unwrap();
+    let workload = concat!(env!("CARGO_MANIFEST_DIR"), "/workloads/quickstart.toml");
+    let output = coldbench()
+        .args(["run", workload, "--duration", "2s", "--quiet", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("latency p99"), "{stdout}");
+    let results = results(out.path());
+    assert_valid_results(&results);
+    assert_counts_add_up(&results);
+    let target = &results["targets"][0];
+    assert_eq!(target["status"], "complete");
+    assert!(target["measurement"]["requests"].as_u64().unwrap() > 50);
+}
+
+#[test]
+fn container_target_accounts_for_every_request_across_its_instances() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tag_key, tag_value) = unique_tag();
+    let workload = write_workload(
+        dir.path(),
+        "steady.toml",
+        r#"
+name = "accounting"
+duration = "2s"
+seed = 1
+[traffic]
+pattern = "constant"
+rate = 200
+[function]
+work = { kind = "echo", payload_bytes = 64 }
+[[targets]]
+name = "box"
+kind = "container"
+instances = 3
+"#,
+    );
+    let out = dir.path().join("out");
+    let status = coldbench()
+        .args(["run", "--quiet", "--out"])
+        .arg(&out)
+        .arg(&workload)
+        .env(&tag_key, &tag_value)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let results = results(&out);
+    assert_valid_results(&results);
+    assert_counts_add_up(&results);
+    let target = &results["targets"][0];
+    let m = &target["measurement"];
+    // A constant 200/s for 2 s is exactly 400 intended sends, every one ok.
+    assert_eq!(m["requests"], 400);
+    assert_eq!(m["outcomes"]["ok"], 400);
+    assert_eq!(m["warm"], 400, "the gateway marks container responses warm");
+    let instances = target["instances"].as_array().unwrap();
+    assert_eq!(instances.len(), 3);
+    let served: u64 = instances.iter().map(|i| i["requests"].as_u64().unwrap()).sum();
+    assert_eq!(served, 400);
+    for instance in instances {
+        let n = instance["requests"].as_u64().unwrap();
+        assert!((133..=134).contains(&n), "round robin should split evenly, got {n}");
+        assert!(instance["startup_ms"].as_f64().unwrap() > 0.0);
+    }
+    let tag = format!("{tag_key}={tag_value}");
+    assert_eq!(processes_with_env(&tag), Vec::<u32>::new(), "instances outlived the run");
+}

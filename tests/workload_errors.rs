@@ -1,0 +1,96 @@
+//! Malformed workloads: every error names the file and the field.
+
+use std::path::Path;
+
+use coldbench::workload::Workload;
+
+const GOOD: &str = r#"
+name = "ok"
+duration = "10s"
+[traffic]
+pattern = "poisson"
+rate = 5
+[[targets]]
+name = "c"
+kind = "container"
+"#;
+
+fn error_of(text: &str) -> String {
+    Workload::parse(Path::new("workloads/x.toml"), text).unwrap_err().to_string()
+}
+
+#[test]
+fn the_good_workload_parses() {
+    let w = Workload::parse(Path::new("workloads/x.toml"), GOOD).unwrap();
+    assert_eq!(w.spec.targets.len(), 1);
+}
+
+#[test]
+fn unknown_field_is_named_with_its_position() {
+    let err = error_of(&GOOD.replace("rate = 5", "rate = 5\nburst_rate = 9"));
+    assert!(err.starts_with("workloads/x.toml:4:1: traffic: unknown field `burst_rate`"), "{err}");
+}
+
+#[test]
+fn bad_duration_is_named() {
+    let err = error_of(&GOOD.replace("\"10s\"", "\"ten seconds\""));
+    assert!(err.starts_with("workloads/x.toml:3:12: duration: invalid duration \"ten seconds\""), "{err}");
+}
+
+#[test]
+fn negative_rate_is_named_with_its_value() {
+    assert_eq!(error_of(&GOOD.replace("rate = 5", "rate = -5")), "workloads/x.toml: traffic.rate: must be greater than 0, got -5");
+}
+
+#[test]
+fn no_targets_is_an_error() {
+    let text = GOOD.split("[[targets]]").next().unwrap();
+    assert_eq!(error_of(text), "workloads/x.toml: targets: no targets: add at least one [[targets]] table");
+}
+
+#[test]
+fn unknown_pattern_and_target_kind_are_named() {
+    let err = error_of(&GOOD.replace("\"poisson\"", "\"gaussian\""));
+    assert!(err.contains(":5:11: traffic.pattern: unknown variant `gaussian`"), "{err}");
+    let err = error_of(&GOOD.replace("\"container\"", "\"lambda\""));
+    assert!(err.contains(":9:8: targets[0].kind: unknown variant `lambda`"), "{err}");
+}
+
+#[test]
+fn duplicate_target_names_and_bad_urls_are_named() {
+    let twice = format!("{GOOD}\n[[targets]]\nname = \"c\"\nkind = \"container\"\n");
+    assert!(error_of(&twice).contains("targets[1].name: \"c\" is used by an earlier target"));
+    let https = GOOD.replace("kind = \"container\"", "kind = \"url\"\nurl = \"https://example.com\"");
+    assert!(error_of(&https).contains("targets[0].url: only http:// URLs are supported"));
+}
+
+#[test]
+fn ramp_stage_errors_name_the_stage() {
+    let ramp = GOOD.replace(
+        "pattern = \"poisson\"\nrate = 5",
+        "pattern = \"ramp\"\nstages = [{ from = 0, to = 10, duration = \"5s\" }, { from = 10, to = -1, duration = \"5s\" }]",
+    );
+    assert_eq!(error_of(&ramp), "workloads/x.toml: traffic.stages[1].to: must be 0 or more, got -1");
+}
+
+#[test]
+fn missing_trace_file_is_named() {
+    let trace = GOOD.replace("pattern = \"poisson\"\nrate = 5", "pattern = \"trace\"\nfile = \"nope.csv\"");
+    let err = error_of(&trace);
+    assert!(err.starts_with("workloads/x.toml: traffic.file: cannot read trace workloads/nope.csv"), "{err}");
+}
+
+#[test]
+fn shipped_workloads_are_valid() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/workloads");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let w = Workload::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            assert!(w.schedule().next().is_some() || !w.warnings.is_empty(), "{} sends nothing", path.display());
+            seen += 1;
+        }
+    }
+    assert!(seen >= 4, "quickstart, steady, bursty and ramp at least");
+}
