@@ -69,7 +69,8 @@ impl GroupChild {
                 Ok(())
             });
         }
-        let mut child = command.spawn().map_err(|e| io::Error::new(e.kind(), format!("cannot start {program:?}: {e}")))?;
+        let mut child =
+            command.spawn().map_err(|e| io::Error::new(e.kind(), format!("cannot start {program:?}: {e}")))?;
         let pid = child.id().expect("a just-spawned child has a pid");
         let tail = Arc::new(Mutex::new(Tail::default()));
         if let Some(out) = child.stdout.take() {

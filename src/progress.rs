@@ -33,7 +33,8 @@ impl Progress {
                     .progress_chars("=> "),
             ),
             None => ProgressBar::new_spinner().with_style(
-                ProgressStyle::with_template("{prefix:>12} {spinner} {pos} requests {msg} ({elapsed})").expect("valid template"),
+                ProgressStyle::with_template("{prefix:>12} {spinner} {pos} requests {msg} ({elapsed})")
+                    .expect("valid template"),
             ),
         };
         bar.set_prefix(label.to_string());

@@ -96,12 +96,21 @@ startup_timeout = "500ms"
 "#,
     );
     let out = dir.path().join("out");
-    let output =
-        coldbench().args(["run", "--quiet", "--out"]).arg(&out).arg(&workload).env(&tag_key, &tag_value).output().unwrap();
+    let output = coldbench()
+        .args(["run", "--quiet", "--out"])
+        .arg(&out)
+        .arg(&workload)
+        .env(&tag_key, &tag_value)
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("did not accept connections") && stderr.contains("starting up"), "{stderr}");
-    assert_eq!(processes_with_env(&format!("{tag_key}={tag_value}")), Vec::<u32>::new(), "the shell or its sleep survived");
+    assert_eq!(
+        processes_with_env(&format!("{tag_key}={tag_value}")),
+        Vec::<u32>::new(),
+        "the shell or its sleep survived"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

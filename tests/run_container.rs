@@ -8,11 +8,8 @@ use common::*;
 fn quickstart_completes_and_its_results_match_the_schema() {
     let out = tempfile::tempdir().unwrap();
     let workload = concat!(env!("CARGO_MANIFEST_DIR"), "/workloads/quickstart.toml");
-    let output = coldbench()
-        .args(["run", workload, "--duration", "2s", "--quiet", "--out"])
-        .arg(out.path())
-        .output()
-        .unwrap();
+    let output =
+        coldbench().args(["run", workload, "--duration", "2s", "--quiet", "--out"]).arg(out.path()).output().unwrap();
     assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("latency p99"), "{stdout}");

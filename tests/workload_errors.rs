@@ -39,7 +39,10 @@ fn bad_duration_is_named() {
 
 #[test]
 fn negative_rate_is_named_with_its_value() {
-    assert_eq!(error_of(&GOOD.replace("rate = 5", "rate = -5")), "workloads/x.toml: traffic.rate: must be greater than 0, got -5");
+    assert_eq!(
+        error_of(&GOOD.replace("rate = 5", "rate = -5")),
+        "workloads/x.toml: traffic.rate: must be greater than 0, got -5"
+    );
 }
 
 #[test]

@@ -18,7 +18,12 @@ use crate::progress::Progress;
 use crate::workload::{ContainerSpec, TargetSpec, UrlSpec, Workload};
 
 /// Runs the workload's schedule against one target.
-pub async fn measure(workload: &Workload, target: &TargetSpec, cancel: &CancellationToken, quiet: bool) -> TargetReport {
+pub async fn measure(
+    workload: &Workload,
+    target: &TargetSpec,
+    cancel: &CancellationToken,
+    quiet: bool,
+) -> TargetReport {
     let started_at = utc_now();
     let mut report = match target {
         TargetSpec::Url(spec) => measure_url(workload, spec, cancel, quiet).await,
@@ -29,10 +34,11 @@ pub async fn measure(workload: &Workload, target: &TargetSpec, cancel: &Cancella
 }
 
 async fn measure_url(workload: &Workload, spec: &UrlSpec, cancel: &CancellationToken, quiet: bool) -> TargetReport {
-    let template = match RequestTemplate::new(&spec.method, &spec.url, &spec.headers, spec.body.clone().unwrap_or_default()) {
-        Ok(t) => t,
-        Err(e) => return failed(&spec.name, "url", &spec.url, e.to_string()),
-    };
+    let template =
+        match RequestTemplate::new(&spec.method, &spec.url, &spec.headers, spec.body.clone().unwrap_or_default()) {
+            Ok(t) => t,
+            Err(e) => return failed(&spec.name, "url", &spec.url, e.to_string()),
+        };
     let result = drive(workload, &spec.name, template, cancel, quiet).await;
     conclude(&spec.name, "url", &spec.url, Vec::new(), result)
 }

@@ -54,8 +54,8 @@ impl ContainerInstance {
         env.push(("PORT".into(), port.to_string()));
         env.push(("COLDBENCH_INSTANCE".into(), id.clone()));
         let spawned_at = Instant::now();
-        let mut process =
-            GroupChild::spawn(&config.command, &env, false).map_err(|source| StartError::Spawn { id: id.clone(), source })?;
+        let mut process = GroupChild::spawn(&config.command, &env, false)
+            .map_err(|source| StartError::Spawn { id: id.clone(), source })?;
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         loop {
             if tokio::net::TcpStream::connect(addr).await.is_ok() {
@@ -78,7 +78,16 @@ impl ContainerInstance {
         connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(None).build(connector);
         let pid = process.pid();
-        Ok(Self { id, index, process: tokio::sync::Mutex::new(process), pid, addr, client, startup, requests: AtomicU64::new(0) })
+        Ok(Self {
+            id,
+            index,
+            process: tokio::sync::Mutex::new(process),
+            pid,
+            addr,
+            client,
+            startup,
+            requests: AtomicU64::new(0),
+        })
     }
 
     /// Sends one invocation to this instance and reads the whole response.

@@ -94,7 +94,12 @@ impl Backend for ContainerPool {
                 *response.status_mut() = StatusCode::BAD_GATEWAY;
                 response
             });
-            let record = InvocationRecord { instance: instance.id.clone(), cold: false, init: None, duration: started.elapsed() };
+            let record = InvocationRecord {
+                instance: instance.id.clone(),
+                cold: false,
+                init: None,
+                duration: started.elapsed(),
+            };
             Served { response, record: Some(record) }
         })
     }

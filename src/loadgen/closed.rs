@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::client::Worker;
+use super::client::{Reply, Worker};
 use super::Shared;
 use crate::metrics::Outcome;
 
@@ -27,17 +27,34 @@ pub(super) async fn run(
     for _ in 0..connections.max(1) {
         let (shared, budget) = (Arc::clone(&shared), Arc::clone(&budget));
         workers.spawn(async move {
-            let mut worker = Worker::new(addr);
-            while deadline.is_none_or(|d| Instant::now() < d) && !shared.cancel.is_cancelled() {
-                if budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_err() {
-                    break;
+            // Cancellation is checked once per worker, not once per request: when it fires, the
+            // worker's loop is dropped and a request it had in flight is recorded as `other`.
+            let mut in_flight: Option<Instant> = None;
+            let work = async {
+                let mut worker = Worker::new(addr);
+                while deadline.is_none_or(|d| Instant::now() < d) {
+                    if budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_err() {
+                        break;
+                    }
+                    let sent = shared.begin();
+                    in_flight = Some(sent);
+                    let reply = tokio::time::timeout(shared.timeout, worker.send(&shared.template))
+                        .await
+                        .unwrap_or(Reply { outcome: Outcome::Timeout, cold: None, init: None });
+                    in_flight = None;
+                    shared.finish(sent, sent, reply);
+                    if reply.outcome == Outcome::ConnectError {
+                        tokio::time::sleep(RECONNECT_PAUSE).await;
+                    }
                 }
-                let sent = shared.begin();
-                let reply = shared.exchange(worker.send(&shared.template)).await;
-                shared.finish(sent, sent, reply);
-                if reply.outcome == Outcome::ConnectError {
-                    tokio::time::sleep(RECONNECT_PAUSE).await;
-                }
+            };
+            tokio::select! {
+                biased;
+                () = shared.cancel.cancelled() => {}
+                () = work => {}
+            }
+            if let Some(sent) = in_flight {
+                shared.finish(sent, sent, Reply { outcome: Outcome::Other, cold: None, init: None });
             }
         });
     }

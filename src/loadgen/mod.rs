@@ -121,7 +121,9 @@ pub async fn drive(
     let start = Instant::now();
     let shared = Arc::new(Shared { recorder: Mutex::new(Recorder::new(start)), live, template, timeout, cancel });
     let (interrupted, mut warnings) = match plan {
-        Plan::Open { schedule, max_in_flight } => open::run(addr, Arc::clone(&shared), schedule, start, max_in_flight).await,
+        Plan::Open { schedule, max_in_flight } => {
+            open::run(addr, Arc::clone(&shared), schedule, start, max_in_flight).await
+        }
         Plan::Closed { connections, duration, requests } => {
             let deadline = duration.map(|d| start + d);
             (closed::run(addr, Arc::clone(&shared), connections, deadline, requests).await, Vec::new())

@@ -15,6 +15,8 @@ pub struct RequestTemplate {
     pub url: Uri,
     /// `host:port` to connect to.
     pub authority: String,
+    /// The origin-form request target (`/path?query`).
+    path: Uri,
     headers: HeaderMap,
     body: Bytes,
 }
@@ -55,7 +57,8 @@ impl RequestTemplate {
         headers: &BTreeMap<String, String>,
         body: impl Into<Bytes>,
     ) -> Result<Self, TemplateError> {
-        let uri: Uri = url.parse().map_err(|e: http::uri::InvalidUri| TemplateError::Url(url.to_string(), e.to_string()))?;
+        let uri: Uri =
+            url.parse().map_err(|e: http::uri::InvalidUri| TemplateError::Url(url.to_string(), e.to_string()))?;
         if uri.scheme_str() != Some("http") {
             return Err(TemplateError::Scheme(url.to_string()));
         }
@@ -66,11 +69,15 @@ impl RequestTemplate {
         let mut map = HeaderMap::new();
         map.insert(HOST, HeaderValue::from_str(authority.as_str()).expect("an authority is a valid header value"));
         for (name, value) in headers {
-            let name_ok = HeaderName::from_bytes(name.as_bytes()).map_err(|e| TemplateError::Header(name.clone(), e.to_string()))?;
-            let value_ok = HeaderValue::from_str(value).map_err(|e| TemplateError::Header(name.clone(), e.to_string()))?;
+            let name_ok = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|e| TemplateError::Header(name.clone(), e.to_string()))?;
+            let value_ok =
+                HeaderValue::from_str(value).map_err(|e| TemplateError::Header(name.clone(), e.to_string()))?;
             map.insert(name_ok, value_ok);
         }
-        Ok(Self { method, url: uri, authority: host_port, headers: map, body: body.into() })
+        let path = Uri::try_from(uri.path_and_query().map_or("/", |p| p.as_str()))
+            .map_err(|e| TemplateError::Url(url.to_string(), e.to_string()))?;
+        Ok(Self { method, url: uri, authority: host_port, path, headers: map, body: body.into() })
     }
 
     /// Parses `Name: value` header lines (the CLI's `--header`).
@@ -91,10 +98,9 @@ impl RequestTemplate {
 
     /// A request ready to send on an HTTP/1.1 connection (origin-form target).
     pub fn build(&self) -> Request<Full<Bytes>> {
-        let path = self.url.path_and_query().map_or("/", |p| p.as_str());
         let mut request = Request::new(Full::new(self.body.clone()));
         *request.method_mut() = self.method.clone();
-        *request.uri_mut() = Uri::try_from(path).expect("a path taken from a valid URI is valid");
+        *request.uri_mut() = self.path.clone();
         *request.headers_mut() = self.headers.clone();
         request
     }

@@ -42,7 +42,11 @@ impl ReportDir {
     pub fn create(out: &Path, workload: &str, timestamp: &str) -> anyhow::Result<Self> {
         std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
         for attempt in 1.. {
-            let name = if attempt == 1 { format!("{timestamp}-{workload}") } else { format!("{timestamp}-{workload}-{attempt}") };
+            let name = if attempt == 1 {
+                format!("{timestamp}-{workload}")
+            } else {
+                format!("{timestamp}-{workload}-{attempt}")
+            };
             let path = out.join(name);
             match std::fs::create_dir(&path) {
                 Ok(()) => return Ok(Self { path }),

@@ -42,7 +42,8 @@ mod tests {
             h.record(us).unwrap();
         }
         let text = spectrum(&h);
-        let rows: Vec<&str> = text.lines().filter(|l| !l.is_empty() && !l.starts_with('#') && !l.contains("Value")).collect();
+        let rows: Vec<&str> =
+            text.lines().filter(|l| !l.is_empty() && !l.starts_with('#') && !l.contains("Value")).collect();
         assert!(rows.last().unwrap().contains("1.000000000000"), "{text}");
         let counted: u64 = rows.iter().map(|r| r.split_whitespace().nth(2).unwrap().parse::<u64>().unwrap()).sum();
         assert_eq!(counted, 1000);

@@ -45,7 +45,13 @@ fn cold_cell(t: &TargetReport) -> String {
 fn render(headers: &[&str], rows: &[(String, Vec<String>)]) -> String {
     let label_width = rows.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0);
     let widths: Vec<usize> = (0..headers.len())
-        .map(|i| rows.iter().map(|(_, cells)| cells[i].chars().count()).chain([headers[i].chars().count()]).max().unwrap_or(0))
+        .map(|i| {
+            rows.iter()
+                .map(|(_, cells)| cells[i].chars().count())
+                .chain([headers[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = format!("{:label_width$}", "");
     for (header, width) in headers.iter().zip(&widths) {

@@ -17,15 +17,31 @@ pub const SECONDS_PER_DAY: f64 = 86_400.0;
 /// A validated arrival process.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ArrivalProcess {
-    Constant { rate_per_s: f64 },
-    Poisson { rate_per_s: f64 },
-    Bursts { rate_per_s: f64, burst: Duration, idle: Duration },
-    Ramp { stages: Vec<Stage> },
-    Sparse { per_day: f64, requests: Option<u64> },
+    Constant {
+        rate_per_s: f64,
+    },
+    Poisson {
+        rate_per_s: f64,
+    },
+    Bursts {
+        rate_per_s: f64,
+        burst: Duration,
+        idle: Duration,
+    },
+    Ramp {
+        stages: Vec<Stage>,
+    },
+    Sparse {
+        per_day: f64,
+        requests: Option<u64>,
+    },
     /// Offsets from a timestamp trace, sorted.
     Timestamps(Arc<Vec<Duration>>),
     /// Invocations per minute (Azure layout), spread within each minute.
-    PerMinute { counts: Arc<Vec<u64>>, spread: Spread },
+    PerMinute {
+        counts: Arc<Vec<u64>>,
+        spread: Spread,
+    },
 }
 
 /// One ramp stage with its rates in requests per second.
@@ -63,7 +79,9 @@ impl ArrivalProcess {
                 cycle: 0,
                 in_cycle: 0,
             },
-            ArrivalProcess::Ramp { stages } => State::Ramp { stages: stages.clone(), stage: 0, stage_start_s: 0.0, area_before: 0.0 },
+            ArrivalProcess::Ramp { stages } => {
+                State::Ramp { stages: stages.clone(), stage: 0, stage_start_s: 0.0, area_before: 0.0 }
+            }
             ArrivalProcess::Timestamps(times) => State::Timestamps { times: Arc::clone(times) },
             ArrivalProcess::PerMinute { counts, spread } => {
                 State::PerMinute { counts: Arc::clone(counts), spread: *spread, minute: 0, pending: Vec::new() }
@@ -229,7 +247,7 @@ impl Iterator for Schedule {
             return None;
         }
         let t = self.next_seconds()?;
-        if !(t < self.horizon_s) {
+        if t.is_nan() || t >= self.horizon_s {
             self.limit = 0;
             return None;
         }
@@ -255,7 +273,8 @@ mod tests {
     #[test]
     fn poisson_mean_rate_within_one_percent_over_100k_arrivals() {
         let rate = 1_000.0;
-        let times: Vec<_> = ArrivalProcess::Poisson { rate_per_s: rate }.schedule(secs(10_000), 7).take(100_000).collect();
+        let times: Vec<_> =
+            ArrivalProcess::Poisson { rate_per_s: rate }.schedule(secs(10_000), 7).take(100_000).collect();
         assert_eq!(times.len(), 100_000);
         let mean_gap = times.last().unwrap().as_secs_f64() / times.len() as f64;
         let error = (mean_gap * rate - 1.0).abs();

@@ -27,11 +27,11 @@ pub fn read_timestamps(path: &Path) -> Result<ArrivalProcess, String> {
         }
         match field.parse::<f64>() {
             Ok(t) if t.is_finite() && t >= 0.0 => times.push(Duration::from_secs_f64(t)),
-            Ok(t) => return Err(format!("{}:{}: timestamp must be 0 or more seconds, got {t}", path.display(), number + 1)),
-            Err(_) if times.is_empty() && number == 0 => {} // header line
-            Err(_) => {
-                return Err(format!("{}:{}: not a timestamp in seconds: {field:?}", path.display(), number + 1))
+            Ok(t) => {
+                return Err(format!("{}:{}: timestamp must be 0 or more seconds, got {t}", path.display(), number + 1))
             }
+            Err(_) if times.is_empty() && number == 0 => {} // header line
+            Err(_) => return Err(format!("{}:{}: not a timestamp in seconds: {field:?}", path.display(), number + 1)),
         }
     }
     if times.is_empty() {

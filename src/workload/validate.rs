@@ -25,7 +25,10 @@ pub(super) fn validate(path: &Path, spec: WorkloadSpec) -> Result<Workload, Work
     let arrivals = arrival_process(path, &spec.traffic).map_err(|(f, m)| fail(&f, m))?;
     check_function(&spec.function.work).map_err(|(f, m)| fail(&format!("function.work.{f}"), m))?;
     if spec.function.init.memory_mb > MAX_MEMORY_MB {
-        return Err(fail("function.init.memory_mb", format!("must be at most {MAX_MEMORY_MB}, got {}", spec.function.init.memory_mb)));
+        return Err(fail(
+            "function.init.memory_mb",
+            format!("must be at most {MAX_MEMORY_MB}, got {}", spec.function.init.memory_mb),
+        ));
     }
     check_targets(&spec.targets).map_err(|(f, m)| fail(&f, m))?;
     let warnings = warnings(&spec, &arrivals);
@@ -148,7 +151,10 @@ fn check_targets(targets: &[TargetSpec]) -> Result<(), FieldError> {
         match target {
             TargetSpec::Container(c) => {
                 if c.instances == 0 || c.instances > MAX_INSTANCES {
-                    return Err(field_error(&field("instances"), format!("must be 1 to {MAX_INSTANCES}, got {}", c.instances)));
+                    return Err(field_error(
+                        &field("instances"),
+                        format!("must be 1 to {MAX_INSTANCES}, got {}", c.instances),
+                    ));
                 }
                 if c.command.as_ref().is_some_and(|cmd| cmd.is_empty() || cmd[0].is_empty()) {
                     return Err(field_error(&field("command"), "must name a program"));
@@ -199,7 +205,10 @@ pub(super) fn warnings(spec: &WorkloadSpec, arrivals: &ArrivalProcess) -> Vec<St
         _ => {}
     }
     if expected < 1.0 {
-        out.push(format!("the traffic is expected to send {expected:.2} requests in {}: the run may send none", spec.duration));
+        out.push(format!(
+            "the traffic is expected to send {expected:.2} requests in {}: the run may send none",
+            spec.duration
+        ));
     }
     out
 }

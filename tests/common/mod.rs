@@ -61,7 +61,8 @@ pub fn assert_counts_add_up(results: &serde_json::Value) {
             .sum::<u64>()
             + http;
         assert_eq!(total, m["requests"].as_u64().unwrap(), "outcomes of {}", target["name"]);
-        let per_interval: u64 = m["intervals"].as_array().unwrap().iter().map(|i| i["requests"].as_u64().unwrap()).sum();
+        let per_interval: u64 =
+            m["intervals"].as_array().unwrap().iter().map(|i| i["requests"].as_u64().unwrap()).sum();
         assert_eq!(per_interval, total, "intervals of {}", target["name"]);
     }
 }
@@ -87,7 +88,11 @@ pub fn processes_with_env(needle: &str) -> Vec<u32> {
 
 /// A unique `COLDBENCH_TEST_TAG=...` marker for tracking the processes one test starts.
 pub fn unique_tag() -> (String, String) {
-    let value = format!("{}-{}", std::process::id(), std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    let value = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    );
     ("COLDBENCH_TEST_TAG".to_string(), value)
 }
 

@@ -1,0 +1,79 @@
+//! Ctrl-C during a run: finished targets stay on disk, the current one is saved as interrupted,
+//! and no child process is left behind.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sigint_keeps_finished_targets_marks_the_current_one_and_leaves_no_children() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tag_key, tag_value) = unique_tag();
+    let workload = write_workload(
+        dir.path(),
+        "two.toml",
+        r#"
+name = "two"
+duration = "3s"
+[traffic]
+pattern = "constant"
+rate = 100
+[[targets]]
+name = "first"
+kind = "container"
+[[targets]]
+name = "second"
+kind = "container"
+instances = 2
+"#,
+    );
+    let out = dir.path().join("out");
+    let mut child = coldbench()
+        .args(["run", "--quiet", "--out"])
+        .arg(&out)
+        .arg(&workload)
+        .env(&tag_key, &tag_value)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let tag = format!("{tag_key}={tag_value}");
+    wait_for("the first target's results", Duration::from_secs(30), || {
+        results_path(&out).is_some_and(|_| results(&out)["targets"].as_array().is_some_and(|t| t.len() == 1))
+    });
+    // The second target's instances start, then its load runs for a while.
+    wait_for("the second target's instances", Duration::from_secs(10), || processes_with_env(&tag).len() >= 2);
+    std::thread::sleep(Duration::from_millis(800));
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "coldbench did not stop after SIGINT");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+    let results = results(&out);
+    assert_valid_results(&results);
+    assert_counts_add_up(&results);
+    let targets = results["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 2);
+    assert_eq!(targets[0]["status"], "complete");
+    assert_eq!(targets[0]["measurement"]["requests"], 300);
+    assert_eq!(targets[1]["status"], "interrupted");
+    let partial = targets[1]["measurement"]["requests"].as_u64().unwrap();
+    assert!(partial > 0 && partial < 300, "the second target was cut short, sent {partial}");
+    assert_eq!(processes_with_env(&tag), Vec::<u32>::new(), "processes outlived coldbench");
+}
