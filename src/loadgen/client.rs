@@ -51,21 +51,6 @@ enum ExchangeError {
     Broken,
 }
 
-/// Opens a keep-alive connection to `addr`.
-///
-/// # Errors
-/// When the TCP connection or the HTTP handshake fails.
-pub async fn connect(addr: SocketAddr) -> std::io::Result<Connection> {
-    let stream = TcpStream::connect(addr).await?;
-    stream.set_nodelay(true)?;
-    let (sender, connection) = http1::handshake(TokioIo::new(stream)).await.map_err(std::io::Error::other)?;
-    tokio::spawn(async move {
-        // The connection ends when the server closes it or the sender is dropped; either is normal.
-        let _ = connection.await;
-    });
-    Ok(sender)
-}
-
 /// Sends one request and reads the whole response body (discarding it).
 async fn exchange(conn: &mut Connection, template: &RequestTemplate) -> Result<Reply, ExchangeError> {
     if conn.ready().await.is_err() {
@@ -114,10 +99,78 @@ fn classify(response: &Response<Incoming>) -> Reply {
     Reply { outcome, cold, init }
 }
 
+/// hyper's connection state machine for one socket, polled by the task using the connection.
+type Driver = Pin<Box<http1::Connection<TokioIo<TcpStream>, Full<Bytes>>>>;
+
+/// A keep-alive connection together with its state machine.
+///
+/// Whoever sends on it also polls its driver, in the same task, instead of spawning the driver:
+/// one task per exchange halves the wake-ups per request.
+pub struct OwnedConnection {
+    sender: Connection,
+    driver: Driver,
+    closed: bool,
+}
+
+impl OwnedConnection {
+    /// Opens a connection to `addr`.
+    ///
+    /// # Errors
+    /// When the TCP connection or the HTTP handshake fails.
+    pub async fn open(addr: SocketAddr) -> std::io::Result<Self> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (sender, driver) = http1::handshake(TokioIo::new(stream)).await.map_err(std::io::Error::other)?;
+        Ok(Self { sender, driver: Box::pin(driver), closed: false })
+    }
+
+    /// Whether the connection can carry another request.
+    fn reusable(&self) -> bool {
+        !self.closed && !self.sender.is_closed()
+    }
+
+    /// Runs one exchange while polling the connection.
+    async fn exchange(&mut self, template: &RequestTemplate) -> Result<Reply, ExchangeError> {
+        let exchange = exchange(&mut self.sender, template);
+        tokio::pin!(exchange);
+        loop {
+            tokio::select! {
+                biased;
+                result = &mut exchange => return result,
+                _ = self.driver.as_mut(), if !self.closed => self.closed = true,
+            }
+        }
+    }
+}
+
+/// Sends on `reused` if given, else (or if it closed before the request left) on a new connection.
+/// Returns the reply and the connection if it can be reused.
+async fn send_on(
+    addr: SocketAddr,
+    reused: Option<OwnedConnection>,
+    template: &RequestTemplate,
+) -> (Reply, Option<OwnedConnection>) {
+    if let Some(mut conn) = reused {
+        match conn.exchange(template).await {
+            Ok(reply) => return (reply, conn.reusable().then_some(conn)),
+            Err(ExchangeError::Broken) => return (Reply::failed(Outcome::Other), None),
+            Err(ExchangeError::NotSent) => {}
+        }
+    }
+    let mut conn = match OwnedConnection::open(addr).await {
+        Ok(conn) => conn,
+        Err(_) => return (Reply::failed(Outcome::ConnectError), None),
+    };
+    match conn.exchange(template).await {
+        Ok(reply) => (reply, conn.reusable().then_some(conn)),
+        Err(_) => (Reply::failed(Outcome::Other), None),
+    }
+}
+
 /// Idle keep-alive connections shared by the open-loop request tasks.
 pub struct Pool {
     addr: SocketAddr,
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<OwnedConnection>>,
 }
 
 impl Pool {
@@ -126,52 +179,30 @@ impl Pool {
         Self { addr, idle: Mutex::new(Vec::new()) }
     }
 
-    fn take_idle(&self) -> Option<Connection> {
-        self.idle.lock().expect("pool lock").pop()
-    }
-
-    fn give_back(&self, conn: Connection) {
-        if !conn.is_closed() {
-            self.idle.lock().expect("pool lock").push(conn);
+    fn take_idle(&self) -> Option<OwnedConnection> {
+        let mut idle = self.idle.lock().expect("pool lock");
+        while let Some(conn) = idle.pop() {
+            if conn.reusable() {
+                return Some(conn);
+            }
         }
+        None
     }
 
     /// Sends one request on an idle connection (or a new one) and returns its reply.
     pub async fn send(&self, template: &RequestTemplate) -> Reply {
-        while let Some(mut conn) = self.take_idle() {
-            match exchange(&mut conn, template).await {
-                Ok(reply) => {
-                    self.give_back(conn);
-                    return reply;
-                }
-                Err(ExchangeError::NotSent) => continue,
-                Err(ExchangeError::Broken) => return Reply::failed(Outcome::Other),
-            }
+        let (reply, conn) = send_on(self.addr, self.take_idle(), template).await;
+        if let Some(conn) = conn {
+            self.idle.lock().expect("pool lock").push(conn);
         }
-        let mut conn = match connect(self.addr).await {
-            Ok(conn) => conn,
-            Err(_) => return Reply::failed(Outcome::ConnectError),
-        };
-        match exchange(&mut conn, template).await {
-            Ok(reply) => {
-                self.give_back(conn);
-                reply
-            }
-            Err(_) => Reply::failed(Outcome::Other),
-        }
+        reply
     }
 }
 
-/// hyper's connection state machine for one socket, polled by the worker that owns it.
-type Driver = Pin<Box<http1::Connection<TokioIo<TcpStream>, Full<Bytes>>>>;
-
 /// One closed-loop worker's connection, reopened after failures.
-///
-/// The worker polls its connection's state machine itself, in the same task as the request,
-/// instead of spawning it: one task per connection halves the wake-ups per request.
 pub struct Worker {
     addr: SocketAddr,
-    conn: Option<(Connection, Driver)>,
+    conn: Option<OwnedConnection>,
 }
 
 impl Worker {
@@ -182,55 +213,8 @@ impl Worker {
 
     /// Sends one request on this worker's connection, reconnecting when it was closed.
     pub async fn send(&mut self, template: &RequestTemplate) -> Reply {
-        if let Some(conn) = self.conn.as_mut() {
-            let (result, closed) = drive_exchange(conn, template).await;
-            if closed || result.is_err() {
-                self.conn = None;
-            }
-            match result {
-                Ok(reply) => return reply,
-                Err(ExchangeError::Broken) => return Reply::failed(Outcome::Other),
-                Err(ExchangeError::NotSent) => {}
-            }
-        }
-        let mut conn = match connect_owned(self.addr).await {
-            Ok(conn) => conn,
-            Err(_) => return Reply::failed(Outcome::ConnectError),
-        };
-        let (result, closed) = drive_exchange(&mut conn, template).await;
-        match result {
-            Ok(reply) => {
-                if !closed {
-                    self.conn = Some(conn);
-                }
-                reply
-            }
-            Err(_) => Reply::failed(Outcome::Other),
-        }
-    }
-}
-
-/// Opens a connection whose state machine the caller polls.
-async fn connect_owned(addr: SocketAddr) -> std::io::Result<(Connection, Driver)> {
-    let stream = TcpStream::connect(addr).await?;
-    stream.set_nodelay(true)?;
-    let (sender, driver) = http1::handshake(TokioIo::new(stream)).await.map_err(std::io::Error::other)?;
-    Ok((sender, Box::pin(driver)))
-}
-
-/// Runs one exchange while polling the connection; also says whether the connection ended.
-async fn drive_exchange(
-    (sender, driver): &mut (Connection, Driver),
-    template: &RequestTemplate,
-) -> (Result<Reply, ExchangeError>, bool) {
-    let exchange = exchange(sender, template);
-    tokio::pin!(exchange);
-    let mut closed = false;
-    loop {
-        tokio::select! {
-            biased;
-            result = &mut exchange => return (result, closed),
-            _ = driver.as_mut(), if !closed => closed = true,
-        }
+        let (reply, conn) = send_on(self.addr, self.conn.take(), template).await;
+        self.conn = conn;
+        reply
     }
 }

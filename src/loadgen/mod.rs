@@ -7,6 +7,7 @@ mod client;
 mod closed;
 mod open;
 mod request;
+mod timer;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
