@@ -65,3 +65,34 @@ fn refused_url_exits_with_failure() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stdout).contains("20 connect error"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_during_a_closed_loop_load_still_accounts_for_every_request() {
+    let (addr, stop) = serve(|_request| async {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        Ok(http::Response::new(http_body_util::Full::new(bytes::Bytes::from_static(b"slow"))))
+    })
+    .await;
+    let url = format!("http://{addr}/");
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_coldbench"))
+        .args(["load", "-c", "8", "-d", "30s", "--quiet", "--json", &url])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let pid = libc::pid_t::try_from(child.id().unwrap()).unwrap();
+    // SAFETY: signalling our own child.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let output =
+        tokio::time::timeout(std::time::Duration::from_secs(10), child.wait_with_output()).await.unwrap().unwrap();
+    stop.cancel();
+    assert_eq!(output.status.code(), Some(130));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_counts_add_up(&json);
+    let target = &json["targets"][0];
+    assert_eq!(target["status"], "interrupted");
+    let m = &target["measurement"];
+    assert!(m["outcomes"]["ok"].as_u64().unwrap() > 50);
+    // The 8 requests in flight at Ctrl-C are counted, as `other`.
+    assert_eq!(m["outcomes"]["other"], 8);
+}

@@ -3,7 +3,6 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use anyhow::Context;
 use bytes::Bytes;
@@ -25,15 +24,12 @@ pub async fn serve_http(shutdown: CancellationToken) -> anyhow::Result<()> {
         .parse()
         .context("PORT is not a port number")?;
     let init = Init::from_env()?;
-    let kept = Arc::new(tokio::task::spawn_blocking(move || init.perform()).await?);
+    // Init's memory stays allocated for the life of the server, as a loaded dependency would.
+    let _kept = tokio::task::spawn_blocking(move || init.perform()).await?;
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))
         .await
         .with_context(|| format!("binding 127.0.0.1:{port}"))?;
-    crate::gateway::serve(listener, shutdown, move |request| {
-        let _keep_alive = Arc::clone(&kept);
-        handle(request)
-    })
-    .await;
+    crate::gateway::serve(listener, shutdown, handle).await;
     Ok(())
 }
 
@@ -48,7 +44,7 @@ async fn handle(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Inf
     };
     let output = match work {
         Work::Sleep { duration } => {
-            tokio::time::sleep(duration.0).await;
+            crate::timer::sleep_precisely(duration.0).await;
             Bytes::from_static(b"{\"ok\":true}")
         }
         Work::Echo { .. } => body,

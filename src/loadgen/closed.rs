@@ -27,37 +27,37 @@ pub(super) async fn run(
     for _ in 0..connections.max(1) {
         let (shared, budget) = (Arc::clone(&shared), Arc::clone(&budget));
         workers.spawn(async move {
-            // Cancellation is checked once per worker, not once per request: when it fires, the
-            // worker's loop is dropped and a request it had in flight is recorded as `other`.
-            let mut in_flight: Option<Instant> = None;
-            let work = async {
-                let mut worker = Worker::new(addr);
-                while deadline.is_none_or(|d| Instant::now() < d) {
-                    if budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_err() {
-                        break;
-                    }
-                    let sent = shared.begin();
-                    in_flight = Some(sent);
-                    let reply = tokio::time::timeout(shared.timeout, worker.send(&shared.template))
-                        .await
-                        .unwrap_or(Reply { outcome: Outcome::Timeout, cold: None, init: None });
-                    in_flight = None;
-                    shared.finish(sent, sent, reply);
-                    if reply.outcome == Outcome::ConnectError {
-                        tokio::time::sleep(RECONNECT_PAUSE).await;
-                    }
+            let mut worker = Worker::new(addr);
+            while deadline.is_none_or(|d| Instant::now() < d) {
+                if budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_err() {
+                    break;
                 }
-            };
-            tokio::select! {
-                biased;
-                () = shared.cancel.cancelled() => {}
-                () = work => {}
-            }
-            if let Some(sent) = in_flight {
-                shared.finish(sent, sent, Reply { outcome: Outcome::Other, cold: None, init: None });
+                let sent = shared.begin();
+                let reply = tokio::time::timeout(shared.timeout, worker.send(&shared.template))
+                    .await
+                    .unwrap_or(Reply { outcome: Outcome::Timeout, cold: None, init: None });
+                shared.finish(sent, sent, reply);
+                if reply.outcome == Outcome::ConnectError {
+                    tokio::time::sleep(RECONNECT_PAUSE).await;
+                }
             }
         });
     }
-    while workers.join_next().await.is_some() {}
-    shared.cancel.is_cancelled()
+    // Cancellation is watched here, once, rather than in every request: on Ctrl-C the workers
+    // are aborted and each request they had in flight is recorded as `other`.
+    let interrupted = tokio::select! {
+        biased;
+        () = shared.cancel.cancelled() => true,
+        () = async { while workers.join_next().await.is_some() {} } => false,
+    };
+    if interrupted {
+        workers.shutdown().await;
+        let sent = shared.live.sent.load(Ordering::Relaxed);
+        let done = shared.live.done.load(Ordering::Relaxed);
+        let now = Instant::now();
+        for _ in done..sent {
+            shared.finish(now, now, Reply { outcome: Outcome::Other, cold: None, init: None });
+        }
+    }
+    interrupted
 }

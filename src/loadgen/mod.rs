@@ -7,7 +7,6 @@ mod client;
 mod closed;
 mod open;
 mod request;
-mod timer;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -11,7 +11,7 @@ use std::time::Instant;
 use tokio::sync::Semaphore;
 
 use super::client::Pool;
-use super::timer::PreciseTimer;
+use crate::timer::PreciseTimer;
 use super::{Arrivals, Shared};
 
 /// Runs the schedule; returns whether it was interrupted, and warnings.

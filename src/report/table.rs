@@ -22,6 +22,7 @@ pub fn comparison_table(targets: &[TargetReport]) -> String {
     row("latency p99.9", &|t| pct(&t.measurement.latency, |s| s.p999_us));
     row("latency max", &|t| pct(&t.measurement.latency, |s| s.max_us));
     row("cold starts", &|t| cold_cell(t));
+    row("instances (startup)", &|t| instances_cell(t));
     row("generator lag p99", &|t| pct(&t.measurement.lag, |s| s.p99_us));
     render(&targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), &rows)
 }
@@ -40,6 +41,15 @@ fn cold_cell(t: &TargetReport) -> String {
         return "-".to_string();
     }
     format!("{} ({:.1}%)", m.cold, 100.0 * m.cold as f64 / (m.cold + m.warm) as f64)
+}
+
+fn instances_cell(t: &TargetReport) -> String {
+    let slowest =
+        t.instances.iter().map(|i| i.startup_ms).fold(None, |max: Option<f64>, ms| Some(max.map_or(ms, |m| m.max(ms))));
+    match slowest {
+        Some(ms) => format!("{} (max {})", t.instances.len(), format_us((ms * 1e3) as u64)),
+        None => "-".to_string(),
+    }
 }
 
 fn render(headers: &[&str], rows: &[(String, Vec<String>)]) -> String {

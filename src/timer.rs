@@ -1,7 +1,7 @@
-//! A precise timer for the open-loop dispatcher: a Linux `timerfd` registered with tokio's
-//! reactor, so the runtime thread itself wakes within microseconds of each intended send time
-//! (tokio's own timer wheel has millisecond granularity, and a separate pacer thread would cost
-//! a context switch per request).
+//! A precise timer: a Linux `timerfd` registered with tokio's reactor, so the runtime thread
+//! itself wakes within microseconds of the asked time. tokio's own timer wheel has millisecond
+//! granularity (a 5 ms sleep takes ~6 ms), and a separate pacer thread would cost a context
+//! switch per wake-up. Used by the open-loop dispatcher and the demo function's `sleep` work.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -87,6 +87,18 @@ fn monotonic_now() -> io::Result<Duration> {
         return Err(io::Error::last_os_error());
     }
     Ok(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
+}
+
+/// Sleeps for `duration` precisely, falling back to tokio's timer if no timerfd can be had.
+pub async fn sleep_precisely(duration: Duration) {
+    let due = Instant::now() + duration;
+    let slept = match PreciseTimer::new() {
+        Ok(timer) => timer.sleep_until(due).await,
+        Err(e) => Err(e),
+    };
+    if slept.is_err() {
+        tokio::time::sleep_until(due.into()).await;
+    }
 }
 
 #[cfg(test)]
