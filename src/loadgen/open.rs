@@ -11,8 +11,8 @@ use std::time::Instant;
 use tokio::sync::Semaphore;
 
 use super::client::Pool;
-use crate::timer::PreciseTimer;
 use super::{Arrivals, Shared};
+use crate::timer::PreciseTimer;
 
 /// Runs the schedule; returns whether it was interrupted, and warnings.
 pub(super) async fn run(
