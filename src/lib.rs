@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod process;
 mod progress;
 pub mod report;
+pub mod runtime;
 pub mod timer;
 pub mod workload;
 
