@@ -22,6 +22,9 @@ pub enum Command {
     Run(RunArgs),
     /// Ad-hoc load against one URL, like wrk (closed loop, -c) or wrk2 (open loop, --rate).
     Load(LoadArgs),
+    /// The local function runtime on its own: Lambda's Invoke API and a function URL front for
+    /// any Runtime API program, with many instances, concurrency limits and REPORT lines.
+    Runtime(RuntimeArgs),
     /// The bundled demo function (started by coldbench itself).
     #[command(hide = true)]
     Function(FunctionArgs),
@@ -91,6 +94,46 @@ pub struct LoadArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct RuntimeArgs {
+    /// Port on 127.0.0.1 to listen on (0: any free port).
+    #[arg(long, short, default_value_t = 9000)]
+    pub port: u16,
+    /// Function name (in the Invoke API path and the environment).
+    #[arg(long, default_value = "function")]
+    pub name: String,
+    /// Memory size in MB (reported and passed as AWS_LAMBDA_FUNCTION_MEMORY_SIZE).
+    #[arg(long, default_value_t = 128)]
+    pub memory_mb: u32,
+    /// Invocation timeout (Lambda: default 3s, at most 900s).
+    #[arg(long, value_parser = parse_duration, default_value = "3s")]
+    pub timeout: Duration,
+    /// Init limit: an instance that has not called /next by then is killed.
+    #[arg(long, value_parser = parse_duration, default_value = "10s")]
+    pub init_timeout: Duration,
+    /// Most instances at once; beyond it invocations get 429.
+    #[arg(long, default_value_t = 1000)]
+    pub max_concurrency: usize,
+    /// Idle time after which an instance is stopped.
+    #[arg(long, value_parser = parse_duration, default_value = "10m")]
+    pub keep_alive: Duration,
+    /// Recycle instances this long after they started ("off" to keep them).
+    #[arg(long, default_value = "2h")]
+    pub max_lifetime: String,
+    /// Instances started (and initialised) before serving, never evicted for idleness.
+    #[arg(long, default_value_t = 0)]
+    pub provisioned: usize,
+    /// Extra environment variable for the function, NAME=VALUE (repeatable).
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    pub env: Vec<String>,
+    /// Exclude Init from billed duration (billing before August 2025).
+    #[arg(long)]
+    pub legacy_billing: bool,
+    /// The function's command (default: the bundled demo function in Lambda mode).
+    #[arg(long, num_args = 1.., allow_hyphen_values = true, value_name = "CMD")]
+    pub function: Vec<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct FunctionArgs {
     /// How the function is served.
     #[arg(long, value_enum, default_value_t = FunctionMode::Http)]
@@ -101,6 +144,8 @@ pub struct FunctionArgs {
 pub enum FunctionMode {
     /// An HTTP server on 127.0.0.1:$PORT serving many requests at once (the container model).
     Http,
+    /// A Lambda custom runtime speaking the Runtime API at $AWS_LAMBDA_RUNTIME_API.
+    Lambda,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {

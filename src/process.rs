@@ -10,6 +10,10 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
+use tokio::sync::watch;
+
+/// Where a child's output lines go besides the tail (e.g. a function log).
+pub type LineSink = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// Lines of output kept for error messages.
 const TAIL_LINES: usize = 20;
@@ -55,6 +59,19 @@ impl GroupChild {
     /// # Errors
     /// When the program cannot be started (not found, not executable).
     pub fn spawn(argv: &[String], env: &[(String, String)], clear_env: bool) -> io::Result<Self> {
+        Self::spawn_with_sink(argv, env, clear_env, None)
+    }
+
+    /// Like [`GroupChild::spawn`], also sending every output line to `sink`.
+    ///
+    /// # Errors
+    /// When the program cannot be started (not found, not executable).
+    pub fn spawn_with_sink(
+        argv: &[String],
+        env: &[(String, String)],
+        clear_env: bool,
+        sink: Option<LineSink>,
+    ) -> io::Result<Self> {
         let (program, args) = argv.split_first().ok_or_else(|| io::Error::other("empty command"))?;
         let mut command = Command::new(program);
         command.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
@@ -74,10 +91,10 @@ impl GroupChild {
         let pid = child.id().expect("a just-spawned child has a pid");
         let tail = Arc::new(Mutex::new(Tail::default()));
         if let Some(out) = child.stdout.take() {
-            tokio::spawn(keep_tail(out, Arc::clone(&tail)));
+            tokio::spawn(keep_tail(out, Arc::clone(&tail), sink.clone()));
         }
         if let Some(err) = child.stderr.take() {
-            tokio::spawn(keep_tail(err, Arc::clone(&tail)));
+            tokio::spawn(keep_tail(err, Arc::clone(&tail), sink));
         }
         Ok(Self { child, pid, tail, reaped: None, finished: false })
     }
@@ -123,11 +140,108 @@ impl GroupChild {
     }
 
     fn signal_group(&self, signal: libc::c_int) {
-        let pgid = libc::pid_t::try_from(self.pid).expect("pids fit in pid_t");
-        // SAFETY: kill has no memory effects; a negative pid addresses the process group.
-        unsafe {
-            libc::kill(-pgid, signal);
+        signal_group(self.pid, signal);
+    }
+
+    /// Hands the child to a task that waits for its exit; the returned handle kills the group and
+    /// reports the exit status.
+    pub fn supervise(mut self) -> Supervised {
+        let (tx, rx) = watch::channel(None);
+        let (pid, tail) = (self.pid, Arc::clone(&self.tail));
+        tokio::spawn(async move {
+            let status = self.child.wait().await.ok();
+            // Dropping it SIGKILLs the group: anything the leader left behind goes with it.
+            drop(self);
+            let _ = tx.send(Some(status.unwrap_or_else(|| std::os::unix::process::ExitStatusExt::from_raw(0))));
+        });
+        Supervised { pid, tail, exit: rx }
+    }
+}
+
+/// A child whose exit is watched by a task (see [`GroupChild::supervise`]).
+#[derive(Debug)]
+pub struct Supervised {
+    pid: u32,
+    tail: Arc<Mutex<Tail>>,
+    exit: watch::Receiver<Option<ExitStatus>>,
+}
+
+impl Supervised {
+    /// The process id (also its process group id).
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// The exit status, once the process has ended.
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        *self.exit.borrow()
+    }
+
+    /// Waits until the process has ended and returns its exit status.
+    pub async fn exited(&self) -> ExitStatus {
+        let mut exit = self.exit.clone();
+        let status = exit.wait_for(Option::is_some).await.ok().and_then(|s| *s);
+        match status {
+            Some(status) => status,
+            // The supervising task is gone only when the runtime shuts down.
+            None => std::future::pending().await,
         }
+    }
+
+    /// SIGKILL to the whole group.
+    pub fn kill(&self) {
+        if self.exit_status().is_none() {
+            signal_group(self.pid, libc::SIGKILL);
+        }
+    }
+
+    /// The last lines of its output.
+    pub fn tail(&self) -> String {
+        self.tail.lock().expect("tail lock").text()
+    }
+
+    /// Peak resident memory of the process and its descendants in MiB (sum of their `VmHWM`).
+    pub fn peak_rss_mb(&self) -> Option<u64> {
+        let mut total_kb = 0;
+        let mut pending = vec![self.pid];
+        let mut seen = 0;
+        while let Some(pid) = pending.pop() {
+            seen += 1;
+            if seen > MAX_DESCENDANTS {
+                break;
+            }
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+            total_kb += status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                .unwrap_or(0);
+            if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+                for task in tasks.filter_map(Result::ok) {
+                    let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+                    pending.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+                }
+            }
+        }
+        Some(total_kb.div_ceil(1024))
+    }
+}
+
+impl Drop for Supervised {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Most processes of one group read for peak memory.
+const MAX_DESCENDANTS: usize = 64;
+
+/// Sends `signal` to the process group led by `pid`.
+pub fn signal_group(pid: u32, signal: libc::c_int) {
+    let pgid = libc::pid_t::try_from(pid).expect("pids fit in pid_t");
+    // SAFETY: kill has no memory effects; a negative pid addresses the process group.
+    unsafe {
+        libc::kill(-pgid, signal);
     }
 }
 
@@ -139,9 +253,12 @@ impl Drop for GroupChild {
     }
 }
 
-async fn keep_tail(stream: impl AsyncRead + Unpin, tail: Arc<Mutex<Tail>>) {
+async fn keep_tail(stream: impl AsyncRead + Unpin, tail: Arc<Mutex<Tail>>, sink: Option<LineSink>) {
     let mut lines = BufReader::new(stream).lines();
     while let Ok(Some(line)) = lines.next_line().await {
+        if let Some(sink) = &sink {
+            sink(&line);
+        }
         tail.lock().expect("tail lock").push(line);
     }
 }

@@ -12,6 +12,7 @@ pub async fn run(args: &FunctionArgs) -> anyhow::Result<ExitCode> {
     let shutdown = super::cancel_on_signals();
     match args.mode {
         FunctionMode::Http => crate::function::serve_http(shutdown).await?,
+        FunctionMode::Lambda => crate::function::serve_lambda().await?,
     }
     Ok(ExitCode::SUCCESS)
 }

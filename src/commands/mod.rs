@@ -3,6 +3,7 @@
 pub mod function;
 pub mod load;
 pub mod run;
+pub mod runtime;
 mod target;
 
 use std::process::ExitCode;

@@ -99,6 +99,7 @@ impl Backend for ContainerPool {
                 cold: false,
                 init: None,
                 duration: started.elapsed(),
+                billed_ms: None,
             };
             Served { response, record: Some(record) }
         })

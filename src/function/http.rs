@@ -48,6 +48,7 @@ async fn handle(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Inf
             Bytes::from_static(b"{\"ok\":true}")
         }
         Work::Echo { .. } => body,
+        Work::Fail { message } => return Ok(text(StatusCode::INTERNAL_SERVER_ERROR, message)),
         blocking => match tokio::task::spawn_blocking(move || perform_blocking(&blocking, &[])).await {
             Ok(out) => Bytes::from(out),
             Err(err) => return Ok(text(StatusCode::INTERNAL_SERVER_ERROR, format!("work failed: {err}"))),

@@ -1,12 +1,14 @@
 //! The bundled demo function: the same code for both deployment models.
 //!
-//! `coldbench function --mode http` runs it as a container-style server on `$PORT`; the Lambda
-//! mode (Runtime API client) arrives with the function runtime and reuses `work.rs`.
+//! `coldbench function --mode http` runs it as a container-style server on `$PORT`;
+//! `coldbench function --mode lambda` runs it as a Lambda custom runtime (`lambda_runtime`).
 
 mod http;
+mod lambda;
 mod work;
 
 pub use http::serve_http;
+pub use lambda::{serve_lambda, ENV_INIT_ERROR, ENV_INIT_EXIT};
 pub use work::{parse_request, perform_blocking, touch_memory, Init, Work, ENV_INIT_DELAY, ENV_INIT_MEMORY_MB};
 
 /// The command line that starts the demo function in HTTP mode from this very executable.
@@ -16,4 +18,13 @@ pub use work::{parse_request, perform_blocking, touch_memory, Init, Work, ENV_IN
 pub fn http_command() -> anyhow::Result<Vec<String>> {
     let exe = std::env::current_exe()?;
     Ok(vec![exe.to_string_lossy().into_owned(), "function".into(), "--mode".into(), "http".into()])
+}
+
+/// The command line that starts the demo function in Lambda mode from this very executable.
+///
+/// # Errors
+/// When the path of the running executable cannot be found.
+pub fn lambda_command() -> anyhow::Result<Vec<String>> {
+    let exe = std::env::current_exe()?;
+    Ok(vec![exe.to_string_lossy().into_owned(), "function".into(), "--mode".into(), "lambda".into()])
 }

@@ -81,6 +81,22 @@ pub enum Work {
         #[serde(default)]
         payload_bytes: usize,
     },
+    /// Fault injection: the handler returns an error (HTTP mode: status 500).
+    Fail {
+        #[serde(default = "default_failure")]
+        message: String,
+    },
+    /// Fault injection: the handler panics.
+    Panic {
+        #[serde(default = "default_failure")]
+        message: String,
+    },
+    /// Fault injection: the process exits with `code` in the middle of the request.
+    Exit { code: i32 },
+}
+
+fn default_failure() -> String {
+    "handler failed on purpose".to_string()
 }
 
 impl Default for Work {
@@ -101,7 +117,7 @@ impl Work {
 
     /// Whether the work blocks a thread (and so must not run on an async executor thread).
     pub fn is_blocking(&self) -> bool {
-        matches!(self, Work::Cpu { .. } | Work::Alloc { .. })
+        matches!(self, Work::Cpu { .. } | Work::Alloc { .. } | Work::Panic { .. } | Work::Exit { .. })
     }
 }
 
@@ -138,6 +154,9 @@ pub fn perform_blocking(work: &Work, request_body: &[u8]) -> Vec<u8> {
             format!("{{\"ok\":true,\"touched_mb\":{memory_mb},\"check\":{sum}}}").into_bytes()
         }
         Work::Echo { .. } => request_body.to_vec(),
+        Work::Fail { message } => format!("{{\"error\":{}}}", serde_json::Value::from(message.as_str())).into_bytes(),
+        Work::Panic { message } => panic!("{message}"),
+        Work::Exit { code } => std::process::exit(*code),
     }
 }
 

@@ -42,6 +42,8 @@ pub struct InvocationRecord {
     pub init: Option<Duration>,
     /// Time the backend spent on the invocation.
     pub duration: Duration,
+    /// Billed milliseconds, for backends that bill.
+    pub billed_ms: Option<u64>,
 }
 
 /// A backend's answer: the response for the caller and, when an instance served it, its record.
@@ -73,7 +75,15 @@ impl Gateway {
     /// # Errors
     /// When no loopback port can be bound.
     pub async fn start(backend: Arc<dyn Backend>) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        Self::start_on(backend, 0).await
+    }
+
+    /// Starts serving `backend` on 127.0.0.1:`port` (0: a port chosen by the OS).
+    ///
+    /// # Errors
+    /// When the port cannot be bound.
+    pub async fn start_on(backend: Arc<dyn Backend>, port: u16) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
         let addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(serve(listener, shutdown.clone(), move |request| {
@@ -124,6 +134,9 @@ fn stamp(headers: &mut HeaderMap, record: &InvocationRecord) {
     headers.insert("x-coldbench-instance", value(record.instance.clone()));
     headers.insert("x-coldbench-cold", HeaderValue::from_static(if record.cold { "true" } else { "false" }));
     headers.insert("x-coldbench-duration-ms", value(format!("{:.3}", record.duration.as_secs_f64() * 1e3)));
+    if let Some(billed) = record.billed_ms {
+        headers.insert("x-coldbench-billed-ms", value(billed.to_string()));
+    }
     if let Some(init) = record.init {
         headers.insert("x-coldbench-init-ms", value(format!("{:.3}", init.as_secs_f64() * 1e3)));
     }

@@ -1,0 +1,84 @@
+//! `coldbench runtime`: the local function runtime on its own, for curl, `coldbench load`, or a
+//! team's test suite. START/END/REPORT lines and the function's output go to stdout.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::RuntimeArgs;
+use crate::gateway::Gateway;
+use crate::runtime::pool::{KeepAlive, PoolConfig};
+use crate::runtime::{BillingMode, EventShape, FunctionConfig, FunctionRuntime};
+use crate::workload::HumanDuration;
+
+/// Serves the function until Ctrl-C, then stops every instance.
+///
+/// # Errors
+/// Bad options, a port that cannot be bound, or provisioned instances that fail to start.
+pub async fn run(args: &RuntimeArgs, cancel: CancellationToken) -> anyhow::Result<ExitCode> {
+    let config = config(args)?;
+    let name = config.name.clone();
+    let runtime = FunctionRuntime::start(config).await?;
+    let gateway = Gateway::start_on(Arc::new(runtime.clone()), args.port)
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
+    let base = gateway.url();
+    println!("coldbench runtime: function {name:?} on {}", base.trim_end_matches('/'));
+    println!("  Invoke API:   POST {}{}", base.trim_end_matches('/'), EventShape::Invoke.path(&name));
+    println!("  function URL: any other path, e.g. {base}");
+    cancel.cancelled().await;
+    gateway.stop().await;
+    runtime.stop();
+    let stats = runtime.stats();
+    println!(
+        "stopped: {} invocations, {} instances started, {} evicted, {} discarded, peak {}",
+        runtime.records().len(),
+        stats.instances_started,
+        stats.evicted_idle + stats.evicted_lifetime,
+        stats.discarded,
+        stats.peak_instances
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn config(args: &RuntimeArgs) -> anyhow::Result<FunctionConfig> {
+    anyhow::ensure!(!args.timeout.is_zero() && args.timeout.as_secs() <= 900, "--timeout: must be 1ms to 900s");
+    anyhow::ensure!(args.max_concurrency > 0, "--max-concurrency: must be at least 1");
+    anyhow::ensure!((128..=10_240).contains(&args.memory_mb), "--memory-mb: must be 128 to 10240");
+    let max_lifetime = match args.max_lifetime.as_str() {
+        "off" | "none" => None,
+        text => Some(HumanDuration::parse(text).map_err(|e| anyhow::anyhow!("--max-lifetime: {e}"))?.0),
+    };
+    let env = args
+        .env
+        .iter()
+        .map(|pair| {
+            pair.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .with_context(|| format!("--env {pair:?}: expected NAME=VALUE"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let command = if args.function.is_empty() { crate::function::lambda_command()? } else { args.function.clone() };
+    let log: crate::process::LineSink = Arc::new(|line: &str| println!("{line}"));
+    Ok(FunctionConfig {
+        name: args.name.clone(),
+        command,
+        handler: "handler".into(),
+        memory_mb: args.memory_mb,
+        timeout: args.timeout,
+        init_timeout: args.init_timeout,
+        region: "us-east-1".into(),
+        env,
+        pool: PoolConfig {
+            max_concurrency: args.max_concurrency,
+            keep_alive: KeepAlive::Fixed { idle: args.keep_alive },
+            max_lifetime,
+            provisioned: args.provisioned,
+            ..PoolConfig::default()
+        },
+        billing: if args.legacy_billing { BillingMode::Legacy } else { BillingMode::Standard },
+        log: Some(log),
+    })
+}

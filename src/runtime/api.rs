@@ -1,0 +1,281 @@
+//! The Lambda Runtime API one instance's process talks to (`AWS_LAMBDA_RUNTIME_API`), exactly as
+//! `shared/reference/lambda-runtime-api.md` §2 specifies: `/next` long poll, `/response`,
+//! `/error`, `/init/error`, with the reference's status codes and JSON bodies.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Largest response or error body the runtime may post: 6 MiB + 100 bytes.
+pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024 + 100;
+const PREFIX: &str = "/2018-06-01/runtime";
+
+/// An invocation handed to the instance.
+#[derive(Debug)]
+pub struct Event {
+    pub request_id: String,
+    pub payload: Bytes,
+    /// JSON for `Lambda-Runtime-Client-Context`, when the caller gave one.
+    pub client_context: Option<String>,
+    /// When the instance took it (answered from `/next`).
+    pub taken: oneshot::Sender<Instant>,
+    /// The runtime's answer.
+    pub reply: oneshot::Sender<RuntimeReply>,
+}
+
+/// What the runtime posted for an invocation.
+#[derive(Debug)]
+pub enum RuntimeReply {
+    /// `/response`: the payload and its content type.
+    Response { body: Bytes, content_type: Option<HeaderValue>, at: Instant },
+    /// `/error`: the error document and the error-type header.
+    Error { body: Bytes, error_type: Option<String>, at: Instant },
+    /// `/response` over [`MAX_PAYLOAD_BYTES`]: the runtime got 413.
+    TooLarge { size: usize, at: Instant },
+}
+
+/// What the instance's lifecycle has reached, published for the runtime's supervisor.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Lifecycle {
+    /// When the first `/next` arrived (Init done).
+    pub initialized: Option<Instant>,
+    /// How many times the runtime came back to `/next` after finishing an invocation.
+    pub ready_count: u64,
+    /// `/init/error`: the error type header and body.
+    pub init_error: Option<(Option<String>, Bytes)>,
+}
+
+#[derive(Debug)]
+enum Phase {
+    Started,
+    Running { request_id: String, reply: Option<oneshot::Sender<RuntimeReply>> },
+    ResponseSent { request_id: String },
+    InitError,
+}
+
+impl Phase {
+    fn name(&self) -> &'static str {
+        match self {
+            Phase::Started => "Started",
+            Phase::Running { .. } => "Running",
+            Phase::ResponseSent { .. } => "ResponseSent",
+            Phase::InitError => "InitError",
+        }
+    }
+}
+
+/// The Runtime API state of one instance.
+pub struct RuntimeApi {
+    events: tokio::sync::Mutex<mpsc::Receiver<Event>>,
+    phase: Mutex<Phase>,
+    lifecycle: watch::Sender<Lifecycle>,
+    function_arn: String,
+    timeout: Duration,
+}
+
+impl RuntimeApi {
+    /// A new API and the sender that feeds it invocations.
+    pub fn new(
+        function_arn: String,
+        timeout: Duration,
+    ) -> (Arc<Self>, mpsc::Sender<Event>, watch::Receiver<Lifecycle>) {
+        let (tx, rx) = mpsc::channel(1);
+        let (lifecycle, lifecycle_rx) = watch::channel(Lifecycle::default());
+        let api = Arc::new(Self {
+            events: tokio::sync::Mutex::new(rx),
+            phase: Mutex::new(Phase::Started),
+            lifecycle,
+            function_arn,
+            timeout,
+        });
+        (api, tx, lifecycle_rx)
+    }
+
+    /// Routes one Runtime API request.
+    pub async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Response<Full<Bytes>> {
+        let (method, path) = (request.method().clone(), request.uri().path().to_string());
+        let Some(rest) = path.strip_prefix(PREFIX) else { return not_found() };
+        match (method, rest) {
+            (Method::GET, "/invocation/next") => self.next().await,
+            (Method::POST, "/init/error") => {
+                let error_type = header_text(&request, "lambda-runtime-function-error-type");
+                match read_limited(request.into_body()).await {
+                    Ok((body, _)) => self.init_error(error_type, body),
+                    Err(response) => response,
+                }
+            }
+            (Method::POST, rest) if rest.starts_with("/invocation/") => {
+                let rest = &rest["/invocation/".len()..];
+                let (id, kind) = match rest.rsplit_once('/') {
+                    Some((id, kind @ ("response" | "error"))) => (id.to_string(), kind),
+                    _ => return not_found(),
+                };
+                let error_type = header_text(&request, "lambda-runtime-function-error-type");
+                let content_type = request.headers().get(http::header::CONTENT_TYPE).cloned();
+                let (body, size) = match read_limited(request.into_body()).await {
+                    Ok(read) => read,
+                    Err(response) => return response,
+                };
+                self.post(&id, kind == "response", body, size, content_type, error_type)
+            }
+            _ => not_found(),
+        }
+    }
+
+    async fn next(&self) -> Response<Full<Bytes>> {
+        {
+            let mut phase = self.phase.lock().expect("phase lock");
+            match &*phase {
+                Phase::Started => {
+                    self.lifecycle.send_if_modified(|l| {
+                        let first = l.initialized.is_none();
+                        l.initialized.get_or_insert_with(Instant::now);
+                        first
+                    });
+                }
+                Phase::ResponseSent { .. } => {
+                    self.lifecycle.send_modify(|l| l.ready_count += 1);
+                }
+                other => return transition_error(other.name(), "Ready"),
+            }
+            *phase = Phase::Started;
+        }
+        let Some(event) = self.events.lock().await.recv().await else {
+            // The instance is being stopped: keep the poll open until the process is killed.
+            return std::future::pending().await;
+        };
+        let deadline_ms = epoch_ms() + self.timeout.as_millis();
+        *self.phase.lock().expect("phase lock") =
+            Phase::Running { request_id: event.request_id.clone(), reply: Some(event.reply) };
+        let _ = event.taken.send(Instant::now());
+        let mut response = Response::new(Full::new(event.payload));
+        let headers = response.headers_mut();
+        let value = |s: &str| HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""));
+        headers.insert("lambda-runtime-aws-request-id", value(&event.request_id));
+        headers.insert("lambda-runtime-deadline-ms", value(&deadline_ms.to_string()));
+        headers.insert("lambda-runtime-invoked-function-arn", value(&self.function_arn));
+        headers.insert("lambda-runtime-trace-id", value(&trace_id(&event.request_id)));
+        if let Some(context) = &event.client_context {
+            headers.insert("lambda-runtime-client-context", value(context));
+        }
+        headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        response
+    }
+
+    fn post(
+        &self,
+        id: &str,
+        is_response: bool,
+        body: Bytes,
+        size: usize,
+        content_type: Option<HeaderValue>,
+        error_type: Option<String>,
+    ) -> Response<Full<Bytes>> {
+        let target = if is_response { "InvocationResponse" } else { "InvocationErrorResponse" };
+        let mut phase = self.phase.lock().expect("phase lock");
+        let reply = match &mut *phase {
+            Phase::Running { request_id, reply } if request_id == id => reply.take(),
+            Phase::ResponseSent { request_id } if request_id == id => return transition_error("ResponseSent", target),
+            _ => return error_json(StatusCode::BAD_REQUEST, "Invalid request ID", "InvalidRequestID"),
+        };
+        *phase = Phase::ResponseSent { request_id: id.to_string() };
+        drop(phase);
+        let at = Instant::now();
+        let too_large = size > MAX_PAYLOAD_BYTES;
+        let message = if too_large {
+            RuntimeReply::TooLarge { size, at }
+        } else if is_response {
+            RuntimeReply::Response { body, content_type, at }
+        } else {
+            RuntimeReply::Error { body, error_type, at }
+        };
+        if let Some(reply) = reply {
+            let _ = reply.send(message);
+        }
+        if too_large {
+            let message = format!("Exceeded maximum allowed payload size ({MAX_PAYLOAD_BYTES} bytes).");
+            return error_json(StatusCode::PAYLOAD_TOO_LARGE, &message, "RequestEntityTooLarge");
+        }
+        accepted()
+    }
+
+    fn init_error(&self, error_type: Option<String>, body: Bytes) -> Response<Full<Bytes>> {
+        let mut phase = self.phase.lock().expect("phase lock");
+        if !matches!(&*phase, Phase::Started) || self.lifecycle.borrow().initialized.is_some() {
+            return transition_error(phase.name(), "InitError");
+        }
+        *phase = Phase::InitError;
+        self.lifecycle.send_modify(|l| l.init_error = Some((error_type, body)));
+        accepted()
+    }
+}
+
+/// Reads a body, keeping at most [`MAX_PAYLOAD_BYTES`] of it, and returns it with its full size.
+async fn read_limited(mut body: Incoming) -> Result<(Bytes, usize), Response<Full<Bytes>>> {
+    let mut kept = BytesMut::new();
+    let mut size = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| {
+            error_json(StatusCode::BAD_REQUEST, "HTTP request detected as truncated", "TruncatedHTTPRequest")
+        })?;
+        // Trailers (streaming error reports) carry no payload bytes.
+        if let Ok(data) = frame.into_data() {
+            size += data.len();
+            if size <= MAX_PAYLOAD_BYTES {
+                kept.extend_from_slice(&data);
+            }
+        }
+    }
+    Ok((kept.freeze(), size))
+}
+
+fn header_text(request: &Request<Incoming>, name: &str) -> Option<String> {
+    request.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+fn accepted() -> Response<Full<Bytes>> {
+    json(StatusCode::ACCEPTED, Bytes::from_static(b"{\"status\":\"OK\"}\n"))
+}
+
+fn transition_error(from: &str, to: &str) -> Response<Full<Bytes>> {
+    let message =
+        format!("State transition from {from} to {to} failed for runtime. Error: State transition is not allowed");
+    error_json(StatusCode::FORBIDDEN, &message, "InvalidStateTransition")
+}
+
+fn not_found() -> Response<Full<Bytes>> {
+    error_json(StatusCode::NOT_FOUND, "Not Found", "NotFound")
+}
+
+/// `{"errorMessage":…,"errorType":…}` in the Runtime API's key order.
+pub fn error_json(status: StatusCode, message: &str, error_type: &str) -> Response<Full<Bytes>> {
+    let body = format!(
+        "{{\"errorMessage\":{},\"errorType\":{}}}",
+        serde_json::Value::from(message),
+        serde_json::Value::from(error_type)
+    );
+    json(status, Bytes::from(body))
+}
+
+fn json(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn epoch_ms() -> u128 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis())
+}
+
+/// An X-Ray style trace header derived from the request id (deterministic, not sampled).
+fn trace_id(request_id: &str) -> String {
+    let hex: String = request_id.chars().filter(char::is_ascii_hexdigit).collect();
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    format!("Root=1-{secs:08x}-{};Parent={};Sampled=0", &hex[..24.min(hex.len())], &hex[hex.len().saturating_sub(16)..])
+}

@@ -1,0 +1,339 @@
+//! The two front doors of the function runtime on the gateway:
+//! the Lambda Invoke API (`POST /2015-03-31/functions/{name}/invocations`, raw event in, raw
+//! payload out) and a function-URL-style HTTP front (any other path becomes a payload format 2.0
+//! event; the response object is mapped back), per reference §5.2 and §7.
+
+use std::time::Duration;
+
+use base64::Engine;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Response, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::api::MAX_PAYLOAD_BYTES;
+use super::invoke::Invoked;
+use super::pool::ThrottleReason;
+use super::FunctionRuntime;
+use crate::gateway::{Invocation, InvocationRecord, Served};
+
+/// Which front door a workload's requests use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventShape {
+    /// The Invoke API: the request body is the event.
+    #[default]
+    Invoke,
+    /// A function URL: the HTTP request becomes a payload format 2.0 event.
+    Http,
+}
+
+impl EventShape {
+    /// The gateway path a load generator sends to.
+    pub fn path(self, function: &str) -> String {
+        match self {
+            EventShape::Invoke => format!("/2015-03-31/functions/{function}/invocations"),
+            EventShape::Http => "/".to_string(),
+        }
+    }
+}
+
+/// Serves one gateway request through the matching front door.
+pub(super) async fn serve(runtime: &FunctionRuntime, invocation: Invocation) -> Served {
+    let path = invocation.uri.path();
+    let is_invoke_api = path.starts_with("/2015-03-31/functions/") && path.ends_with("/invocations");
+    if invocation.body.len() > MAX_PAYLOAD_BYTES {
+        let body = format!(
+            "{{\"Type\":\"User\",\"message\":\"Request must be smaller than {MAX_PAYLOAD_BYTES} bytes for the InvokeFunction operation\"}}"
+        );
+        let mut response = json_response(StatusCode::PAYLOAD_TOO_LARGE, Bytes::from(body));
+        response.headers_mut().insert("x-amzn-errortype", HeaderValue::from_static("RequestEntityTooLargeException"));
+        return Served { response, record: None };
+    }
+    if is_invoke_api {
+        invoke_api(runtime, invocation).await
+    } else {
+        function_url(runtime, invocation).await
+    }
+}
+
+async fn invoke_api(runtime: &FunctionRuntime, invocation: Invocation) -> Served {
+    let client_context = match invocation.headers.get("x-amz-client-context").map(decode_client_context) {
+        Some(Ok(context)) => Some(context),
+        Some(Err(message)) => {
+            let body = format!("{{\"Type\":\"User\",\"message\":{}}}", Value::from(message));
+            return Served { response: json_response(StatusCode::BAD_REQUEST, Bytes::from(body)), record: None };
+        }
+        None => None,
+    };
+    let invoked = runtime.invoke(invocation.body, client_context).await;
+    let record = gateway_record(&invoked);
+    let response = match invoked {
+        Invoked::Success { body, content_type, .. } => {
+            let mut response = json_response(StatusCode::OK, body);
+            if let Some(content_type) = content_type {
+                response.headers_mut().insert(http::header::CONTENT_TYPE, content_type);
+            }
+            response.headers_mut().insert("x-amz-executed-version", HeaderValue::from_static("$LATEST"));
+            response
+        }
+        Invoked::FunctionError { body, .. } => {
+            let mut response = json_response(StatusCode::OK, body);
+            response.headers_mut().insert("x-amz-function-error", HeaderValue::from_static("Unhandled"));
+            response.headers_mut().insert("x-amz-executed-version", HeaderValue::from_static("$LATEST"));
+            response
+        }
+        Invoked::Throttled { reason, .. } => throttled(reason),
+    };
+    Served { response, record }
+}
+
+async fn function_url(runtime: &FunctionRuntime, invocation: Invocation) -> Served {
+    let event = url_event(&invocation);
+    let invoked = runtime.invoke(Bytes::from(event.to_string()), None).await;
+    let record = gateway_record(&invoked);
+    let response = match invoked {
+        Invoked::Success { body, .. } => url_response(&body),
+        Invoked::FunctionError { .. } => {
+            json_response(StatusCode::BAD_GATEWAY, Bytes::from_static(b"{\"Message\":\"Internal Server Error\"}"))
+        }
+        Invoked::Throttled { reason, .. } => throttled(reason),
+    };
+    Served { response, record }
+}
+
+/// The `x-coldbench-*` facts the gateway stamps on the response.
+fn gateway_record(invoked: &Invoked) -> Option<InvocationRecord> {
+    let record = invoked.record();
+    Some(InvocationRecord {
+        instance: record.instance.clone()?,
+        cold: record.cold,
+        init: record.init_ms.map(|ms| Duration::from_secs_f64(ms / 1e3)),
+        duration: Duration::from_secs_f64(record.duration_ms / 1e3),
+        billed_ms: Some(record.billed_ms),
+    })
+}
+
+/// 429 with the `TooManyRequestsException` shape (lambda-and-container-model.md §1).
+fn throttled(reason: ThrottleReason) -> Response<Bytes> {
+    let reason = match reason {
+        ThrottleReason::ConcurrencyLimit => "ConcurrentInvocationLimitExceeded",
+        ThrottleReason::ScalingRate => "FunctionInvocationRateLimitExceeded",
+    };
+    let body = format!("{{\"Reason\":\"{reason}\",\"Type\":\"User\",\"message\":\"Rate Exceeded.\"}}");
+    let mut response = json_response(StatusCode::TOO_MANY_REQUESTS, Bytes::from(body));
+    let headers = response.headers_mut();
+    headers.insert("x-amzn-errortype", HeaderValue::from_static("TooManyRequestsException"));
+    headers.insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
+fn decode_client_context(value: &HeaderValue) -> Result<String, String> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(value.as_bytes())
+        .map_err(|_| "X-Amz-Client-Context must be base64".to_string())?;
+    let text = String::from_utf8(bytes).map_err(|_| "X-Amz-Client-Context must be UTF-8 JSON".to_string())?;
+    serde_json::from_str::<Value>(&text).map_err(|_| "X-Amz-Client-Context must be base64 of JSON".to_string())?;
+    Ok(text)
+}
+
+/// The payload format 2.0 event for an HTTP request (reference §7).
+pub fn url_event(invocation: &Invocation) -> Value {
+    let headers = joined_headers(&invocation.headers);
+    let cookies: Vec<String> = invocation
+        .headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect::<Vec<_>>())
+        .collect();
+    let query = invocation.uri.query().unwrap_or("");
+    let (body, is_base64) = match std::str::from_utf8(&invocation.body) {
+        Ok(text) => (text.to_string(), false),
+        Err(_) => (base64::engine::general_purpose::STANDARD.encode(&invocation.body), true),
+    };
+    let now = std::time::SystemTime::now();
+    let epoch_ms = now.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    let host = headers.get("host").and_then(Value::as_str).unwrap_or("localhost").to_string();
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": invocation.uri.path(),
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "coldbench",
+            "domainName": host,
+            "domainPrefix": host.split('.').next().unwrap_or("localhost"),
+            "http": {
+                "method": invocation.method.as_str(),
+                "path": invocation.uri.path(),
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": invocation.headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or(""),
+            },
+            "requestId": super::invoke::new_request_id(),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": http_time(now),
+            "timeEpoch": epoch_ms,
+        },
+        "body": body,
+        "isBase64Encoded": is_base64,
+    });
+    if !cookies.is_empty() {
+        event["cookies"] = json!(cookies);
+    }
+    if !query.is_empty() {
+        event["queryStringParameters"] = Value::Object(query_parameters(query));
+    }
+    event
+}
+
+/// Header names lower-cased, repeated values joined with `,`.
+fn joined_headers(headers: &HeaderMap) -> Map<String, Value> {
+    let mut out = Map::new();
+    for name in headers.keys() {
+        let values: Vec<&str> = headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
+        out.insert(name.as_str().to_string(), Value::from(values.join(",")));
+    }
+    out
+}
+
+fn query_parameters(query: &str) -> Map<String, Value> {
+    let mut out: Map<String, Value> = Map::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match out.get_mut(key) {
+            Some(Value::String(existing)) => {
+                existing.push(',');
+                existing.push_str(value);
+            }
+            _ => {
+                out.insert(key.to_string(), Value::from(value));
+            }
+        }
+    }
+    out
+}
+
+/// Maps a function URL response object back to HTTP (reference §7).
+pub fn url_response(body: &Bytes) -> Response<Bytes> {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return json_response(StatusCode::OK, body.clone());
+    };
+    let Some(object) = value.as_object().filter(|o| o.contains_key("statusCode")) else {
+        // Valid JSON without statusCode: 200, application/json, the JSON text as the body.
+        return json_response(StatusCode::OK, body.clone());
+    };
+    let status = object
+        .get("statusCode")
+        .and_then(Value::as_u64)
+        .and_then(|s| u16::try_from(s).ok())
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let text = object.get("body").and_then(Value::as_str).unwrap_or("");
+    let payload = if object.get("isBase64Encoded").and_then(Value::as_bool).unwrap_or(false) {
+        base64::engine::general_purpose::STANDARD.decode(text).map(Bytes::from).unwrap_or_default()
+    } else {
+        Bytes::from(text.to_string())
+    };
+    let mut response = Response::new(payload);
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    for (name, value) in object.get("headers").and_then(Value::as_object).into_iter().flatten() {
+        let text = value.as_str().map_or_else(|| value.to_string(), str::to_string);
+        if let (Ok(name), Ok(value)) = (http::HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&text)) {
+            headers.insert(name, value);
+        }
+    }
+    for cookie in object.get("cookies").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+        if let Ok(value) = HeaderValue::from_str(cookie) {
+            headers.append(http::header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+fn json_response(status: StatusCode, body: Bytes) -> Response<Bytes> {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response.headers_mut().insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// `27/Nov/2025:15:20:21 +0000`
+fn http_time(now: std::time::SystemTime) -> String {
+    let rfc = humantime::format_rfc3339_seconds(now).to_string(); // 2025-11-27T15:20:21Z
+    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month = rfc[5..7].parse::<usize>().ok().and_then(|m| months.get(m - 1)).copied().unwrap_or("Jan");
+    format!("{}/{month}/{}:{} +0000", &rfc[8..10], &rfc[..4], &rfc[11..19])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invocation(uri: &str, headers: &[(&str, &str)], body: &[u8]) -> Invocation {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.append(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+        }
+        Invocation {
+            method: http::Method::POST,
+            uri: uri.parse().unwrap(),
+            headers: map,
+            body: Bytes::copy_from_slice(body),
+        }
+    }
+
+    #[test]
+    fn http_request_becomes_a_payload_2_event() {
+        let inv = invocation(
+            "/orders/42?tag=a&tag=b&limit=5",
+            &[("host", "fn.local"), ("cookie", "session=xyz; theme=dark"), ("accept", "a"), ("accept", "b")],
+            b"{\"qty\":3}",
+        );
+        let e = url_event(&inv);
+        assert_eq!(e["version"], "2.0");
+        assert_eq!(e["rawPath"], "/orders/42");
+        assert_eq!(e["rawQueryString"], "tag=a&tag=b&limit=5");
+        assert_eq!(e["queryStringParameters"]["tag"], "a,b");
+        assert_eq!(e["headers"]["accept"], "a,b");
+        assert_eq!(e["cookies"], json!(["session=xyz", "theme=dark"]));
+        assert_eq!(e["requestContext"]["http"]["method"], "POST");
+        assert_eq!(e["requestContext"]["stage"], "$default");
+        assert_eq!(e["body"], "{\"qty\":3}");
+        assert_eq!(e["isBase64Encoded"], false);
+        let binary = url_event(&invocation("/", &[], &[0xff, 0x00]));
+        assert_eq!(binary["isBase64Encoded"], true);
+        assert_eq!(binary["body"], "/wA=");
+    }
+
+    #[test]
+    fn response_objects_map_back_to_http() {
+        let body = Bytes::from_static(
+            br#"{"statusCode":201,"headers":{"x-custom":"1"},"body":"aGk=","isBase64Encoded":true,"cookies":["a=1; Max-Age=1","b=2"]}"#,
+        );
+        let r = url_response(&body);
+        assert_eq!(r.status(), 201);
+        assert_eq!(r.body(), &Bytes::from_static(b"hi"));
+        assert_eq!(r.headers()["x-custom"], "1");
+        assert_eq!(r.headers().get_all("set-cookie").iter().count(), 2);
+    }
+
+    #[test]
+    fn json_without_status_code_is_200_json() {
+        let r = url_response(&Bytes::from_static(b"\"Hello\""));
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "application/json");
+        assert_eq!(r.body(), &Bytes::from_static(b"\"Hello\""));
+    }
+
+    #[test]
+    fn http_time_has_the_function_url_layout() {
+        let t = std::time::UNIX_EPOCH + Duration::from_secs(1_764_256_821);
+        assert_eq!(http_time(t), "27/Nov/2025:15:20:21 +0000");
+    }
+}

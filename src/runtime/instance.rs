@@ -1,0 +1,164 @@
+//! One function instance: its own Runtime API listener on 127.0.0.1 and the process it serves,
+//! started with Lambda's environment and nothing else of the host's (unless the workload lists it).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use super::api::{Event, Lifecycle, RuntimeApi};
+use super::pool::InstanceId;
+use super::FunctionConfig;
+use crate::process::{GroupChild, LineSink, Supervised};
+
+/// How an instance's Init ended.
+#[derive(Debug)]
+pub enum InitEnd {
+    /// The runtime called `/next`: Init took this long.
+    Ready(Duration),
+    /// The runtime posted `/init/error`.
+    Failed { error_type: Option<String>, body: bytes::Bytes },
+    /// The process exited before calling `/next`.
+    Exited(std::process::ExitStatus),
+    /// Init ran past the init limit.
+    TimedOut,
+}
+
+/// A running instance.
+pub struct FunctionInstance {
+    pub id: InstanceId,
+    pub name: String,
+    pub provisioned: bool,
+    pub spawned_at: Instant,
+    process: Supervised,
+    events: mpsc::Sender<Event>,
+    lifecycle: watch::Receiver<Lifecycle>,
+    server: CancellationToken,
+}
+
+impl FunctionInstance {
+    /// Starts the Runtime API listener and the function process.
+    ///
+    /// # Errors
+    /// When no loopback port can be bound or the command cannot be started.
+    pub async fn spawn(
+        config: &FunctionConfig,
+        id: InstanceId,
+        provisioned: bool,
+        log: Option<LineSink>,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let addr = listener.local_addr()?;
+        let (api, events, lifecycle) = RuntimeApi::new(config.function_arn(), config.timeout);
+        let server = CancellationToken::new();
+        tokio::spawn(crate::gateway::serve(listener, server.clone(), move |request| {
+            let api = Arc::clone(&api);
+            async move { Ok::<_, std::convert::Infallible>(api.handle(request).await) }
+        }));
+        let name = format!("{}-{id}", config.name);
+        let env = lambda_environment(config, &name, addr, provisioned);
+        let spawned_at = Instant::now();
+        let process = GroupChild::spawn_with_sink(&config.command, &env, true, log)?.supervise();
+        Ok(Self { id, name, provisioned, spawned_at, process, events, lifecycle, server })
+    }
+
+    /// Waits until Init ends or `deadline` passes (then the instance is killed).
+    pub async fn wait_initialized(&self, deadline: Instant) -> InitEnd {
+        let mut lifecycle = self.lifecycle.clone();
+        let ended = tokio::select! {
+            biased;
+            seen = lifecycle.wait_for(|l| l.initialized.is_some() || l.init_error.is_some()) => seen.ok().map(|l| l.clone()),
+            status = self.process.exited() => return InitEnd::Exited(status),
+            () = tokio::time::sleep_until(deadline.into()) => None,
+        };
+        match ended {
+            Some(Lifecycle { init_error: Some((error_type, body)), .. }) => InitEnd::Failed { error_type, body },
+            Some(Lifecycle { initialized: Some(at), .. }) => {
+                InitEnd::Ready(at.saturating_duration_since(self.spawned_at))
+            }
+            _ => {
+                self.kill();
+                InitEnd::TimedOut
+            }
+        }
+    }
+
+    /// Hands an invocation to the runtime's `/next`.
+    pub async fn deliver(&self, event: Event) -> bool {
+        self.events.send(event).await.is_ok()
+    }
+
+    /// How many times the runtime has come back to `/next` after an invocation.
+    pub fn ready_count(&self) -> u64 {
+        self.lifecycle.borrow().ready_count
+    }
+
+    /// Waits until the runtime polls `/next` again (true) or the process exits (false).
+    pub async fn wait_ready_after(&self, count: u64) -> bool {
+        let mut lifecycle = self.lifecycle.clone();
+        tokio::select! {
+            seen = lifecycle.wait_for(|l| l.ready_count > count) => seen.is_ok(),
+            _ = self.process.exited() => false,
+        }
+    }
+
+    /// Resolves when the process has exited.
+    pub async fn exited(&self) -> std::process::ExitStatus {
+        self.process.exited().await
+    }
+
+    /// Peak resident memory of the instance's processes, in MiB.
+    pub fn peak_rss_mb(&self) -> u64 {
+        self.process.peak_rss_mb().unwrap_or(0)
+    }
+
+    /// SIGKILL to the process group (Lambda stops environments without a grace period).
+    pub fn kill(&self) {
+        self.process.kill();
+    }
+}
+
+impl Drop for FunctionInstance {
+    fn drop(&mut self) {
+        self.server.cancel();
+        self.process.kill();
+    }
+}
+
+/// The process environment Lambda gives a custom runtime (reference §3), plus what the workload lists.
+fn lambda_environment(
+    config: &FunctionConfig,
+    name: &str,
+    api: SocketAddr,
+    provisioned: bool,
+) -> Vec<(String, String)> {
+    let task_root = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| "/".into());
+    let stream =
+        format!("{}/[$LATEST]{}", crate::commands::utc_now().get(..10).unwrap_or("1970-01-01").replace('-', "/"), name);
+    let fixed = [
+        ("AWS_LAMBDA_RUNTIME_API", api.to_string()),
+        ("AWS_LAMBDA_FUNCTION_NAME", config.name.clone()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", config.memory_mb.to_string()),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", config.name)),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", stream),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE", if provisioned { "provisioned-concurrency" } else { "on-demand" }.into()),
+        ("_HANDLER", config.handler.clone()),
+        ("AWS_REGION", config.region.clone()),
+        ("AWS_DEFAULT_REGION", config.region.clone()),
+        ("TZ", ":UTC".into()),
+        ("LANG", "en_US.UTF-8".into()),
+        ("LAMBDA_TASK_ROOT", task_root.clone()),
+        ("LAMBDA_RUNTIME_DIR", task_root),
+        ("AWS_ACCESS_KEY_ID", String::new()),
+        ("AWS_SECRET_ACCESS_KEY", String::new()),
+        ("AWS_SESSION_TOKEN", String::new()),
+        ("PATH", std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into())),
+    ];
+    let mut env: Vec<(String, String)> = fixed.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    env.extend(config.env.iter().cloned());
+    env
+}

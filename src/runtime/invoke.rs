@@ -1,0 +1,336 @@
+//! One invocation through its lifecycle: pick or start an instance, wait for Init, hand the
+//! event to `/next`, wait for the answer under the timeout, and turn every fault into the
+//! caller-visible result AWS Lambda gives (reference §6), with a billing record each time.
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::HeaderValue;
+use rand::Rng;
+use tokio::sync::oneshot;
+
+use super::api::{Event, RuntimeReply, MAX_PAYLOAD_BYTES};
+use super::billing::{billed_ms, end_line, report_line, start_line, BillingRecord, InvocationOutcome};
+use super::instance::{FunctionInstance, InitEnd};
+use super::pool::{Decision, InstanceId, ThrottleReason};
+use super::Inner;
+
+/// What the caller of an invocation gets.
+#[derive(Debug)]
+pub enum Invoked {
+    /// The runtime posted a response.
+    Success { body: Bytes, content_type: Option<HeaderValue>, record: BillingRecord },
+    /// The function failed (handler error, timeout, crash, Init failure, oversize response):
+    /// Lambda answers these with `X-Amz-Function-Error: Unhandled` and this body.
+    FunctionError { body: Bytes, record: BillingRecord },
+    /// Refused before reaching an instance.
+    Throttled { reason: ThrottleReason, record: BillingRecord },
+}
+
+impl Invoked {
+    /// The invocation's billing record.
+    pub fn record(&self) -> &BillingRecord {
+        match self {
+            Invoked::Success { record, .. }
+            | Invoked::FunctionError { record, .. }
+            | Invoked::Throttled { record, .. } => record,
+        }
+    }
+}
+
+/// Runs one invocation.
+pub(super) async fn invoke(inner: &Arc<Inner>, payload: Bytes, client_context: Option<String>) -> Invoked {
+    let request_id = new_request_id();
+    let (instance, cold) = match acquire(inner, &request_id).await {
+        Ok(found) => found,
+        Err(invoked) => return *invoked,
+    };
+    let mut init = None;
+    if cold {
+        let deadline = instance.spawned_at + inner.config.init_timeout;
+        match instance.wait_initialized(deadline).await {
+            InitEnd::Ready(took) => init = Some(took),
+            failed => return init_failed(inner, &instance, &request_id, failed),
+        }
+    }
+    let ready_count = instance.ready_count();
+    let (taken_tx, taken_rx) = oneshot::channel();
+    let (reply_tx, reply_rx) = oneshot::channel();
+    let event = Event { request_id: request_id.clone(), payload, client_context, taken: taken_tx, reply: reply_tx };
+    let delivered = instance.deliver(event).await;
+    let taken_at = tokio::select! {
+        taken = taken_rx, if delivered => taken.unwrap_or_else(|_| Instant::now()),
+        status = instance.exited() => {
+            let ended = Ended { instance: &instance, request_id: &request_id, cold, init, taken_at: Instant::now() };
+            return crashed(inner, ended, status);
+        }
+    };
+    inner.log(&start_line(&request_id));
+    let timeout = inner.config.timeout;
+    let ended = Ended { instance: &instance, request_id: &request_id, cold, init, taken_at };
+    tokio::select! {
+        biased;
+        reply = reply_rx => match reply {
+            Ok(reply) => answered(inner, ended, reply, ready_count),
+            Err(_) => crashed(inner, ended, instance.exited().await),
+        },
+        status = instance.exited() => crashed(inner, ended, status),
+        () = tokio::time::sleep_until((taken_at + timeout).into()) => timed_out(inner, ended),
+    }
+}
+
+/// Finds an idle instance or starts one; `Err` carries a throttle or a failed start.
+async fn acquire(inner: &Arc<Inner>, request_id: &str) -> Result<(Arc<FunctionInstance>, bool), Box<Invoked>> {
+    let decision = inner.pool.lock().expect("pool lock").acquire(inner.now());
+    match decision {
+        Decision::Throttle(reason) => {
+            let record = record(inner, request_id, None, false, None, Duration::ZERO, InvocationOutcome::Throttled);
+            Err(Box::new(Invoked::Throttled { reason, record }))
+        }
+        Decision::Warm(id) => {
+            let found = inner.instances.lock().expect("instances lock").get(&id).cloned();
+            found.map(|i| (i, false)).ok_or_else(|| Box::new(lost_instance(inner, id, request_id)))
+        }
+        Decision::Cold(id) => {
+            let provisioned = inner.pool.lock().expect("pool lock").is_provisioned(id);
+            match FunctionInstance::spawn(&inner.config, id, provisioned, inner.config.log.clone()).await {
+                Ok(instance) => {
+                    let instance = Arc::new(instance);
+                    inner.instances.lock().expect("instances lock").insert(id, Arc::clone(&instance));
+                    Ok((instance, true))
+                }
+                Err(err) => {
+                    inner.pool.lock().expect("pool lock").discard(id);
+                    let message = format!("RequestId: {request_id} Error: cannot start the function: {err}");
+                    let body = error_body("Runtime.InvalidEntrypoint", &message);
+                    let record =
+                        record(inner, request_id, None, true, None, Duration::ZERO, InvocationOutcome::InitError);
+                    Err(Box::new(Invoked::FunctionError { body, record }))
+                }
+            }
+        }
+    }
+}
+
+/// The pool named an instance that is already gone (it died between two invocations).
+fn lost_instance(inner: &Arc<Inner>, id: InstanceId, request_id: &str) -> Invoked {
+    inner.pool.lock().expect("pool lock").discard(id);
+    let message = format!("RequestId: {request_id} Error: Runtime exited without providing a reason");
+    let record = record(inner, request_id, None, false, None, Duration::ZERO, InvocationOutcome::Crash);
+    Invoked::FunctionError { body: error_body("Runtime.ExitError", &message), record }
+}
+
+/// What every ending needs to know about the invocation.
+struct Ended<'a> {
+    instance: &'a Arc<FunctionInstance>,
+    request_id: &'a str,
+    cold: bool,
+    init: Option<Duration>,
+    taken_at: Instant,
+}
+
+fn init_failed(inner: &Arc<Inner>, instance: &Arc<FunctionInstance>, request_id: &str, end: InitEnd) -> Invoked {
+    discard(inner, instance.id);
+    let init = Some(instance.spawned_at.elapsed());
+    let body = match end {
+        InitEnd::Failed { body, error_type } if !body.is_empty() => {
+            let _ = error_type;
+            body
+        }
+        InitEnd::Failed { error_type, .. } => {
+            error_body(error_type.as_deref().unwrap_or("Runtime.Unknown"), "Init error without a body")
+        }
+        InitEnd::Exited(status) => error_body(
+            "Runtime.ExitError",
+            &format!("RequestId: {request_id} Error: Runtime exited with error: {}", describe_exit(status)),
+        ),
+        InitEnd::TimedOut | InitEnd::Ready(_) => error_body(
+            "Sandbox.Timedout",
+            &format!(
+                "RequestId: {request_id} Error: Init timed out after {:.2} seconds",
+                inner.config.init_timeout.as_secs_f64()
+            ),
+        ),
+    };
+    let record = record(inner, request_id, Some(instance), true, init, Duration::ZERO, InvocationOutcome::InitError);
+    Invoked::FunctionError { body, record }
+}
+
+fn answered(inner: &Arc<Inner>, ended: Ended<'_>, reply: RuntimeReply, ready_count: u64) -> Invoked {
+    let (at, outcome) = match &reply {
+        RuntimeReply::Response { at, .. } => (*at, InvocationOutcome::Success),
+        RuntimeReply::Error { at, .. } => (*at, InvocationOutcome::HandlerError),
+        RuntimeReply::TooLarge { at, .. } => (*at, InvocationOutcome::ResponseTooLarge),
+    };
+    let record = finish(inner, &ended, at.saturating_duration_since(ended.taken_at), outcome);
+    release_when_ready(inner, Arc::clone(ended.instance), ready_count);
+    match reply {
+        RuntimeReply::Response { body, content_type, .. } => Invoked::Success { body, content_type, record },
+        RuntimeReply::Error { body, .. } => Invoked::FunctionError { body: strip_error_cause(body), record },
+        RuntimeReply::TooLarge { size, .. } => {
+            let message = format!(
+                "Response payload size ({size} bytes) exceeded maximum allowed payload size ({MAX_PAYLOAD_BYTES} bytes)."
+            );
+            Invoked::FunctionError { body: error_body("Function.ResponseSizeTooLarge", &message), record }
+        }
+    }
+}
+
+fn crashed(inner: &Arc<Inner>, ended: Ended<'_>, status: ExitStatus) -> Invoked {
+    discard(inner, ended.instance.id);
+    let record = finish(inner, &ended, ended.taken_at.elapsed(), InvocationOutcome::Crash);
+    let message = match status.code() {
+        Some(0) => format!("RequestId: {} Error: Runtime exited without providing a reason", ended.request_id),
+        _ => format!("RequestId: {} Error: Runtime exited with error: {}", ended.request_id, describe_exit(status)),
+    };
+    Invoked::FunctionError { body: error_body("Runtime.ExitError", &message), record }
+}
+
+fn timed_out(inner: &Arc<Inner>, ended: Ended<'_>) -> Invoked {
+    ended.instance.kill();
+    let record = finish(inner, &ended, inner.config.timeout, InvocationOutcome::Timeout);
+    discard(inner, ended.instance.id);
+    let seconds = inner.config.timeout.as_secs_f64();
+    inner.log(&format!(
+        "{} {} Task timed out after {seconds:.2} seconds",
+        crate::commands::utc_now(),
+        ended.request_id
+    ));
+    let message = format!("RequestId: {} Error: Task timed out after {seconds:.2} seconds", ended.request_id);
+    Invoked::FunctionError { body: error_body("Sandbox.Timedout", &message), record }
+}
+
+/// Builds, logs (END + REPORT) and stores the record of an invocation that reached an instance.
+fn finish(inner: &Arc<Inner>, ended: &Ended<'_>, duration: Duration, outcome: InvocationOutcome) -> BillingRecord {
+    let init = ended.init.filter(|_| ended.cold);
+    let record = record(inner, ended.request_id, Some(ended.instance), ended.cold, init, duration, outcome);
+    inner.log(&end_line(ended.request_id));
+    inner.log(&report_line(&record));
+    record
+}
+
+fn record(
+    inner: &Arc<Inner>,
+    request_id: &str,
+    instance: Option<&Arc<FunctionInstance>>,
+    cold: bool,
+    init: Option<Duration>,
+    duration: Duration,
+    outcome: InvocationOutcome,
+) -> BillingRecord {
+    let config = &inner.config;
+    let record = BillingRecord {
+        request_id: request_id.to_string(),
+        instance: instance.map(|i| i.name.clone()),
+        cold,
+        provisioned: instance.is_some_and(|i| i.provisioned),
+        init_ms: init.map(|d| d.as_secs_f64() * 1e3),
+        duration_ms: duration.as_secs_f64() * 1e3,
+        billed_ms: if outcome == InvocationOutcome::Throttled { 0 } else { billed_ms(duration, init, config.billing) },
+        memory_mb: config.memory_mb,
+        max_memory_used_mb: instance.map_or(0, |i| i.peak_rss_mb()),
+        outcome,
+    };
+    inner.records.lock().expect("records lock").push(record.clone());
+    record
+}
+
+/// Returns the instance to the pool once the runtime polls `/next` again (or drops it if it dies).
+fn release_when_ready(inner: &Arc<Inner>, instance: Arc<FunctionInstance>, ready_count: u64) {
+    let inner = Arc::clone(inner);
+    tokio::spawn(async move {
+        let ready = tokio::select! {
+            ready = instance.wait_ready_after(ready_count) => ready,
+            () = inner.shutdown.cancelled() => return,
+        };
+        if !ready {
+            discard(&inner, instance.id);
+            return;
+        }
+        let retired = inner.pool.lock().expect("pool lock").release(instance.id, inner.now());
+        if retired.is_some() {
+            inner.forget(instance.id);
+        }
+    });
+}
+
+fn discard(inner: &Arc<Inner>, id: InstanceId) {
+    inner.pool.lock().expect("pool lock").discard(id);
+    inner.forget(id);
+}
+
+/// `exit status 3`, `signal: killed`: how Lambda describes a runtime's end.
+fn describe_exit(status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(signal)) => {
+            let name = match signal {
+                libc::SIGKILL => "killed",
+                libc::SIGTERM => "terminated",
+                libc::SIGABRT => "aborted",
+                libc::SIGSEGV => "segmentation fault",
+                libc::SIGINT => "interrupt",
+                other => return format!("signal: {other}"),
+            };
+            format!("signal: {name}")
+        }
+        (None, None) => "unknown".to_string(),
+    }
+}
+
+/// `{"errorType":…,"errorMessage":…}`: the platform's own error document (reference §2.3 order).
+pub fn error_body(error_type: &str, message: &str) -> Bytes {
+    Bytes::from(format!(
+        "{{\"errorType\":{},\"errorMessage\":{}}}",
+        serde_json::Value::from(error_type),
+        serde_json::Value::from(message)
+    ))
+}
+
+/// Lambda strips `errorCause` from an error document before returning it to the caller.
+fn strip_error_cause(body: Bytes) -> Bytes {
+    match serde_json::from_slice::<serde_json::Value>(&body) {
+        Ok(serde_json::Value::Object(mut map)) if map.contains_key("errorCause") => {
+            map.remove("errorCause");
+            serde_json::to_vec(&map).map(Bytes::from).unwrap_or(body)
+        }
+        _ => body,
+    }
+}
+
+/// A random UUID (version 4) as Lambda request ids are.
+pub(super) fn new_request_id() -> String {
+    let mut bytes: [u8; 16] = rand::rng().random();
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_version_4_uuids() {
+        let id = new_request_id();
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[14..15], "4");
+        assert_ne!(id, new_request_id());
+    }
+
+    #[test]
+    fn exits_are_described_as_lambda_does() {
+        assert_eq!(describe_exit(ExitStatus::from_raw(3 << 8)), "exit status 3");
+        assert_eq!(describe_exit(ExitStatus::from_raw(libc::SIGKILL)), "signal: killed");
+    }
+
+    #[test]
+    fn error_cause_is_stripped() {
+        let body = Bytes::from_static(br#"{"errorMessage":"x","errorType":"E","errorCause":{"a":1}}"#);
+        assert_eq!(strip_error_cause(body), Bytes::from_static(br#"{"errorMessage":"x","errorType":"E"}"#));
+    }
+}
