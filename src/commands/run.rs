@@ -35,7 +35,7 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
         if !args.quiet {
             eprintln!("measuring {} ({})", target.name(), target.kind());
         }
-        let measured = target::measure(&workload, target, &cancel, args.quiet).await;
+        let measured = target::measure(&workload, target, &cancel, args.quiet, Some(dir.path())).await;
         if let Some(error) = &measured.error {
             eprintln!("error: target {}: {error}", measured.name);
         }

@@ -4,6 +4,8 @@
 //! request is reported as failed, never lost.
 
 use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -13,21 +15,27 @@ use super::utc_now;
 use crate::container::{ContainerConfig, ContainerPool};
 use crate::gateway::Gateway;
 use crate::loadgen::{self, Live, LoadResult, Plan, RequestTemplate};
+use crate::metrics::FunctionReport;
 use crate::metrics::{InstanceReport, LoadMode, Recorder, TargetReport, TargetStatus};
+use crate::process::LineSink;
 use crate::progress::Progress;
-use crate::workload::{ContainerSpec, TargetSpec, UrlSpec, Workload};
+use crate::runtime::pool::{KeepAlive, PoolConfig};
+use crate::runtime::{FunctionConfig, FunctionRuntime};
+use crate::workload::{ContainerSpec, FunctionTargetSpec, TargetSpec, UrlSpec, Workload};
 
-/// Runs the workload's schedule against one target.
+/// Runs the workload's schedule against one target; a function target's log goes to `log_dir`.
 pub async fn measure(
     workload: &Workload,
     target: &TargetSpec,
     cancel: &CancellationToken,
     quiet: bool,
+    log_dir: Option<&Path>,
 ) -> TargetReport {
     let started_at = utc_now();
     let mut report = match target {
         TargetSpec::Url(spec) => measure_url(workload, spec, cancel, quiet).await,
         TargetSpec::Container(spec) => measure_container(workload, spec, cancel, quiet).await,
+        TargetSpec::Function(spec) => measure_function(workload, spec, cancel, quiet, log_dir).await,
     };
     report.started_at = started_at;
     report
@@ -96,6 +104,102 @@ async fn serve_and_drive(
     conclude(name, "container", &endpoint, pool.reports(), result)
 }
 
+async fn measure_function(
+    workload: &Workload,
+    spec: &FunctionTargetSpec,
+    cancel: &CancellationToken,
+    quiet: bool,
+    log_dir: Option<&Path>,
+) -> TargetReport {
+    let config = match function_config(workload, spec, log_dir) {
+        Ok(c) => c,
+        Err(e) => return failed(&spec.name, "function", "", format!("{e:#}")),
+    };
+    let runtime = tokio::select! {
+        biased;
+        () = cancel.cancelled() => return interrupted_before_start(&spec.name, "function"),
+        started = FunctionRuntime::start(config) => match started {
+            Ok(runtime) => runtime,
+            Err(e) => return failed(&spec.name, "function", "", format!("function did not start: {e:#}")),
+        },
+    };
+    let gateway = match Gateway::start(Arc::new(runtime.clone())).await {
+        Ok(g) => g,
+        Err(e) => {
+            runtime.stop();
+            return failed(&spec.name, "function", "", format!("cannot start the gateway: {e}"));
+        }
+    };
+    let endpoint = format!("{}{}", gateway.url().trim_end_matches('/'), spec.event.path(&spec.name));
+    let headers = BTreeMap::from([("content-type".to_string(), "application/json".to_string())]);
+    let template = RequestTemplate::new("POST", &endpoint, &headers, workload.spec.function.work.request_body())
+        .expect("the gateway URL and fixed headers are valid");
+    let result = drive(workload, &spec.name, template, cancel, quiet).await;
+    gateway.stop().await;
+    runtime.stop();
+    let mut report = conclude(&spec.name, "function", &endpoint, Vec::new(), result);
+    let invocations = runtime.records();
+    report.function = Some(FunctionReport {
+        memory_mb: spec.memory_mb,
+        timeout_ms: spec.timeout.0.as_millis() as u64,
+        event: spec.event,
+        billing: spec.billing,
+        provisioned: spec.provisioned,
+        stats: runtime.stats(),
+        billed_ms_total: invocations.iter().map(|r| r.billed_ms).sum(),
+    });
+    report.invocations = invocations;
+    report
+}
+
+fn function_config(
+    workload: &Workload,
+    spec: &FunctionTargetSpec,
+    log_dir: Option<&Path>,
+) -> anyhow::Result<FunctionConfig> {
+    let command = match &spec.command {
+        Some(command) => command.clone(),
+        None => crate::function::lambda_command()?,
+    };
+    let mut env: Vec<(String, String)> = workload.spec.function.init.to_env();
+    env.extend(spec.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let keep_alive = match spec.keep_alive_jitter {
+        Some(jitter) => KeepAlive::Jittered { idle: spec.keep_alive.0, jitter: jitter.0 },
+        None => KeepAlive::Fixed { idle: spec.keep_alive.0 },
+    };
+    let max_lifetime = crate::workload::max_lifetime(&spec.max_lifetime).map_err(anyhow::Error::msg)?;
+    Ok(FunctionConfig {
+        name: spec.name.clone(),
+        command,
+        handler: spec.handler.clone(),
+        memory_mb: spec.memory_mb,
+        timeout: spec.timeout.0,
+        init_timeout: spec.init_timeout.0,
+        region: spec.region.clone(),
+        env,
+        pool: PoolConfig {
+            max_concurrency: spec.max_concurrency,
+            keep_alive,
+            max_lifetime,
+            provisioned: spec.provisioned,
+            reuse: spec.reuse,
+            seed: workload.spec.seed,
+            ..PoolConfig::default()
+        },
+        billing: spec.billing,
+        log: log_dir.map(|dir| function_log(&dir.join(format!("{}.function.log", spec.name)))).transpose()?,
+    })
+}
+
+/// A line sink appending to `path` (START/END/REPORT lines and the function's output).
+fn function_log(path: &Path) -> anyhow::Result<LineSink> {
+    let file = std::fs::File::create(path).map_err(|e| anyhow::anyhow!("creating {}: {e}", path.display()))?;
+    let file = std::sync::Mutex::new(std::io::LineWriter::new(file));
+    Ok(Arc::new(move |line: &str| {
+        let _ = writeln!(file.lock().expect("log lock"), "{line}");
+    }))
+}
+
 /// Sends the workload's schedule to `template`.
 async fn drive(
     workload: &Workload,
@@ -146,6 +250,8 @@ pub fn conclude(
         measurement: result.measurement,
         coldbench_cpu_us_per_request: result.cpu_us_per_request,
         warnings: result.warnings,
+        function: None,
+        invocations: Vec::new(),
     }
 }
 
@@ -163,6 +269,8 @@ fn empty_report(name: &str, kind: &str, endpoint: &str, status: TargetStatus, er
         measurement: Recorder::new(now).finish(now),
         coldbench_cpu_us_per_request: None,
         warnings: Vec::new(),
+        function: None,
+        invocations: Vec::new(),
     }
 }
 

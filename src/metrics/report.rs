@@ -73,10 +73,31 @@ pub struct TargetReport {
     /// The instances that served the target (none for `url`).
     pub instances: Vec<InstanceReport>,
     pub measurement: Measurement,
+    /// The function runtime's view, for `function` targets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<FunctionReport>,
+    /// One billing record per invocation, for `function` targets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invocations: Vec<crate::runtime::BillingRecord>,
     /// CPU time the coldbench process used while driving this target, per request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coldbench_cpu_us_per_request: Option<f64>,
     pub warnings: Vec<String>,
+}
+
+/// What the function runtime saw of a `function` target.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FunctionReport {
+    pub memory_mb: u32,
+    pub timeout_ms: u64,
+    /// `invoke` or `http`.
+    pub event: crate::runtime::EventShape,
+    /// `standard` or `legacy`.
+    pub billing: crate::runtime::BillingMode,
+    pub provisioned: usize,
+    pub stats: crate::runtime::FunctionStats,
+    /// Billed milliseconds over all invocations.
+    pub billed_ms_total: u64,
 }
 
 /// One instance (process) of a target.

@@ -22,6 +22,14 @@ pub fn comparison_table(targets: &[TargetReport]) -> String {
     row("latency p99.9", &|t| pct(&t.measurement.latency, |s| s.p999_us));
     row("latency max", &|t| pct(&t.measurement.latency, |s| s.max_us));
     row("cold starts", &|t| cold_cell(t));
+    let pair = |s: &Option<Summary>| {
+        s.as_ref().map_or("-".to_string(), |s| format!("{} / {}", format_us(s.p50_us), format_us(s.p99_us)))
+    };
+    row("cold p50 / p99", &|t| pair(&t.measurement.cold_latency));
+    row("warm p50 / p99", &|t| pair(&t.measurement.warm_latency));
+    row("init p50 / p99", &|t| pair(&t.measurement.init));
+    row("throttled", &|t| t.measurement.outcomes.throttled.to_string());
+    row("instances started/evicted/peak", &|t| function_instances_cell(t));
     row("instances (startup)", &|t| instances_cell(t));
     row("generator lag p99", &|t| pct(&t.measurement.lag, |s| s.p99_us));
     render(&targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), &rows)
@@ -41,6 +49,13 @@ fn cold_cell(t: &TargetReport) -> String {
         return "-".to_string();
     }
     format!("{} ({:.1}%)", m.cold, 100.0 * m.cold as f64 / (m.cold + m.warm) as f64)
+}
+
+fn function_instances_cell(t: &TargetReport) -> String {
+    t.function.as_ref().map_or("-".to_string(), |f| {
+        let s = f.stats;
+        format!("{} / {} / {}", s.instances_started, s.evicted_idle + s.evicted_lifetime, s.peak_instances)
+    })
 }
 
 fn instances_cell(t: &TargetReport) -> String {

@@ -9,6 +9,8 @@ mod spec;
 mod trace;
 mod validate;
 
+pub use validate::max_lifetime;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,8 +18,8 @@ use std::time::Duration;
 pub use arrival::{ArrivalProcess, Schedule, Stage, SECONDS_PER_DAY};
 pub use duration::HumanDuration;
 pub use spec::{
-    ContainerSpec, FunctionSpec, LoadSpec, RampStage, Spread, TargetSpec, TraceFormat, TrafficSpec, UrlSpec,
-    WorkloadSpec, DEFAULT_MAX_IN_FLIGHT,
+    ContainerSpec, FunctionSpec, FunctionTargetSpec, LoadSpec, RampStage, Spread, TargetSpec, TraceFormat, TrafficSpec,
+    UrlSpec, WorkloadSpec, DEFAULT_MAX_IN_FLIGHT,
 };
 
 /// A workload file that could not be used, with where and why.

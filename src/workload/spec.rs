@@ -146,6 +146,8 @@ fn default_max_in_flight() -> usize {
 pub enum TargetSpec {
     /// Always-on server processes behind the local gateway.
     Container(ContainerSpec),
+    /// On-demand function instances in the local Lambda-style runtime.
+    Function(FunctionTargetSpec),
     /// Any HTTP endpoint.
     Url(UrlSpec),
 }
@@ -155,6 +157,7 @@ impl TargetSpec {
     pub fn name(&self) -> &str {
         match self {
             TargetSpec::Container(c) => &c.name,
+            TargetSpec::Function(f) => &f.name,
             TargetSpec::Url(u) => &u.name,
         }
     }
@@ -163,6 +166,7 @@ impl TargetSpec {
     pub fn kind(&self) -> &'static str {
         match self {
             TargetSpec::Container(_) => "container",
+            TargetSpec::Function(_) => "function",
             TargetSpec::Url(_) => "url",
         }
     }
@@ -187,6 +191,80 @@ pub struct ContainerSpec {
     /// Time between SIGTERM and SIGKILL when stopping.
     #[serde(default = "default_stop_grace")]
     pub stop_grace: HumanDuration,
+}
+
+/// Function target: the local function runtime (Lambda's defaults unless set).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionTargetSpec {
+    pub name: String,
+    /// A Runtime API program; default: the bundled demo function in Lambda mode.
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    /// `_HANDLER` for runtimes that read it.
+    #[serde(default = "default_handler")]
+    pub handler: String,
+    #[serde(default = "default_memory_mb")]
+    pub memory_mb: u32,
+    #[serde(default = "default_function_timeout")]
+    pub timeout: HumanDuration,
+    #[serde(default = "default_startup_timeout")]
+    pub init_timeout: HumanDuration,
+    #[serde(default = "default_max_concurrency")]
+    pub max_concurrency: usize,
+    /// Idle time before an instance is stopped.
+    #[serde(default = "default_keep_alive")]
+    pub keep_alive: HumanDuration,
+    /// Draw each idle period's keep-alive from `keep_alive ± keep_alive_jitter` (seeded).
+    #[serde(default)]
+    pub keep_alive_jitter: Option<HumanDuration>,
+    /// Recycle instances this long after they started; `"off"` keeps them.
+    #[serde(default = "default_max_lifetime")]
+    pub max_lifetime: String,
+    /// Instances started before traffic, never evicted for idleness.
+    #[serde(default)]
+    pub provisioned: usize,
+    #[serde(default)]
+    pub reuse: crate::runtime::pool::Reuse,
+    /// `invoke` (Lambda Invoke API) or `http` (function URL, payload format 2.0).
+    #[serde(default)]
+    pub event: crate::runtime::EventShape,
+    /// `standard` (Init billed on cold starts, since August 2025) or `legacy`.
+    #[serde(default)]
+    pub billing: crate::runtime::BillingMode,
+    /// Extra environment variables (nothing else of the host's environment reaches the function).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default = "default_region")]
+    pub region: String,
+}
+
+fn default_handler() -> String {
+    "handler".to_string()
+}
+
+fn default_memory_mb() -> u32 {
+    128
+}
+
+fn default_function_timeout() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(3))
+}
+
+fn default_max_concurrency() -> usize {
+    1_000
+}
+
+fn default_keep_alive() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(600))
+}
+
+fn default_max_lifetime() -> String {
+    "2h".to_string()
+}
+
+fn default_region() -> String {
+    "us-east-1".to_string()
 }
 
 /// URL target: an HTTP endpoint measured as it is.

@@ -163,6 +163,7 @@ fn check_targets(targets: &[TargetSpec]) -> Result<(), FieldError> {
                     return Err(field_error(&field("startup_timeout"), "must be greater than 0"));
                 }
             }
+            TargetSpec::Function(f) => check_function_target(f).map_err(|(name, m)| field_error(&field(&name), m))?,
             TargetSpec::Url(u) => {
                 crate::loadgen::RequestTemplate::new(&u.method, &u.url, &u.headers, u.body.clone().unwrap_or_default())
                     .map_err(|e| field_error(&field(e.field()), e.to_string()))?;
@@ -170,6 +171,43 @@ fn check_targets(targets: &[TargetSpec]) -> Result<(), FieldError> {
         }
     }
     Ok(())
+}
+
+fn check_function_target(f: &super::FunctionTargetSpec) -> Result<(), FieldError> {
+    if !(128..=MAX_MEMORY_MB as u32).contains(&f.memory_mb) {
+        return Err(field_error(
+            "memory_mb",
+            format!("must be 128 to {MAX_MEMORY_MB} (Lambda's range), got {}", f.memory_mb),
+        ));
+    }
+    if f.timeout.0.is_zero() || f.timeout.0 > Duration::from_secs(900) {
+        return Err(field_error("timeout", format!("must be more than 0 and at most 900s, got {}", f.timeout)));
+    }
+    if f.init_timeout.0.is_zero() {
+        return Err(field_error("init_timeout", "must be greater than 0"));
+    }
+    if f.max_concurrency == 0 {
+        return Err(field_error("max_concurrency", "must be at least 1"));
+    }
+    if f.provisioned > f.max_concurrency {
+        return Err(field_error(
+            "provisioned",
+            format!("{} provisioned instances exceed max_concurrency {}", f.provisioned, f.max_concurrency),
+        ));
+    }
+    if f.command.as_ref().is_some_and(|cmd| cmd.is_empty() || cmd[0].is_empty()) {
+        return Err(field_error("command", "must name a program"));
+    }
+    max_lifetime(&f.max_lifetime).map_err(|m| field_error("max_lifetime", m))?;
+    Ok(())
+}
+
+/// `"off"` or a duration.
+pub fn max_lifetime(text: &str) -> Result<Option<Duration>, String> {
+    match text {
+        "off" | "none" => Ok(None),
+        _ => super::HumanDuration::parse(text).map(|d| Some(d.0)).map_err(|e| format!("{e}, or \"off\"")),
+    }
 }
 
 /// Warnings that depend on the duration: re-run when `--duration` changes it.
