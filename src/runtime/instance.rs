@@ -91,20 +91,6 @@ impl FunctionInstance {
         self.events.send(event).await.is_ok()
     }
 
-    /// How many times the runtime has come back to `/next` after an invocation.
-    pub fn ready_count(&self) -> u64 {
-        self.lifecycle.borrow().ready_count
-    }
-
-    /// Waits until the runtime polls `/next` again (true) or the process exits (false).
-    pub async fn wait_ready_after(&self, count: u64) -> bool {
-        let mut lifecycle = self.lifecycle.clone();
-        tokio::select! {
-            seen = lifecycle.wait_for(|l| l.ready_count > count) => seen.is_ok(),
-            _ = self.process.exited() => false,
-        }
-    }
-
     /// Resolves when the process has exited.
     pub async fn exited(&self) -> std::process::ExitStatus {
         self.process.exited().await

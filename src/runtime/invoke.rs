@@ -56,16 +56,22 @@ pub(super) async fn invoke(inner: &Arc<Inner>, payload: Bytes, client_context: O
             failed => return init_failed(inner, &instance, &request_id, failed),
         }
     }
-    let ready_count = instance.ready_count();
     let (taken_tx, taken_rx) = oneshot::channel();
     let (reply_tx, reply_rx) = oneshot::channel();
     let event = Event { request_id: request_id.clone(), payload, client_context, taken: taken_tx, reply: reply_tx };
     let delivered = instance.deliver(event).await;
+    // A warm instance may still be finishing its previous invocation (it has posted the response
+    // but not yet called `/next`); the event waits for it, under the function timeout.
+    let sent_at = Instant::now();
     let taken_at = tokio::select! {
         taken = taken_rx, if delivered => taken.unwrap_or_else(|_| Instant::now()),
         status = instance.exited() => {
             let ended = Ended { instance: &instance, request_id: &request_id, cold, init, taken_at: Instant::now() };
             return crashed(inner, ended, status);
+        }
+        () = tokio::time::sleep_until((sent_at + inner.config.timeout).into()) => {
+            let ended = Ended { instance: &instance, request_id: &request_id, cold, init, taken_at: sent_at };
+            return timed_out(inner, ended);
         }
     };
     inner.log(&start_line(&request_id));
@@ -74,7 +80,7 @@ pub(super) async fn invoke(inner: &Arc<Inner>, payload: Bytes, client_context: O
     tokio::select! {
         biased;
         reply = reply_rx => match reply {
-            Ok(reply) => answered(inner, ended, reply, ready_count),
+            Ok(reply) => answered(inner, ended, reply),
             Err(_) => crashed(inner, ended, instance.exited().await),
         },
         status = instance.exited() => crashed(inner, ended, status),
@@ -159,14 +165,14 @@ fn init_failed(inner: &Arc<Inner>, instance: &Arc<FunctionInstance>, request_id:
     Invoked::FunctionError { body, record }
 }
 
-fn answered(inner: &Arc<Inner>, ended: Ended<'_>, reply: RuntimeReply, ready_count: u64) -> Invoked {
+fn answered(inner: &Arc<Inner>, ended: Ended<'_>, reply: RuntimeReply) -> Invoked {
     let (at, outcome) = match &reply {
         RuntimeReply::Response { at, .. } => (*at, InvocationOutcome::Success),
         RuntimeReply::Error { at, .. } => (*at, InvocationOutcome::HandlerError),
         RuntimeReply::TooLarge { at, .. } => (*at, InvocationOutcome::ResponseTooLarge),
     };
     let record = finish(inner, &ended, at.saturating_duration_since(ended.taken_at), outcome);
-    release_when_ready(inner, Arc::clone(ended.instance), ready_count);
+    release(inner, ended.instance.id);
     match reply {
         RuntimeReply::Response { body, content_type, .. } => Invoked::Success { body, content_type, record },
         RuntimeReply::Error { body, .. } => Invoked::FunctionError { body: strip_error_cause(body), record },
@@ -238,23 +244,15 @@ fn record(
     record
 }
 
-/// Returns the instance to the pool once the runtime polls `/next` again (or drops it if it dies).
-fn release_when_ready(inner: &Arc<Inner>, instance: Arc<FunctionInstance>, ready_count: u64) {
-    let inner = Arc::clone(inner);
-    tokio::spawn(async move {
-        let ready = tokio::select! {
-            ready = instance.wait_ready_after(ready_count) => ready,
-            () = inner.shutdown.cancelled() => return,
-        };
-        if !ready {
-            discard(&inner, instance.id);
-            return;
-        }
-        let retired = inner.pool.lock().expect("pool lock").release(instance.id, inner.now());
-        if retired.is_some() {
-            inner.forget(instance.id);
-        }
-    });
+/// Returns the instance to the pool as soon as the runtime has answered. The next invocation may
+/// be handed to it before it calls `/next` again; it waits in the instance's queue for that poll,
+/// where Lambda would start another environment for a request arriving in that gap of
+/// microseconds. Sequential callers therefore always see the same warm instance.
+fn release(inner: &Arc<Inner>, id: InstanceId) {
+    let retired = inner.pool.lock().expect("pool lock").release(id, inner.now());
+    if retired.is_some() {
+        inner.forget(id);
+    }
 }
 
 fn discard(inner: &Arc<Inner>, id: InstanceId) {

@@ -1,0 +1,386 @@
+//! The local function runtime with real processes: the bundled demo function (built on the
+//! official `lambda_runtime` crate) and hand-driven Runtime API clients.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use coldbench::gateway::Gateway;
+use coldbench::runtime::pool::{KeepAlive, PoolConfig};
+use coldbench::runtime::{BillingMode, FunctionConfig, FunctionRuntime, InvocationOutcome};
+use common::*;
+
+struct Harness {
+    runtime: FunctionRuntime,
+    gateway: Gateway,
+    tag: String,
+}
+
+impl Harness {
+    async fn start(configure: impl FnOnce(&mut FunctionConfig)) -> Self {
+        let (tag_key, tag_value) = unique_tag();
+        let mut config = FunctionConfig {
+            name: "fn".into(),
+            command: vec![env!("CARGO_BIN_EXE_coldbench").into(), "function".into(), "--mode".into(), "lambda".into()],
+            handler: "handler".into(),
+            memory_mb: 128,
+            timeout: Duration::from_secs(2),
+            init_timeout: Duration::from_secs(10),
+            region: "us-east-1".into(),
+            env: vec![(tag_key.clone(), tag_value.clone())],
+            pool: PoolConfig::default(),
+            billing: BillingMode::Standard,
+            log: None,
+        };
+        configure(&mut config);
+        let runtime = FunctionRuntime::start(config).await.unwrap();
+        let gateway = Gateway::start(Arc::new(runtime.clone())).await.unwrap();
+        Self { runtime, gateway, tag: format!("{tag_key}={tag_value}") }
+    }
+
+    fn url(&self) -> String {
+        format!("{}2015-03-31/functions/fn/invocations", self.gateway.url())
+    }
+
+    async fn invoke(&self, work: &str) -> Reply {
+        send("POST", &self.url(), &[("content-type", "application/json")], work.to_string()).await
+    }
+
+    fn processes(&self) -> Vec<u32> {
+        processes_with_env(&self.tag)
+    }
+
+    /// Stops everything and checks that no function process is left.
+    async fn stop(self) {
+        self.gateway.stop().await;
+        self.runtime.stop();
+        let tag = self.tag.clone();
+        wait_until("function processes to exit", || processes_with_env(&tag).is_empty()).await;
+    }
+}
+
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..250 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+const SLEEP_5MS: &str = r#"{"kind":"sleep","duration":"5ms"}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequential_requests_reuse_one_instance_and_concurrent_ones_start_more() {
+    let h = Harness::start(|_| {}).await;
+    let first = h.invoke(SLEEP_5MS).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    assert_eq!(first.header("x-coldbench-cold"), "true");
+    assert!(first.header("x-coldbench-init-ms").parse::<f64>().unwrap() > 0.0);
+    for _ in 0..3 {
+        let r = h.invoke(SLEEP_5MS).await;
+        assert_eq!(r.header("x-coldbench-cold"), "false");
+        assert_eq!(r.header("x-coldbench-instance"), first.header("x-coldbench-instance"));
+    }
+    // Four at once: one instance is warm, so three more start, each counted cold once.
+    let slow = r#"{"kind":"sleep","duration":"300ms"}"#;
+    let replies = futures_join(4, || h.invoke(slow)).await;
+    let cold = replies.iter().filter(|r| r.header("x-coldbench-cold") == "true").count();
+    let instances: std::collections::HashSet<_> = replies.iter().map(|r| r.header("x-coldbench-instance")).collect();
+    assert_eq!((cold, instances.len()), (3, 4));
+    let records = h.runtime.records();
+    assert_eq!(records.iter().filter(|r| r.cold).count(), 4, "every instance is cold exactly once");
+    assert!(records.iter().all(|r| r.outcome == InvocationOutcome::Success));
+    assert_eq!(h.runtime.stats().instances_started, 4);
+    assert_eq!(h.processes().len(), 4);
+    h.stop().await;
+}
+
+/// Runs `n` copies of a future concurrently.
+async fn futures_join<F, Fut>(n: usize, make: F) -> Vec<Reply>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Reply>,
+{
+    let futures: Vec<_> = (0..n).map(|_| Box::pin(make())).collect();
+    let mut out = Vec::new();
+    let mut pending = futures;
+    // Poll all together: a tiny join_all.
+    std::future::poll_fn(|cx| {
+        let mut i = 0;
+        while i < pending.len() {
+            if let std::task::Poll::Ready(r) = pending[i].as_mut().poll(cx) {
+                out.push(r);
+                drop(pending.swap_remove(i));
+            } else {
+                i += 1;
+            }
+        }
+        if pending.is_empty() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handler_errors_keep_the_instance_warm_and_panics_are_reported_as_the_crate_does() {
+    let h = Harness::start(|_| {}).await;
+    let error = h.invoke(r#"{"kind":"fail","message":"handler failed on purpose"}"#).await;
+    assert_eq!(error.status, 200);
+    assert_eq!(error.header("x-amz-function-error"), "Unhandled");
+    assert!(error.text().contains("\"errorMessage\":\"handler failed on purpose\""), "{}", error.text());
+    let panic = h.invoke(r#"{"kind":"panic","message":"boom"}"#).await;
+    assert_eq!(panic.header("x-amz-function-error"), "Unhandled");
+    assert!(panic.text().contains("Lambda panicked: boom"), "{}", panic.text());
+    assert_eq!(panic.header("x-coldbench-cold"), "false", "the instance survived the handler error");
+    let after = h.invoke(SLEEP_5MS).await;
+    assert_eq!((after.status, after.header("x-coldbench-cold").as_str()), (200, "false"));
+    assert_eq!(h.runtime.stats().instances_started, 1);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_mid_invocation_is_runtime_exit_error_and_the_next_invocation_is_cold() {
+    let h = Harness::start(|_| {}).await;
+    assert_eq!(h.invoke(SLEEP_5MS).await.status, 200);
+    let crash = h.invoke(r#"{"kind":"exit","code":3}"#).await;
+    assert_eq!(crash.header("x-amz-function-error"), "Unhandled");
+    let body: serde_json::Value = serde_json::from_slice(&crash.body).unwrap();
+    assert_eq!(body["errorType"], "Runtime.ExitError");
+    let message = body["errorMessage"].as_str().unwrap();
+    assert!(message.starts_with("RequestId: ") && message.ends_with("Error: Runtime exited with error: exit status 3"));
+    let next = h.invoke(SLEEP_5MS).await;
+    assert_eq!((next.status, next.header("x-coldbench-cold").as_str()), (200, "true"));
+    assert_eq!(h.runtime.records()[1].outcome, InvocationOutcome::Crash);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hang_past_the_timeout_kills_the_process_and_answers_the_timeout_error() {
+    let h = Harness::start(|c| c.timeout = Duration::from_millis(500)).await;
+    assert_eq!(h.invoke(SLEEP_5MS).await.status, 200);
+    let before = h.processes();
+    assert_eq!(before.len(), 1);
+    let hang = h.invoke(r#"{"kind":"sleep","duration":"30s"}"#).await;
+    let body: serde_json::Value = serde_json::from_slice(&hang.body).unwrap();
+    assert_eq!(body["errorType"], "Sandbox.Timedout");
+    assert!(body["errorMessage"].as_str().unwrap().ends_with("Error: Task timed out after 0.50 seconds"));
+    wait_until("the timed-out process to be gone", || !std::path::Path::new(&format!("/proc/{}", before[0])).exists())
+        .await;
+    let next = h.invoke(SLEEP_5MS).await;
+    assert_eq!(next.header("x-coldbench-cold"), "true");
+    let timeout_record = &h.runtime.records()[1];
+    assert_eq!(timeout_record.outcome, InvocationOutcome::Timeout);
+    assert_eq!(timeout_record.billed_ms, 500);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_errors_reach_the_caller() {
+    let h = Harness::start(|c| c.env.push(("COLDBENCH_INIT_ERROR".into(), "config missing".into()))).await;
+    let r = h.invoke(SLEEP_5MS).await;
+    assert_eq!((r.status, r.header("x-amz-function-error").as_str()), (200, "Unhandled"));
+    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(body["errorType"], "Runtime.InitError");
+    assert_eq!(body["errorMessage"], "config missing");
+    assert_eq!(h.runtime.records()[0].outcome, InvocationOutcome::InitError);
+    h.stop().await;
+
+    let h = Harness::start(|c| c.env.push(("COLDBENCH_INIT_EXIT".into(), "4".into()))).await;
+    let r = h.invoke(SLEEP_5MS).await;
+    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(body["errorType"], "Runtime.ExitError");
+    assert!(body["errorMessage"].as_str().unwrap().ends_with("exit status 4"));
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_concurrency_cap_throttles_exactly_the_excess() {
+    let h = Harness::start(|c| c.pool.max_concurrency = 2).await;
+    let replies = futures_join(5, || h.invoke(r#"{"kind":"sleep","duration":"400ms"}"#)).await;
+    let throttled: Vec<_> = replies.iter().filter(|r| r.status == 429).collect();
+    assert_eq!(throttled.len(), 3);
+    assert_eq!(replies.iter().filter(|r| r.status == 200).count(), 2);
+    let t = throttled[0];
+    assert_eq!(t.header("x-amzn-errortype"), "TooManyRequestsException");
+    assert_eq!(t.text(), r#"{"Reason":"ConcurrentInvocationLimitExceeded","Type":"User","message":"Rate Exceeded."}"#);
+    assert_eq!(h.runtime.stats().throttled, 3);
+    assert_eq!(h.runtime.records().iter().filter(|r| r.outcome == InvocationOutcome::Throttled).count(), 3);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_alive_decides_between_warm_and_cold() {
+    let h = Harness::start(|c| c.pool.keep_alive = KeepAlive::Fixed { idle: Duration::from_millis(600) }).await;
+    assert_eq!(h.invoke(SLEEP_5MS).await.header("x-coldbench-cold"), "true");
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(h.invoke(SLEEP_5MS).await.header("x-coldbench-cold"), "false", "shorter than keep-alive: warm");
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    assert_eq!(h.invoke(SLEEP_5MS).await.header("x-coldbench-cold"), "true", "longer than keep-alive: cold");
+    assert_eq!(h.runtime.stats().evicted_idle, 1);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provisioned_instances_serve_without_cold_starts() {
+    let h = Harness::start(|c| c.pool.provisioned = 2).await;
+    assert_eq!(h.processes().len(), 2, "provisioned instances start before traffic");
+    let replies = futures_join(2, || h.invoke(r#"{"kind":"sleep","duration":"200ms"}"#)).await;
+    assert!(replies.iter().all(|r| r.status == 200 && r.header("x-coldbench-cold") == "false"));
+    let records = h.runtime.records();
+    assert!(records.iter().all(|r| r.provisioned && !r.cold && r.init_ms.is_none()));
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_function_url_front_maps_http_to_payload_2_and_back() {
+    let h = Harness::start(|_| {}).await;
+    let url = format!("{}orders/42?tag=a", h.gateway.url());
+    let r = send("POST", &url, &[("content-type", "application/json")], r#"{"kind":"echo"}"#).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), "application/json");
+    assert_eq!(r.text(), r#"{"kind":"echo"}"#);
+    let failed = send("POST", &url, &[], r#"{"kind":"fail"}"#).await;
+    assert_eq!(failed.status, 502);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn billing_records_have_lambdas_rounding_and_memory() {
+    let h = Harness::start(|c| c.memory_mb = 256).await;
+    h.invoke(SLEEP_5MS).await;
+    h.invoke(SLEEP_5MS).await;
+    let records = h.runtime.records();
+    let (cold, warm) = (&records[0], &records[1]);
+    let init = cold.init_ms.unwrap();
+    // Billed = Init + Duration on a cold start, rounded up to the next millisecond.
+    let exact = init + cold.duration_ms;
+    assert!((cold.billed_ms as f64) >= exact - 1e-6 && (cold.billed_ms as f64) < exact + 1.0, "{cold:?}");
+    assert!((warm.billed_ms as f64) >= warm.duration_ms - 1e-6 && (warm.billed_ms as f64) < warm.duration_ms + 1.0);
+    assert!(warm.duration_ms >= 5.0);
+    assert_eq!(warm.memory_mb, 256);
+    assert!(warm.max_memory_used_mb > 1, "peak RSS is read from /proc");
+    h.stop().await;
+}
+
+/// A "custom runtime" that only publishes its environment, so the test can speak the Runtime API.
+async fn hand_driven(dir: &std::path::Path) -> (Harness, String) {
+    let env_file = dir.join("env");
+    let script = format!("env > {0}.tmp && mv {0}.tmp {0} && exec sleep 60", env_file.display());
+    let h = Harness::start(|c| c.command = vec!["sh".into(), "-c".into(), script]).await;
+    (h, env_file.display().to_string())
+}
+
+async fn read_env(path: &str) -> std::collections::BTreeMap<String, String> {
+    wait_until("the runtime's environment", || std::path::Path::new(path).exists()).await;
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runtime_api_answers_protocol_errors_with_the_reference_bodies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (h, env_path) = hand_driven(dir.path()).await;
+    let url = h.url();
+    let first = tokio::spawn(async move { send("POST", &url, &[], r#"{"n":1}"#.to_string()).await });
+    let env = read_env(&env_path).await;
+    let api = format!("http://{}/2018-06-01/runtime", env["AWS_LAMBDA_RUNTIME_API"]);
+
+    let next = send("GET", &format!("{api}/invocation/next"), &[], "").await;
+    assert_eq!(next.status, 200);
+    assert_eq!(next.text(), r#"{"n":1}"#);
+    let id = next.header("lambda-runtime-aws-request-id");
+    let deadline: u128 = next.header("lambda-runtime-deadline-ms").parse().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    assert!(deadline > now && deadline <= now + 2_000, "deadline = now + the 2 s timeout");
+    assert_eq!(next.header("lambda-runtime-invoked-function-arn"), "arn:aws:lambda:us-east-1:000000000000:function:fn");
+    assert!(next.header("lambda-runtime-trace-id").starts_with("Root=1-"));
+
+    let wrong = send("POST", &format!("{api}/invocation/not-the-id/response"), &[], "{}").await;
+    assert_eq!(
+        (wrong.status, wrong.text().as_str()),
+        (400, r#"{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}"#)
+    );
+    let ok = send("POST", &format!("{api}/invocation/{id}/response"), &[("content-type", "text/plain")], "done").await;
+    assert_eq!((ok.status, ok.text().as_str()), (202, "{\"status\":\"OK\"}\n"));
+    let again = send("POST", &format!("{api}/invocation/{id}/response"), &[], "again").await;
+    assert_eq!(again.status, 403);
+    assert_eq!(
+        again.text(),
+        r#"{"errorMessage":"State transition from ResponseSent to InvocationResponse failed for runtime. Error: State transition is not allowed","errorType":"InvalidStateTransition"}"#
+    );
+    let caller = first.await.unwrap();
+    assert_eq!(
+        (caller.status, caller.text().as_str(), caller.header("content-type").as_str()),
+        (200, "done", "text/plain")
+    );
+
+    let late_init_error = send("POST", &format!("{api}/init/error"), &[], "{}").await;
+    assert_eq!(late_init_error.status, 403);
+
+    let url = h.url();
+    let second = tokio::spawn(async move { send("POST", &url, &[], "{}".to_string()).await });
+    let next = send("GET", &format!("{api}/invocation/next"), &[], "").await;
+    let id = next.header("lambda-runtime-aws-request-id");
+    let oversize = vec![b'x'; 6 * 1024 * 1024 + 101];
+    let too_large = send("POST", &format!("{api}/invocation/{id}/response"), &[], oversize).await;
+    assert_eq!(too_large.status, 413);
+    assert_eq!(
+        too_large.text(),
+        r#"{"errorMessage":"Exceeded maximum allowed payload size (6291556 bytes).","errorType":"RequestEntityTooLarge"}"#
+    );
+    let caller = second.await.unwrap();
+    assert_eq!(caller.header("x-amz-function-error"), "Unhandled");
+    assert_eq!(
+        caller.text(),
+        r#"{"errorType":"Function.ResponseSizeTooLarge","errorMessage":"Response payload size (6291557 bytes) exceeded maximum allowed payload size (6291556 bytes)."}"#
+    );
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_get_lambdas_environment_and_nothing_of_the_hosts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (h, env_path) = hand_driven(dir.path()).await;
+    let url = h.url();
+    let pending = tokio::spawn(async move { send("POST", &url, &[], "{}".to_string()).await });
+    let env = read_env(&env_path).await;
+    for name in [
+        "AWS_LAMBDA_RUNTIME_API",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "_HANDLER",
+        "AWS_REGION",
+        "TZ",
+        "LAMBDA_TASK_ROOT",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "PATH",
+    ] {
+        assert!(env.contains_key(name), "{name} missing from {env:?}");
+    }
+    assert!(!env["AWS_LAMBDA_RUNTIME_API"].contains("://"), "host:port without a scheme");
+    assert_eq!(env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "128");
+    assert_eq!(env["AWS_LAMBDA_INITIALIZATION_TYPE"], "on-demand");
+    assert!(!env.contains_key("AWS_LAMBDA_MAX_CONCURRENCY"));
+    let leaked: Vec<_> =
+        env.keys().filter(|k| k.starts_with("CARGO") || *k == "HOME" || *k == "RUST_BACKTRACE").collect();
+    assert!(leaked.is_empty(), "host variables leaked: {leaked:?}");
+    pending.abort();
+    h.stop().await;
+}
