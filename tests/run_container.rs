@@ -73,3 +73,30 @@ instances = 3
     let tag = format!("{tag_key}={tag_value}");
     assert_eq!(processes_with_env(&tag), Vec::<u32>::new(), "instances outlived the run");
 }
+
+#[test]
+fn quickstart_compares_function_and_container_and_shows_cold_starts() {
+    let out = tempfile::tempdir().unwrap();
+    let workload = concat!(env!("CARGO_MANIFEST_DIR"), "/workloads/quickstart.toml");
+    let output =
+        coldbench().args(["run", workload, "--duration", "3s", "--quiet", "--out"]).arg(out.path()).output().unwrap();
+    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    let results = results(out.path());
+    assert_valid_results(&results);
+    assert_counts_add_up(&results);
+    let targets = results["targets"].as_array().unwrap();
+    let kinds: Vec<&str> = targets.iter().map(|t| t["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["function", "container"]);
+    let function = &targets[0];
+    let m = &function["measurement"];
+    let cold = m["cold"].as_u64().unwrap();
+    assert!(cold >= 1, "the first request at least is a cold start");
+    assert_eq!(cold + m["warm"].as_u64().unwrap(), m["outcomes"]["ok"].as_u64().unwrap());
+    assert!(m["init"]["p50_us"].as_u64().unwrap() >= 150_000, "Init includes the workload's 150 ms delay");
+    let invocations = function["invocations"].as_array().unwrap();
+    assert_eq!(invocations.len() as u64, m["requests"].as_u64().unwrap());
+    assert_eq!(function["function"]["stats"]["instances_started"].as_u64().unwrap(), cold);
+    let log = std::fs::read_dir(out.path()).unwrap().next().unwrap().unwrap().path().join("function.function.log");
+    let log = std::fs::read_to_string(log).unwrap();
+    assert_eq!(log.lines().filter(|l| l.starts_with("REPORT RequestId: ")).count(), invocations.len());
+}

@@ -1,0 +1,74 @@
+//! `coldbench runtime` as a user runs it: a separate process, curl-like clients, Ctrl-C.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_invocations_prints_reports_and_leaves_nothing_behind_after_ctrl_c() {
+    let (tag_key, tag_value) = unique_tag();
+    let mut child = KillOnDrop(
+        coldbench()
+            .args(["runtime", "--port", "0", "--timeout", "60s", "--env"])
+            .arg(format!("{tag_key}={tag_value}"))
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let base = first.split_whitespace().last().unwrap().to_string();
+    assert!(base.starts_with("http://127.0.0.1:"), "{first}");
+    let lines = std::thread::spawn(move || stdout.lines().map_while(Result::ok).collect::<Vec<_>>());
+
+    let url = format!("{base}/2015-03-31/functions/function/invocations");
+    let ok = send("POST", &url, &[], r#"{"kind":"echo"}"#).await;
+    assert_eq!((ok.status, ok.text().as_str()), (200, r#"{"kind":"echo"}"#));
+    // One invocation still running when Ctrl-C arrives.
+    let hanging = tokio::spawn({
+        let url = url.clone();
+        async move { send("POST", &url, &[], r#"{"kind":"sleep","duration":"50s"}"#).await }
+    });
+    let tag = format!("{tag_key}={tag_value}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(processes_with_env(&tag).len(), 1, "the warm instance took the second invocation");
+    let pid = libc::pid_t::try_from(child.0.id()).unwrap();
+    // SAFETY: signalling our own child.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the runtime did not stop on Ctrl-C");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success());
+    hanging.abort();
+    assert_eq!(processes_with_env(&tag), Vec::<u32>::new(), "function processes outlived the runtime");
+    let lines = lines.join().unwrap();
+    let report = lines.iter().find(|l| l.starts_with("REPORT RequestId: ")).expect("a REPORT line");
+    let fields: Vec<&str> = report.split('\t').collect();
+    assert!(fields[1].starts_with("Duration: ") && fields[1].ends_with(" ms"), "{report}");
+    assert!(fields[2].starts_with("Billed Duration: "), "{report}");
+    assert_eq!(fields[3], "Memory Size: 128 MB");
+    assert!(fields[4].starts_with("Max Memory Used: "));
+    assert!(fields[5].starts_with("Init Duration: "), "the first invocation is cold: {report}");
+    assert!(lines.iter().any(|l| l.starts_with("START RequestId: ") && l.ends_with(" Version: $LATEST")));
+    assert!(lines.iter().any(|l| l.starts_with("END RequestId: ")));
+}
+
+/// Kills the runtime if the test fails before it stops it.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
