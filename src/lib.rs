@@ -31,7 +31,9 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
 /// Bad configuration (workload, URL, options) or a report that cannot be written.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let runtime = if threads == 1 {
+    // A Lambda-mode function serves one invocation at a time: one thread starts fastest.
+    let lambda_mode = matches!(&cli.command, Command::Function(f) if f.mode == cli::FunctionMode::Lambda);
+    let runtime = if threads == 1 || lambda_mode {
         tokio::runtime::Builder::new_current_thread().enable_all().build()?
     } else {
         tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build()?

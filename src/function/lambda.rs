@@ -24,7 +24,8 @@ pub const ENV_INIT_EXIT: &str = "COLDBENCH_INIT_EXIT";
 /// When the Init settings or the Lambda environment are invalid, or the Runtime API fails.
 pub async fn serve_lambda() -> anyhow::Result<()> {
     let init = Init::from_env()?;
-    let _kept = tokio::task::spawn_blocking(move || init.perform()).await?;
+    // Init runs before the first `/next`, on this thread: nothing else can happen yet anyway.
+    let _kept = init.perform();
     if let Ok(code) = std::env::var(ENV_INIT_EXIT) {
         std::process::exit(code.parse().with_context(|| format!("{ENV_INIT_EXIT}: not an exit code"))?);
     }
