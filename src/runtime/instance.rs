@@ -101,6 +101,11 @@ impl FunctionInstance {
         self.process.peak_rss_mb().unwrap_or(0)
     }
 
+    /// The last lines the process wrote.
+    pub fn tail(&self) -> String {
+        self.process.tail()
+    }
+
     /// SIGKILL to the process group (Lambda stops environments without a grace period).
     pub fn kill(&self) {
         self.process.kill();
