@@ -127,11 +127,14 @@ impl FunctionRuntime {
             let deadline = instance.spawned_at + inner.config.init_timeout;
             match instance.wait_initialized(deadline).await {
                 InitEnd::Ready(_) => {}
-                other => anyhow::bail!(
-                    "provisioned instance {} did not initialise: {other:?}; output:\n{}",
-                    instance.name,
-                    ""
-                ),
+                other => {
+                    instance.kill();
+                    anyhow::bail!(
+                        "provisioned instance {} did not initialise: {other:?}; its output ends with:\n{}",
+                        instance.name,
+                        instance.tail()
+                    )
+                }
             }
             inner.instances.lock().expect("instances lock").insert(id, Arc::new(instance));
             inner.pool.lock().expect("pool lock").release(id, inner.now());
