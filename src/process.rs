@@ -154,7 +154,7 @@ impl GroupChild {
             drop(self);
             let _ = tx.send(Some(status.unwrap_or_else(|| std::os::unix::process::ExitStatusExt::from_raw(0))));
         });
-        Supervised { pid, tail, exit: rx }
+        Supervised { pid, tail, exit: rx, descendants: Mutex::new(None) }
     }
 }
 
@@ -164,7 +164,12 @@ pub struct Supervised {
     pid: u32,
     tail: Arc<Mutex<Tail>>,
     exit: watch::Receiver<Option<ExitStatus>>,
+    /// Descendant pids and when they were last listed (listing walks every thread's `children`).
+    descendants: Mutex<Option<(std::time::Instant, Vec<u32>)>>,
 }
+
+/// How long a listing of a process group's descendants is reused.
+const DESCENDANTS_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Supervised {
     /// The process id (also its process group id).
@@ -201,30 +206,45 @@ impl Supervised {
     }
 
     /// Peak resident memory of the process and its descendants in MiB (sum of their `VmHWM`).
+    /// The list of descendants is refreshed at most once a second; the leader is read every time.
     pub fn peak_rss_mb(&self) -> Option<u64> {
-        let mut total_kb = 0;
-        let mut pending = vec![self.pid];
-        let mut seen = 0;
-        while let Some(pid) = pending.pop() {
-            seen += 1;
-            if seen > MAX_DESCENDANTS {
-                break;
-            }
-            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-            total_kb += status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-                .unwrap_or(0);
-            if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
-                for task in tasks.filter_map(Result::ok) {
-                    let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
-                    pending.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+        let leader = vm_hwm_kb(self.pid)?;
+        let mut cached = self.descendants.lock().expect("descendants lock");
+        let stale = cached.as_ref().is_none_or(|(at, _)| at.elapsed() > DESCENDANTS_TTL);
+        if stale {
+            *cached = Some((std::time::Instant::now(), descendants(self.pid)));
+        }
+        let others: u64 = cached.as_ref().map_or(0, |(_, pids)| pids.iter().filter_map(|&p| vm_hwm_kb(p)).sum());
+        Some((leader + others).div_ceil(1024))
+    }
+}
+
+/// `VmHWM` (peak resident set) of a process, in kB.
+fn vm_hwm_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Every descendant of `pid` (children of all its threads, recursively), at most [`MAX_DESCENDANTS`].
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    let mut pending = vec![pid];
+    while let Some(parent) = pending.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{parent}/task")) else { continue };
+        for task in tasks.filter_map(Result::ok) {
+            let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            for child in children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()) {
+                if found.len() < MAX_DESCENDANTS {
+                    found.push(child);
+                    pending.push(child);
                 }
             }
         }
-        Some(total_kb.div_ceil(1024))
     }
+    found
 }
 
 impl Drop for Supervised {
