@@ -341,8 +341,25 @@ async fn the_runtime_api_answers_protocol_errors_with_the_reference_bodies() {
     );
     let caller = second.await.unwrap();
     assert_eq!(caller.header("x-amz-function-error"), "Unhandled");
+    let oversize_caller_body = caller.text();
+
+    // A chunked (streamed) response is read whole and returned as one body.
+    let url = h.url();
+    let third = tokio::spawn(async move { send("POST", &url, &[], "{}".to_string()).await });
+    let next = send("GET", &format!("{api}/invocation/next"), &[], "").await;
+    let id = next.header("lambda-runtime-aws-request-id");
+    let raw = format!(
+        "POST /2018-06-01/runtime/invocation/{id}/response HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
+         6\r\nHello \r\n6\r\nworld!\r\n0\r\n\r\n"
+    );
+    let mut stream = tokio::net::TcpStream::connect(env["AWS_LAMBDA_RUNTIME_API"].as_str()).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stream, raw.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 1024];
+    let n = tokio::io::AsyncReadExt::read(&mut stream, &mut answer).await.unwrap();
+    assert!(String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 202"));
+    assert_eq!(third.await.unwrap().text(), "Hello world!");
     assert_eq!(
-        caller.text(),
+        oversize_caller_body,
         r#"{"errorType":"Function.ResponseSizeTooLarge","errorMessage":"Response payload size (6291557 bytes) exceeded maximum allowed payload size (6291556 bytes)."}"#
     );
     h.stop().await;
@@ -382,5 +399,20 @@ async fn instances_get_lambdas_environment_and_nothing_of_the_hosts() {
         env.keys().filter(|k| k.starts_with("CARGO") || *k == "HOME" || *k == "RUST_BACKTRACE").collect();
     assert!(leaked.is_empty(), "host variables leaked: {leaked:?}");
     pending.abort();
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_init_is_ended_by_the_init_limit() {
+    let h = Harness::start(|c| {
+        c.command = vec!["sh".into(), "-c".into(), "exec sleep 60".into()];
+        c.init_timeout = Duration::from_millis(300);
+    })
+    .await;
+    let r = h.invoke("{}").await;
+    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(body["errorType"], "Sandbox.Timedout");
+    assert!(body["errorMessage"].as_str().unwrap().ends_with("Error: Init timed out after 0.30 seconds"), "{body}");
+    assert_eq!(h.runtime.records()[0].outcome, InvocationOutcome::InitError);
     h.stop().await;
 }

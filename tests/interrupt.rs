@@ -22,7 +22,7 @@ fn sigint_keeps_finished_targets_marks_the_current_one_and_leaves_no_children() 
     let workload = write_workload(
         dir.path(),
         "two.toml",
-        r#"
+        &r#"
 name = "two"
 duration = "3s"
 [traffic]
@@ -33,9 +33,12 @@ name = "first"
 kind = "container"
 [[targets]]
 name = "second"
-kind = "container"
-instances = 2
-"#,
+kind = "function"
+env = { COLDBENCH_TEST_TAG = "TAG_VALUE" }
+[function]
+work = { kind = "sleep", duration = "30ms" }
+"#
+        .replace("TAG_VALUE", &tag_value),
     );
     let out = dir.path().join("out");
     let mut child = coldbench()
@@ -50,7 +53,7 @@ instances = 2
     wait_for("the first target's results", Duration::from_secs(30), || {
         results_path(&out).is_some_and(|_| results(&out)["targets"].as_array().is_some_and(|t| t.len() == 1))
     });
-    // The second target's instances start, then its load runs for a while.
+    // The second target's function instances start (the first target's containers are gone).
     wait_for("the second target's instances", Duration::from_secs(10), || processes_with_env(&tag).len() >= 2);
     std::thread::sleep(Duration::from_millis(800));
     let pid = libc::pid_t::try_from(child.id()).unwrap();
