@@ -239,22 +239,15 @@ pub fn conclude(
         (TargetStatus::Complete, None)
     };
     TargetReport {
-        name: name.to_string(),
-        kind: kind.to_string(),
-        status,
-        error,
-        started_at: utc_now(),
-        mode: LoadMode::Open,
-        endpoint: endpoint.to_string(),
         instances,
         measurement: result.measurement,
         coldbench_cpu_us_per_request: result.cpu_us_per_request,
         warnings: result.warnings,
-        function: None,
-        invocations: Vec::new(),
+        ..empty_report(name, kind, endpoint, status, error)
     }
 }
 
+/// A report with nothing measured (yet); the one place a `TargetReport` is spelled out.
 fn empty_report(name: &str, kind: &str, endpoint: &str, status: TargetStatus, error: Option<String>) -> TargetReport {
     let now = Instant::now();
     TargetReport {
