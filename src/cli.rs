@@ -22,6 +22,9 @@ pub enum Command {
     Run(RunArgs),
     /// Ad-hoc load against one URL, like wrk (closed loop, -c) or wrk2 (open loop, --rate).
     Load(LoadArgs),
+    /// Monthly cost of a function and an always-on container for a traffic level, and the
+    /// break-even volume (or `--examples`: the worked examples, reproduced).
+    Cost(CostArgs),
     /// The local function runtime on its own: Lambda's Invoke API and a function URL front for
     /// any Runtime API program, with many instances, concurrency limits and REPORT lines.
     Runtime(RuntimeArgs),
@@ -94,6 +97,66 @@ pub struct LoadArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CostArgs {
+    /// Requests per month (accepts k, M, B suffixes: 5M).
+    #[arg(long, value_parser = parse_count, conflicts_with = "requests_per_day")]
+    pub requests_per_month: Option<f64>,
+    /// Requests per day (a month is hours-per-month / 24 days).
+    #[arg(long, value_parser = parse_count)]
+    pub requests_per_day: Option<f64>,
+    /// Billed duration per request (mean), e.g. 100ms.
+    #[arg(long, value_parser = parse_duration, default_value = "100ms")]
+    pub duration: Duration,
+    /// Function memory in MB.
+    #[arg(long, default_value_t = 128)]
+    pub memory_mb: u32,
+    /// Function architecture.
+    #[arg(long, value_enum, default_value_t = CostArch::X86)]
+    pub arch: CostArch,
+    /// The always-on alternative: an EC2 instance type from the catalog.
+    #[arg(long, default_value = "t3.micro", conflicts_with = "fargate")]
+    pub instance: String,
+    /// The always-on alternative: a Fargate task, "VCPU,GB" (e.g. 0.25,0.5).
+    #[arg(long, value_name = "VCPU,GB")]
+    pub fargate: Option<String>,
+    /// How many always-on instances or tasks.
+    #[arg(long, default_value_t = 1)]
+    pub count: u32,
+    /// What fronts the deployments: none (function URL / public IP), http-api, rest-api, alb.
+    #[arg(long, value_enum, default_value_t = CostFrontDoor::None)]
+    pub front_door: CostFrontDoor,
+    /// Apply Lambda's permanent free tier (1M requests + 400,000 GB-s a month).
+    #[arg(long)]
+    pub free_tier: bool,
+    /// Add a public IPv4 address per always-on instance.
+    #[arg(long)]
+    pub public_ipv4: bool,
+    /// Hours in a month (default: the catalog's, 730).
+    #[arg(long)]
+    pub hours: Option<f64>,
+    /// A pricing catalog replacing the embedded one (same TOML layout).
+    #[arg(long)]
+    pub pricing: Option<PathBuf>,
+    /// Reproduce the worked examples (5,000 requests/day on t2.nano; 5 M/month on t3.micro).
+    #[arg(long)]
+    pub examples: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CostArch {
+    X86,
+    Arm64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CostFrontDoor {
+    None,
+    HttpApi,
+    RestApi,
+    Alb,
+}
+
+#[derive(Debug, Args)]
 pub struct RuntimeArgs {
     /// Port on 127.0.0.1 to listen on (0: any free port).
     #[arg(long, short, default_value_t = 9000)]
@@ -146,6 +209,20 @@ pub enum FunctionMode {
     Http,
     /// A Lambda custom runtime speaking the Runtime API at $AWS_LAMBDA_RUNTIME_API.
     Lambda,
+}
+
+fn parse_count(text: &str) -> Result<f64, String> {
+    let t = text.trim().replace(['_', ','], "");
+    let (number, scale) = match t.chars().last() {
+        Some('k' | 'K') => (&t[..t.len() - 1], 1e3),
+        Some('m' | 'M') => (&t[..t.len() - 1], 1e6),
+        Some('b' | 'B') => (&t[..t.len() - 1], 1e9),
+        _ => (t.as_str(), 1.0),
+    };
+    match number.parse::<f64>() {
+        Ok(n) if n.is_finite() && n >= 0.0 => Ok(n * scale),
+        _ => Err(format!("not a count: {text:?} (write 150000, 150k or 5M)")),
+    }
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {

@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod commands;
 pub mod container;
+pub mod cost;
 pub mod function;
 pub mod gateway;
 pub mod loadgen;
@@ -56,6 +57,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => commands::run::run(&args, commands::cancel_on_signals()).await,
         Command::Load(args) => commands::load::run(&args, commands::cancel_on_signals()).await,
+        Command::Cost(args) => commands::cost::run(&args),
         Command::Runtime(args) => commands::runtime::run(&args, commands::cancel_on_signals()).await,
         Command::Function(args) => commands::function::run(&args).await,
     }

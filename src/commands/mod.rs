@@ -1,5 +1,6 @@
 //! The subcommands: each turns parsed arguments into work and an exit code.
 
+pub mod cost;
 pub mod function;
 pub mod load;
 pub mod run;
