@@ -52,6 +52,9 @@ pub struct RunArgs {
     /// No progress bars.
     #[arg(long, short)]
     pub quiet: bool,
+    /// A pricing catalog replacing the embedded one, for the cost projection.
+    #[arg(long)]
+    pub pricing: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

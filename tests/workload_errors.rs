@@ -97,3 +97,9 @@ fn shipped_workloads_are_valid() {
     }
     assert!(seen >= 4, "quickstart, steady, bursty and ramp at least");
 }
+
+#[test]
+fn an_unknown_cost_instance_is_named() {
+    let err = error_of(&format!("{GOOD}\n[cost]\ninstance = \"x9.mega\"\n"));
+    assert!(err.starts_with("workloads/x.toml: cost.instance: no EC2 price for \"x9.mega\""), "{err}");
+}

@@ -10,6 +10,7 @@ use crate::cost::{
     break_even_requests, container_monthly, function_monthly, implied_hours, per_million, Arch, Container, FrontDoor,
     FunctionUsage, Pricing,
 };
+use crate::report::format_count as group;
 
 /// Prints both monthly costs and the break-even volume.
 ///
@@ -204,19 +205,6 @@ fn examples(p: &Pricing) -> anyhow::Result<String> {
     Ok(out)
 }
 
-/// 5000000 → "5,000,000".
-fn group(n: f64) -> String {
-    let digits = format!("{:.0}", n.max(0.0));
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,11 +223,5 @@ mod tests {
         assert!(text.contains("imply about 732.5 hours per month"), "{text}");
         assert!(text.contains("732.21 ≤ H < 733.17"), "{text}");
         assert!(text.contains("break-even: 2,148,"), "{text}");
-    }
-
-    #[test]
-    fn groups_thousands() {
-        assert_eq!(group(5_000_000.0), "5,000,000");
-        assert_eq!(group(150.0), "150");
     }
 }

@@ -28,6 +28,10 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
     let dir = ReportDir::create(&args.out, &workload.spec.name, &folder_timestamp(&started_at))?;
     let mut report = RunReport::new(workload_info(&workload)?, started_at);
     let exporters: [&dyn Exporter; 1] = [&JsonExporter];
+    let pricing = match &args.pricing {
+        Some(path) => crate::cost::Pricing::load(path)?,
+        None => crate::cost::Pricing::embedded(),
+    };
     for target in targets {
         if cancel.is_cancelled() {
             break;
@@ -43,17 +47,54 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
             eprintln!("warning: target {}: {warning}", measured.name);
         }
         report.targets.push(measured);
+        add_costs(&mut report, &pricing, &workload.spec.cost)?;
         dir.write(&report, &exporters)?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!("{}", comparison_table(&report.targets));
+        let hours = workload.spec.cost.hours_per_month.unwrap_or(pricing.hours_per_month);
+        for line in break_even_lines(&report, hours) {
+            println!("{line}");
+        }
         println!("report: {}", dir.path().display());
     }
     let interrupted = cancel.is_cancelled() || report.targets.iter().any(|t| t.status == TargetStatus::Interrupted);
     let failed = report.targets.iter().any(|t| t.status == TargetStatus::Failed);
     Ok(exit_code(interrupted, failed))
+}
+
+/// Projects every target's monthly cost into the report.
+fn add_costs(
+    report: &mut RunReport,
+    pricing: &crate::cost::Pricing,
+    settings: &crate::cost::CostSettings,
+) -> anyhow::Result<()> {
+    let costs = crate::cost::project(report, pricing, settings).map_err(|e| anyhow::anyhow!("cost.instance: {e}"))?;
+    for (target, cost) in report.targets.iter_mut().zip(costs) {
+        target.cost = cost;
+    }
+    Ok(())
+}
+
+/// "function: break-even at N requests/month (R req/s) against the always-on option".
+fn break_even_lines(report: &RunReport, hours: f64) -> Vec<String> {
+    report
+        .targets
+        .iter()
+        .filter_map(|t| {
+            let cost = t.cost.as_ref()?;
+            let n = cost.break_even_requests_per_month?;
+            Some(format!(
+                "{}: break-even with the always-on option at {} requests/month ({:.2} req/s); this run's rate is {}/month",
+                t.name,
+                crate::report::format_count(n),
+                n / (hours * 3600.0),
+                crate::report::format_count(cost.requests_per_month)
+            ))
+        })
+        .collect()
 }
 
 fn select_targets<'w>(workload: &'w Workload, wanted: &[String]) -> anyhow::Result<Vec<&'w TargetSpec>> {

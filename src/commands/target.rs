@@ -264,6 +264,7 @@ fn empty_report(name: &str, kind: &str, endpoint: &str, status: TargetStatus, er
         warnings: Vec::new(),
         function: None,
         invocations: Vec::new(),
+        cost: None,
     }
 }
 

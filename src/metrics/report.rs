@@ -79,6 +79,9 @@ pub struct TargetReport {
     /// One billing record per invocation, for `function` targets.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub invocations: Vec<crate::runtime::BillingRecord>,
+    /// Projected monthly cost at this workload's average rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<crate::cost::TargetCost>,
     /// CPU time the coldbench process used while driving this target, per request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coldbench_cpu_us_per_request: Option<f64>,

@@ -86,3 +86,16 @@ pub fn format_us(us: u64) -> String {
         _ => format!("{:.3}s", us as f64 / 1e6),
     }
 }
+
+/// Whole numbers with thousands separators: `5000000.0` → `5,000,000`.
+pub fn format_count(n: f64) -> String {
+    let digits = format!("{:.0}", n.max(0.0));
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

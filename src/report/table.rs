@@ -32,6 +32,12 @@ pub fn comparison_table(targets: &[TargetReport]) -> String {
     row("instances started/evicted/peak", &|t| function_instances_cell(t));
     row("instances (startup)", &|t| instances_cell(t));
     row("generator lag p99", &|t| pct(&t.measurement.lag, |s| s.p99_us));
+    row("cost/month at this rate", &|t| {
+        t.cost.as_ref().map_or("-".to_string(), |c| format!("${:.2}", c.monthly.total))
+    });
+    row("cost per 1M requests", &|t| {
+        t.cost.as_ref().and_then(|c| c.per_million).map_or("-".to_string(), |v| format!("${v:.3}"))
+    });
     render(&targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), &rows)
 }
 
@@ -91,4 +97,13 @@ fn render(headers: &[&str], rows: &[(String, Vec<String>)]) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_get_thousands_separators() {
+        assert_eq!(super::super::format_count(5_000_000.0), "5,000,000");
+        assert_eq!(super::super::format_count(150.0), "150");
+    }
 }

@@ -33,6 +33,9 @@ pub struct WorkloadSpec {
     /// Load generator settings.
     #[serde(default)]
     pub load: LoadSpec,
+    /// Assumptions of the monthly cost projection (instance type, front door, free tier).
+    #[serde(default)]
+    pub cost: crate::cost::CostSettings,
     /// The deployments to compare, run one after another.
     #[serde(default)]
     pub targets: Vec<TargetSpec>,

@@ -31,6 +31,13 @@ pub(super) fn validate(path: &Path, spec: WorkloadSpec) -> Result<Workload, Work
         ));
     }
     check_targets(&spec.targets).map_err(|(f, m)| fail(&f, m))?;
+    if !crate::cost::Pricing::embedded().ec2.contains_key(&spec.cost.instance) {
+        let known: Vec<String> = crate::cost::Pricing::embedded().ec2.keys().cloned().collect();
+        return Err(fail(
+            "cost.instance",
+            format!("no EC2 price for {:?} (the catalog has: {})", spec.cost.instance, known.join(", ")),
+        ));
+    }
     let warnings = warnings(&spec, &arrivals);
     Ok(Workload { path: path.to_path_buf(), spec, arrivals, warnings })
 }

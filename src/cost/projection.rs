@@ -1,0 +1,144 @@
+//! Monthly cost projected from a run: each target's bill if this workload's average rate ran
+//! all month, using what was measured (billed durations of function targets, instance counts of
+//! container targets), and the break-even volume between the function and the always-on option.
+
+use serde::{Deserialize, Serialize};
+
+use super::catalog::Pricing;
+use super::model::{
+    break_even_requests, container_monthly, function_monthly, per_million, Arch, Container, FrontDoor, FunctionUsage,
+    MonthlyCost,
+};
+use crate::metrics::{RunReport, TargetReport};
+
+/// What the projection assumes beyond the run (the workload's `[cost]` table).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostSettings {
+    /// EC2 instance type each container instance would run on.
+    #[serde(default = "default_instance")]
+    pub instance: String,
+    #[serde(default)]
+    pub arch: Arch,
+    #[serde(default)]
+    pub front_door: FrontDoor,
+    #[serde(default)]
+    pub free_tier: bool,
+    #[serde(default)]
+    pub public_ipv4: bool,
+    /// Hours in a month; default: the catalog's (730).
+    #[serde(default)]
+    pub hours_per_month: Option<f64>,
+}
+
+impl Default for CostSettings {
+    fn default() -> Self {
+        Self {
+            instance: default_instance(),
+            arch: Arch::X86,
+            front_door: FrontDoor::None,
+            free_tier: false,
+            public_ipv4: false,
+            hours_per_month: None,
+        }
+    }
+}
+
+fn default_instance() -> String {
+    "t3.micro".to_string()
+}
+
+/// One target's projected month.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TargetCost {
+    pub requests_per_month: f64,
+    pub monthly: MonthlyCost,
+    pub per_million: Option<f64>,
+    /// How the figure was reached, in words.
+    pub basis: String,
+    /// For function targets: the monthly volume where it costs as much as the run's container
+    /// target (or one `instance` when the run has none).
+    pub break_even_requests_per_month: Option<f64>,
+}
+
+/// Projects every function and container target of `report`.
+///
+/// # Errors
+/// When the settings name an instance type the catalog does not have.
+pub fn project(
+    report: &RunReport,
+    pricing: &Pricing,
+    settings: &CostSettings,
+) -> Result<Vec<Option<TargetCost>>, String> {
+    let hours = settings.hours_per_month.unwrap_or(pricing.hours_per_month);
+    let duration_s = report.workload.duration_s.max(f64::MIN_POSITIVE);
+    let always_on = report.targets.iter().find(|t| t.kind == "container").map(|t| t.instances.len().max(1) as u32);
+    let container = Container::Ec2 { instance: settings.instance.clone(), count: always_on.unwrap_or(1) };
+    let container_total =
+        container_monthly(pricing, &container, settings.front_door, settings.public_ipv4, hours)?.total;
+    report
+        .targets
+        .iter()
+        .map(|target| {
+            let rate = target.measurement.requests as f64 / duration_s;
+            let requests_per_month = rate * hours * 3600.0;
+            match target.kind.as_str() {
+                "function" => Ok(function_cost(pricing, settings, target, requests_per_month, hours, container_total)),
+                "container" => {
+                    let count = target.instances.len().max(1) as u32;
+                    let c = Container::Ec2 { instance: settings.instance.clone(), count };
+                    let monthly = container_monthly(pricing, &c, settings.front_door, settings.public_ipv4, hours)?;
+                    Ok(Some(TargetCost {
+                        requests_per_month,
+                        per_million: per_million(monthly.total, requests_per_month),
+                        monthly,
+                        basis: format!("{count} × EC2 {} always on, {hours} h", settings.instance),
+                        break_even_requests_per_month: None,
+                    }))
+                }
+                _ => Ok(None),
+            }
+        })
+        .collect()
+}
+
+fn function_cost(
+    pricing: &Pricing,
+    settings: &CostSettings,
+    target: &TargetReport,
+    requests_per_month: f64,
+    hours: f64,
+    container_total: f64,
+) -> Option<TargetCost> {
+    let function = target.function.as_ref()?;
+    let billed: Vec<u64> = target
+        .invocations
+        .iter()
+        .filter(|r| r.outcome != crate::runtime::InvocationOutcome::Throttled)
+        .map(|r| r.billed_ms)
+        .collect();
+    let mean_billed_s =
+        if billed.is_empty() { 0.0 } else { billed.iter().sum::<u64>() as f64 / billed.len() as f64 / 1e3 };
+    let usage = FunctionUsage {
+        requests_per_month,
+        billed_seconds: mean_billed_s,
+        memory_mb: function.memory_mb,
+        arch: settings.arch,
+        front_door: settings.front_door,
+        free_tier: settings.free_tier,
+        provisioned: function.provisioned as u32,
+    };
+    let monthly = function_monthly(pricing, &usage, hours);
+    Some(TargetCost {
+        requests_per_month,
+        per_million: per_million(monthly.total, requests_per_month),
+        monthly,
+        basis: format!(
+            "{} MB, {:.2} ms mean billed duration over {} invocations (cold starts' Init included)",
+            function.memory_mb,
+            mean_billed_s * 1e3,
+            billed.len()
+        ),
+        break_even_requests_per_month: break_even_requests(pricing, &usage, container_total, hours),
+    })
+}
