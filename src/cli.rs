@@ -22,6 +22,10 @@ pub enum Command {
     Run(RunArgs),
     /// Ad-hoc load against one URL, like wrk (closed loop, -c) or wrk2 (open loop, --rate).
     Load(LoadArgs),
+    /// Re-render every output of a run (summary.md, CSVs, .hlog) from its results.json alone.
+    Report(ReportArgs),
+    /// Compare two runs target by target, with deltas and percent changes.
+    Compare(CompareArgs),
     /// Monthly cost of a function and an always-on container for a traffic level, and the
     /// break-even volume (or `--examples`: the worked examples, reproduced).
     Cost(CostArgs),
@@ -97,6 +101,23 @@ pub struct LoadArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A results.json written by `coldbench run`.
+    pub results: PathBuf,
+    /// Folder to write into (default: the folder of results.json).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline results.json.
+    pub before: PathBuf,
+    /// The results.json to compare with it.
+    pub after: PathBuf,
 }
 
 #[derive(Debug, Args)]

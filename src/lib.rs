@@ -57,6 +57,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => commands::run::run(&args, commands::cancel_on_signals()).await,
         Command::Load(args) => commands::load::run(&args, commands::cancel_on_signals()).await,
+        Command::Report(args) => commands::report::report(&args),
+        Command::Compare(args) => commands::report::compare(&args),
         Command::Cost(args) => commands::cost::run(&args),
         Command::Runtime(args) => commands::runtime::run(&args, commands::cancel_on_signals()).await,
         Command::Function(args) => commands::function::run(&args).await,

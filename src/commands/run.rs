@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use super::{exit_code, target, utc_now};
 use crate::cli::RunArgs;
 use crate::metrics::{RunReport, TargetStatus, WorkloadInfo};
-use crate::report::{comparison_table, Exporter, JsonExporter, ReportDir};
+use crate::report::{comparison_table, exporters_for, ReportDir};
 use crate::workload::{TargetSpec, Workload};
 
 /// Runs the workload and writes `reports/<timestamp>-<name>/`.
@@ -27,7 +27,6 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
     let started_at = utc_now();
     let dir = ReportDir::create(&args.out, &workload.spec.name, &folder_timestamp(&started_at))?;
     let mut report = RunReport::new(workload_info(&workload)?, started_at);
-    let exporters: [&dyn Exporter; 1] = [&JsonExporter];
     let pricing = match &args.pricing {
         Some(path) => crate::cost::Pricing::load(path)?,
         None => crate::cost::Pricing::embedded(),
@@ -48,7 +47,7 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
         }
         report.targets.push(measured);
         add_costs(&mut report, &pricing, &workload.spec.cost)?;
-        dir.write(&report, &exporters)?;
+        dir.write(&report, &exporters_for(&report))?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

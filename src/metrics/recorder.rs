@@ -50,13 +50,14 @@ struct IntervalAccumulator {
     latency: Histogram<u64>,
     requests: u64,
     ok: u64,
+    throttled: u64,
     cold: u64,
     max_in_flight: u64,
 }
 
 impl IntervalAccumulator {
     fn new(index: u64) -> Self {
-        Self { index, latency: new_histogram(), requests: 0, ok: 0, cold: 0, max_in_flight: 0 }
+        Self { index, latency: new_histogram(), requests: 0, ok: 0, throttled: 0, cold: 0, max_in_flight: 0 }
     }
 
     fn finish(&self) -> IntervalReport {
@@ -66,6 +67,7 @@ impl IntervalAccumulator {
             requests: self.requests,
             ok: self.ok,
             errors: self.requests - self.ok,
+            throttled: self.throttled,
             cold: self.cold,
             max_in_flight: self.max_in_flight,
             p50_us: summary.as_ref().map(|s| s.p50_us),
@@ -105,8 +107,10 @@ impl Recorder {
         let current = &mut self.current;
         current.requests += 1;
         current.max_in_flight = current.max_in_flight.max(in_flight);
-        if sample.outcome == Outcome::Ok {
-            current.ok += 1;
+        match sample.outcome {
+            Outcome::Ok => current.ok += 1,
+            Outcome::Throttled => current.throttled += 1,
+            _ => {}
         }
         if !(sample.outcome.has_response() || sample.outcome == Outcome::Timeout) {
             return;

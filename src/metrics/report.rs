@@ -167,6 +167,9 @@ pub struct IntervalReport {
     pub requests: u64,
     pub ok: u64,
     pub errors: u64,
+    /// Requests answered 429 (included in `errors`).
+    #[serde(default)]
+    pub throttled: u64,
     pub cold: u64,
     /// Most requests in flight seen when a request ended in this interval.
     pub max_in_flight: u64,

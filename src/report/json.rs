@@ -7,8 +7,8 @@ use crate::metrics::RunReport;
 pub struct JsonExporter;
 
 impl Exporter for JsonExporter {
-    fn file_name(&self) -> &str {
-        "results.json"
+    fn file_name(&self) -> String {
+        "results.json".into()
     }
 
     fn serialize(&self, report: &RunReport) -> anyhow::Result<Vec<u8>> {

@@ -3,7 +3,10 @@
 //! Exporters never open files, so a run can write after each target and a later
 //! `coldbench report` can re-render from `results.json`.
 
+mod csv;
+mod hlog;
 mod json;
+mod markdown;
 mod spectrum;
 mod table;
 
@@ -11,21 +14,35 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+pub use csv::{InvocationsCsv, TimeseriesCsv};
+pub use hlog::HlogExporter;
 pub use json::JsonExporter;
+pub use markdown::MarkdownExporter;
 pub use spectrum::spectrum;
-pub use table::comparison_table;
+pub use table::{comparison_rows, comparison_table, Rows};
 
 use crate::metrics::RunReport;
 
 /// Turns a run report into the bytes of one output file.
 pub trait Exporter {
     /// The file name inside the run's folder.
-    fn file_name(&self) -> &str;
+    fn file_name(&self) -> String;
     /// The file's contents.
     ///
     /// # Errors
     /// When the report cannot be rendered in this format.
     fn serialize(&self, report: &RunReport) -> anyhow::Result<Vec<u8>>;
+}
+
+/// Every output a run folder holds for `report`: results.json, summary.md, the CSVs, and one
+/// `.hlog` per target.
+pub fn exporters_for(report: &RunReport) -> Vec<Box<dyn Exporter>> {
+    let mut all: Vec<Box<dyn Exporter>> =
+        vec![Box::new(JsonExporter), Box::new(MarkdownExporter), Box::new(TimeseriesCsv), Box::new(InvocationsCsv)];
+    for target in &report.targets {
+        all.push(Box::new(HlogExporter { target: target.name.clone() }));
+    }
+    all
 }
 
 /// The folder of one run: `<out>/<UTC timestamp>-<workload>/`.
@@ -35,6 +52,11 @@ pub struct ReportDir {
 }
 
 impl ReportDir {
+    /// An existing folder (for re-rendering a report).
+    pub fn existing(path: &Path) -> Self {
+        Self { path: path.to_path_buf() }
+    }
+
     /// Creates a new, empty run folder under `out` (never reusing an existing one).
     ///
     /// # Errors
@@ -66,7 +88,7 @@ impl ReportDir {
     ///
     /// # Errors
     /// When an exporter fails or a file cannot be written.
-    pub fn write(&self, report: &RunReport, exporters: &[&dyn Exporter]) -> anyhow::Result<()> {
+    pub fn write(&self, report: &RunReport, exporters: &[Box<dyn Exporter>]) -> anyhow::Result<()> {
         for exporter in exporters {
             let bytes = exporter.serialize(report).with_context(|| format!("rendering {}", exporter.file_name()))?;
             let target = self.path.join(exporter.file_name());

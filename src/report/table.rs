@@ -1,10 +1,19 @@
-//! The terminal comparison table: one column per target, one row per figure.
+//! The comparison table: one column per target, one row per figure; rendered for the terminal
+//! here and as Markdown by `markdown.rs`.
 
 use super::format_us;
 use crate::metrics::{Summary, TargetReport};
 
-/// Renders the targets side by side.
+/// Labelled rows of cells, one cell per target.
+pub type Rows = Vec<(String, Vec<String>)>;
+
+/// Renders the targets side by side for a terminal.
 pub fn comparison_table(targets: &[TargetReport]) -> String {
+    render(&targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), &comparison_rows(targets))
+}
+
+/// The figures compared, as rows.
+pub fn comparison_rows(targets: &[TargetReport]) -> Rows {
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
     let mut row = |label: &str, f: &dyn Fn(&TargetReport) -> String| {
         rows.push((label.to_string(), targets.iter().map(f).collect()));
@@ -38,7 +47,7 @@ pub fn comparison_table(targets: &[TargetReport]) -> String {
     row("cost per 1M requests", &|t| {
         t.cost.as_ref().and_then(|c| c.per_million).map_or("-".to_string(), |v| format!("${v:.3}"))
     });
-    render(&targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), &rows)
+    rows
 }
 
 fn error_cell(t: &TargetReport) -> String {

@@ -1,0 +1,130 @@
+//! Report outputs: every file of a run folder, re-rendered from results.json alone; CSV columns
+//! as documented; the Markdown summary as a snapshot; the .hlog read by an independent
+//! HdrHistogram implementation (Python `hdrhistogram`, `#[ignore]`, run by .ci/run).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/quickstart-results.json");
+
+fn report_into(results: &Path, out: &Path) {
+    let output = coldbench().arg("report").arg(results).arg("--out").arg(out).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_run_folder_holds_every_output_and_report_reproduces_them_byte_for_byte() {
+    let out = tempfile::tempdir().unwrap();
+    let workload = concat!(env!("CARGO_MANIFEST_DIR"), "/workloads/quickstart.toml");
+    let status =
+        coldbench().args(["run", workload, "--duration", "2s", "--quiet", "--out"]).arg(out.path()).status().unwrap();
+    assert!(status.success());
+    let run = files(out.path()).remove(0);
+    let names: Vec<String> =
+        files(&run).iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    for expected in
+        ["results.json", "summary.md", "timeseries.csv", "invocations.csv", "function.hlog", "container.hlog"]
+    {
+        assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+    }
+    let again = tempfile::tempdir().unwrap();
+    report_into(&run.join("results.json"), again.path());
+    for file in files(again.path()) {
+        let name = file.file_name().unwrap();
+        let (again, first) =
+            (std::fs::read_to_string(&file).unwrap(), std::fs::read_to_string(run.join(name)).unwrap());
+        assert!(again == first, "{name:?} differs after `coldbench report`");
+    }
+}
+
+#[test]
+fn csv_columns_are_as_documented() {
+    let out = tempfile::tempdir().unwrap();
+    report_into(Path::new(FIXTURE), out.path());
+    let timeseries = std::fs::read_to_string(out.path().join("timeseries.csv")).unwrap();
+    let mut lines = timeseries.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "target,second,requests,ok,errors,throttled,cold_starts,p50_us,p99_us,max_us,max_in_flight"
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert!(rows.len() >= 6, "3 s × 2 targets");
+    assert!(rows.iter().all(|r| r.split(',').count() == 11));
+    let invocations = std::fs::read_to_string(out.path().join("invocations.csv")).unwrap();
+    let mut lines = invocations.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "target,request_id,instance,cold,provisioned,init_ms,duration_ms,billed_ms,memory_mb,max_memory_used_mb,outcome"
+    );
+    let results: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(FIXTURE).unwrap()).unwrap();
+    assert_eq!(lines.count(), results["targets"][0]["invocations"].as_array().unwrap().len());
+}
+
+#[test]
+fn summary_md_matches_its_snapshot() {
+    let out = tempfile::tempdir().unwrap();
+    report_into(Path::new(FIXTURE), out.path());
+    let rendered = std::fs::read_to_string(out.path().join("summary.md")).unwrap();
+    let snapshot_path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots/summary.md");
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(snapshot_path, &rendered).unwrap();
+    }
+    assert_eq!(rendered, std::fs::read_to_string(snapshot_path).unwrap(), "rerun with UPDATE_SNAPSHOTS=1 if intended");
+}
+
+#[test]
+fn compare_prints_deltas_per_shared_target() {
+    let output = coldbench().args(["compare", FIXTURE, FIXTURE]).output().unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("function (function)") && text.contains("container (container)"));
+    assert!(
+        text.lines().any(|l| l.trim_start().starts_with("latency p99") && l.trim_end().ends_with("+0.0%")),
+        "{text}"
+    );
+}
+
+#[test]
+#[ignore = "needs the Python hdrhistogram package (installed by .ci/run)"]
+fn hlog_is_read_by_an_independent_hdrhistogram_implementation() {
+    let out = tempfile::tempdir().unwrap();
+    report_into(Path::new(FIXTURE), out.path());
+    let script = r##"
+import csv, sys
+from hdrh.histogram import HdrHistogram
+folder = sys.argv[1]
+series = {}
+for row in csv.DictReader(open(f"{folder}/timeseries.csv")):
+    series[(row["target"], float(row["second"]))] = row
+checked = 0
+for target in ("function", "container"):
+    for line in open(f"{folder}/{target}.hlog"):
+        if line.startswith("#") or line.startswith('"'):
+            continue
+        start, length, max_ms, encoded = line.strip().split(",")
+        h = HdrHistogram.decode(encoded)
+        row = series[(target, float(start))]
+        assert h.get_total_count() == int(row["requests"]), (target, start, h.get_total_count(), row)
+        # Percentile ranks are rounded differently by the two libraries; the maximum and the
+        # mean do not depend on that and must agree to the histogram's precision.
+        assert h.get_max_value() == int(row["max_us"]), (target, start, h.get_max_value(), row["max_us"])
+        assert abs(h.get_max_value() / 1000 - float(max_ms)) < 0.01, (target, start)
+        p99 = h.get_value_at_percentile(99)
+        assert h.get_min_value() <= p99 <= h.get_max_value()
+        checked += 1
+print(checked)
+"##;
+    let python = std::process::Command::new("python3").arg("-c").arg(script).arg(out.path()).output().unwrap();
+    assert!(python.status.success(), "{}", String::from_utf8_lossy(&python.stderr));
+    let checked: u32 = String::from_utf8_lossy(&python.stdout).trim().parse().unwrap();
+    assert!(checked >= 6, "every interval line was decoded ({checked})");
+}
