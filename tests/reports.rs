@@ -40,8 +40,7 @@ fn a_run_folder_holds_every_output_and_report_reproduces_them_byte_for_byte() {
     report_into(&run.join("results.json"), again.path());
     for file in files(again.path()) {
         let name = file.file_name().unwrap();
-        let (again, first) =
-            (std::fs::read_to_string(&file).unwrap(), std::fs::read_to_string(run.join(name)).unwrap());
+        let (again, first) = (std::fs::read(&file).unwrap(), std::fs::read(run.join(name)).unwrap());
         assert!(again == first, "{name:?} differs after `coldbench report`");
     }
 }
@@ -127,4 +126,20 @@ print(checked)
     assert!(python.status.success(), "{}", String::from_utf8_lossy(&python.stderr));
     let checked: u32 = String::from_utf8_lossy(&python.stdout).trim().parse().unwrap();
     assert!(checked >= 6, "every interval line was decoded ({checked})");
+}
+
+#[test]
+fn the_latency_chart_is_a_valid_svg_and_a_non_blank_png() {
+    let out = tempfile::tempdir().unwrap();
+    report_into(Path::new(FIXTURE), out.path());
+    let svg = std::fs::read_to_string(out.path().join("latency.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "not an SVG document");
+    assert!(svg.contains("Latency by percentile") && svg.contains("99.9%"), "title and nines axis labels");
+    let png = image::load_from_memory(&std::fs::read(out.path().join("latency.png")).unwrap()).unwrap().to_rgb8();
+    assert_eq!(png.dimensions(), (960, 560));
+    let inked = png.pixels().filter(|p| p.0 != [255, 255, 255]).count();
+    let share = inked as f64 / f64::from(960 * 560);
+    assert!(share > 0.02 && share < 0.6, "{:.1} % of the pixels are drawn", share * 100.0);
+    // Text is drawn with the embedded font: dark, nearly black pixels exist.
+    assert!(png.pixels().any(|p| p.0.iter().all(|c| *c < 40)));
 }

@@ -7,6 +7,7 @@ mod csv;
 mod hlog;
 mod json;
 mod markdown;
+pub mod plot;
 mod spectrum;
 mod table;
 
@@ -42,6 +43,7 @@ pub fn exporters_for(report: &RunReport) -> Vec<Box<dyn Exporter>> {
     for target in &report.targets {
         all.push(Box::new(HlogExporter { target: target.name.clone() }));
     }
+    all.extend(plot::both(plot::LatencySpectrum));
     all
 }
 
