@@ -53,11 +53,11 @@ fn csv_columns_are_as_documented() {
     let mut lines = timeseries.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "target,second,requests,ok,errors,throttled,cold_starts,p50_us,p99_us,max_us,max_in_flight"
+        "target,second,requests,ok,errors,throttled,cold_starts,p50_us,p99_us,max_us,max_in_flight,instances_alive"
     );
     let rows: Vec<&str> = lines.collect();
     assert!(rows.len() >= 6, "3 s × 2 targets");
-    assert!(rows.iter().all(|r| r.split(',').count() == 11));
+    assert!(rows.iter().all(|r| r.split(',').count() == 12));
     let invocations = std::fs::read_to_string(out.path().join("invocations.csv")).unwrap();
     let mut lines = invocations.lines();
     assert_eq!(
@@ -129,17 +129,34 @@ print(checked)
 }
 
 #[test]
-fn the_latency_chart_is_a_valid_svg_and_a_non_blank_png() {
+fn every_chart_is_a_valid_svg_and_a_non_blank_png_and_the_html_is_self_contained() {
     let out = tempfile::tempdir().unwrap();
     report_into(Path::new(FIXTURE), out.path());
+    let titles = [
+        ("latency", "Latency by percentile"),
+        ("timeline", "Timeline"),
+        ("init", "Init duration of cold starts"),
+        ("cost", "Monthly cost vs monthly requests"),
+        ("summary", "p50, p99 and cost per target"),
+    ];
+    for (name, title) in titles {
+        let svg = std::fs::read_to_string(out.path().join(format!("{name}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{name}.svg is not an SVG document");
+        assert!(svg.contains(title), "{name}.svg has no title");
+        let png =
+            image::load_from_memory(&std::fs::read(out.path().join(format!("{name}.png"))).unwrap()).unwrap().to_rgb8();
+        assert_eq!(png.dimensions(), (960, 560), "{name}.png");
+        let inked = png.pixels().filter(|p| p.0 != [255, 255, 255]).count();
+        let share = inked as f64 / f64::from(960 * 560);
+        assert!(share > 0.02 && share < 0.8, "{name}.png: {:.1} % of the pixels are drawn", share * 100.0);
+        // Text is drawn with the embedded font: nearly black pixels exist.
+        assert!(png.pixels().any(|p| p.0.iter().all(|c| *c < 40)), "{name}.png has no text");
+    }
     let svg = std::fs::read_to_string(out.path().join("latency.svg")).unwrap();
-    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "not an SVG document");
-    assert!(svg.contains("Latency by percentile") && svg.contains("99.9%"), "title and nines axis labels");
-    let png = image::load_from_memory(&std::fs::read(out.path().join("latency.png")).unwrap()).unwrap().to_rgb8();
-    assert_eq!(png.dimensions(), (960, 560));
-    let inked = png.pixels().filter(|p| p.0 != [255, 255, 255]).count();
-    let share = inked as f64 / f64::from(960 * 560);
-    assert!(share > 0.02 && share < 0.6, "{:.1} % of the pixels are drawn", share * 100.0);
-    // Text is drawn with the embedded font: dark, nearly black pixels exist.
-    assert!(png.pixels().any(|p| p.0.iter().all(|c| *c < 40)));
+    assert!(svg.contains("99.9%"), "the nines axis is labelled");
+    let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+    assert_eq!(html.matches("<svg").count(), 5, "the five charts are inline");
+    assert!(!html.contains("src=\"") && !html.contains("href=\"") && !html.contains("url("), "no external assets");
+    assert!(html.contains("<td>latency p99</td>"));
 }

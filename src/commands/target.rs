@@ -134,7 +134,11 @@ async fn measure_function(
     let headers = BTreeMap::from([("content-type".to_string(), "application/json".to_string())]);
     let template = RequestTemplate::new("POST", &endpoint, &headers, workload.spec.function.work.request_body())
         .expect("the gateway URL and fixed headers are valid");
+    let samples = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sampler = tokio::spawn(sample_alive(runtime.clone(), Arc::clone(&samples)));
     let result = drive(workload, &spec.name, template, cancel, quiet).await;
+    sampler.abort();
+    let alive_per_second = std::mem::take(&mut *samples.lock().expect("samples lock"));
     gateway.stop().await;
     runtime.stop();
     let mut report = conclude(&spec.name, "function", &endpoint, Vec::new(), result);
@@ -147,9 +151,20 @@ async fn measure_function(
         provisioned: spec.provisioned,
         stats: runtime.stats(),
         billed_ms_total: invocations.iter().map(|r| r.billed_ms).sum(),
+        alive_per_second,
     });
     report.invocations = invocations;
     report
+}
+
+/// Records the number of live instances once a second until aborted.
+async fn sample_alive(runtime: FunctionRuntime, samples: Arc<std::sync::Mutex<Vec<u32>>>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let alive = u32::try_from(runtime.alive()).unwrap_or(u32::MAX);
+        samples.lock().expect("samples lock").push(alive);
+    }
 }
 
 fn function_config(

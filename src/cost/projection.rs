@@ -56,6 +56,11 @@ pub struct TargetCost {
     pub per_million: Option<f64>,
     /// How the figure was reached, in words.
     pub basis: String,
+    /// The bill's shape for charts: `fixed + per_request × N` (free tier left out).
+    #[serde(default)]
+    pub fixed_monthly: f64,
+    #[serde(default)]
+    pub per_request: f64,
     /// For function targets: the monthly volume where it costs as much as the run's container
     /// target (or one `instance` when the run has none).
     pub break_even_requests_per_month: Option<f64>,
@@ -91,6 +96,8 @@ pub fn project(
                     Ok(Some(TargetCost {
                         requests_per_month,
                         per_million: per_million(monthly.total, requests_per_month),
+                        fixed_monthly: monthly.total,
+                        per_request: 0.0,
                         monthly,
                         basis: format!("{count} × EC2 {} always on, {hours} h", settings.instance),
                         break_even_requests_per_month: None,
@@ -129,7 +136,12 @@ fn function_cost(
         provisioned: function.provisioned as u32,
     };
     let monthly = function_monthly(pricing, &usage, hours);
+    let paid = FunctionUsage { free_tier: false, ..usage.clone() };
+    let at = |n: f64| function_monthly(pricing, &FunctionUsage { requests_per_month: n, ..paid.clone() }, hours).total;
+    let fixed_monthly = at(0.0);
     Some(TargetCost {
+        fixed_monthly,
+        per_request: (at(1e6) - fixed_monthly) / 1e6,
         requests_per_month,
         per_million: per_million(monthly.total, requests_per_month),
         monthly,

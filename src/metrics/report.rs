@@ -101,6 +101,9 @@ pub struct FunctionReport {
     pub stats: crate::runtime::FunctionStats,
     /// Billed milliseconds over all invocations.
     pub billed_ms_total: u64,
+    /// Instances alive, sampled once a second from the start of the load.
+    #[serde(default)]
+    pub alive_per_second: Vec<u32>,
 }
 
 /// One instance (process) of a target.

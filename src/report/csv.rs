@@ -8,7 +8,7 @@ use crate::metrics::RunReport;
 
 /// Columns of `timeseries.csv`.
 pub const TIMESERIES_COLUMNS: &str =
-    "target,second,requests,ok,errors,throttled,cold_starts,p50_us,p99_us,max_us,max_in_flight";
+    "target,second,requests,ok,errors,throttled,cold_starts,p50_us,p99_us,max_us,max_in_flight,instances_alive";
 /// Columns of `invocations.csv`.
 pub const INVOCATIONS_COLUMNS: &str =
     "target,request_id,instance,cold,provisioned,init_ms,duration_ms,billed_ms,memory_mb,max_memory_used_mb,outcome";
@@ -25,10 +25,11 @@ impl Exporter for TimeseriesCsv {
         let mut out = format!("{TIMESERIES_COLUMNS}\n");
         let opt = |v: Option<u64>| v.map_or(String::new(), |v| v.to_string());
         for t in &report.targets {
-            for i in &t.measurement.intervals {
+            for (second, i) in t.measurement.intervals.iter().enumerate() {
+                let alive = super::instances_alive(t, second).map_or(String::new(), |n| n.to_string());
                 writeln!(
                     out,
-                    "{},{},{},{},{},{},{},{},{},{},{}",
+                    "{},{},{},{},{},{},{},{},{},{},{},{}",
                     t.name,
                     i.start_s,
                     i.requests,
@@ -39,7 +40,8 @@ impl Exporter for TimeseriesCsv {
                     opt(i.p50_us),
                     opt(i.p99_us),
                     opt(i.max_us),
-                    i.max_in_flight
+                    i.max_in_flight,
+                    alive
                 )?;
             }
         }

@@ -5,6 +5,7 @@
 
 mod csv;
 mod hlog;
+mod html;
 mod json;
 mod markdown;
 pub mod plot;
@@ -17,6 +18,7 @@ use anyhow::Context;
 
 pub use csv::{InvocationsCsv, TimeseriesCsv};
 pub use hlog::HlogExporter;
+pub use html::HtmlExporter;
 pub use json::JsonExporter;
 pub use markdown::MarkdownExporter;
 pub use spectrum::spectrum;
@@ -43,7 +45,8 @@ pub fn exporters_for(report: &RunReport) -> Vec<Box<dyn Exporter>> {
     for target in &report.targets {
         all.push(Box::new(HlogExporter { target: target.name.clone() }));
     }
-    all.extend(plot::both(plot::LatencySpectrum));
+    all.extend(plot::all_charts());
+    all.push(Box::new(HtmlExporter));
     all
 }
 
@@ -122,4 +125,14 @@ pub fn format_count(n: f64) -> String {
         out.push(c);
     }
     out
+}
+
+/// Instances alive during second `second` of a target: sampled for functions, the instance count
+/// for containers, unknown for URLs.
+pub fn instances_alive(target: &crate::metrics::TargetReport, second: usize) -> Option<u32> {
+    match &target.function {
+        Some(f) => f.alive_per_second.get(second).or(f.alive_per_second.last()).copied(),
+        None if !target.instances.is_empty() => u32::try_from(target.instances.len()).ok(),
+        None => None,
+    }
 }

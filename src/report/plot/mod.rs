@@ -4,7 +4,11 @@
 //! system fonts renders legible labels. Figures read only `RunReport`; drawing errors are
 //! returned, never unwrapped.
 
+mod cost;
+mod init;
 mod latency;
+mod summary;
+mod timeline;
 
 use std::io::Cursor;
 use std::sync::Once;
@@ -13,7 +17,11 @@ use anyhow::anyhow;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+pub use cost::CostCurve;
+pub use init::InitHistogram;
 pub use latency::LatencySpectrum;
+pub use summary::SideBySide;
+pub use timeline::Timeline;
 
 use super::Exporter;
 use crate::metrics::RunReport;
@@ -105,6 +113,16 @@ impl<F: Figure> Exporter for ChartExporter<F> {
             }
         }
     }
+}
+
+/// Every figure, each as SVG and PNG.
+pub fn all_charts() -> Vec<Box<dyn Exporter>> {
+    let mut all = both(LatencySpectrum);
+    all.extend(both(Timeline));
+    all.extend(both(InitHistogram));
+    all.extend(both(CostCurve));
+    all.extend(both(SideBySide));
+    all
 }
 
 /// Both formats of a figure.

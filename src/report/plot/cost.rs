@@ -1,0 +1,100 @@
+//! `cost.svg/png`: monthly cost against monthly requests (log-log) for every target with a cost
+//! projection, the break-even volume and this run's volume marked.
+
+use anyhow::anyhow;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{Figure, FONT, PALETTE};
+use crate::metrics::RunReport;
+
+/// The cost-versus-volume figure.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CostCurve;
+
+const LOW: f64 = 1e4;
+const HIGH: f64 = 1e10;
+
+fn volume_label(v: &f64) -> String {
+    match *v {
+        v if v >= 1e9 => format!("{:.0}B", v / 1e9),
+        v if v >= 1e6 => format!("{:.0}M", v / 1e6),
+        v if v >= 1e3 => format!("{:.0}k", v / 1e3),
+        v => format!("{v:.0}"),
+    }
+}
+
+impl Figure for CostCurve {
+    fn name(&self) -> &'static str {
+        "cost"
+    }
+
+    fn draw<DB: DrawingBackend>(&self, report: &RunReport, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let costed: Vec<_> =
+            report.targets.iter().enumerate().filter_map(|(i, t)| t.cost.as_ref().map(|c| (i, t, c))).collect();
+        let title = format!("Monthly cost vs monthly requests — {}", report.workload.name);
+        if costed.is_empty() {
+            root.draw(&Text::new("no cost projection in this run", (330, 270), (FONT, 22)))
+                .map_err(|e| anyhow!("cost: {e}"))?;
+            root.draw(&Text::new(title, (20, 16), (FONT, 24))).map_err(|e| anyhow!("cost: {e}"))?;
+            return Ok(());
+        }
+        let at = |fixed: f64, per: f64, n: f64| (fixed + per * n).max(0.01);
+        let top = costed.iter().map(|(_, _, c)| at(c.fixed_monthly, c.per_request, HIGH)).fold(1.0_f64, f64::max) * 2.0;
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, (FONT, 24))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(80)
+            .build_cartesian_2d((LOW..HIGH).log_scale(), (0.01..top).log_scale())
+            .map_err(|e| anyhow!("cost axes: {e}"))?;
+        chart
+            .configure_mesh()
+            .x_desc("requests per month (log)")
+            .y_desc("USD per month (log)")
+            .label_style((FONT, 15))
+            .axis_desc_style((FONT, 17))
+            .x_label_formatter(&volume_label)
+            .y_label_formatter(&|v| format!("${v:.2}"))
+            .draw()
+            .map_err(|e| anyhow!("cost grid: {e}"))?;
+        for (index, target, cost) in &costed {
+            let color = PALETTE[index % PALETTE.len()];
+            let points: Vec<(f64, f64)> = (0..=60)
+                .map(|i| LOW * (HIGH / LOW).powf(f64::from(i) / 60.0))
+                .map(|n| (n, at(cost.fixed_monthly, cost.per_request, n)))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(points, color.stroke_width(3)))
+                .map_err(|e| anyhow!("cost line: {e}"))?
+                .label(format!("{} ({})", target.name, target.kind))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3)));
+            if let Some(n) = cost.break_even_requests_per_month.filter(|n| (LOW..HIGH).contains(n)) {
+                let y = at(cost.fixed_monthly, cost.per_request, n);
+                chart
+                    .draw_series([Circle::new((n, y), 7, BLACK.filled())])
+                    .map_err(|e| anyhow!("break-even: {e}"))?
+                    .label(format!("break-even: {} requests/month", volume_label(&n)))
+                    .legend(|(x, y)| Circle::new((x + 12, y), 5, BLACK.filled()));
+            }
+        }
+        let volume = costed[0].2.requests_per_month.clamp(LOW, HIGH);
+        chart
+            .draw_series(LineSeries::new([(volume, 0.0101), (volume, top * 0.99)], BLACK.mix(0.6).stroke_width(2)))
+            .map_err(|e| anyhow!("run volume: {e}"))?
+            .label(format!("this run's rate: {} requests/month", volume_label(&volume)))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLACK.mix(0.6).stroke_width(2)));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.4))
+            .label_font((FONT, 15))
+            .draw()
+            .map_err(|e| anyhow!("cost legend: {e}"))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,79 @@
+//! `summary.svg/png`: p50, p99 and cost per million requests side by side, one bar per target.
+
+use anyhow::anyhow;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{Figure, FONT, PALETTE};
+use crate::metrics::{RunReport, TargetReport};
+
+/// The side-by-side figure.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SideBySide;
+
+type Measure = (&'static str, fn(&TargetReport) -> Option<f64>, fn(f64) -> String);
+
+fn measures() -> [Measure; 3] {
+    [
+        ("latency p50 (ms)", |t| t.measurement.latency.as_ref().map(|s| s.p50_us as f64 / 1e3), |v| format!("{v:.2}")),
+        ("latency p99 (ms)", |t| t.measurement.latency.as_ref().map(|s| s.p99_us as f64 / 1e3), |v| format!("{v:.1}")),
+        ("cost per 1M requests (USD)", |t| t.cost.as_ref().and_then(|c| c.per_million), |v| format!("${v:.3}")),
+    ]
+}
+
+impl Figure for SideBySide {
+    fn name(&self) -> &'static str {
+        "summary"
+    }
+
+    fn draw<DB: DrawingBackend>(&self, report: &RunReport, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let titled = root
+            .titled(&format!("p50, p99 and cost per target — {}", report.workload.name), (FONT, 24))
+            .map_err(|e| anyhow!("{e}"))?;
+        let panels = titled.split_evenly((1, 3));
+        let n = report.targets.len().max(1);
+        for ((label, get, show), panel) in measures().into_iter().zip(panels.iter()) {
+            let values: Vec<Option<f64>> = report.targets.iter().map(get).collect();
+            let top = values.iter().flatten().copied().fold(0.0_f64, f64::max).max(1e-6) * 1.25;
+            let mut chart = ChartBuilder::on(panel)
+                .caption(label, (FONT, 17))
+                .margin(12)
+                .x_label_area_size(36)
+                .y_label_area_size(56)
+                .build_cartesian_2d(0.0..n as f64, 0.0..top)
+                .map_err(|e| anyhow!("{label} axes: {e}"))?;
+            let names: Vec<String> = report.targets.iter().map(|t| t.name.clone()).collect();
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(n * 2 + 1)
+                .x_label_formatter(&|x| {
+                    let slot = x.floor() as usize;
+                    if (x - slot as f64 - 0.5).abs() < 0.01 {
+                        names.get(slot).cloned().unwrap_or_default()
+                    } else {
+                        String::new()
+                    }
+                })
+                .y_label_formatter(&|v| format!("{v:.2}"))
+                .label_style((FONT, 13))
+                .draw()
+                .map_err(|e| anyhow!("{label} grid: {e}"))?;
+            for (index, value) in values.iter().enumerate() {
+                let Some(v) = *value else { continue };
+                let color = PALETTE[index % PALETTE.len()];
+                let x = index as f64;
+                chart
+                    .draw_series([Rectangle::new([(x + 0.15, 0.0), (x + 0.85, v)], color.filled())])
+                    .map_err(|e| anyhow!("{label} bar: {e}"))?;
+                chart
+                    .draw_series([Text::new(show(v), (x + 0.2, v + top * 0.03), (FONT, 13))])
+                    .map_err(|e| anyhow!("{label} value: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+}

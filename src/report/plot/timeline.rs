@@ -1,0 +1,160 @@
+//! `timeline.svg/png`: per second and target, latency p50 and p99 (cold starts marked),
+//! throughput, and instances alive — three panels sharing the time axis.
+
+use anyhow::anyhow;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::{Figure, FONT, PALETTE};
+use crate::metrics::RunReport;
+
+/// The timeline figure.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timeline;
+
+impl Figure for Timeline {
+    fn name(&self) -> &'static str {
+        "timeline"
+    }
+
+    fn draw<DB: DrawingBackend>(&self, report: &RunReport, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let titled =
+            root.titled(&format!("Timeline — {}", report.workload.name), (FONT, 24)).map_err(|e| anyhow!("{e}"))?;
+        let panels = titled.split_evenly((3, 1));
+        let seconds = report.targets.iter().map(|t| t.measurement.intervals.len()).max().unwrap_or(1).max(1) as f64;
+        latency_panel(report, &panels[0], seconds)?;
+        let throughput = |t: &crate::metrics::TargetReport| -> Vec<(f64, f64)> {
+            t.measurement.intervals.iter().map(|i| (i.start_s, i.requests as f64)).collect()
+        };
+        simple_panel(report, &panels[1], seconds, "requests / s", &throughput)?;
+        let alive = |t: &crate::metrics::TargetReport| -> Vec<(f64, f64)> {
+            (0..t.measurement.intervals.len())
+                .filter_map(|s| super::super::instances_alive(t, s).map(|n| (s as f64, f64::from(n))))
+                .collect()
+        };
+        simple_panel(report, &panels[2], seconds, "instances alive", &alive)?;
+        Ok(())
+    }
+}
+
+fn latency_panel<DB: DrawingBackend>(
+    report: &RunReport,
+    area: &DrawingArea<DB, Shift>,
+    seconds: f64,
+) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let values = report
+        .targets
+        .iter()
+        .flat_map(|t| t.measurement.intervals.iter().flat_map(|i| [i.p50_us, i.p99_us]))
+        .flatten()
+        .map(|us| us as f64 / 1e3);
+    let (low, high) = values.fold((f64::MAX, 0.0_f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let (low, high) = if high > 0.0 { ((low * 0.8).max(0.001), high * 1.25) } else { (0.1, 10.0) };
+    let mut chart = ChartBuilder::on(area)
+        .margin(8)
+        .x_label_area_size(24)
+        .y_label_area_size(72)
+        .build_cartesian_2d(0.0..seconds, (low..high).log_scale())
+        .map_err(|e| anyhow!("timeline axes: {e}"))?;
+    chart
+        .configure_mesh()
+        .y_desc("latency ms (log)")
+        .y_labels(4)
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 14))
+        .y_label_formatter(&|v| format!("{v:.1}"))
+        .draw()
+        .map_err(|e| anyhow!("timeline grid: {e}"))?;
+    for (index, t) in report.targets.iter().enumerate() {
+        let color = PALETTE[index % PALETTE.len()];
+        let p50: Vec<(f64, f64)> =
+            t.measurement.intervals.iter().filter_map(|i| i.p50_us.map(|v| (i.start_s, v as f64 / 1e3))).collect();
+        let p99: Vec<(f64, f64)> =
+            t.measurement.intervals.iter().filter_map(|i| i.p99_us.map(|v| (i.start_s, v as f64 / 1e3))).collect();
+        chart
+            .draw_series(LineSeries::new(p50, color.stroke_width(2)))
+            .map_err(|e| anyhow!("p50 line: {e}"))?
+            .label(format!("{} p50", t.name))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+        chart
+            .draw_series(LineSeries::new(p99, color.mix(0.5).stroke_width(2)))
+            .map_err(|e| anyhow!("p99 line: {e}"))?
+            .label(format!("{} p99", t.name))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.mix(0.5).stroke_width(2)));
+        let cold: Vec<(f64, f64)> = t
+            .measurement
+            .intervals
+            .iter()
+            .filter(|i| i.cold > 0)
+            .filter_map(|i| i.max_us.map(|v| (i.start_s, v as f64 / 1e3)))
+            .collect();
+        if !cold.is_empty() {
+            chart
+                .draw_series(cold.into_iter().map(|p| TriangleMarker::new(p, 7, color.filled())))
+                .map_err(|e| anyhow!("cold markers: {e}"))?
+                .label(format!("{} cold starts (at the second's max)", t.name))
+                .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 6, color.filled()));
+        }
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.4))
+        .label_font((FONT, 12))
+        .draw()
+        .map_err(|e| anyhow!("timeline legend: {e}"))?;
+    Ok(())
+}
+
+fn simple_panel<DB: DrawingBackend>(
+    report: &RunReport,
+    area: &DrawingArea<DB, Shift>,
+    seconds: f64,
+    label: &str,
+    points: &dyn Fn(&crate::metrics::TargetReport) -> Vec<(f64, f64)>,
+) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let all: Vec<Vec<(f64, f64)>> = report.targets.iter().map(points).collect();
+    let high = all.iter().flatten().map(|(_, y)| *y).fold(1.0_f64, f64::max) * 1.15;
+    let mut chart = ChartBuilder::on(area)
+        .margin(8)
+        .x_label_area_size(40)
+        .y_label_area_size(72)
+        .build_cartesian_2d(0.0..seconds, 0.0..high)
+        .map_err(|e| anyhow!("{label} axes: {e}"))?;
+    chart
+        .configure_mesh()
+        .y_desc(label)
+        .x_desc("seconds since the target's load started")
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 14))
+        .y_label_formatter(&|v| format!("{v:.0}"))
+        .draw()
+        .map_err(|e| anyhow!("{label} grid: {e}"))?;
+    for (index, (t, series)) in report.targets.iter().zip(all).enumerate() {
+        let color = PALETTE[index % PALETTE.len()];
+        chart
+            .draw_series(LineSeries::new(series, color.stroke_width(2)))
+            .map_err(|e| anyhow!("{label} line: {e}"))?
+            .label(t.name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.4))
+        .label_font((FONT, 12))
+        .draw()
+        .map_err(|e| anyhow!("{label} legend: {e}"))?;
+    Ok(())
+}
