@@ -47,6 +47,11 @@ fn series(report: &RunReport) -> anyhow::Result<Vec<Series>> {
                 spectrum_points(&t.measurement.histograms.warm_latency)?,
                 true,
             ));
+            out.push((
+                format!("{} (cold only)", t.name),
+                spectrum_points(&t.measurement.histograms.cold_latency)?,
+                true,
+            ));
         }
     }
     Ok(out)
@@ -97,7 +102,11 @@ impl Figure for LatencySpectrum {
                 color_index += 1;
             }
             let color = PALETTE[(color_index - 1) % PALETTE.len()];
-            let style = if warm_only { color.mix(0.45).stroke_width(2) } else { color.stroke_width(3) };
+            let style = match (warm_only, label.ends_with("(cold only)")) {
+                (true, true) => color.mix(0.7).stroke_width(2),
+                (true, false) => color.mix(0.4).stroke_width(2),
+                _ => color.stroke_width(3),
+            };
             chart
                 .draw_series(LineSeries::new(points, style))
                 .map_err(|e| anyhow!("latency line {label}: {e}"))?
@@ -106,7 +115,7 @@ impl Figure for LatencySpectrum {
         }
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
+            .position(SeriesLabelPosition::MiddleLeft)
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK.mix(0.4))
             .label_font((FONT, 16))

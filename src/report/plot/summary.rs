@@ -35,7 +35,7 @@ impl Figure for SideBySide {
             .map_err(|e| anyhow!("{e}"))?;
         let panels = titled.split_evenly((1, 3));
         let n = report.targets.len().max(1);
-        for ((label, get, show), panel) in measures().into_iter().zip(panels.iter()) {
+        for (panel_index, ((label, get, show), panel)) in measures().into_iter().zip(panels.iter()).enumerate() {
             let values: Vec<Option<f64>> = report.targets.iter().map(get).collect();
             let top = values.iter().flatten().copied().fold(0.0_f64, f64::max).max(1e-6) * 1.25;
             let mut chart = ChartBuilder::on(panel)
@@ -66,12 +66,26 @@ impl Figure for SideBySide {
                 let Some(v) = *value else { continue };
                 let color = PALETTE[index % PALETTE.len()];
                 let x = index as f64;
-                chart
+                let bar = chart
                     .draw_series([Rectangle::new([(x + 0.15, 0.0), (x + 0.85, v)], color.filled())])
                     .map_err(|e| anyhow!("{label} bar: {e}"))?;
+                if panel_index == 0 {
+                    bar.label(report.targets[index].name.clone())
+                        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+                }
                 chart
                     .draw_series([Text::new(show(v), (x + 0.2, v + top * 0.03), (FONT, 13))])
                     .map_err(|e| anyhow!("{label} value: {e}"))?;
+            }
+            if panel_index == 0 {
+                chart
+                    .configure_series_labels()
+                    .position(SeriesLabelPosition::UpperRight)
+                    .background_style(WHITE.mix(0.9))
+                    .border_style(BLACK.mix(0.4))
+                    .label_font((FONT, 13))
+                    .draw()
+                    .map_err(|e| anyhow!("summary legend: {e}"))?;
             }
         }
         Ok(())
