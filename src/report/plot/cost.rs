@@ -87,14 +87,7 @@ impl Figure for CostCurve {
             .map_err(|e| anyhow!("run volume: {e}"))?
             .label(format!("this run's rate: {} requests/month", volume_label(&volume)))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLACK.mix(0.6).stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .label_font((FONT, 15))
-            .draw()
-            .map_err(|e| anyhow!("cost legend: {e}"))?;
+        super::legend(&mut chart, SeriesLabelPosition::UpperLeft, 15)?;
         Ok(())
     }
 }

@@ -81,14 +81,7 @@ impl Figure for InitHistogram {
                 .label(name.to_string())
                 .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 14, y + 6)], color.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .label_font((FONT, 15))
-            .draw()
-            .map_err(|e| anyhow!("init legend: {e}"))?;
+        super::legend(&mut chart, SeriesLabelPosition::UpperRight, 15)?;
         Ok(())
     }
 }

@@ -113,14 +113,7 @@ impl Figure for LatencySpectrum {
                 .label(label)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], style));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::MiddleLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.4))
-            .label_font((FONT, 16))
-            .draw()
-            .map_err(|e| anyhow!("latency legend: {e}"))?;
+        super::legend(&mut chart, SeriesLabelPosition::MiddleLeft, 16)?;
         Ok(())
     }
 }

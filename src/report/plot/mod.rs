@@ -50,6 +50,30 @@ fn register_font() {
     });
 }
 
+/// Draws the legend of `chart` in the shared style.
+///
+/// # Errors
+/// When plotters fails to draw it.
+pub fn legend<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+    size: u32,
+) -> anyhow::Result<()>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    CT: plotters::coord::CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.4))
+        .label_font((FONT, size))
+        .draw()
+        .map_err(|e| anyhow!("legend: {e}"))
+}
+
 /// A figure that can be drawn on any plotters backend.
 pub trait Figure {
     /// Base file name without extension, e.g. `latency`.

@@ -78,14 +78,7 @@ impl Figure for SideBySide {
                     .map_err(|e| anyhow!("{label} value: {e}"))?;
             }
             if panel_index == 0 {
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperRight)
-                    .background_style(WHITE.mix(0.9))
-                    .border_style(BLACK.mix(0.4))
-                    .label_font((FONT, 13))
-                    .draw()
-                    .map_err(|e| anyhow!("summary legend: {e}"))?;
+                super::legend(&mut chart, SeriesLabelPosition::UpperRight, 13)?;
             }
         }
         Ok(())

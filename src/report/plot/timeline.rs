@@ -102,14 +102,7 @@ where
                 .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 6, color.filled()));
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.4))
-        .label_font((FONT, 12))
-        .draw()
-        .map_err(|e| anyhow!("timeline legend: {e}"))?;
+    super::legend(&mut chart, SeriesLabelPosition::UpperRight, 12)?;
     Ok(())
 }
 
@@ -134,6 +127,7 @@ where
     chart
         .configure_mesh()
         .y_desc(label)
+        .y_labels((high.ceil() as usize + 1).clamp(2, 10))
         .x_desc("seconds since the target's load started")
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 14))
@@ -148,13 +142,6 @@ where
             .label(t.name.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.4))
-        .label_font((FONT, 12))
-        .draw()
-        .map_err(|e| anyhow!("{label} legend: {e}"))?;
+    super::legend(&mut chart, SeriesLabelPosition::UpperRight, 12)?;
     Ok(())
 }
