@@ -22,6 +22,9 @@ pub enum Command {
     Run(RunArgs),
     /// Ad-hoc load against one URL, like wrk (closed loop, -c) or wrk2 (open loop, --rate).
     Load(LoadArgs),
+    /// Simulate a workload's function targets through the runtime's pool policy, in simulated
+    /// time (a month of traffic in seconds); writes a report marked simulated.
+    Simulate(SimulateArgs),
     /// Re-render every output of a run (summary.md, CSVs, .hlog) from its results.json alone.
     Report(ReportArgs),
     /// Compare two runs target by target, with deltas and percent changes.
@@ -101,6 +104,24 @@ pub struct LoadArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// The workload TOML file.
+    pub workload: PathBuf,
+    /// Folder under which the report folder is created.
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+    /// Override the workload's duration (the simulated horizon), e.g. 30d.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Print results.json to stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// A pricing catalog replacing the embedded one, for the cost projection.
+    #[arg(long)]
+    pub pricing: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,7 @@ pub mod process;
 mod progress;
 pub mod report;
 pub mod runtime;
+pub mod simulate;
 pub mod timer;
 pub mod workload;
 
@@ -57,6 +58,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => commands::run::run(&args, commands::cancel_on_signals()).await,
         Command::Load(args) => commands::load::run(&args, commands::cancel_on_signals()).await,
+        Command::Simulate(args) => commands::simulate::run(&args),
         Command::Report(args) => commands::report::report(&args),
         Command::Compare(args) => commands::report::compare(&args),
         Command::Cost(args) => commands::cost::run(&args),

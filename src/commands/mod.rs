@@ -6,6 +6,7 @@ pub mod load;
 pub mod report;
 pub mod run;
 pub mod runtime;
+pub mod simulate;
 mod target;
 
 use std::process::ExitCode;

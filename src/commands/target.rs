@@ -178,11 +178,6 @@ fn function_config(
     };
     let mut env: Vec<(String, String)> = workload.spec.function.init.to_env();
     env.extend(spec.env.iter().map(|(k, v)| (k.clone(), v.clone())));
-    let keep_alive = match spec.keep_alive_jitter {
-        Some(jitter) => KeepAlive::Jittered { idle: spec.keep_alive.0, jitter: jitter.0 },
-        None => KeepAlive::Fixed { idle: spec.keep_alive.0 },
-    };
-    let max_lifetime = crate::workload::max_lifetime(&spec.max_lifetime).map_err(anyhow::Error::msg)?;
     Ok(FunctionConfig {
         name: spec.name.clone(),
         command,
@@ -192,17 +187,29 @@ fn function_config(
         init_timeout: spec.init_timeout.0,
         region: spec.region.clone(),
         env,
-        pool: PoolConfig {
-            max_concurrency: spec.max_concurrency,
-            keep_alive,
-            max_lifetime,
-            provisioned: spec.provisioned,
-            reuse: spec.reuse,
-            seed: workload.spec.seed,
-            ..PoolConfig::default()
-        },
+        pool: pool_config(workload, spec)?,
         billing: spec.billing,
         log: log_dir.map(|dir| function_log(&dir.join(format!("{}.function.log", spec.name)))).transpose()?,
+    })
+}
+
+/// The pool policy a function target asks for (shared by the real runtime and the simulator).
+///
+/// # Errors
+/// When `max_lifetime` is neither a duration nor `"off"`.
+pub fn pool_config(workload: &Workload, spec: &FunctionTargetSpec) -> anyhow::Result<PoolConfig> {
+    let keep_alive = match spec.keep_alive_jitter {
+        Some(jitter) => KeepAlive::Jittered { idle: spec.keep_alive.0, jitter: jitter.0 },
+        None => KeepAlive::Fixed { idle: spec.keep_alive.0 },
+    };
+    Ok(PoolConfig {
+        max_concurrency: spec.max_concurrency,
+        keep_alive,
+        max_lifetime: crate::workload::max_lifetime(&spec.max_lifetime).map_err(anyhow::Error::msg)?,
+        provisioned: spec.provisioned,
+        reuse: spec.reuse,
+        seed: workload.spec.seed,
+        ..PoolConfig::default()
     })
 }
 
@@ -263,7 +270,13 @@ pub fn conclude(
 }
 
 /// A report with nothing measured (yet); the one place a `TargetReport` is spelled out.
-fn empty_report(name: &str, kind: &str, endpoint: &str, status: TargetStatus, error: Option<String>) -> TargetReport {
+pub fn empty_report(
+    name: &str,
+    kind: &str,
+    endpoint: &str,
+    status: TargetStatus,
+    error: Option<String>,
+) -> TargetReport {
     let now = Instant::now();
     TargetReport {
         name: name.to_string(),

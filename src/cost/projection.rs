@@ -124,8 +124,15 @@ fn function_cost(
         .filter(|r| r.outcome != crate::runtime::InvocationOutcome::Throttled)
         .map(|r| r.billed_ms)
         .collect();
-    let mean_billed_s =
-        if billed.is_empty() { 0.0 } else { billed.iter().sum::<u64>() as f64 / billed.len() as f64 / 1e3 };
+    // Measured runs keep every record; simulated ones only the total.
+    let served = target.measurement.requests.saturating_sub(target.measurement.outcomes.throttled);
+    let mean_billed_s = if !billed.is_empty() {
+        billed.iter().sum::<u64>() as f64 / billed.len() as f64 / 1e3
+    } else if served > 0 {
+        function.billed_ms_total as f64 / served as f64 / 1e3
+    } else {
+        0.0
+    };
     let usage = FunctionUsage {
         requests_per_month,
         billed_seconds: mean_billed_s,
@@ -149,7 +156,7 @@ fn function_cost(
             "{} MB, {:.2} ms mean billed duration over {} invocations (cold starts' Init included)",
             function.memory_mb,
             mean_billed_s * 1e3,
-            billed.len()
+            if billed.is_empty() { served } else { billed.len() as u64 }
         ),
         break_even_requests_per_month: break_even_requests(pricing, &usage, container_total, hours),
     })

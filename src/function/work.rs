@@ -115,6 +115,18 @@ impl Work {
         serde_json::to_vec(&value).expect("JSON value serializes")
     }
 
+    /// How long the work nominally takes, for the simulator: the duration it is given, else a
+    /// small nominal cost.
+    pub fn nominal_duration(&self) -> Duration {
+        match self {
+            Work::Sleep { duration } | Work::Cpu { duration: Some(duration), .. } => duration.0,
+            Work::Cpu { .. } | Work::Alloc { .. } => Duration::from_millis(1),
+            Work::Echo { .. } | Work::Fail { .. } | Work::Panic { .. } | Work::Exit { .. } => {
+                Duration::from_micros(100)
+            }
+        }
+    }
+
     /// Whether the work blocks a thread (and so must not run on an async executor thread).
     pub fn is_blocking(&self) -> bool {
         matches!(self, Work::Cpu { .. } | Work::Alloc { .. } | Work::Panic { .. } | Work::Exit { .. })

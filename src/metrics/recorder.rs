@@ -47,6 +47,7 @@ pub struct Recorder {
 #[derive(Debug)]
 struct IntervalAccumulator {
     index: u64,
+    length: Duration,
     latency: Histogram<u64>,
     requests: u64,
     ok: u64,
@@ -56,14 +57,14 @@ struct IntervalAccumulator {
 }
 
 impl IntervalAccumulator {
-    fn new(index: u64) -> Self {
-        Self { index, latency: new_histogram(), requests: 0, ok: 0, throttled: 0, cold: 0, max_in_flight: 0 }
+    fn new(index: u64, length: Duration) -> Self {
+        Self { index, length, latency: new_histogram(), requests: 0, ok: 0, throttled: 0, cold: 0, max_in_flight: 0 }
     }
 
     fn finish(&self) -> IntervalReport {
         let summary = Summary::of(&self.latency);
         IntervalReport {
-            start_s: self.index as f64 * INTERVAL.as_secs_f64(),
+            start_s: self.index as f64 * self.length.as_secs_f64(),
             requests: self.requests,
             ok: self.ok,
             errors: self.requests - self.ok,
@@ -81,6 +82,13 @@ impl IntervalAccumulator {
 impl Recorder {
     /// A recorder whose intervals count from `start`.
     pub fn new(start: Instant) -> Self {
+        Self::with_interval(start, INTERVAL)
+    }
+
+    /// A recorder whose time series uses intervals of `length` (a simulated month needs coarser
+    /// ones than a one-minute run to keep the report small).
+    pub fn with_interval(start: Instant, length: Duration) -> Self {
+        let length = length.max(Duration::from_millis(1));
         Self {
             start,
             latency: new_histogram(),
@@ -91,7 +99,7 @@ impl Recorder {
             init: new_histogram(),
             outcomes: OutcomeCounts::default(),
             intervals: Vec::new(),
-            current: IntervalAccumulator::new(0),
+            current: IntervalAccumulator::new(0, length),
         }
     }
 
@@ -138,10 +146,11 @@ impl Recorder {
 
     /// Closes finished intervals up to `now`, keeping one (possibly empty) interval per second.
     fn advance_to(&mut self, now: Instant) {
-        let index = (now.saturating_duration_since(self.start).as_nanos() / INTERVAL.as_nanos()) as u64;
+        let length = self.current.length;
+        let index = (now.saturating_duration_since(self.start).as_nanos() / length.as_nanos()) as u64;
         while self.current.index < index {
             self.intervals.push(self.current.finish());
-            self.current = IntervalAccumulator::new(self.current.index + 1);
+            self.current = IntervalAccumulator::new(self.current.index + 1, length);
         }
     }
 

@@ -19,6 +19,23 @@ pub struct RunReport {
     pub started_at: String,
     pub workload: WorkloadInfo,
     pub targets: Vec<TargetReport>,
+    /// Present when the run was simulated (`coldbench simulate`) rather than measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulation: Option<SimulationInfo>,
+}
+
+/// How a simulated run was produced.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SimulationInfo {
+    /// Simulated time per target.
+    pub simulated_s: f64,
+    /// Real time the simulation took, all targets.
+    pub wall_s: f64,
+    pub invocations: u64,
+    /// Invocations simulated per second of real time.
+    pub invocations_per_wall_second: f64,
+    /// Where Init and work durations came from.
+    pub durations: String,
 }
 
 /// What was run, as the report needs it.
@@ -192,6 +209,7 @@ impl RunReport {
             started_at,
             workload,
             targets: Vec::new(),
+            simulation: None,
         }
     }
 }

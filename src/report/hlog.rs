@@ -33,10 +33,15 @@ impl Exporter for HlogExporter {
         writeln!(out, "#[StartTime: {start:.3} (seconds since epoch), {}]", target.started_at)?;
         writeln!(out, "#[BaseTime: {start:.3} (seconds since epoch)]")?;
         writeln!(out, "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"")?;
-        for interval in &target.measurement.intervals {
+        let intervals = &target.measurement.intervals;
+        let length = match intervals.as_slice() {
+            [first, second, ..] => second.start_s - first.start_s,
+            _ => 1.0,
+        };
+        for interval in intervals {
             if let (Some(histogram), Some(max_us)) = (&interval.histogram, interval.max_us) {
                 // Interval_Max in milliseconds, as HdrHistogram's writer scales µs values.
-                writeln!(out, "{:.3},1.000,{:.3},{histogram}", interval.start_s, max_us as f64 / 1e3)?;
+                writeln!(out, "{:.3},{length:.3},{:.3},{histogram}", interval.start_s, max_us as f64 / 1e3)?;
             }
         }
         Ok(out.into_bytes())

@@ -1,0 +1,105 @@
+//! `coldbench simulate`: a workload's function targets replayed through the runtime's own pool
+//! policy in simulated time, producing a `RunReport` marked simulated (so costs, exporters and
+//! charts work unchanged).
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use super::{target, utc_now};
+use crate::cli::SimulateArgs;
+use crate::metrics::{FunctionReport, LoadMode, RunReport, SimulationInfo, TargetStatus, WorkloadInfo};
+use crate::report::{comparison_table, exporters_for, ReportDir};
+use crate::simulate::{simulate_function, SimulatedFunction};
+use crate::workload::{TargetSpec, Workload};
+
+/// Simulates the workload and writes `reports/<timestamp>-<name>-simulated/`.
+///
+/// # Errors
+/// An invalid workload or pricing file, or an unwritable report folder.
+pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
+    let mut workload = Workload::load(&args.workload)?;
+    if let Some(duration) = args.duration {
+        workload.set_duration(duration);
+    }
+    let started_at = utc_now();
+    let wall = Instant::now();
+    let mut info = WorkloadInfo {
+        name: workload.spec.name.clone(),
+        description: workload.spec.description.clone(),
+        source: workload.path.display().to_string(),
+        seed: workload.spec.seed,
+        duration_s: workload.duration().as_secs_f64(),
+        traffic: serde_json::to_value(&workload.spec.traffic)?,
+        warnings: Vec::new(),
+    };
+    let mut report = RunReport::new(info.clone(), started_at.clone());
+    let mut invocations = 0;
+    for spec in &workload.spec.targets {
+        let TargetSpec::Function(function) = spec else {
+            info.warnings.push(format!("target {}: only function targets are simulated; skipped", spec.name()));
+            continue;
+        };
+        let simulated = SimulatedFunction {
+            pool: target::pool_config(&workload, function)?,
+            init: workload.spec.function.init.delay.0,
+            work: workload.spec.function.work.nominal_duration(),
+            timeout: function.timeout.0,
+            billing: function.billing,
+        };
+        let result = simulate_function(workload.schedule(), &simulated, workload.duration());
+        invocations += result.invocations;
+        let mut target = target::empty_report(&function.name, "function", "simulated", TargetStatus::Complete, None);
+        target.mode = LoadMode::Open;
+        target.started_at.clone_from(&started_at);
+        target.measurement = result.measurement;
+        target.function = Some(FunctionReport {
+            memory_mb: function.memory_mb,
+            timeout_ms: function.timeout.0.as_millis() as u64,
+            event: function.event,
+            billing: function.billing,
+            provisioned: function.provisioned,
+            stats: result.stats,
+            billed_ms_total: result.billed_ms_total,
+            alive_per_second: Vec::new(),
+        });
+        report.targets.push(target);
+    }
+    anyhow::ensure!(!report.targets.is_empty(), "{}: no function target to simulate", workload.path.display());
+    report.workload = info;
+    let wall_s = wall.elapsed().as_secs_f64();
+    report.simulation = Some(SimulationInfo {
+        simulated_s: workload.duration().as_secs_f64(),
+        wall_s,
+        invocations,
+        invocations_per_wall_second: invocations as f64 / wall_s.max(1e-9),
+        durations: format!(
+            "nominal: Init {} (the workload's init delay), work {} per invocation",
+            workload.spec.function.init.delay,
+            crate::workload::HumanDuration(workload.spec.function.work.nominal_duration())
+        ),
+    });
+    let pricing = match &args.pricing {
+        Some(path) => crate::cost::Pricing::load(path)?,
+        None => crate::cost::Pricing::embedded(),
+    };
+    let costs = crate::cost::project(&report, &pricing, &workload.spec.cost).map_err(anyhow::Error::msg)?;
+    for (target, cost) in report.targets.iter_mut().zip(costs) {
+        target.cost = cost;
+    }
+    let folder = format!("{}-simulated", workload.spec.name);
+    let stamp: String = started_at.chars().filter(|c| *c != '-' && *c != ':').collect();
+    let dir = ReportDir::create(&args.out, &folder, &stamp)?;
+    dir.write(&report, &exporters_for(&report))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{}", comparison_table(&report.targets));
+        println!(
+            "simulated {} of traffic ({invocations} invocations) in {wall_s:.2} s: {:.0} invocations per second",
+            crate::workload::HumanDuration(workload.duration()),
+            invocations as f64 / wall_s.max(1e-9)
+        );
+        println!("report: {}", dir.path().display());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,184 @@
+//! The simulator: a discrete-event replay of a workload's arrivals through the very same
+//! `runtime::pool` policy the real runtime uses, with nominal Init and work durations. It
+//! answers "how many cold starts over a month of this traffic?" in seconds, where a real run
+//! would take the month.
+//!
+//! Nothing here spawns, sleeps or sends: time is the schedule's offsets.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::{Duration, Instant};
+
+use crate::metrics::{Measurement, Outcome, Recorder, Sample};
+use crate::runtime::billing::billed_ms;
+use crate::runtime::pool::{Decision, InstanceId, Pool, PoolConfig};
+use crate::runtime::{BillingMode, FunctionStats};
+
+/// Intervals in a simulated time series, at most (the interval grows with the horizon).
+pub const MAX_INTERVALS: u64 = 2_000;
+
+/// What one simulated deployment does per invocation.
+#[derive(Clone, Debug)]
+pub struct SimulatedFunction {
+    pub pool: PoolConfig,
+    /// Init on a cold start.
+    pub init: Duration,
+    /// Work per invocation.
+    pub work: Duration,
+    pub timeout: Duration,
+    pub billing: BillingMode,
+}
+
+/// What a simulation produced.
+#[derive(Debug)]
+pub struct Simulated {
+    pub measurement: Measurement,
+    pub stats: FunctionStats,
+    pub billed_ms_total: u64,
+    pub invocations: u64,
+    /// Real time the simulation took.
+    pub wall: Duration,
+}
+
+/// The interval length for a simulated horizon: one second, or longer so that there are at
+/// most [`MAX_INTERVALS`].
+pub fn interval_for(horizon: Duration) -> Duration {
+    let seconds = horizon.as_secs().div_ceil(MAX_INTERVALS).max(1);
+    Duration::from_secs(seconds)
+}
+
+/// Replays `arrivals` (offsets from 0, in order) through the pool policy.
+pub fn simulate_function(
+    arrivals: impl Iterator<Item = Duration>,
+    f: &SimulatedFunction,
+    horizon: Duration,
+) -> Simulated {
+    let wall = Instant::now();
+    let base = Instant::now();
+    let mut recorder = Recorder::with_interval(base, interval_for(horizon));
+    let mut pool = Pool::new(f.pool.clone(), Duration::ZERO);
+    for id in pool.start_provisioned(Duration::ZERO) {
+        pool.release(id, Duration::ZERO);
+    }
+    let mut busy: BinaryHeap<Reverse<(Duration, InstanceId)>> = BinaryHeap::new();
+    let mut billed_total = 0u64;
+    let mut invocations = 0u64;
+    let mut next_eviction = Duration::ZERO;
+    for t in arrivals {
+        while let Some(&Reverse((done, id))) = busy.peek() {
+            if done > t {
+                break;
+            }
+            busy.pop();
+            pool.release(id, done);
+        }
+        if t >= next_eviction {
+            pool.evict(t);
+            next_eviction = pool.next_eviction().unwrap_or(Duration::MAX);
+        }
+        invocations += 1;
+        let decision = pool.acquire(t);
+        let (cold, id) = match decision {
+            Decision::Throttle(_) => {
+                let sample = sample(Duration::ZERO, Outcome::Throttled, None, None);
+                recorder.record(&sample, base + t, busy.len() as u64);
+                continue;
+            }
+            Decision::Warm(id) => (false, id),
+            Decision::Cold(id) => (true, id),
+        };
+        let init = cold.then_some(f.init);
+        let (took, outcome) = if f.work > f.timeout { (f.timeout, Outcome::Timeout) } else { (f.work, Outcome::Ok) };
+        let latency = took + init.unwrap_or_default();
+        billed_total += billed_ms(took, init, f.billing);
+        recorder.record(&sample(latency, outcome, Some(cold), init), base + t + latency, busy.len() as u64 + 1);
+        if outcome == Outcome::Timeout {
+            pool.discard(id);
+        } else {
+            busy.push(Reverse((t + latency, id)));
+            next_eviction = next_eviction.min(t + latency);
+        }
+    }
+    let mut measurement = recorder.finish(base + horizon);
+    // There is no load generator in a simulation: no generator lag to report.
+    measurement.lag = None;
+    Simulated {
+        measurement,
+        stats: pool.stats().into(),
+        billed_ms_total: billed_total,
+        invocations,
+        wall: wall.elapsed(),
+    }
+}
+
+fn sample(latency: Duration, outcome: Outcome, cold: Option<bool>, init: Option<Duration>) -> Sample {
+    Sample { latency, service: latency, lag: Duration::ZERO, outcome, cold, init }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::pool::KeepAlive;
+
+    fn function(keep_alive: Duration) -> SimulatedFunction {
+        SimulatedFunction {
+            pool: PoolConfig { keep_alive: KeepAlive::Fixed { idle: keep_alive }, ..PoolConfig::default() },
+            init: Duration::from_millis(200),
+            work: Duration::from_millis(10),
+            timeout: Duration::from_secs(3),
+            billing: BillingMode::Standard,
+        }
+    }
+
+    fn every(gap: Duration, count: u32) -> impl Iterator<Item = Duration> {
+        (0..count).map(move |i| gap * i)
+    }
+
+    #[test]
+    fn requests_20_minutes_apart_with_10_minutes_keep_alive_are_all_cold() {
+        let s = simulate_function(
+            every(Duration::from_secs(1200), 72),
+            &function(Duration::from_secs(600)),
+            Duration::from_secs(86_400),
+        );
+        assert_eq!((s.measurement.cold, s.measurement.warm), (72, 0));
+        assert_eq!(s.stats.evicted_idle, 71);
+    }
+
+    #[test]
+    fn requests_5_minutes_apart_are_warm_but_the_first() {
+        let s = simulate_function(
+            every(Duration::from_secs(300), 288),
+            &function(Duration::from_secs(600)),
+            Duration::from_secs(86_400),
+        );
+        // One instance; recycled every 2 h by the maximum lifetime: 1 + 11 cold starts in a day.
+        assert_eq!(s.measurement.cold, 12);
+        assert_eq!(s.stats.evicted_lifetime, 11);
+        let no_lifetime = SimulatedFunction {
+            pool: PoolConfig { max_lifetime: None, ..function(Duration::from_secs(600)).pool },
+            ..function(Duration::from_secs(600))
+        };
+        let s = simulate_function(every(Duration::from_secs(300), 288), &no_lifetime, Duration::from_secs(86_400));
+        assert_eq!((s.measurement.cold, s.measurement.warm), (1, 287));
+    }
+
+    #[test]
+    fn overlapping_requests_scale_out_and_the_cap_throttles() {
+        let mut f = function(Duration::from_secs(600));
+        f.work = Duration::from_secs(1);
+        f.pool.max_concurrency = 3;
+        // Five at once: three instances, two throttled.
+        let s = simulate_function(std::iter::repeat_n(Duration::ZERO, 5), &f, Duration::from_secs(10));
+        assert_eq!(s.measurement.outcomes.throttled, 2);
+        assert_eq!(s.stats.peak_instances, 3);
+        assert_eq!(s.billed_ms_total, 3 * 1200);
+    }
+
+    #[test]
+    fn intervals_stay_bounded_for_a_month() {
+        let month = Duration::from_secs(30 * 86_400);
+        assert!(month.as_secs() / interval_for(month).as_secs() <= MAX_INTERVALS);
+        assert_eq!(interval_for(Duration::from_secs(60)), Duration::from_secs(1));
+    }
+}
