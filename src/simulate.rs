@@ -63,7 +63,6 @@ pub fn simulate_function(
     let mut busy: BinaryHeap<Reverse<(Duration, InstanceId)>> = BinaryHeap::new();
     let mut billed_total = 0u64;
     let mut invocations = 0u64;
-    let mut next_eviction = Duration::ZERO;
     for t in arrivals {
         while let Some(&Reverse((done, id))) = busy.peek() {
             if done > t {
@@ -72,10 +71,8 @@ pub fn simulate_function(
             busy.pop();
             pool.release(id, done);
         }
-        if t >= next_eviction {
-            pool.evict(t);
-            next_eviction = pool.next_eviction().unwrap_or(Duration::MAX);
-        }
+        // Cheap: the pool keeps idle instances ordered by eviction deadline.
+        pool.evict(t);
         invocations += 1;
         let decision = pool.acquire(t);
         let (cold, id) = match decision {
@@ -96,7 +93,6 @@ pub fn simulate_function(
             pool.discard(id);
         } else {
             busy.push(Reverse((t + latency, id)));
-            next_eviction = next_eviction.min(t + latency);
         }
     }
     let mut measurement = recorder.finish(base + horizon);

@@ -7,7 +7,7 @@
 //! per instance, 1,000 concurrent instances, scale-out of 1,000 new instances per 10 s refilled
 //! continuously, idle keep-alive 10 min, instances recycled after about 2 h.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
@@ -125,6 +125,8 @@ struct Instance {
     provisioned: bool,
     /// `Some(since, keep_alive)` while idle.
     idle: Option<(Duration, Duration)>,
+    /// While idle: when it is due for eviction (keep-alive or lifetime), if ever.
+    deadline: Option<Duration>,
 }
 
 /// Counters over the pool's life.
@@ -143,6 +145,11 @@ pub struct PoolStats {
 pub struct Pool {
     config: PoolConfig,
     instances: BTreeMap<InstanceId, Instance>,
+    /// Idle instances by when they became idle: the first is the least, the last the most
+    /// recently used.
+    idle: BTreeSet<(Duration, InstanceId)>,
+    /// Idle instances by eviction deadline, so eviction never scans the whole pool.
+    deadlines: BTreeSet<(Duration, InstanceId)>,
     next_id: InstanceId,
     tokens: f64,
     refilled_at: Duration,
@@ -158,6 +165,8 @@ impl Pool {
         Self {
             config,
             instances: BTreeMap::new(),
+            idle: BTreeSet::new(),
+            deadlines: BTreeSet::new(),
             next_id: 0,
             tokens,
             refilled_at: now,
@@ -175,8 +184,16 @@ impl Pool {
     /// Decides how to serve an invocation arriving at `now`.
     pub fn acquire(&mut self, now: Duration) -> Decision {
         self.refill(now);
-        if let Some(id) = self.pick_idle() {
-            self.instances.get_mut(&id).expect("picked from the map").idle = None;
+        let picked = match self.config.reuse {
+            Reuse::Mru => self.idle.pop_last(),
+            Reuse::Lru => self.idle.pop_first(),
+        };
+        if let Some((_, id)) = picked {
+            let instance = self.instances.get_mut(&id).expect("idle instances are in the map");
+            instance.idle = None;
+            if let Some(deadline) = instance.deadline.take() {
+                self.deadlines.remove(&(deadline, id));
+            }
             return Decision::Warm(id);
         }
         if self.instances.len() >= self.config.max_concurrency {
@@ -196,19 +213,46 @@ impl Pool {
     pub fn release(&mut self, id: InstanceId, now: Duration) -> Option<Eviction> {
         let lifetime = self.config.max_lifetime;
         let keep_alive = self.config.keep_alive.draw(&mut self.rng);
-        let instance = self.instances.get_mut(&id)?;
+        let instance = self.instances.get(&id)?;
         if lifetime.is_some_and(|l| now.saturating_sub(instance.started) >= l) {
-            self.instances.remove(&id);
+            self.remove(id);
             self.stats.evicted_lifetime += 1;
             return Some(Eviction::Lifetime);
         }
+        if let Some((since, _)) = instance.idle {
+            self.idle.remove(&(since, id));
+        }
+        if let Some(deadline) = instance.deadline {
+            self.deadlines.remove(&(deadline, id));
+        }
+        let by_idle = (!instance.provisioned).then_some(now + keep_alive);
+        let by_age = lifetime.map(|l| instance.started + l);
+        let deadline = [by_idle, by_age].into_iter().flatten().min();
+        let instance = self.instances.get_mut(&id).expect("checked above");
         instance.idle = Some((now, keep_alive));
+        instance.deadline = deadline;
+        self.idle.insert((now, id));
+        if let Some(deadline) = deadline {
+            self.deadlines.insert((deadline, id));
+        }
         None
+    }
+
+    /// Takes an instance out of the pool and out of the idle index.
+    fn remove(&mut self, id: InstanceId) -> Option<Instance> {
+        let instance = self.instances.remove(&id)?;
+        if let Some((since, _)) = instance.idle {
+            self.idle.remove(&(since, id));
+        }
+        if let Some(deadline) = instance.deadline {
+            self.deadlines.remove(&(deadline, id));
+        }
+        Some(instance)
     }
 
     /// The instance is gone (crashed, timed out, failed its Init): forget it.
     pub fn discard(&mut self, id: InstanceId) {
-        if self.instances.remove(&id).is_some() {
+        if self.remove(id).is_some() {
             self.stats.discarded += 1;
         }
     }
@@ -217,42 +261,27 @@ impl Pool {
     /// the maximum lifetime. They leave the pool at once.
     pub fn evict(&mut self, now: Duration) -> Vec<(InstanceId, Eviction)> {
         let lifetime = self.config.max_lifetime;
-        let due: Vec<(InstanceId, Eviction)> = self
-            .instances
-            .iter()
-            .filter_map(|(&id, i)| {
-                let (since, keep) = i.idle?;
-                if lifetime.is_some_and(|l| now.saturating_sub(i.started) >= l) {
-                    Some((id, Eviction::Lifetime))
-                } else if !i.provisioned && now.saturating_sub(since) >= keep {
-                    Some((id, Eviction::Idle))
-                } else {
-                    None
-                }
-            })
-            .collect();
-        for (id, why) in &due {
-            self.instances.remove(id);
-            match why {
-                Eviction::Idle => self.stats.evicted_idle += 1,
-                Eviction::Lifetime => self.stats.evicted_lifetime += 1,
+        let mut due = Vec::new();
+        while let Some(&(deadline, id)) = self.deadlines.first() {
+            if deadline > now {
+                break;
             }
+            let instance = self.remove(id).expect("deadlines index pool instances");
+            let why = if lifetime.is_some_and(|l| now.saturating_sub(instance.started) >= l) {
+                self.stats.evicted_lifetime += 1;
+                Eviction::Lifetime
+            } else {
+                self.stats.evicted_idle += 1;
+                Eviction::Idle
+            };
+            due.push((id, why));
         }
         due
     }
 
     /// The earliest time [`Pool::evict`] would return something, if any instance is idle.
     pub fn next_eviction(&self) -> Option<Duration> {
-        let lifetime = self.config.max_lifetime;
-        self.instances
-            .values()
-            .filter_map(|i| {
-                let (since, keep) = i.idle?;
-                let by_idle = (!i.provisioned).then_some(since + keep);
-                let by_age = lifetime.map(|l| i.started + l);
-                [by_idle, by_age].into_iter().flatten().min()
-            })
-            .min()
+        self.deadlines.first().map(|&(deadline, _)| deadline)
     }
 
     /// Whether `id` was provisioned.
@@ -267,7 +296,7 @@ impl Pool {
 
     /// Idle instances now.
     pub fn idle(&self) -> usize {
-        self.instances.values().filter(|i| i.idle.is_some()).count()
+        self.idle.len()
     }
 
     /// Counters so far.
@@ -278,18 +307,10 @@ impl Pool {
     fn add(&mut self, now: Duration, provisioned: bool) -> InstanceId {
         let id = self.next_id;
         self.next_id += 1;
-        self.instances.insert(id, Instance { started: now, provisioned, idle: None });
+        self.instances.insert(id, Instance { started: now, provisioned, idle: None, deadline: None });
         self.stats.started += 1;
         self.stats.peak_alive = self.stats.peak_alive.max(self.instances.len());
         id
-    }
-
-    fn pick_idle(&self) -> Option<InstanceId> {
-        let idle = self.instances.iter().filter_map(|(&id, i)| i.idle.map(|(since, _)| (since, id)));
-        match self.config.reuse {
-            Reuse::Mru => idle.max().map(|(_, id)| id),
-            Reuse::Lru => idle.min().map(|(_, id)| id),
-        }
     }
 
     fn refill(&mut self, now: Duration) {
