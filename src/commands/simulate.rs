@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use super::{target, utc_now};
 use crate::cli::SimulateArgs;
-use crate::metrics::{FunctionReport, LoadMode, RunReport, SimulationInfo, TargetStatus, WorkloadInfo};
+use crate::metrics::{LoadMode, RunReport, SimulationInfo, TargetStatus, WorkloadInfo};
 use crate::report::{comparison_table, exporters_for, ReportDir};
 use crate::simulate::{simulate_function, SimulatedFunction};
 use crate::workload::{TargetSpec, Workload};
@@ -52,16 +52,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         target.mode = LoadMode::Open;
         target.started_at.clone_from(&started_at);
         target.measurement = result.measurement;
-        target.function = Some(FunctionReport {
-            memory_mb: function.memory_mb,
-            timeout_ms: function.timeout.0.as_millis() as u64,
-            event: function.event,
-            billing: function.billing,
-            provisioned: function.provisioned,
-            stats: result.stats,
-            billed_ms_total: result.billed_ms_total,
-            alive_per_second: Vec::new(),
-        });
+        target.function = Some(target::function_report(function, result.stats, result.billed_ms_total, Vec::new()));
         report.targets.push(target);
     }
     anyhow::ensure!(!report.targets.is_empty(), "{}: no function target to simulate", workload.path.display());

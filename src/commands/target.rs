@@ -143,18 +143,29 @@ async fn measure_function(
     runtime.stop();
     let mut report = conclude(&spec.name, "function", &endpoint, Vec::new(), result);
     let invocations = runtime.records();
-    report.function = Some(FunctionReport {
+    let billed_ms_total = invocations.iter().map(|r| r.billed_ms).sum();
+    report.function = Some(function_report(spec, runtime.stats(), billed_ms_total, alive_per_second));
+    report.invocations = invocations;
+    report
+}
+
+/// The report's view of a function target, measured or simulated.
+pub fn function_report(
+    spec: &FunctionTargetSpec,
+    stats: crate::runtime::FunctionStats,
+    billed_ms_total: u64,
+    alive_per_second: Vec<u32>,
+) -> FunctionReport {
+    FunctionReport {
         memory_mb: spec.memory_mb,
         timeout_ms: spec.timeout.0.as_millis() as u64,
         event: spec.event,
         billing: spec.billing,
         provisioned: spec.provisioned,
-        stats: runtime.stats(),
-        billed_ms_total: invocations.iter().map(|r| r.billed_ms).sum(),
+        stats,
+        billed_ms_total,
         alive_per_second,
-    });
-    report.invocations = invocations;
-    report
+    }
 }
 
 /// Records the number of live instances once a second until aborted.
