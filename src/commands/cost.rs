@@ -17,10 +17,7 @@ use crate::report::format_count as group;
 /// # Errors
 /// Bad options (no volume, unknown instance, malformed `--fargate`) or an unreadable catalog.
 pub fn run(args: &CostArgs) -> anyhow::Result<ExitCode> {
-    let pricing = match &args.pricing {
-        Some(path) => Pricing::load(path)?,
-        None => Pricing::embedded(),
-    };
+    let pricing = Pricing::load_or_embedded(args.pricing.as_deref())?;
     if args.examples {
         print!("{}", examples(&pricing)?);
         return Ok(ExitCode::SUCCESS);

@@ -11,7 +11,11 @@ mod target;
 
 use std::process::ExitCode;
 
+use anyhow::Context;
 use tokio_util::sync::CancellationToken;
+
+use crate::metrics::{RunReport, WorkloadInfo};
+use crate::workload::Workload;
 
 /// Exit code when a target failed (did not start, or no request succeeded).
 pub const EXIT_TARGET_FAILED: u8 = 2;
@@ -54,4 +58,38 @@ fn exit_code(interrupted: bool, failed: bool) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Projects every target's monthly cost into the report.
+pub(crate) fn add_costs(
+    report: &mut RunReport,
+    pricing: &crate::cost::Pricing,
+    settings: &crate::cost::CostSettings,
+) -> anyhow::Result<()> {
+    let costs = crate::cost::project(report, pricing, settings).map_err(|e| anyhow::anyhow!("cost.instance: {e}"))?;
+    for (target, cost) in report.targets.iter_mut().zip(costs) {
+        target.cost = cost;
+    }
+    Ok(())
+}
+
+/// The workload as the report records it.
+///
+/// # Errors
+/// When the traffic cannot be described as JSON.
+pub(crate) fn workload_info(workload: &Workload) -> anyhow::Result<WorkloadInfo> {
+    Ok(WorkloadInfo {
+        name: workload.spec.name.clone(),
+        description: workload.spec.description.clone(),
+        source: workload.path.display().to_string(),
+        seed: workload.spec.seed,
+        duration_s: workload.duration().as_secs_f64(),
+        traffic: serde_json::to_value(&workload.spec.traffic).context("describing the traffic")?,
+        warnings: workload.warnings.clone(),
+    })
+}
+
+/// `2026-11-27T15:43:00Z` → `20261127T154300Z`: sortable and safe in file names.
+pub(crate) fn folder_timestamp(rfc3339: &str) -> String {
+    rfc3339.chars().filter(|c| *c != '-' && *c != ':').collect()
 }

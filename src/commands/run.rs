@@ -2,12 +2,12 @@
 
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use tokio_util::sync::CancellationToken;
 
-use super::{exit_code, target, utc_now};
+use super::{add_costs, exit_code, folder_timestamp, target, utc_now, workload_info};
 use crate::cli::RunArgs;
-use crate::metrics::{RunReport, TargetStatus, WorkloadInfo};
+use crate::metrics::{RunReport, TargetStatus};
 use crate::report::{comparison_table, exporters_for, ReportDir};
 use crate::workload::{TargetSpec, Workload};
 
@@ -27,10 +27,7 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
     let started_at = utc_now();
     let dir = ReportDir::create(&args.out, &workload.spec.name, &folder_timestamp(&started_at))?;
     let mut report = RunReport::new(workload_info(&workload)?, started_at);
-    let pricing = match &args.pricing {
-        Some(path) => crate::cost::Pricing::load(path)?,
-        None => crate::cost::Pricing::embedded(),
-    };
+    let pricing = crate::cost::Pricing::load_or_embedded(args.pricing.as_deref())?;
     for target in targets {
         if cancel.is_cancelled() {
             break;
@@ -64,19 +61,6 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
     Ok(exit_code(interrupted, failed))
 }
 
-/// Projects every target's monthly cost into the report.
-fn add_costs(
-    report: &mut RunReport,
-    pricing: &crate::cost::Pricing,
-    settings: &crate::cost::CostSettings,
-) -> anyhow::Result<()> {
-    let costs = crate::cost::project(report, pricing, settings).map_err(|e| anyhow::anyhow!("cost.instance: {e}"))?;
-    for (target, cost) in report.targets.iter_mut().zip(costs) {
-        target.cost = cost;
-    }
-    Ok(())
-}
-
 /// "function: break-even at N requests/month (R req/s) against the always-on option".
 fn break_even_lines(report: &RunReport, hours: f64) -> Vec<String> {
     report
@@ -108,21 +92,4 @@ fn select_targets<'w>(workload: &'w Workload, wanted: &[String]) -> anyhow::Resu
         }
     }
     Ok(all.iter().filter(|t| wanted.iter().any(|w| w == t.name())).collect())
-}
-
-fn workload_info(workload: &Workload) -> anyhow::Result<WorkloadInfo> {
-    Ok(WorkloadInfo {
-        name: workload.spec.name.clone(),
-        description: workload.spec.description.clone(),
-        source: workload.path.display().to_string(),
-        seed: workload.spec.seed,
-        duration_s: workload.duration().as_secs_f64(),
-        traffic: serde_json::to_value(&workload.spec.traffic).context("describing the traffic")?,
-        warnings: workload.warnings.clone(),
-    })
-}
-
-/// `2026-11-27T15:43:00Z` → `20261127T154300Z`: sortable and safe in file names.
-fn folder_timestamp(rfc3339: &str) -> String {
-    rfc3339.chars().filter(|c| *c != '-' && *c != ':').collect()
 }

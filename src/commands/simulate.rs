@@ -5,9 +5,9 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use super::{target, utc_now};
+use super::{add_costs, folder_timestamp, target, utc_now, workload_info};
 use crate::cli::SimulateArgs;
-use crate::metrics::{LoadMode, RunReport, SimulationInfo, TargetStatus, WorkloadInfo};
+use crate::metrics::{LoadMode, RunReport, SimulationInfo, TargetStatus};
 use crate::report::{comparison_table, exporters_for, ReportDir};
 use crate::simulate::{simulate_function, SimulatedFunction};
 use crate::workload::{TargetSpec, Workload};
@@ -23,15 +23,9 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     }
     let started_at = utc_now();
     let wall = Instant::now();
-    let mut info = WorkloadInfo {
-        name: workload.spec.name.clone(),
-        description: workload.spec.description.clone(),
-        source: workload.path.display().to_string(),
-        seed: workload.spec.seed,
-        duration_s: workload.duration().as_secs_f64(),
-        traffic: serde_json::to_value(&workload.spec.traffic)?,
-        warnings: Vec::new(),
-    };
+    let mut info = workload_info(&workload)?;
+    // The workload's warnings are about real-time runs (e.g. sparse traffic taking days).
+    info.warnings.clear();
     let mut report = RunReport::new(info.clone(), started_at.clone());
     let mut invocations = 0;
     for spec in &workload.spec.targets {
@@ -69,17 +63,10 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
             crate::workload::HumanDuration(workload.spec.function.work.nominal_duration())
         ),
     });
-    let pricing = match &args.pricing {
-        Some(path) => crate::cost::Pricing::load(path)?,
-        None => crate::cost::Pricing::embedded(),
-    };
-    let costs = crate::cost::project(&report, &pricing, &workload.spec.cost).map_err(anyhow::Error::msg)?;
-    for (target, cost) in report.targets.iter_mut().zip(costs) {
-        target.cost = cost;
-    }
+    let pricing = crate::cost::Pricing::load_or_embedded(args.pricing.as_deref())?;
+    add_costs(&mut report, &pricing, &workload.spec.cost)?;
     let folder = format!("{}-simulated", workload.spec.name);
-    let stamp: String = started_at.chars().filter(|c| *c != '-' && *c != ':').collect();
-    let dir = ReportDir::create(&args.out, &folder, &stamp)?;
+    let dir = ReportDir::create(&args.out, &folder, &folder_timestamp(&started_at))?;
     dir.write(&report, &exporters_for(&report))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -88,6 +88,14 @@ impl Pricing {
         Self::parse(EMBEDDED, "embedded pricing.toml").expect("the embedded catalog is valid")
     }
 
+    /// The catalog at `path`, or the embedded one when there is none.
+    ///
+    /// # Errors
+    /// As [`Pricing::load`].
+    pub fn load_or_embedded(path: Option<&Path>) -> anyhow::Result<Self> {
+        path.map_or_else(|| Ok(Self::embedded()), Self::load)
+    }
+
     /// Reads a catalog file.
     ///
     /// # Errors

@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::work::{parse_request, perform_blocking, Init, Work};
+use crate::gateway::plain;
 
 /// Runs Init, then serves on `127.0.0.1:$PORT` until `shutdown` fires (SIGTERM in the process).
 ///
@@ -36,11 +37,11 @@ pub async fn serve_http(shutdown: CancellationToken) -> anyhow::Result<()> {
 async fn handle(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let body = match request.into_body().collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(err) => return Ok(text(StatusCode::BAD_REQUEST, format!("cannot read the body: {err}"))),
+        Err(err) => return Ok(plain(StatusCode::BAD_REQUEST, format!("cannot read the body: {err}"))),
     };
     let work = match parse_request(&body) {
         Ok(work) => work,
-        Err(message) => return Ok(text(StatusCode::BAD_REQUEST, message)),
+        Err(message) => return Ok(plain(StatusCode::BAD_REQUEST, message)),
     };
     let output = match work {
         Work::Sleep { duration } => {
@@ -48,19 +49,13 @@ async fn handle(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Inf
             Bytes::from_static(b"{\"ok\":true}")
         }
         Work::Echo { .. } => body,
-        Work::Fail { message } => return Ok(text(StatusCode::INTERNAL_SERVER_ERROR, message)),
+        Work::Fail { message } => return Ok(plain(StatusCode::INTERNAL_SERVER_ERROR, message)),
         blocking => match tokio::task::spawn_blocking(move || perform_blocking(&blocking, &[])).await {
             Ok(out) => Bytes::from(out),
-            Err(err) => return Ok(text(StatusCode::INTERNAL_SERVER_ERROR, format!("work failed: {err}"))),
+            Err(err) => return Ok(plain(StatusCode::INTERNAL_SERVER_ERROR, format!("work failed: {err}"))),
         },
     };
     let mut response = Response::new(Full::new(output));
     response.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
     Ok(response)
-}
-
-fn text(status: StatusCode, message: String) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(message)));
-    *response.status_mut() = status;
-    response
 }

@@ -38,7 +38,8 @@ pub struct Reply {
 }
 
 impl Reply {
-    fn failed(outcome: Outcome) -> Self {
+    /// A request that ended without a usable response.
+    pub fn failed(outcome: Outcome) -> Self {
         Self { outcome, cold: None, init: None }
     }
 }

@@ -35,7 +35,7 @@ pub(super) async fn run(
                 let sent = shared.begin();
                 let reply = tokio::time::timeout(shared.timeout, worker.send(&shared.template))
                     .await
-                    .unwrap_or(Reply { outcome: Outcome::Timeout, cold: None, init: None });
+                    .unwrap_or(Reply::failed(Outcome::Timeout));
                 shared.finish(sent, sent, reply);
                 if reply.outcome == Outcome::ConnectError {
                     tokio::time::sleep(RECONNECT_PAUSE).await;
@@ -56,7 +56,7 @@ pub(super) async fn run(
         let done = shared.live.done.load(Ordering::Relaxed);
         let now = Instant::now();
         for _ in done..sent {
-            shared.finish(now, now, Reply { outcome: Outcome::Other, cold: None, init: None });
+            shared.finish(now, now, Reply::failed(Outcome::Other));
         }
     }
     interrupted

@@ -97,9 +97,9 @@ impl Shared {
     async fn exchange<F: std::future::Future<Output = Reply>>(&self, send: F) -> Reply {
         tokio::select! {
             biased;
-            () = self.cancel.cancelled() => Reply { outcome: Outcome::Other, cold: None, init: None },
+            () = self.cancel.cancelled() => Reply::failed(Outcome::Other),
             reply = tokio::time::timeout(self.timeout, send) => {
-                reply.unwrap_or(Reply { outcome: Outcome::Timeout, cold: None, init: None })
+                reply.unwrap_or(Reply::failed(Outcome::Timeout))
             }
         }
     }

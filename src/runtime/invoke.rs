@@ -142,10 +142,7 @@ fn init_failed(inner: &Arc<Inner>, instance: &Arc<FunctionInstance>, request_id:
     discard(inner, instance.id);
     let init = Some(instance.spawned_at.elapsed());
     let body = match end {
-        InitEnd::Failed { body, error_type } if !body.is_empty() => {
-            let _ = error_type;
-            body
-        }
+        InitEnd::Failed { body, .. } if !body.is_empty() => body,
         InitEnd::Failed { error_type, .. } => {
             error_body(error_type.as_deref().unwrap_or("Runtime.Unknown"), "Init error without a body")
         }

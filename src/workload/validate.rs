@@ -31,8 +31,9 @@ pub(super) fn validate(path: &Path, spec: WorkloadSpec) -> Result<Workload, Work
         ));
     }
     check_targets(&spec.targets).map_err(|(f, m)| fail(&f, m))?;
-    if !crate::cost::Pricing::embedded().ec2.contains_key(&spec.cost.instance) {
-        let known: Vec<String> = crate::cost::Pricing::embedded().ec2.keys().cloned().collect();
+    let catalog = crate::cost::Pricing::embedded();
+    if !catalog.ec2.contains_key(&spec.cost.instance) {
+        let known: Vec<String> = catalog.ec2.keys().cloned().collect();
         return Err(fail(
             "cost.instance",
             format!("no EC2 price for {:?} (the catalog has: {})", spec.cost.instance, known.join(", ")),
