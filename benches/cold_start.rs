@@ -107,6 +107,7 @@ fn cold_starts(command: Vec<String>) -> Vec<f64> {
             pool: PoolConfig { max_lifetime: Some(Duration::ZERO), ..PoolConfig::default() },
             billing: BillingMode::Standard,
             log: None,
+            clock: coldbench::clock::Clock::real(),
         };
         let function = FunctionRuntime::start(config).await.expect("runtime starts");
         for _ in 0..SAMPLES {

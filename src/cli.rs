@@ -53,6 +53,9 @@ pub struct RunArgs {
     /// Override the workload's duration, e.g. 10s.
     #[arg(long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
+    /// Skip idle time (as `load.fast_forward = true`): every invocation still runs for real.
+    #[arg(long)]
+    pub fast_forward: bool,
     /// Print results.json to stdout instead of the table.
     #[arg(long)]
     pub json: bool,

@@ -4,6 +4,7 @@
 //! `main` parses the command line and calls [`run`]; everything else lives in the modules below.
 
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod container;
 pub mod cost;

@@ -32,6 +32,7 @@ impl Harness {
             pool: PoolConfig::default(),
             billing: BillingMode::Standard,
             log: None,
+            clock: coldbench::clock::Clock::real(),
         };
         configure(&mut config);
         let runtime = FunctionRuntime::start(config).await.unwrap();

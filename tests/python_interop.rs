@@ -54,6 +54,7 @@ async fn start(dir: &std::path::Path, handler: &str) -> (FunctionRuntime, Gatewa
         pool: PoolConfig::default(),
         billing: BillingMode::Standard,
         log: None,
+        clock: coldbench::clock::Clock::real(),
     };
     let runtime = FunctionRuntime::start(config).await.unwrap();
     let gateway = Gateway::start(Arc::new(runtime.clone())).await.unwrap();

@@ -20,6 +20,9 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
     if let Some(duration) = args.duration {
         workload.set_duration(duration);
     }
+    if args.fast_forward {
+        workload.set_fast_forward()?;
+    }
     for warning in &workload.warnings {
         eprintln!("warning: {warning}");
     }
@@ -50,6 +53,9 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!("{}", comparison_table(&report.targets));
+        for note in crate::report::time_notes(&report) {
+            println!("{note}");
+        }
         let hours = workload.spec.cost.hours_per_month.unwrap_or(pricing.hours_per_month);
         for line in break_even_lines(&report, hours) {
             println!("{line}");

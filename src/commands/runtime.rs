@@ -80,5 +80,6 @@ fn config(args: &RuntimeArgs) -> anyhow::Result<FunctionConfig> {
         },
         billing: if args.legacy_billing { BillingMode::Legacy } else { BillingMode::Standard },
         log: Some(log),
+        clock: crate::clock::Clock::real(),
     })
 }

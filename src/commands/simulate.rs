@@ -72,11 +72,9 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!("{}", comparison_table(&report.targets));
-        println!(
-            "simulated {} of traffic ({invocations} invocations) in {wall_s:.2} s: {:.0} invocations per second",
-            crate::workload::HumanDuration(workload.duration()),
-            invocations as f64 / wall_s.max(1e-9)
-        );
+        for note in crate::report::time_notes(&report) {
+            println!("{note}");
+        }
         println!("report: {}", dir.path().display());
     }
     Ok(ExitCode::SUCCESS)

@@ -7,15 +7,16 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
 use super::utc_now;
+use crate::clock::Clock;
 use crate::container::{ContainerConfig, ContainerPool};
 use crate::gateway::Gateway;
-use crate::loadgen::{self, Live, LoadResult, Plan, RequestTemplate};
-use crate::metrics::FunctionReport;
+use crate::loadgen::{self, Live, LoadResult, Plan, RequestTemplate, Timing};
+use crate::metrics::{FastForwardInfo, FunctionReport, INTERVAL};
 use crate::metrics::{InstanceReport, LoadMode, Recorder, TargetReport, TargetStatus};
 use crate::process::LineSink;
 use crate::progress::Progress;
@@ -32,12 +33,24 @@ pub async fn measure(
     log_dir: Option<&Path>,
 ) -> TargetReport {
     let started_at = utc_now();
+    // Each target gets a clock of its own: they run one after the other.
+    let clock = Clock::new(workload.spec.load.fast_forward);
+    let real_start = Instant::now();
     let mut report = match target {
         TargetSpec::Url(spec) => measure_url(workload, spec, cancel, quiet).await,
-        TargetSpec::Container(spec) => measure_container(workload, spec, cancel, quiet).await,
-        TargetSpec::Function(spec) => measure_function(workload, spec, cancel, quiet, log_dir).await,
+        TargetSpec::Container(spec) => measure_container(workload, spec, cancel, quiet, &clock).await,
+        TargetSpec::Function(spec) => measure_function(workload, spec, cancel, quiet, log_dir, &clock).await,
     };
     report.started_at = started_at;
+    if clock.is_fast_forward() && report.measurement.requests > 0 {
+        let skipped = clock.skipped();
+        report.fast_forward = Some(FastForwardInfo {
+            simulated_s: report.measurement.elapsed_s,
+            real_s: real_start.elapsed().as_secs_f64(),
+            skipped_s: skipped.total.as_secs_f64(),
+            jumps: skipped.jumps,
+        });
+    }
     report
 }
 
@@ -47,7 +60,7 @@ async fn measure_url(workload: &Workload, spec: &UrlSpec, cancel: &CancellationT
             Ok(t) => t,
             Err(e) => return failed(&spec.name, "url", &spec.url, e.to_string()),
         };
-    let result = drive(workload, &spec.name, template, cancel, quiet).await;
+    let result = drive(workload, &spec.name, template, cancel, quiet, &Clock::real()).await;
     conclude(&spec.name, "url", &spec.url, Vec::new(), result)
 }
 
@@ -56,6 +69,7 @@ async fn measure_container(
     spec: &ContainerSpec,
     cancel: &CancellationToken,
     quiet: bool,
+    clock: &Clock,
 ) -> TargetReport {
     let command = match spec.command.clone().map_or_else(crate::function::http_command, Ok) {
         Ok(c) => c,
@@ -79,7 +93,7 @@ async fn measure_container(
             Err(e) => return failed(&spec.name, "container", "", format!("container did not start: {e}")),
         },
     };
-    let report = serve_and_drive(workload, &spec.name, &pool, cancel, quiet).await;
+    let report = serve_and_drive(workload, &spec.name, &pool, cancel, quiet, clock).await;
     pool.stop().await;
     report
 }
@@ -90,6 +104,7 @@ async fn serve_and_drive(
     pool: &Arc<ContainerPool>,
     cancel: &CancellationToken,
     quiet: bool,
+    clock: &Clock,
 ) -> TargetReport {
     let gateway = match Gateway::start(Arc::clone(pool) as _).await {
         Ok(g) => g,
@@ -99,7 +114,7 @@ async fn serve_and_drive(
     let headers = BTreeMap::from([("content-type".to_string(), "application/json".to_string())]);
     let template = RequestTemplate::new("POST", &endpoint, &headers, workload.spec.function.work.request_body())
         .expect("the gateway URL and fixed headers are valid");
-    let result = drive(workload, name, template, cancel, quiet).await;
+    let result = drive(workload, name, template, cancel, quiet, clock).await;
     gateway.stop().await;
     conclude(name, "container", &endpoint, pool.reports(), result)
 }
@@ -110,8 +125,9 @@ async fn measure_function(
     cancel: &CancellationToken,
     quiet: bool,
     log_dir: Option<&Path>,
+    clock: &Clock,
 ) -> TargetReport {
-    let config = match function_config(workload, spec, log_dir) {
+    let config = match function_config(workload, spec, log_dir, clock) {
         Ok(c) => c,
         Err(e) => return failed(&spec.name, "function", "", format!("{e:#}")),
     };
@@ -135,8 +151,9 @@ async fn measure_function(
     let template = RequestTemplate::new("POST", &endpoint, &headers, workload.spec.function.work.request_body())
         .expect("the gateway URL and fixed headers are valid");
     let samples = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let sampler = tokio::spawn(sample_alive(runtime.clone(), Arc::clone(&samples)));
-    let result = drive(workload, &spec.name, template, cancel, quiet).await;
+    let interval = interval(workload, clock);
+    let sampler = tokio::spawn(sample_alive(runtime.clone(), Arc::clone(&samples), clock.clone(), interval));
+    let result = drive(workload, &spec.name, template, cancel, quiet, clock).await;
     sampler.abort();
     let alive_per_second = std::mem::take(&mut *samples.lock().expect("samples lock"));
     gateway.stop().await;
@@ -168,13 +185,33 @@ pub fn function_report(
     }
 }
 
-/// Records the number of live instances once a second until aborted.
-async fn sample_alive(runtime: FunctionRuntime, samples: Arc<std::sync::Mutex<Vec<u32>>>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+/// Records the number of live instances once per interval of the clock until aborted (several
+/// entries at once after a jump of the clock: nothing changed in the skipped time).
+async fn sample_alive(
+    runtime: FunctionRuntime,
+    samples: Arc<std::sync::Mutex<Vec<u32>>>,
+    clock: Clock,
+    interval: Duration,
+) {
+    let start = clock.now();
+    let mut tick = tokio::time::interval(interval.min(Duration::from_millis(100)));
     loop {
         tick.tick().await;
+        let index = (clock.now().saturating_duration_since(start).as_nanos() / interval.as_nanos()) as usize;
         let alive = u32::try_from(runtime.alive()).unwrap_or(u32::MAX);
-        samples.lock().expect("samples lock").push(alive);
+        let mut samples = samples.lock().expect("samples lock");
+        while samples.len() <= index {
+            samples.push(alive);
+        }
+    }
+}
+
+/// The time series' interval: a second, or coarser when fast-forward stretches the run.
+fn interval(workload: &Workload, clock: &Clock) -> Duration {
+    if clock.is_fast_forward() {
+        crate::simulate::interval_for(workload.duration())
+    } else {
+        INTERVAL
     }
 }
 
@@ -182,6 +219,7 @@ fn function_config(
     workload: &Workload,
     spec: &FunctionTargetSpec,
     log_dir: Option<&Path>,
+    clock: &Clock,
 ) -> anyhow::Result<FunctionConfig> {
     let command = match &spec.command {
         Some(command) => command.clone(),
@@ -201,6 +239,7 @@ fn function_config(
         pool: pool_config(workload, spec)?,
         billing: spec.billing,
         log: log_dir.map(|dir| function_log(&dir.join(format!("{}.function.log", spec.name)))).transpose()?,
+        clock: clock.clone(),
     })
 }
 
@@ -240,12 +279,15 @@ async fn drive(
     template: RequestTemplate,
     cancel: &CancellationToken,
     quiet: bool,
+    clock: &Clock,
 ) -> anyhow::Result<LoadResult> {
     let plan = Plan::Open { schedule: Box::new(workload.schedule()), max_in_flight: workload.spec.load.max_in_flight };
     let live = Arc::new(Live::default());
     let expected = workload.arrivals.expected_requests(workload.duration()).round() as u64;
     let progress = Progress::start(name, Some(expected), Arc::clone(&live), !quiet);
-    let result = loadgen::drive(template, plan, workload.spec.load.timeout.0, cancel.child_token(), live).await;
+    let timing =
+        Timing { timeout: workload.spec.load.timeout.0, clock: clock.clone(), interval: interval(workload, clock) };
+    let result = loadgen::drive(template, plan, timing, cancel.child_token(), live).await;
     progress.finish();
     result
 }
@@ -300,6 +342,7 @@ pub fn empty_report(
         instances: Vec::new(),
         measurement: Recorder::new(now).finish(now),
         coldbench_cpu_us_per_request: None,
+        fast_forward: None,
         warnings: Vec::new(),
         function: None,
         invocations: Vec::new(),

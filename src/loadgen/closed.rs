@@ -28,10 +28,11 @@ pub(super) async fn run(
         let (shared, budget) = (Arc::clone(&shared), Arc::clone(&budget));
         workers.spawn(async move {
             let mut worker = Worker::new(addr);
-            while deadline.is_none_or(|d| Instant::now() < d) {
+            while deadline.is_none_or(|d| shared.clock.now() < d) {
                 if budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_err() {
                     break;
                 }
+                let _busy = shared.clock.busy();
                 let sent = shared.begin();
                 let reply = tokio::time::timeout(shared.timeout, worker.send(&shared.template))
                     .await
@@ -54,7 +55,7 @@ pub(super) async fn run(
         workers.shutdown().await;
         let sent = shared.live.sent.load(Ordering::Relaxed);
         let done = shared.live.done.load(Ordering::Relaxed);
-        let now = Instant::now();
+        let now = shared.clock.now();
         for _ in done..sent {
             shared.finish(now, now, Reply::failed(Outcome::Other));
         }

@@ -19,7 +19,8 @@ use tokio_util::sync::CancellationToken;
 pub use client::{Reply, COLD_HEADER, FUNCTION_ERROR_HEADER, INIT_MS_HEADER};
 pub use request::{RequestTemplate, TemplateError};
 
-use crate::metrics::{Measurement, Outcome, Recorder, Sample};
+use crate::clock::Clock;
+use crate::metrics::{Measurement, Outcome, Recorder, Sample, INTERVAL};
 
 /// Generator lag p99 above which the report says the generator was the bottleneck.
 pub const LAG_WARNING: Duration = Duration::from_millis(1);
@@ -34,6 +35,24 @@ pub enum Plan {
     /// `connections` keep-alive connections, each sending when its previous response arrived,
     /// until `duration` passes or `requests` have been sent (whichever comes first).
     Closed { connections: usize, duration: Option<Duration>, requests: Option<u64> },
+}
+
+/// How a load keeps time.
+#[derive(Clone, Debug)]
+pub struct Timing {
+    /// Per-request timeout; a request past it ends as `timeout`.
+    pub timeout: Duration,
+    /// The run's clock (fast-forwarded or real), shared with local targets.
+    pub clock: Clock,
+    /// Length of one interval of the time series.
+    pub interval: Duration,
+}
+
+impl Timing {
+    /// Real time, one-second intervals.
+    pub fn real(timeout: Duration) -> Self {
+        Self { timeout, clock: Clock::real(), interval: INTERVAL }
+    }
 }
 
 /// Counters a progress display can read while the load runs.
@@ -63,6 +82,7 @@ struct Shared {
     live: Arc<Live>,
     template: RequestTemplate,
     timeout: Duration,
+    clock: Clock,
     cancel: CancellationToken,
 }
 
@@ -71,12 +91,12 @@ impl Shared {
     fn begin(&self) -> Instant {
         self.live.sent.fetch_add(1, Ordering::Relaxed);
         self.live.in_flight.fetch_add(1, Ordering::Relaxed);
-        Instant::now()
+        self.clock.now()
     }
 
     /// Records a finished request.
     fn finish(&self, intended: Instant, sent: Instant, reply: Reply) {
-        let end = Instant::now();
+        let end = self.clock.now();
         let in_flight = self.live.in_flight.fetch_sub(1, Ordering::Relaxed);
         let sample = Sample {
             latency: end.saturating_duration_since(intended),
@@ -112,14 +132,16 @@ impl Shared {
 pub async fn drive(
     template: RequestTemplate,
     plan: Plan,
-    timeout: Duration,
+    timing: Timing,
     cancel: CancellationToken,
     live: Arc<Live>,
 ) -> anyhow::Result<LoadResult> {
     let addr = resolve(&template.authority).await?;
     let cpu_before = process_cpu_time();
-    let start = Instant::now();
-    let shared = Arc::new(Shared { recorder: Mutex::new(Recorder::new(start)), live, template, timeout, cancel });
+    let Timing { timeout, clock, interval } = timing;
+    let start = clock.now();
+    let recorder = Mutex::new(Recorder::with_interval(start, interval));
+    let shared = Arc::new(Shared { recorder, live, template, timeout, clock, cancel });
     let (interrupted, mut warnings) = match plan {
         Plan::Open { schedule, max_in_flight } => {
             open::run(addr, Arc::clone(&shared), schedule, start, max_in_flight).await
@@ -129,7 +151,7 @@ pub async fn drive(
             (closed::run(addr, Arc::clone(&shared), connections, deadline, requests).await, Vec::new())
         }
     };
-    let end = Instant::now();
+    let end = shared.clock.now();
     // Every request has been recorded by now (the drivers wait for them); take the recorder out.
     let recorder = std::mem::replace(&mut *shared.recorder.lock().expect("recorder lock"), Recorder::new(end));
     let measurement = recorder.finish(end);

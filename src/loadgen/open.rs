@@ -29,14 +29,15 @@ pub(super) async fn run(
     let mut interrupted = false;
     for offset in schedule {
         let intended = start + offset;
+        // With fast-forward, the clock jumps toward `intended` once nothing is in flight.
         let waited = tokio::select! {
             biased;
             () = shared.cancel.cancelled() => { interrupted = true; break; }
-            waited = wait_until(timer.as_ref().ok(), intended) => waited,
+            waited = shared.clock.wait_until(intended, |real| wait_until(timer.as_ref().ok(), real)) => waited,
         };
         if waited.is_err() {
             // The timerfd failed (it never does on Linux in practice): fall back to tokio's timer.
-            tokio::time::sleep_until(intended.into()).await;
+            tokio::time::sleep_until(shared.clock.real_instant(intended).into()).await;
         }
         if slots.available_permits() == 0 {
             cap_waits += 1;
@@ -46,12 +47,14 @@ pub(super) async fn run(
             () = shared.cancel.cancelled() => { interrupted = true; break; }
             permit = Arc::clone(&slots).acquire_owned() => permit.expect("the semaphore is never closed"),
         };
+        // Taken here, not in the task: the clock must not jump before the task has started.
+        let busy = shared.clock.busy();
         let (shared, pool) = (Arc::clone(&shared), Arc::clone(&pool));
         tokio::spawn(async move {
             let sent = shared.begin();
             let reply = shared.exchange(pool.send(&shared.template)).await;
             shared.finish(intended, sent, reply);
-            drop(permit);
+            drop((busy, permit));
         });
     }
     // Every request task holds a slot until it has recorded: taking them all means all are done.

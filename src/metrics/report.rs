@@ -102,7 +102,22 @@ pub struct TargetReport {
     /// CPU time the coldbench process used while driving this target, per request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coldbench_cpu_us_per_request: Option<f64>,
+    /// Present when idle time was skipped: how much time the target saw against how long it took.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fast_forward: Option<FastForwardInfo>,
     pub warnings: Vec<String>,
+}
+
+/// Simulated against real time of a fast-forwarded target.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FastForwardInfo {
+    /// Time as the target and the load generator saw it (the measurement's elapsed time).
+    pub simulated_s: f64,
+    /// Real time the load took.
+    pub real_s: f64,
+    /// Idle time skipped, and in how many jumps.
+    pub skipped_s: f64,
+    pub jumps: u64,
 }
 
 /// What the function runtime saw of a `function` target.
@@ -118,7 +133,7 @@ pub struct FunctionReport {
     pub stats: crate::runtime::FunctionStats,
     /// Billed milliseconds over all invocations.
     pub billed_ms_total: u64,
-    /// Instances alive, sampled once a second from the start of the load.
+    /// Instances alive, sampled once per interval of the time series from the start of the load.
     #[serde(default)]
     pub alive_per_second: Vec<u32>,
 }
@@ -164,8 +179,19 @@ pub struct Measurement {
     pub warm: u64,
     /// Whole-run histograms, encoded (base64 of compressed HdrHistogram V2).
     pub histograms: Histograms,
-    /// One entry per second of the run.
+    /// One entry per interval of the run: a second, or longer for simulated and fast-forwarded
+    /// runs (see [`Measurement::interval_s`]).
     pub intervals: Vec<IntervalReport>,
+}
+
+impl Measurement {
+    /// Length of one interval of the time series, in seconds.
+    pub fn interval_s(&self) -> f64 {
+        match self.intervals.as_slice() {
+            [first, second, ..] if second.start_s > first.start_s => second.start_s - first.start_s,
+            _ => 1.0,
+        }
+    }
 }
 
 /// Whole-run histograms in the encoding `.hlog` files use.

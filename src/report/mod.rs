@@ -136,3 +136,58 @@ pub fn instances_alive(target: &crate::metrics::TargetReport, second: usize) -> 
         None => None,
     }
 }
+
+/// A span of time for people: "1d 2h 5m", "3m 20s", "4.25 s".
+pub fn format_span(seconds: f64) -> String {
+    if seconds < 60.0 {
+        return format!("{seconds:.2} s");
+    }
+    let total = seconds.round() as u64;
+    let (days, hours, minutes, secs) = (total / 86_400, total / 3_600 % 24, total / 60 % 60, total % 60);
+    let parts = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")];
+    let first = parts.iter().position(|(n, _)| *n > 0).unwrap_or(3);
+    parts[first..(first + 3).min(4)].iter().map(|(n, unit)| format!("{n}{unit}")).collect::<Vec<_>>().join(" ")
+}
+
+/// What a reader must know about time in this report: simulated, or fast-forwarded and by how much.
+pub fn time_notes(report: &RunReport) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(sim) = &report.simulation {
+        notes.push(format!(
+            "simulated, not measured: {} of traffic per target in {} of real time ({} invocations, {} per second); \
+             durations from {}",
+            format_span(sim.simulated_s),
+            format_span(sim.wall_s),
+            format_count(sim.invocations as f64),
+            format_count(sim.invocations_per_wall_second),
+            sim.durations
+        ));
+    }
+    for t in &report.targets {
+        if let Some(ff) = &t.fast_forward {
+            notes.push(format!(
+                "{}: fast-forwarded: {} of simulated time in {} of real time ({} of idle time skipped in {} jumps); \
+                 every invocation ran for real",
+                t.name,
+                format_span(ff.simulated_s),
+                format_span(ff.real_s),
+                format_span(ff.skipped_s),
+                ff.jumps
+            ));
+        }
+    }
+    notes
+}
+
+#[cfg(test)]
+mod span_tests {
+    use super::format_span;
+
+    #[test]
+    fn spans_read_naturally() {
+        assert_eq!(format_span(4.254), "4.25 s");
+        assert_eq!(format_span(200.0), "3m 20s");
+        assert_eq!(format_span(86_400.0 + 7_500.0), "1d 2h 5m");
+        assert_eq!(format_span(30.0 * 86_400.0), "30d 0h 0m");
+    }
+}

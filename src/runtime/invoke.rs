@@ -90,6 +90,8 @@ pub(super) async fn invoke(inner: &Arc<Inner>, payload: Bytes, client_context: O
 
 /// Finds an idle instance or starts one; `Err` carries a throttle or a failed start.
 async fn acquire(inner: &Arc<Inner>, request_id: &str) -> Result<(Arc<FunctionInstance>, bool), Box<Invoked>> {
+    // The eviction tick may not have run since the clock last jumped.
+    inner.evict_expired();
     let decision = inner.pool.lock().expect("pool lock").acquire(inner.now());
     match decision {
         Decision::Throttle(reason) => {

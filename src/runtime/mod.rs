@@ -23,6 +23,7 @@ pub use billing::{BillingMode, BillingRecord, InvocationOutcome};
 pub use front::EventShape;
 pub use invoke::Invoked;
 
+use crate::clock::Clock;
 use crate::gateway::{Backend, Invocation, InvokeFuture};
 use crate::process::LineSink;
 use instance::{FunctionInstance, InitEnd};
@@ -48,6 +49,9 @@ pub struct FunctionConfig {
     pub billing: BillingMode,
     /// Where START/END/REPORT lines and the function's output go.
     pub log: Option<LineSink>,
+    /// The clock keep-alive, lifetime and the scale-out bucket read (fast-forwarded in runs
+    /// that skip idle time).
+    pub clock: Clock,
 }
 
 impl FunctionConfig {
@@ -103,7 +107,7 @@ impl FunctionRuntime {
     /// # Errors
     /// When a provisioned instance cannot start or fails its Init.
     pub async fn start(config: FunctionConfig) -> anyhow::Result<Self> {
-        let origin = Instant::now();
+        let origin = config.clock.now();
         let pool = Pool::new(config.pool.clone(), Duration::ZERO);
         let inner = Arc::new(Inner {
             config,
@@ -173,9 +177,17 @@ impl FunctionRuntime {
 }
 
 impl Inner {
-    /// The pool's clock: time since the runtime started.
+    /// The pool's clock: time since the runtime started, skipped idle time included.
     fn now(&self) -> Duration {
-        self.origin.elapsed()
+        self.config.clock.now().saturating_duration_since(self.origin)
+    }
+
+    /// Evicts every instance whose keep-alive or lifetime has run out, and stops it.
+    fn evict_expired(&self) {
+        let evicted = self.pool.lock().expect("pool lock").evict(self.now());
+        for (id, _) in evicted {
+            self.forget(id);
+        }
     }
 
     fn log(&self, line: &str) {
@@ -198,10 +210,7 @@ async fn evict_loop(inner: Arc<Inner>) {
             () = inner.shutdown.cancelled() => return,
             () = tokio::time::sleep(EVICTION_TICK) => {}
         }
-        let evicted = inner.pool.lock().expect("pool lock").evict(inner.now());
-        for (id, _) in evicted {
-            inner.forget(id);
-        }
+        inner.evict_expired();
     }
 }
 

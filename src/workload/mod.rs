@@ -106,6 +106,22 @@ impl Workload {
         self.warnings = validate::warnings(&self.spec, &self.arrivals);
     }
 
+    /// Turns on idle fast-forward (the `--fast-forward` option).
+    ///
+    /// # Errors
+    /// When a target is a remote URL, whose time cannot be skipped.
+    pub fn set_fast_forward(&mut self) -> Result<(), WorkloadError> {
+        self.spec.load.fast_forward = true;
+        validate::check_fast_forward(&self.spec).map_err(|(field, message)| WorkloadError {
+            file: self.path.clone(),
+            position: None,
+            field,
+            message,
+        })?;
+        self.warnings = validate::warnings(&self.spec, &self.arrivals);
+        Ok(())
+    }
+
     /// The arrival schedule every target of this run receives.
     pub fn schedule(&self) -> Schedule {
         self.arrivals.schedule(self.duration(), self.spec.seed)

@@ -124,11 +124,15 @@ pub struct LoadSpec {
     /// Open loop: most requests in flight at once; later arrivals wait (and their wait counts).
     #[serde(default = "default_max_in_flight")]
     pub max_in_flight: usize,
+    /// Skip idle time: while nothing is in flight and the next arrival is far off, the clock of
+    /// the load generator and the local targets jumps to it (local targets only).
+    #[serde(default)]
+    pub fast_forward: bool,
 }
 
 impl Default for LoadSpec {
     fn default() -> Self {
-        Self { timeout: default_timeout(), max_in_flight: default_max_in_flight() }
+        Self { timeout: default_timeout(), max_in_flight: default_max_in_flight(), fast_forward: false }
     }
 }
 

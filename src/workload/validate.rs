@@ -31,6 +31,7 @@ pub(super) fn validate(path: &Path, spec: WorkloadSpec) -> Result<Workload, Work
         ));
     }
     check_targets(&spec.targets).map_err(|(f, m)| fail(&f, m))?;
+    check_fast_forward(&spec).map_err(|(f, m)| fail(&f, m))?;
     let catalog = crate::cost::Pricing::embedded();
     if !catalog.ec2.contains_key(&spec.cost.instance) {
         let known: Vec<String> = catalog.ec2.keys().cloned().collect();
@@ -142,6 +143,24 @@ fn check_function(work: &Work) -> Result<(), FieldError> {
     }
 }
 
+/// Fast-forward moves the clock of coldbench and its local targets; a remote URL keeps real time.
+pub(super) fn check_fast_forward(spec: &WorkloadSpec) -> Result<(), FieldError> {
+    if !spec.load.fast_forward {
+        return Ok(());
+    }
+    match spec.targets.iter().position(|t| matches!(t, TargetSpec::Url(_))) {
+        Some(i) => Err(field_error(
+            "load.fast_forward",
+            format!(
+                "target {:?} (targets[{i}]) is a remote URL, whose idle time cannot be skipped; fast-forward works \
+                 with function and container targets only (run the URL target without it)",
+                spec.targets[i].name()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn check_targets(targets: &[TargetSpec]) -> Result<(), FieldError> {
     if targets.is_empty() {
         return Err(field_error("targets", "no targets: add at least one [[targets]] table"));
@@ -228,11 +247,11 @@ pub(super) fn warnings(spec: &WorkloadSpec, arrivals: &ArrivalProcess) -> Vec<St
             let rate = per_day / super::SECONDS_PER_DAY;
             let wanted = requests.map_or(1.0, |n| n as f64);
             let needed = Duration::from_secs_f64((wanted / rate).min(1e12));
-            if needed > duration {
+            if needed > duration && !spec.load.fast_forward {
                 out.push(format!(
                     "sparse traffic at {per_day}/day needs about {} in real time for {wanted} request(s), longer than \
-                     the workload's duration {}: expect about {expected:.1} request(s); idle fast-forward is not \
-                     available yet",
+                     the workload's duration {}: expect about {expected:.1} request(s); a longer duration with \
+                     `--fast-forward` skips the idle time",
                     super::HumanDuration(Duration::from_secs(needed.as_secs())),
                     spec.duration
                 ));

@@ -24,15 +24,24 @@ impl Figure for Timeline {
         let titled =
             root.titled(&format!("Timeline — {}", report.workload.name), (FONT, 24)).map_err(|e| anyhow!("{e}"))?;
         let panels = titled.split_evenly((3, 1));
-        let seconds = report.targets.iter().map(|t| t.measurement.intervals.len()).max().unwrap_or(1).max(1) as f64;
+        // Simulated and fast-forwarded runs use intervals longer than a second.
+        let seconds = report
+            .targets
+            .iter()
+            .filter_map(|t| t.measurement.intervals.last().map(|i| i.start_s + t.measurement.interval_s()))
+            .fold(1.0_f64, f64::max);
         latency_panel(report, &panels[0], seconds)?;
         let throughput = |t: &crate::metrics::TargetReport| -> Vec<(f64, f64)> {
-            t.measurement.intervals.iter().map(|i| (i.start_s, i.requests as f64)).collect()
+            let length = t.measurement.interval_s();
+            t.measurement.intervals.iter().map(|i| (i.start_s, i.requests as f64 / length)).collect()
         };
         simple_panel(report, &panels[1], seconds, "requests / s", &throughput)?;
         let alive = |t: &crate::metrics::TargetReport| -> Vec<(f64, f64)> {
-            (0..t.measurement.intervals.len())
-                .filter_map(|s| super::super::instances_alive(t, s).map(|n| (s as f64, f64::from(n))))
+            t.measurement
+                .intervals
+                .iter()
+                .enumerate()
+                .filter_map(|(s, i)| super::super::instances_alive(t, s).map(|n| (i.start_s, f64::from(n))))
                 .collect()
         };
         simple_panel(report, &panels[2], seconds, "instances alive", &alive)?;

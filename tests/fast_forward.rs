@@ -1,0 +1,127 @@
+//! Idle fast-forward: real invocations of a real function and container, hours of idle time
+//! skipped, with keep-alive deciding cold starts exactly as it would over real hours.
+
+mod common;
+
+use common::*;
+
+/// A workload whose arrivals are `gap_s` apart for `duration`, against a function with a
+/// 10-minute keep-alive and a container, fast-forwarded.
+fn workload(tag: &(String, String), fast_forward: &str) -> String {
+    format!(
+        r#"
+name = "fast-forward"
+duration = "2h"
+[traffic]
+pattern = "trace"
+file = "arrivals.csv"
+[load]
+fast_forward = {fast_forward}
+[function]
+init = {{ delay = "50ms" }}
+work = {{ kind = "sleep", duration = "5ms" }}
+[[targets]]
+name = "fn"
+kind = "function"
+keep_alive = "10m"
+max_lifetime = "off"
+env = {{ {key} = "{value}" }}
+[[targets]]
+name = "box"
+kind = "container"
+instances = 1
+env = {{ {key} = "{value}" }}
+"#,
+        key = tag.0,
+        value = tag.1
+    )
+}
+
+fn run(gap_s: u64) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let arrivals: String = (0..7_200 / gap_s).map(|i| format!("{}\n", i * gap_s)).collect();
+    std::fs::write(dir.path().join("arrivals.csv"), arrivals).unwrap();
+    let tag = unique_tag();
+    let workload = write_workload(dir.path(), "w.toml", &workload(&tag, "true"));
+    let out = dir.path().join("out");
+    let output = coldbench().arg("run").arg(&workload).arg("--out").arg(&out).arg("--quiet").output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("fn: fast-forwarded: 1h"), "the terminal states simulated and real time:\n{stdout}");
+    assert!(processes_with_env(&format!("{}={}", tag.0, tag.1)).is_empty(), "no process outlives the run");
+    let json = results(&out);
+    assert_valid_results(&json);
+    assert_counts_add_up(&json);
+    let summary = std::fs::read_to_string(results_path(&out).unwrap().with_file_name("summary.md")).unwrap();
+    assert!(summary.contains("fast-forwarded"), "summary.md states it:\n{summary}");
+    json
+}
+
+fn target<'a>(json: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    json["targets"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap()
+}
+
+fn assert_skipped_hours(t: &serde_json::Value, requests: u64) {
+    let ff = &t["fast_forward"];
+    let (simulated, real, skipped) =
+        (ff["simulated_s"].as_f64().unwrap(), ff["real_s"].as_f64().unwrap(), ff["skipped_s"].as_f64().unwrap());
+    // The last arrival is at least an hour in; each request finished after it.
+    assert!(simulated > 3_600.0, "{ff}");
+    assert!(skipped > simulated - 120.0, "nearly all of it was skipped: {ff}");
+    assert!(real < 120.0, "seconds, not hours: {ff}");
+    assert_eq!(ff["jumps"].as_u64(), Some(requests - 1), "one jump per idle gap: {ff}");
+    assert_eq!(t["measurement"]["requests"].as_u64(), Some(requests));
+    assert_eq!(t["measurement"]["outcomes"]["ok"].as_u64(), Some(requests));
+}
+
+#[test]
+fn twenty_minutes_apart_with_a_ten_minute_keep_alive_every_invocation_is_cold() {
+    let json = run(1_200);
+    let function = target(&json, "fn");
+    assert_skipped_hours(function, 6);
+    let m = &function["measurement"];
+    assert_eq!((m["cold"].as_u64(), m["warm"].as_u64()), (Some(6), Some(0)));
+    let stats = &function["function"]["stats"];
+    assert_eq!(stats["instances_started"].as_u64(), Some(6));
+    assert_eq!(stats["evicted_idle"].as_u64(), Some(5), "each instance was evicted for idleness: {stats}");
+    assert_eq!(stats["peak_instances"].as_u64(), Some(1));
+    // Init really ran each time (the demo function's 50 ms delay), it was not simulated.
+    assert!(m["init"]["min_us"].as_u64().unwrap() >= 50_000, "{}", m["init"]);
+    assert_skipped_hours(target(&json, "box"), 6);
+}
+
+#[test]
+fn five_minutes_apart_only_the_first_invocation_is_cold() {
+    let json = run(300);
+    let function = target(&json, "fn");
+    assert_skipped_hours(function, 24);
+    let m = &function["measurement"];
+    assert_eq!((m["cold"].as_u64(), m["warm"].as_u64()), (Some(1), Some(23)));
+    assert_eq!(function["function"]["stats"]["instances_started"].as_u64(), Some(1));
+}
+
+#[test]
+fn a_remote_url_target_cannot_be_fast_forwarded() {
+    let dir = tempfile::tempdir().unwrap();
+    let workload = write_workload(
+        dir.path(),
+        "w.toml",
+        r#"
+name = "remote"
+duration = "1h"
+[traffic]
+pattern = "constant"
+rate = 0.01
+[load]
+fast_forward = true
+[[targets]]
+name = "api"
+kind = "url"
+url = "http://127.0.0.1:9/"
+"#,
+    );
+    let output = coldbench().arg("run").arg(&workload).output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "an invalid workload is an error");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("w.toml: load.fast_forward: target \"api\""), "{stderr}");
+}
