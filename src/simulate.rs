@@ -55,7 +55,7 @@ pub fn simulate_function(
 ) -> Simulated {
     let wall = Instant::now();
     let base = Instant::now();
-    let mut recorder = Recorder::with_interval(base, interval_for(horizon));
+    let mut recorder = Recorder::without_generator(base, interval_for(horizon));
     let mut pool = Pool::new(f.pool.clone(), Duration::ZERO);
     for id in pool.start_provisioned(Duration::ZERO) {
         pool.release(id, Duration::ZERO);
@@ -95,9 +95,7 @@ pub fn simulate_function(
             busy.push(Reverse((t + latency, id)));
         }
     }
-    let mut measurement = recorder.finish(base + horizon);
-    // There is no load generator in a simulation: no generator lag to report.
-    measurement.lag = None;
+    let measurement = recorder.finish(base + horizon);
     Simulated {
         measurement,
         stats: pool.stats().into(),

@@ -18,7 +18,7 @@ pub fn new_histogram() -> Histogram<u64> {
 /// Records a duration in microseconds (at least 1 µs, so a sub-microsecond sample is not lost
 /// below the histogram's lowest bucket).
 pub fn record_us(h: &mut Histogram<u64>, d: std::time::Duration) {
-    let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1);
+    let us = d.as_secs().saturating_mul(1_000_000).saturating_add(u64::from(d.subsec_micros())).max(1);
     h.record(us).expect("auto-resizing histograms accept any value");
 }
 

@@ -42,6 +42,11 @@ pub struct Recorder {
     outcomes: OutcomeCounts,
     intervals: Vec<IntervalReport>,
     current: IntervalAccumulator,
+    /// When the current interval ends (saves a division per sample).
+    current_end: Instant,
+    /// Whether a load generator sent the requests: without one (a simulation) there is no
+    /// lag, and service time is latency, so neither is recorded separately.
+    generator: bool,
 }
 
 #[derive(Debug)]
@@ -100,7 +105,14 @@ impl Recorder {
             outcomes: OutcomeCounts::default(),
             intervals: Vec::new(),
             current: IntervalAccumulator::new(0, length),
+            current_end: start + length,
+            generator: true,
         }
+    }
+
+    /// A recorder for simulated invocations: no generator lag, service time equal to latency.
+    pub fn without_generator(start: Instant, length: Duration) -> Self {
+        Self { generator: false, ..Self::with_interval(start, length) }
     }
 
     /// Records one finished request at `now`, with `in_flight` requests outstanding.
@@ -111,7 +123,9 @@ impl Recorder {
     pub fn record(&mut self, sample: &Sample, now: Instant, in_flight: u64) {
         self.advance_to(now);
         self.outcomes.add(sample.outcome);
-        record_us(&mut self.lag, sample.lag);
+        if self.generator {
+            record_us(&mut self.lag, sample.lag);
+        }
         let current = &mut self.current;
         current.requests += 1;
         current.max_in_flight = current.max_in_flight.max(in_flight);
@@ -123,8 +137,10 @@ impl Recorder {
         if !(sample.outcome.has_response() || sample.outcome == Outcome::Timeout) {
             return;
         }
-        record_us(&mut self.latency, sample.latency);
-        record_us(&mut self.service, sample.service);
+        // The whole run's latency histogram is the sum of the intervals' (added as each closes).
+        if self.generator {
+            record_us(&mut self.service, sample.service);
+        }
         record_us(&mut current.latency, sample.latency);
         match sample.cold {
             Some(true) => {
@@ -146,19 +162,31 @@ impl Recorder {
 
     /// Closes finished intervals up to `now`, keeping one (possibly empty) interval per second.
     fn advance_to(&mut self, now: Instant) {
+        if now < self.current_end {
+            return;
+        }
         let length = self.current.length;
         let index = (now.saturating_duration_since(self.start).as_nanos() / length.as_nanos()) as u64;
         while self.current.index < index {
-            self.intervals.push(self.current.finish());
+            self.close_interval();
             self.current = IntervalAccumulator::new(self.current.index + 1, length);
         }
+        self.current_end = self.start + length * u32::try_from(index + 1).unwrap_or(u32::MAX);
+    }
+
+    fn close_interval(&mut self) {
+        self.latency.add(&self.current.latency).expect("auto-resizing histograms accept any value");
+        self.intervals.push(self.current.finish());
     }
 
     /// Ends recording at `end` and returns what was measured.
     pub fn finish(mut self, end: Instant) -> Measurement {
+        if !self.generator {
+            self.service = self.latency.clone();
+        }
         let elapsed = end.saturating_duration_since(self.start);
         if self.current.requests > 0 || self.intervals.is_empty() {
-            self.intervals.push(self.current.finish());
+            self.close_interval();
         }
         let secs = elapsed.as_secs_f64().max(f64::MIN_POSITIVE);
         let requests = self.outcomes.total();
@@ -169,7 +197,7 @@ impl Recorder {
             ok_rps: self.outcomes.ok as f64 / secs,
             latency: Summary::of(&self.latency),
             service: Summary::of(&self.service),
-            lag: Summary::of(&self.lag),
+            lag: if self.generator { Summary::of(&self.lag) } else { None },
             cold_latency: Summary::of(&self.cold_latency),
             warm_latency: Summary::of(&self.warm_latency),
             init: Summary::of(&self.init),

@@ -7,7 +7,9 @@
 //! per instance, 1,000 concurrent instances, scale-out of 1,000 new instances per 10 s refilled
 //! continuously, idle keep-alive 10 min, instances recycled after about 2 h.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Duration;
 
 use rand::{Rng, SeedableRng};
@@ -123,10 +125,16 @@ pub enum Eviction {
 struct Instance {
     started: Duration,
     provisioned: bool,
-    /// `Some(since, keep_alive)` while idle.
-    idle: Option<(Duration, Duration)>,
+    /// `Some(since)` while idle.
+    idle: Option<Duration>,
     /// While idle: when it is due for eviction (keep-alive or lifetime), if ever.
     deadline: Option<Duration>,
+    /// The time of this instance's entry in the deadline heap, if it has a live one. It is
+    /// never later than `deadline`: an entry that surfaces early is pushed again at the real
+    /// deadline, so a busy instance costs the heap nothing per invocation.
+    queued: Option<Duration>,
+    /// Counts the instance's idle periods: index entries of an earlier period are stale.
+    period: u64,
 }
 
 /// Counters over the pool's life.
@@ -140,21 +148,50 @@ pub struct PoolStats {
     pub peak_alive: usize,
 }
 
+/// An index entry: an instance in one of its idle periods, keyed by a time.
+type Entry = (Duration, InstanceId, u64);
+
 /// The pool's state.
+///
+/// Idle instances are indexed by when they became idle (a deque: releases come in time order,
+/// so its ends are the least and the most recently used); an entry whose instance has since
+/// been used or removed is stale, skipped when it surfaces, and the deque is compacted when
+/// stale entries outnumber live ones. Eviction deadlines live in a min-heap with at most one
+/// live entry per instance, re-pushed lazily when it surfaces before the instance's current
+/// deadline. Every operation is O(1) amortised or O(log instances), which is what lets the
+/// simulator replay months of traffic.
 #[derive(Debug)]
 pub struct Pool {
     config: PoolConfig,
-    instances: BTreeMap<InstanceId, Instance>,
-    /// Idle instances by when they became idle: the first is the least, the last the most
-    /// recently used.
-    idle: BTreeSet<(Duration, InstanceId)>,
-    /// Idle instances by eviction deadline, so eviction never scans the whole pool.
-    deadlines: BTreeSet<(Duration, InstanceId)>,
+    instances: HashMap<InstanceId, Instance, BuildHasherDefault<IdHasher>>,
+    idle: VecDeque<Entry>,
+    idle_count: usize,
+    deadlines: BinaryHeap<Reverse<(Duration, InstanceId)>>,
     next_id: InstanceId,
     tokens: f64,
     refilled_at: Duration,
     rng: ChaCha8Rng,
     stats: PoolStats,
+}
+
+/// Instance ids are sequential integers: they need mixing, not a keyed hash.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 impl Pool {
@@ -164,9 +201,10 @@ impl Pool {
         let tokens = f64::from(config.scale_burst);
         Self {
             config,
-            instances: BTreeMap::new(),
-            idle: BTreeSet::new(),
-            deadlines: BTreeSet::new(),
+            instances: HashMap::default(),
+            idle: VecDeque::new(),
+            idle_count: 0,
+            deadlines: BinaryHeap::new(),
             next_id: 0,
             tokens,
             refilled_at: now,
@@ -184,17 +222,17 @@ impl Pool {
     /// Decides how to serve an invocation arriving at `now`.
     pub fn acquire(&mut self, now: Duration) -> Decision {
         self.refill(now);
-        let picked = match self.config.reuse {
-            Reuse::Mru => self.idle.pop_last(),
-            Reuse::Lru => self.idle.pop_first(),
-        };
-        if let Some((_, id)) = picked {
-            let instance = self.instances.get_mut(&id).expect("idle instances are in the map");
-            instance.idle = None;
-            if let Some(deadline) = instance.deadline.take() {
-                self.deadlines.remove(&(deadline, id));
+        while let Some(entry) = match self.config.reuse {
+            Reuse::Mru => self.idle.pop_back(),
+            Reuse::Lru => self.idle.pop_front(),
+        } {
+            if !self.is_current(entry) {
+                continue;
             }
-            return Decision::Warm(id);
+            let instance = self.instances.get_mut(&entry.1).expect("checked by is_current");
+            instance.idle = None;
+            self.idle_count -= 1;
+            return Decision::Warm(entry.1);
         }
         if self.instances.len() >= self.config.max_concurrency {
             self.stats.throttled += 1;
@@ -213,39 +251,58 @@ impl Pool {
     pub fn release(&mut self, id: InstanceId, now: Duration) -> Option<Eviction> {
         let lifetime = self.config.max_lifetime;
         let keep_alive = self.config.keep_alive.draw(&mut self.rng);
-        let instance = self.instances.get(&id)?;
+        let instance = self.instances.get_mut(&id)?;
         if lifetime.is_some_and(|l| now.saturating_sub(instance.started) >= l) {
             self.remove(id);
             self.stats.evicted_lifetime += 1;
             return Some(Eviction::Lifetime);
         }
-        if let Some((since, _)) = instance.idle {
-            self.idle.remove(&(since, id));
-        }
-        if let Some(deadline) = instance.deadline {
-            self.deadlines.remove(&(deadline, id));
+        if instance.idle.is_none() {
+            self.idle_count += 1;
         }
         let by_idle = (!instance.provisioned).then_some(now + keep_alive);
         let by_age = lifetime.map(|l| instance.started + l);
         let deadline = [by_idle, by_age].into_iter().flatten().min();
-        let instance = self.instances.get_mut(&id).expect("checked above");
-        instance.idle = Some((now, keep_alive));
+        instance.period += 1;
+        instance.idle = Some(now);
         instance.deadline = deadline;
-        self.idle.insert((now, id));
+        let period = instance.period;
         if let Some(deadline) = deadline {
-            self.deadlines.insert((deadline, id));
+            if instance.queued.is_none_or(|queued| queued > deadline) {
+                instance.queued = Some(deadline);
+                self.deadlines.push(Reverse((deadline, id)));
+            }
         }
+        // Releases arrive in time order; one that does not is placed where it belongs.
+        if self.idle.back().is_none_or(|e| e.0 <= now) {
+            self.idle.push_back((now, id, period));
+        } else {
+            let at = self.idle.iter().rposition(|e| e.0 <= now).map_or(0, |i| i + 1);
+            self.idle.insert(at, (now, id, period));
+        }
+        self.compact();
         None
     }
 
-    /// Takes an instance out of the pool and out of the idle index.
+    /// Whether an index entry still describes its instance's current idle period.
+    fn is_current(&self, (_, id, period): Entry) -> bool {
+        self.instances.get(&id).is_some_and(|i| i.idle.is_some() && i.period == period)
+    }
+
+    /// Drops stale entries once they outnumber the live ones, so the indexes stay small.
+    fn compact(&mut self) {
+        let limit = 2 * self.idle_count + 64;
+        if self.idle.len() > limit {
+            let idle = std::mem::take(&mut self.idle);
+            self.idle = idle.into_iter().filter(|&e| self.is_current(e)).collect();
+        }
+    }
+
+    /// Takes an instance out of the pool (its index entries become stale).
     fn remove(&mut self, id: InstanceId) -> Option<Instance> {
         let instance = self.instances.remove(&id)?;
-        if let Some((since, _)) = instance.idle {
-            self.idle.remove(&(since, id));
-        }
-        if let Some(deadline) = instance.deadline {
-            self.deadlines.remove(&(deadline, id));
+        if instance.idle.is_some() {
+            self.idle_count -= 1;
         }
         Some(instance)
     }
@@ -262,11 +319,12 @@ impl Pool {
     pub fn evict(&mut self, now: Duration) -> Vec<(InstanceId, Eviction)> {
         let lifetime = self.config.max_lifetime;
         let mut due = Vec::new();
-        while let Some(&(deadline, id)) = self.deadlines.first() {
+        while let Some((deadline, id)) = self.next_deadline() {
             if deadline > now {
                 break;
             }
-            let instance = self.remove(id).expect("deadlines index pool instances");
+            self.deadlines.pop();
+            let instance = self.remove(id).expect("next_deadline names a pool instance");
             let why = if lifetime.is_some_and(|l| now.saturating_sub(instance.started) >= l) {
                 self.stats.evicted_lifetime += 1;
                 Eviction::Lifetime
@@ -280,8 +338,36 @@ impl Pool {
     }
 
     /// The earliest time [`Pool::evict`] would return something, if any instance is idle.
-    pub fn next_eviction(&self) -> Option<Duration> {
-        self.deadlines.first().map(|&(deadline, _)| deadline)
+    pub fn next_eviction(&mut self) -> Option<Duration> {
+        self.next_deadline().map(|(deadline, _)| deadline)
+    }
+
+    /// Brings the heap's top to an idle instance's current deadline (dropping entries of removed
+    /// and busy instances, re-pushing early ones) and returns it.
+    fn next_deadline(&mut self) -> Option<(Duration, InstanceId)> {
+        while let Some(&Reverse((at, id))) = self.deadlines.peek() {
+            let Some(instance) = self.instances.get_mut(&id) else {
+                self.deadlines.pop();
+                continue;
+            };
+            if instance.queued != Some(at) {
+                self.deadlines.pop();
+                continue;
+            }
+            match (instance.idle, instance.deadline) {
+                (Some(_), Some(deadline)) if deadline == at => return Some((at, id)),
+                (Some(_), Some(deadline)) => {
+                    self.deadlines.pop();
+                    instance.queued = Some(deadline);
+                    self.deadlines.push(Reverse((deadline, id)));
+                }
+                _ => {
+                    self.deadlines.pop();
+                    instance.queued = None;
+                }
+            }
+        }
+        None
     }
 
     /// Whether `id` was provisioned.
@@ -296,7 +382,7 @@ impl Pool {
 
     /// Idle instances now.
     pub fn idle(&self) -> usize {
-        self.idle.len()
+        self.idle_count
     }
 
     /// Counters so far.
@@ -307,7 +393,8 @@ impl Pool {
     fn add(&mut self, now: Duration, provisioned: bool) -> InstanceId {
         let id = self.next_id;
         self.next_id += 1;
-        self.instances.insert(id, Instance { started: now, provisioned, idle: None, deadline: None });
+        self.instances
+            .insert(id, Instance { started: now, provisioned, idle: None, deadline: None, queued: None, period: 0 });
         self.stats.started += 1;
         self.stats.peak_alive = self.stats.peak_alive.max(self.instances.len());
         id
