@@ -119,6 +119,10 @@ pub struct SimulateArgs {
     /// Override the workload's duration (the simulated horizon), e.g. 30d.
     #[arg(long, value_parser = parse_duration)]
     pub duration: Option<Duration>,
+    /// Draw Init and work durations from a measured run's results.json (its function target of
+    /// the same name, or its only one) instead of the workload's nominal values.
+    #[arg(long, value_name = "RESULTS_JSON")]
+    pub calibrate: Option<PathBuf>,
     /// Print results.json to stdout instead of the table.
     #[arg(long)]
     pub json: bool,

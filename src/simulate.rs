@@ -7,7 +7,11 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 use crate::metrics::{Measurement, Outcome, Recorder, Sample};
 use crate::runtime::billing::billed_ms;
@@ -17,14 +21,68 @@ use crate::runtime::{BillingMode, FunctionStats};
 /// Intervals in a simulated time series, at most (the interval grows with the horizon).
 pub const MAX_INTERVALS: u64 = 2_000;
 
+/// Quantiles kept of a measured distribution: draws are uniform over them.
+pub const QUANTILES: usize = 1_000;
+
+/// How long something takes in the simulation: a nominal value, or drawn from a measured
+/// distribution.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Durations {
+    Fixed(Duration),
+    /// [`QUANTILES`] evenly spaced quantiles of a measured histogram; a draw picks one at random
+    /// (inverse-transform sampling at the histogram's resolution).
+    Drawn(Arc<[Duration]>),
+}
+
+impl Durations {
+    /// The distribution of `samples` (in microseconds), through an HDR histogram like every
+    /// other measurement; `None` when there are none.
+    pub fn from_samples_us(samples: impl IntoIterator<Item = u64>) -> Option<Self> {
+        let mut histogram = crate::metrics::histogram::new_histogram();
+        for us in samples {
+            histogram.record(us.max(1)).expect("auto-resizing histograms accept any value");
+        }
+        if histogram.is_empty() {
+            return None;
+        }
+        let quantiles = (0..QUANTILES)
+            .map(|i| Duration::from_micros(histogram.value_at_quantile((i as f64 + 0.5) / QUANTILES as f64)))
+            .collect();
+        Some(Durations::Drawn(quantiles))
+    }
+
+    fn draw(&self, rng: &mut ChaCha8Rng) -> Duration {
+        match self {
+            Durations::Fixed(d) => *d,
+            Durations::Drawn(quantiles) => quantiles[rng.random_range(0..quantiles.len())],
+        }
+    }
+
+    /// The median: the fixed value, or the middle quantile.
+    pub fn median(&self) -> Duration {
+        match self {
+            Durations::Fixed(d) => *d,
+            Durations::Drawn(q) => q[q.len() / 2],
+        }
+    }
+
+    /// The 99th percentile (the fixed value when nominal).
+    pub fn p99(&self) -> Duration {
+        match self {
+            Durations::Fixed(d) => *d,
+            Durations::Drawn(q) => q[q.len() * 99 / 100],
+        }
+    }
+}
+
 /// What one simulated deployment does per invocation.
 #[derive(Clone, Debug)]
 pub struct SimulatedFunction {
     pub pool: PoolConfig,
     /// Init on a cold start.
-    pub init: Duration,
-    /// Work per invocation.
-    pub work: Duration,
+    pub init: Durations,
+    /// Work per invocation: from the instance taking it to its answer.
+    pub work: Durations,
     pub timeout: Duration,
     pub billing: BillingMode,
 }
@@ -61,6 +119,7 @@ pub fn simulate_function(
         pool.release(id, Duration::ZERO);
     }
     let mut busy: BinaryHeap<Reverse<(Duration, InstanceId)>> = BinaryHeap::new();
+    let mut rng = ChaCha8Rng::seed_from_u64(f.pool.seed ^ 0x5EED_D0A7);
     let mut billed_total = 0u64;
     let mut invocations = 0u64;
     for t in arrivals {
@@ -84,8 +143,9 @@ pub fn simulate_function(
             Decision::Warm(id) => (false, id),
             Decision::Cold(id) => (true, id),
         };
-        let init = cold.then_some(f.init);
-        let (took, outcome) = if f.work > f.timeout { (f.timeout, Outcome::Timeout) } else { (f.work, Outcome::Ok) };
+        let init = cold.then(|| f.init.draw(&mut rng));
+        let work = f.work.draw(&mut rng);
+        let (took, outcome) = if work > f.timeout { (f.timeout, Outcome::Timeout) } else { (work, Outcome::Ok) };
         let latency = took + init.unwrap_or_default();
         billed_total += billed_ms(took, init, f.billing);
         recorder.record(&sample(latency, outcome, Some(cold), init), base + t + latency, busy.len() as u64 + 1);
@@ -117,8 +177,8 @@ mod tests {
     fn function(keep_alive: Duration) -> SimulatedFunction {
         SimulatedFunction {
             pool: PoolConfig { keep_alive: KeepAlive::Fixed { idle: keep_alive }, ..PoolConfig::default() },
-            init: Duration::from_millis(200),
-            work: Duration::from_millis(10),
+            init: Durations::Fixed(Duration::from_millis(200)),
+            work: Durations::Fixed(Duration::from_millis(10)),
             timeout: Duration::from_secs(3),
             billing: BillingMode::Standard,
         }
@@ -160,7 +220,7 @@ mod tests {
     #[test]
     fn overlapping_requests_scale_out_and_the_cap_throttles() {
         let mut f = function(Duration::from_secs(600));
-        f.work = Duration::from_secs(1);
+        f.work = Durations::Fixed(Duration::from_secs(1));
         f.pool.max_concurrency = 3;
         // Five at once: three instances, two throttled.
         let s = simulate_function(std::iter::repeat_n(Duration::ZERO, 5), &f, Duration::from_secs(10));

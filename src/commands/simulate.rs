@@ -2,14 +2,18 @@
 //! policy in simulated time, producing a `RunReport` marked simulated (so costs, exporters and
 //! charts work unchanged).
 
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use anyhow::Context;
+
 use super::{add_costs, folder_timestamp, target, utc_now, workload_info};
 use crate::cli::SimulateArgs;
-use crate::metrics::{LoadMode, RunReport, SimulationInfo, TargetStatus};
+use crate::metrics::{LoadMode, RunReport, SimulationInfo, TargetReport, TargetStatus};
+use crate::report::format_us;
 use crate::report::{comparison_table, exporters_for, ReportDir};
-use crate::simulate::{simulate_function, SimulatedFunction};
+use crate::simulate::{simulate_function, Durations, SimulatedFunction};
 use crate::workload::{TargetSpec, Workload};
 
 /// Simulates the workload and writes `reports/<timestamp>-<name>-simulated/`.
@@ -27,16 +31,25 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     // The workload's warnings are about real-time runs (e.g. sparse traffic taking days).
     info.warnings.clear();
     let mut report = RunReport::new(info.clone(), started_at.clone());
+    let calibration = args.calibrate.as_deref().map(read_results).transpose()?;
+    let mut sources = Vec::new();
     let mut invocations = 0;
     for spec in &workload.spec.targets {
         let TargetSpec::Function(function) = spec else {
             info.warnings.push(format!("target {}: only function targets are simulated; skipped", spec.name()));
             continue;
         };
+        let nominal_init = Durations::Fixed(workload.spec.function.init.delay.0);
+        let nominal_work = Durations::Fixed(workload.spec.function.work.nominal_duration());
+        let (init, work, source) = match (&calibration, args.calibrate.as_deref()) {
+            (Some(results), Some(path)) => calibrated(path, results, &function.name, nominal_init)?,
+            _ => (nominal_init, nominal_work, "nominal".to_string()),
+        };
+        sources.push(format!("{}: {source}, {}", function.name, describe(&init, &work)));
         let simulated = SimulatedFunction {
             pool: target::pool_config(&workload, function)?,
-            init: workload.spec.function.init.delay.0,
-            work: workload.spec.function.work.nominal_duration(),
+            init,
+            work,
             timeout: function.timeout.0,
             billing: function.billing,
         };
@@ -57,11 +70,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         wall_s,
         invocations,
         invocations_per_wall_second: invocations as f64 / wall_s.max(1e-9),
-        durations: format!(
-            "nominal: Init {} (the workload's init delay), work {} per invocation",
-            workload.spec.function.init.delay,
-            crate::workload::HumanDuration(workload.spec.function.work.nominal_duration())
-        ),
+        durations: sources.join("; "),
     });
     let pricing = crate::cost::Pricing::load_or_embedded(args.pricing.as_deref())?;
     add_costs(&mut report, &pricing, &workload.spec.cost)?;
@@ -78,4 +87,63 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         println!("report: {}", dir.path().display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn read_results(path: &Path) -> anyhow::Result<RunReport> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("--calibrate {}: cannot read", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("--calibrate {}: not a coldbench results.json", path.display()))
+}
+
+/// Init and work distributions measured for `name` in `results`: the function target of that
+/// name, or the only measured function target. Init falls back to `nominal_init` when the run
+/// had no cold start.
+fn calibrated(
+    path: &Path,
+    results: &RunReport,
+    name: &str,
+    nominal_init: Durations,
+) -> anyhow::Result<(Durations, Durations, String)> {
+    let measured: Vec<&TargetReport> =
+        results.targets.iter().filter(|t| t.kind == "function" && !t.invocations.is_empty()).collect();
+    let target = match measured.iter().find(|t| t.name == name) {
+        Some(t) => *t,
+        None if measured.len() == 1 => measured[0],
+        None => {
+            let names: Vec<&str> = measured.iter().map(|t| t.name.as_str()).collect();
+            anyhow::bail!(
+                "--calibrate {}: no measured function target named {name:?} to calibrate from (it has: {})",
+                path.display(),
+                if names.is_empty() { "none with invocation records".to_string() } else { names.join(", ") }
+            );
+        }
+    };
+    let answered = target.invocations.iter().filter(|r| r.instance.is_some());
+    let work =
+        Durations::from_samples_us(answered.map(|r| (r.duration_ms * 1e3).round() as u64)).with_context(|| {
+            format!("--calibrate {}: target {:?} has no answered invocation", path.display(), target.name)
+        })?;
+    let inits = target.invocations.iter().filter_map(|r| r.init_ms).map(|ms| (ms * 1e3).round() as u64);
+    let (init, note) = match Durations::from_samples_us(inits) {
+        Some(init) => (init, ""),
+        None => (nominal_init, " (no cold start measured: nominal Init)"),
+    };
+    let cold = target.invocations.iter().filter(|r| r.init_ms.is_some()).count();
+    let source = format!(
+        "calibrated from {} target {:?} ({} invocations, {cold} cold starts){note}",
+        path.display(),
+        target.name,
+        target.invocations.len()
+    );
+    Ok((init, work, source))
+}
+
+fn describe(init: &Durations, work: &Durations) -> String {
+    let us = |d: std::time::Duration| format_us(u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+    format!(
+        "Init p50 {} / p99 {}, work p50 {} / p99 {}",
+        us(init.median()),
+        us(init.p99()),
+        us(work.median()),
+        us(work.p99())
+    )
 }

@@ -2,7 +2,7 @@
 //!
 //! This module records and summarises; it never sends requests or writes files.
 
-mod histogram;
+pub mod histogram;
 mod outcome;
 mod recorder;
 mod report;
