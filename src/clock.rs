@@ -148,9 +148,11 @@ impl Clock {
         jump
     }
 
-    /// Sleeps until the clock reads `due`, skipping idle time on the way when fast-forwarding.
+    /// Sleeps until the clock reads `due` without moving it: only the driver of the traffic
+    /// jumps, so a background schedule (keep-warm pings) never runs past the end of the load.
+    /// `due` holds an alarm meanwhile, and a jump brings the real wake-up time closer.
     pub async fn sleep_until(&self, due: Instant) {
-        self.wait_until(due, |real| tokio::time::sleep_until(real.into())).await;
+        self.wait(due, false, |real| tokio::time::sleep_until(real.into())).await;
     }
 
     /// Waits until the clock reads `due` with `sleep` (which sleeps until a real instant).
@@ -158,6 +160,14 @@ impl Clock {
     /// clock jumps toward it whenever nothing is in flight, and a jump by anyone else brings the
     /// real wake-up time closer. Returns what `sleep` returned.
     pub async fn wait_until<F, Fut, T>(&self, due: Instant, sleep: F) -> T
+    where
+        F: Fn(Instant) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        self.wait(due, true, sleep).await
+    }
+
+    async fn wait<F, Fut, T>(&self, due: Instant, skip: bool, sleep: F) -> T
     where
         F: Fn(Instant) -> Fut,
         Fut: std::future::Future<Output = T>,
@@ -170,12 +180,15 @@ impl Clock {
         let mut jumped = self.inner.jumped.subscribe();
         loop {
             let idle = self.idle();
-            self.skip_toward(due);
+            if skip {
+                self.skip_toward(due);
+            }
             jumped.borrow_and_update();
             tokio::select! {
                 biased;
                 slept = sleep(self.real_instant(due)) => return slept,
-                () = idle, if self.is_busy() => {}
+                // Work starting and ending meanwhile (a keep-warm round) may make a jump possible.
+                () = idle, if skip => {}
                 changed = jumped.changed() => if changed.is_err() { return sleep(self.real_instant(due)).await },
             }
         }
@@ -290,7 +303,9 @@ mod tests {
             async move { clock.sleep_until(due).await }
         });
         tokio::task::yield_now().await;
-        clock.skip_toward(due);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(clock.skipped().jumps, 0, "a sleeper does not move the clock itself");
+        clock.skip_toward(due + Duration::from_secs(60));
         tokio::time::timeout(Duration::from_secs(5), sleeper).await.expect("woke after the jump").unwrap();
         assert!(clock.now() >= due);
     }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::metrics::{Measurement, Outcome, Recorder, Sample};
+use crate::metrics::{KeepWarmReport, Measurement, Outcome, Recorder, Sample};
 use crate::runtime::billing::billed_ms;
 use crate::runtime::pool::{Decision, InstanceId, Pool, PoolConfig};
 use crate::runtime::{BillingMode, FunctionStats};
@@ -85,7 +85,19 @@ pub struct SimulatedFunction {
     pub work: Durations,
     pub timeout: Duration,
     pub billing: BillingMode,
+    pub keep_warm: Option<KeepWarm>,
 }
+
+/// Scheduled pings: `concurrency` at once, `every` apart.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct KeepWarm {
+    pub every: Duration,
+    pub concurrency: usize,
+}
+
+/// How long a ping keeps its instance busy: the demo function answers pings at once, so this
+/// is the Runtime API round trip, billed as the 1 ms minimum.
+pub const PING_DURATION: Duration = Duration::from_millis(1);
 
 /// What a simulation produced.
 #[derive(Debug)]
@@ -94,6 +106,8 @@ pub struct Simulated {
     pub stats: FunctionStats,
     pub billed_ms_total: u64,
     pub invocations: u64,
+    /// Keep-warm pings, when the function has them.
+    pub keep_warm: Option<KeepWarmReport>,
     /// Real time the simulation took.
     pub wall: Duration,
 }
@@ -105,7 +119,8 @@ pub fn interval_for(horizon: Duration) -> Duration {
     Duration::from_secs(seconds)
 }
 
-/// Replays `arrivals` (offsets from 0, in order) through the pool policy.
+/// Replays `arrivals` (offsets from 0, in order) through the pool policy, with the function's
+/// keep-warm pings (if any) every `every` from a first round before the traffic.
 pub fn simulate_function(
     arrivals: impl Iterator<Item = Duration>,
     f: &SimulatedFunction,
@@ -114,54 +129,119 @@ pub fn simulate_function(
     let wall = Instant::now();
     let base = Instant::now();
     let mut recorder = Recorder::without_generator(base, interval_for(horizon));
-    let mut pool = Pool::new(f.pool.clone(), Duration::ZERO);
-    for id in pool.start_provisioned(Duration::ZERO) {
-        pool.release(id, Duration::ZERO);
+    let mut sim = Sim {
+        pool: Pool::new(f.pool.clone(), Duration::ZERO),
+        busy: BinaryHeap::new(),
+        rng: ChaCha8Rng::seed_from_u64(f.pool.seed ^ 0x5EED_D0A7),
+    };
+    for id in sim.pool.start_provisioned(Duration::ZERO) {
+        sim.pool.release(id, Duration::ZERO);
     }
-    let mut busy: BinaryHeap<Reverse<(Duration, InstanceId)>> = BinaryHeap::new();
-    let mut rng = ChaCha8Rng::seed_from_u64(f.pool.seed ^ 0x5EED_D0A7);
+    let mut pings = f.keep_warm.map(|k| {
+        let mut report =
+            KeepWarmReport { every_s: k.every.as_secs_f64(), concurrency: k.concurrency, ..Default::default() };
+        sim.ping_round(f, Duration::ZERO, &mut report, true);
+        (k, report, k.every)
+    });
     let mut billed_total = 0u64;
     let mut invocations = 0u64;
     for t in arrivals {
-        while let Some(&Reverse((done, id))) = busy.peek() {
-            if done > t {
-                break;
+        if let Some((k, report, next)) = &mut pings {
+            while *next <= t {
+                sim.advance(*next);
+                sim.ping_round(f, *next, report, false);
+                *next += k.every;
             }
-            busy.pop();
-            pool.release(id, done);
         }
-        // Cheap: the pool keeps idle instances ordered by eviction deadline.
-        pool.evict(t);
+        sim.advance(t);
         invocations += 1;
-        let decision = pool.acquire(t);
+        let decision = sim.pool.acquire(t);
         let (cold, id) = match decision {
             Decision::Throttle(_) => {
                 let sample = sample(Duration::ZERO, Outcome::Throttled, None, None);
-                recorder.record(&sample, base + t, busy.len() as u64);
+                recorder.record(&sample, base + t, sim.busy.len() as u64);
                 continue;
             }
             Decision::Warm(id) => (false, id),
             Decision::Cold(id) => (true, id),
         };
-        let init = cold.then(|| f.init.draw(&mut rng));
-        let work = f.work.draw(&mut rng);
+        let init = cold.then(|| f.init.draw(&mut sim.rng));
+        let work = f.work.draw(&mut sim.rng);
         let (took, outcome) = if work > f.timeout { (f.timeout, Outcome::Timeout) } else { (work, Outcome::Ok) };
         let latency = took + init.unwrap_or_default();
         billed_total += billed_ms(took, init, f.billing);
-        recorder.record(&sample(latency, outcome, Some(cold), init), base + t + latency, busy.len() as u64 + 1);
+        recorder.record(&sample(latency, outcome, Some(cold), init), base + t + latency, sim.busy.len() as u64 + 1);
         if outcome == Outcome::Timeout {
-            pool.discard(id);
+            sim.pool.discard(id);
         } else {
-            busy.push(Reverse((t + latency, id)));
+            sim.busy.push(Reverse((t + latency, id)));
         }
     }
+    // The warmer keeps running to the end of the horizon.
+    let keep_warm = pings.map(|(k, mut report, mut next)| {
+        while next < horizon {
+            sim.advance(next);
+            sim.ping_round(f, next, &mut report, false);
+            next += k.every;
+        }
+        report
+    });
     let measurement = recorder.finish(base + horizon);
     Simulated {
         measurement,
-        stats: pool.stats().into(),
+        stats: sim.pool.stats().into(),
         billed_ms_total: billed_total,
         invocations,
+        keep_warm,
         wall: wall.elapsed(),
+    }
+}
+
+/// The simulation's state: the pool, the instances busy until a time, and the draws.
+struct Sim {
+    pool: Pool,
+    busy: BinaryHeap<Reverse<(Duration, InstanceId)>>,
+    rng: ChaCha8Rng,
+}
+
+impl Sim {
+    /// Brings the pool to time `t`: invocations done by then release their instances, and
+    /// instances past their keep-alive or lifetime are evicted.
+    fn advance(&mut self, t: Duration) {
+        while let Some(&Reverse((done, id))) = self.busy.peek() {
+            if done > t {
+                break;
+            }
+            self.busy.pop();
+            self.pool.release(id, done);
+        }
+        self.pool.evict(t);
+    }
+
+    /// `concurrency` simultaneous pings at `t`; `before_traffic` ones are over by the time the
+    /// traffic starts (the warmer has been running all along).
+    fn ping_round(&mut self, f: &SimulatedFunction, t: Duration, report: &mut KeepWarmReport, before_traffic: bool) {
+        let Some(k) = f.keep_warm else { return };
+        let mut taken = Vec::with_capacity(k.concurrency);
+        for _ in 0..k.concurrency {
+            report.pings += 1;
+            match self.pool.acquire(t) {
+                Decision::Throttle(_) => report.failed += 1,
+                Decision::Warm(id) => taken.push((id, None)),
+                Decision::Cold(id) => {
+                    report.cold += 1;
+                    taken.push((id, Some(f.init.draw(&mut self.rng))));
+                }
+            }
+        }
+        for (id, init) in taken {
+            report.billed_ms_total += billed_ms(PING_DURATION, init, f.billing);
+            if before_traffic {
+                self.pool.release(id, t);
+            } else {
+                self.busy.push(Reverse((t + init.unwrap_or_default() + PING_DURATION, id)));
+            }
+        }
     }
 }
 
@@ -181,6 +261,7 @@ mod tests {
             work: Durations::Fixed(Duration::from_millis(10)),
             timeout: Duration::from_secs(3),
             billing: BillingMode::Standard,
+            keep_warm: None,
         }
     }
 

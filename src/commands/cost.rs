@@ -35,6 +35,8 @@ pub fn run(args: &CostArgs) -> anyhow::Result<ExitCode> {
         (None, None) => anyhow::bail!("give --requests-per-month or --requests-per-day (or --examples)"),
     };
     let usage = FunctionUsage {
+        pings_per_month: 0.0,
+        ping_billed_seconds: 0.0,
         requests_per_month: requests,
         billed_seconds: args.duration.as_secs_f64(),
         memory_mb: args.memory_mb,
@@ -158,6 +160,8 @@ fn comparison(
 fn examples(p: &Pricing) -> anyhow::Result<String> {
     let hours = p.hours_per_month;
     let base = |n: f64, seconds: f64, mb: u32| FunctionUsage {
+        pings_per_month: 0.0,
+        ping_billed_seconds: 0.0,
         requests_per_month: n,
         billed_seconds: seconds,
         memory_mb: mb,

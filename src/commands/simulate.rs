@@ -13,7 +13,7 @@ use crate::cli::SimulateArgs;
 use crate::metrics::{LoadMode, RunReport, SimulationInfo, TargetReport, TargetStatus};
 use crate::report::format_us;
 use crate::report::{comparison_table, exporters_for, ReportDir};
-use crate::simulate::{simulate_function, Durations, SimulatedFunction};
+use crate::simulate::{simulate_function, Durations, KeepWarm, SimulatedFunction};
 use crate::workload::{TargetSpec, Workload};
 
 /// Simulates the workload and writes `reports/<timestamp>-<name>-simulated/`.
@@ -52,6 +52,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
             work,
             timeout: function.timeout.0,
             billing: function.billing,
+            keep_warm: function.keep_warm.map(|k| KeepWarm { every: k.every.0, concurrency: k.concurrency }),
         };
         let result = simulate_function(workload.schedule(), &simulated, workload.duration());
         invocations += result.invocations;
@@ -59,7 +60,8 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         target.mode = LoadMode::Open;
         target.started_at.clone_from(&started_at);
         target.measurement = result.measurement;
-        target.function = Some(target::function_report(function, result.stats, result.billed_ms_total, Vec::new()));
+        target.function =
+            Some(target::function_report(function, result.stats, result.billed_ms_total, Vec::new(), result.keep_warm));
         report.targets.push(target);
     }
     anyhow::ensure!(!report.targets.is_empty(), "{}: no function target to simulate", workload.path.display());

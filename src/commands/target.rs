@@ -16,13 +16,13 @@ use crate::clock::Clock;
 use crate::container::{ContainerConfig, ContainerPool};
 use crate::gateway::Gateway;
 use crate::loadgen::{self, Live, LoadResult, Plan, RequestTemplate, Timing};
-use crate::metrics::{FastForwardInfo, FunctionReport, INTERVAL};
+use crate::metrics::{FastForwardInfo, FunctionReport, KeepWarmReport, INTERVAL};
 use crate::metrics::{InstanceReport, LoadMode, Recorder, TargetReport, TargetStatus};
 use crate::process::LineSink;
 use crate::progress::Progress;
 use crate::runtime::pool::{KeepAlive, PoolConfig};
-use crate::runtime::{FunctionConfig, FunctionRuntime};
-use crate::workload::{ContainerSpec, FunctionTargetSpec, TargetSpec, UrlSpec, Workload};
+use crate::runtime::{BillingRecord, FunctionConfig, FunctionRuntime, InvocationOutcome};
+use crate::workload::{ContainerSpec, FunctionTargetSpec, KeepWarmSpec, TargetSpec, UrlSpec, Workload};
 
 /// Runs the workload's schedule against one target; a function target's log goes to `log_dir`.
 pub async fn measure(
@@ -150,18 +150,31 @@ async fn measure_function(
     let headers = BTreeMap::from([("content-type".to_string(), "application/json".to_string())]);
     let template = RequestTemplate::new("POST", &endpoint, &headers, workload.spec.function.work.request_body())
         .expect("the gateway URL and fixed headers are valid");
+    // The warmer has been running all along: its first round lands before the traffic.
+    let pinger = spec.keep_warm.map(|keep_warm| KeepWarm::start(runtime.clone(), clock.clone(), keep_warm));
+    if let Some(pinger) = &pinger {
+        pinger.first_round().await;
+    }
     let samples = Arc::new(std::sync::Mutex::new(Vec::new()));
     let interval = interval(workload, clock);
     let sampler = tokio::spawn(sample_alive(runtime.clone(), Arc::clone(&samples), clock.clone(), interval));
     let result = drive(workload, &spec.name, template, cancel, quiet, clock).await;
     sampler.abort();
+    let pings = match pinger {
+        Some(pinger) => Some(pinger.stop().await),
+        None => None,
+    };
     let alive_per_second = std::mem::take(&mut *samples.lock().expect("samples lock"));
     gateway.stop().await;
     runtime.stop();
     let mut report = conclude(&spec.name, "function", &endpoint, Vec::new(), result);
-    let invocations = runtime.records();
+    let mut invocations = runtime.records();
+    let keep_warm = pings.map(|(pings, ids)| {
+        invocations.retain(|r| !ids.contains(&r.request_id));
+        pings
+    });
     let billed_ms_total = invocations.iter().map(|r| r.billed_ms).sum();
-    report.function = Some(function_report(spec, runtime.stats(), billed_ms_total, alive_per_second));
+    report.function = Some(function_report(spec, runtime.stats(), billed_ms_total, alive_per_second, keep_warm));
     report.invocations = invocations;
     report
 }
@@ -172,6 +185,7 @@ pub fn function_report(
     stats: crate::runtime::FunctionStats,
     billed_ms_total: u64,
     alive_per_second: Vec<u32>,
+    keep_warm: Option<KeepWarmReport>,
 ) -> FunctionReport {
     FunctionReport {
         memory_mb: spec.memory_mb,
@@ -182,6 +196,95 @@ pub fn function_report(
         stats,
         billed_ms_total,
         alive_per_second,
+        keep_warm,
+    }
+}
+
+/// The body of a keep-warm ping (the demo function answers it at once).
+pub fn ping_event() -> bytes::Bytes {
+    bytes::Bytes::from(format!("{{\"source\":\"{}\"}}", crate::function::KEEP_WARM_SOURCE))
+}
+
+/// Scheduled keep-warm pings straight into the runtime (as EventBridge Scheduler would invoke
+/// the function), on the run's clock: rounds of `concurrency` simultaneous pings `every` apart.
+struct KeepWarm {
+    runtime: FunctionRuntime,
+    clock: Clock,
+    spec: KeepWarmSpec,
+    tally: Arc<std::sync::Mutex<(KeepWarmReport, std::collections::HashSet<String>)>>,
+    stop: CancellationToken,
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl KeepWarm {
+    fn start(runtime: FunctionRuntime, clock: Clock, spec: KeepWarmSpec) -> Arc<Self> {
+        let report =
+            KeepWarmReport { every_s: spec.every.0.as_secs_f64(), concurrency: spec.concurrency, ..Default::default() };
+        Arc::new(Self {
+            runtime,
+            clock,
+            spec,
+            tally: Arc::new(std::sync::Mutex::new((report, std::collections::HashSet::new()))),
+            stop: CancellationToken::new(),
+            task: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// Sends the first round and then schedules the rest, every `every` from now.
+    async fn first_round(self: &Arc<Self>) {
+        self.round().await;
+        let this = Arc::clone(self);
+        let task = tokio::spawn(async move {
+            let start = this.clock.now();
+            // The next round's time always holds an alarm, so no jump passes it; it is moved on
+            // before each round, so when the round ends the load generator sees the next one.
+            let alarm = this.clock.alarm();
+            let mut due = start + this.spec.every.0;
+            alarm.set(due);
+            loop {
+                tokio::select! {
+                    () = this.stop.cancelled() => return,
+                    () = this.clock.sleep_until(due) => {}
+                }
+                due += this.spec.every.0;
+                alarm.set(due);
+                this.round().await;
+            }
+        });
+        *self.task.lock().expect("task lock") = Some(task);
+    }
+
+    /// `concurrency` pings at once; the clock does not jump while they are out.
+    async fn round(&self) {
+        let _busy = self.clock.busy();
+        let mut pings = tokio::task::JoinSet::new();
+        for _ in 0..self.spec.concurrency {
+            let runtime = self.runtime.clone();
+            pings.spawn(async move { runtime.invoke(ping_event(), None).await.record().clone() });
+        }
+        while let Some(Ok(record)) = pings.join_next().await {
+            self.count(record);
+        }
+    }
+
+    fn count(&self, record: BillingRecord) {
+        let mut tally = self.tally.lock().expect("tally lock");
+        let (report, ids) = &mut *tally;
+        report.pings += 1;
+        report.cold += u64::from(record.cold);
+        report.failed += u64::from(record.outcome != InvocationOutcome::Success);
+        report.billed_ms_total += record.billed_ms;
+        ids.insert(record.request_id);
+    }
+
+    /// Stops the schedule; returns the tally and the pings' request ids.
+    async fn stop(&self) -> (KeepWarmReport, std::collections::HashSet<String>) {
+        self.stop.cancel();
+        let task = self.task.lock().expect("task lock").take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+        std::mem::take(&mut *self.tally.lock().expect("tally lock"))
     }
 }
 

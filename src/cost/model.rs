@@ -50,6 +50,9 @@ pub struct FunctionUsage {
     pub free_tier: bool,
     /// Provisioned instances kept configured all month.
     pub provisioned: u32,
+    /// Keep-warm pings a month, and each one's billed duration in seconds.
+    pub pings_per_month: f64,
+    pub ping_billed_seconds: f64,
 }
 
 /// The always-on alternative.
@@ -66,13 +69,17 @@ pub struct MonthlyCost {
     pub compute: f64,
     pub front_door: f64,
     pub provisioned: f64,
+    /// Keep-warm pings: their requests and compute (the free tier is left to user traffic).
+    #[serde(default)]
+    pub keep_warm: f64,
     pub public_ipv4: f64,
     pub total: f64,
 }
 
 impl MonthlyCost {
     fn summed(mut self) -> Self {
-        self.total = self.requests + self.compute + self.front_door + self.provisioned + self.public_ipv4;
+        self.total =
+            self.requests + self.compute + self.front_door + self.provisioned + self.keep_warm + self.public_ipv4;
         self
     }
 }
@@ -93,6 +100,7 @@ pub fn function_monthly(p: &Pricing, u: &FunctionUsage, hours: f64) -> MonthlyCo
         compute: (gb_seconds - free_gb_s).max(0.0) * rate,
         front_door: front_door_monthly(p, u.front_door, n, hours),
         provisioned: f64::from(u.provisioned) * gb * hours * 3600.0 * l.provisioned_gb_second,
+        keep_warm: u.pings_per_month * (l.request_per_million / 1e6 + u.ping_billed_seconds * gb * rate),
         ..MonthlyCost::default()
     }
     .summed()
@@ -192,6 +200,8 @@ mod tests {
 
     fn usage(n: f64, seconds: f64, memory_mb: u32) -> FunctionUsage {
         FunctionUsage {
+            pings_per_month: 0.0,
+            ping_billed_seconds: 0.0,
             requests_per_month: n,
             billed_seconds: seconds,
             memory_mb,

@@ -141,6 +141,13 @@ fn function_cost(
         front_door: settings.front_door,
         free_tier: settings.free_tier,
         provisioned: function.provisioned as u32,
+        pings_per_month: function
+            .keep_warm
+            .map_or(0.0, |k| hours * 3600.0 / k.every_s.max(f64::MIN_POSITIVE) * k.concurrency as f64),
+        ping_billed_seconds: function
+            .keep_warm
+            .filter(|k| k.pings > 0)
+            .map_or(0.0, |k| k.billed_ms_total as f64 / k.pings as f64 / 1e3),
     };
     let monthly = function_monthly(pricing, &usage, hours);
     let paid = FunctionUsage { free_tier: false, ..usage.clone() };
@@ -157,7 +164,15 @@ fn function_cost(
             function.memory_mb,
             mean_billed_s * 1e3,
             if billed.is_empty() { served } else { billed.len() as u64 }
-        ),
+        ) + &function.keep_warm.map_or(String::new(), |k| {
+            format!(
+                "; keep-warm: {} pings/month ({} every {}), {:.2} ms mean billed",
+                crate::report::format_count(usage.pings_per_month),
+                k.concurrency,
+                crate::report::format_span(k.every_s),
+                usage.ping_billed_seconds * 1e3
+            )
+        }),
         break_even_requests_per_month: break_even_requests(pricing, &usage, container_total, hours),
     })
 }

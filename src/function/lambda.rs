@@ -13,6 +13,9 @@ use serde_json::{json, Value};
 
 use super::work::{parse_request, perform_blocking, Init, Work};
 
+/// The `source` of a keep-warm ping event: `{"source": "coldbench.keep-warm"}`.
+pub const KEEP_WARM_SOURCE: &str = "coldbench.keep-warm";
+
 /// Fault injection: post this message to `/runtime/init/error`, then exit 1 (as `awslambdaric` does).
 pub const ENV_INIT_ERROR: &str = "COLDBENCH_INIT_ERROR";
 /// Fault injection: exit with this code during Init, before the first `/next`.
@@ -38,6 +41,10 @@ pub async fn serve_lambda() -> anyhow::Result<()> {
 
 async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
     let payload = event.payload;
+    if payload.get("source").and_then(Value::as_str) == Some(KEEP_WARM_SOURCE) {
+        // A warmer's ping: answer at once, as warmed handlers do, without the request's work.
+        return Ok(json!({ "warm": true }));
+    }
     let is_url_event = payload.pointer("/requestContext/http/method").is_some();
     let body: Vec<u8> = if is_url_event {
         let text = payload.get("body").and_then(Value::as_str).unwrap_or("");

@@ -11,6 +11,6 @@ pub use histogram::{decode, encode, new_histogram, record_us, Summary, SIGNIFICA
 pub use outcome::{Outcome, OutcomeCounts};
 pub use recorder::{Recorder, Sample, INTERVAL};
 pub use report::{
-    FastForwardInfo, FunctionReport, Histograms, InstanceReport, IntervalReport, LoadMode, Measurement, RunReport,
-    SimulationInfo, TargetReport, TargetStatus, WorkloadInfo, SCHEMA_VERSION,
+    FastForwardInfo, FunctionReport, Histograms, InstanceReport, IntervalReport, KeepWarmReport, LoadMode, Measurement,
+    RunReport, SimulationInfo, TargetReport, TargetStatus, WorkloadInfo, SCHEMA_VERSION,
 };

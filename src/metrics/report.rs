@@ -136,6 +136,23 @@ pub struct FunctionReport {
     /// Instances alive, sampled once per interval of the time series from the start of the load.
     #[serde(default)]
     pub alive_per_second: Vec<u32>,
+    /// Keep-warm pings, apart from user traffic (which never includes them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_warm: Option<KeepWarmReport>,
+}
+
+/// What a function's keep-warm pings did and cost.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct KeepWarmReport {
+    pub every_s: f64,
+    pub concurrency: usize,
+    /// Ping invocations sent (rounds × concurrency).
+    pub pings: u64,
+    /// Pings that started an instance (they pay the Init, not a user).
+    pub cold: u64,
+    /// Pings that failed or were throttled.
+    pub failed: u64,
+    pub billed_ms_total: u64,
 }
 
 /// One instance (process) of a target.

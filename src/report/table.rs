@@ -41,6 +41,27 @@ pub fn comparison_rows(targets: &[TargetReport]) -> Rows {
     row("instances started/evicted/peak", &|t| function_instances_cell(t));
     row("instances (startup)", &|t| instances_cell(t));
     row("generator lag p99", &|t| pct(&t.measurement.lag, |s| s.p99_us));
+    if targets.iter().any(|t| t.function.as_ref().is_some_and(|f| f.keep_warm.is_some())) {
+        row("keep-warm pings (cold)", &|t| {
+            t.function.as_ref().and_then(|f| f.keep_warm).map_or("-".to_string(), |k| {
+                format!("{} ({}), {} every {}", k.pings, k.cold, k.concurrency, super::format_span(k.every_s))
+            })
+        });
+        row("keep-warm cost/month", &|t| {
+            t.cost
+                .as_ref()
+                .filter(|c| c.monthly.keep_warm > 0.0)
+                .map_or("-".to_string(), |c| format_money(c.monthly.keep_warm))
+        });
+    }
+    if targets.iter().any(|t| t.function.as_ref().is_some_and(|f| f.provisioned > 0)) {
+        row("provisioned cost/month", &|t| {
+            t.cost
+                .as_ref()
+                .filter(|c| c.monthly.provisioned > 0.0)
+                .map_or("-".to_string(), |c| format!("${:.2}", c.monthly.provisioned))
+        });
+    }
     row("cost/month at this rate", &|t| {
         t.cost.as_ref().map_or("-".to_string(), |c| format!("${:.2}", c.monthly.total))
     });
@@ -106,6 +127,15 @@ fn render(headers: &[&str], rows: &[(String, Vec<String>)]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Dollars, with enough digits that a small amount does not read as zero.
+fn format_money(v: f64) -> String {
+    if v > 0.0 && v < 0.01 {
+        format!("${v:.4}")
+    } else {
+        format!("${v:.2}")
+    }
 }
 
 #[cfg(test)]

@@ -165,6 +165,8 @@ pub struct Pool {
     config: PoolConfig,
     instances: HashMap<InstanceId, Instance, BuildHasherDefault<IdHasher>>,
     idle: VecDeque<Entry>,
+    /// Idle provisioned instances, indexed the same way (they serve first).
+    idle_provisioned: VecDeque<Entry>,
     idle_count: usize,
     deadlines: BinaryHeap<Reverse<(Duration, InstanceId)>>,
     next_id: InstanceId,
@@ -203,6 +205,7 @@ impl Pool {
             config,
             instances: HashMap::default(),
             idle: VecDeque::new(),
+            idle_provisioned: VecDeque::new(),
             idle_count: 0,
             deadlines: BinaryHeap::new(),
             next_id: 0,
@@ -222,17 +225,9 @@ impl Pool {
     /// Decides how to serve an invocation arriving at `now`.
     pub fn acquire(&mut self, now: Duration) -> Decision {
         self.refill(now);
-        while let Some(entry) = match self.config.reuse {
-            Reuse::Mru => self.idle.pop_back(),
-            Reuse::Lru => self.idle.pop_front(),
-        } {
-            if !self.is_current(entry) {
-                continue;
-            }
-            let instance = self.instances.get_mut(&entry.1).expect("checked by is_current");
-            instance.idle = None;
-            self.idle_count -= 1;
-            return Decision::Warm(entry.1);
+        // Provisioned instances serve first; on-demand ones take the spill-over (as in Lambda).
+        if let Some(id) = self.take_idle(true).or_else(|| self.take_idle(false)) {
+            return Decision::Warm(id);
         }
         if self.instances.len() >= self.config.max_concurrency {
             self.stats.throttled += 1;
@@ -252,6 +247,9 @@ impl Pool {
         let lifetime = self.config.max_lifetime;
         let keep_alive = self.config.keep_alive.draw(&mut self.rng);
         let instance = self.instances.get_mut(&id)?;
+        // Provisioned environments are recycled too, but Lambda initialises their replacements
+        // ahead of time: no invocation ever sees it, so they are modelled as never recycled.
+        let lifetime = lifetime.filter(|_| !instance.provisioned);
         if lifetime.is_some_and(|l| now.saturating_sub(instance.started) >= l) {
             self.remove(id);
             self.stats.evicted_lifetime += 1;
@@ -274,14 +272,31 @@ impl Pool {
             }
         }
         // Releases arrive in time order; one that does not is placed where it belongs.
-        if self.idle.back().is_none_or(|e| e.0 <= now) {
-            self.idle.push_back((now, id, period));
+        let queue = if instance.provisioned { &mut self.idle_provisioned } else { &mut self.idle };
+        if queue.back().is_none_or(|e| e.0 <= now) {
+            queue.push_back((now, id, period));
         } else {
-            let at = self.idle.iter().rposition(|e| e.0 <= now).map_or(0, |i| i + 1);
-            self.idle.insert(at, (now, id, period));
+            let at = queue.iter().rposition(|e| e.0 <= now).map_or(0, |i| i + 1);
+            queue.insert(at, (now, id, period));
         }
         self.compact();
         None
+    }
+
+    /// Takes an idle instance (provisioned or on-demand) by the reuse rule, skipping stale entries.
+    fn take_idle(&mut self, provisioned: bool) -> Option<InstanceId> {
+        loop {
+            let queue = if provisioned { &mut self.idle_provisioned } else { &mut self.idle };
+            let entry = match self.config.reuse {
+                Reuse::Mru => queue.pop_back(),
+                Reuse::Lru => queue.pop_front(),
+            }?;
+            if self.is_current(entry) {
+                self.instances.get_mut(&entry.1).expect("checked by is_current").idle = None;
+                self.idle_count -= 1;
+                return Some(entry.1);
+            }
+        }
     }
 
     /// Whether an index entry still describes its instance's current idle period.
@@ -295,6 +310,10 @@ impl Pool {
         if self.idle.len() > limit {
             let idle = std::mem::take(&mut self.idle);
             self.idle = idle.into_iter().filter(|&e| self.is_current(e)).collect();
+        }
+        if self.idle_provisioned.len() > limit {
+            let idle = std::mem::take(&mut self.idle_provisioned);
+            self.idle_provisioned = idle.into_iter().filter(|&e| self.is_current(e)).collect();
         }
     }
 
@@ -325,7 +344,8 @@ impl Pool {
             }
             self.deadlines.pop();
             let instance = self.remove(id).expect("next_deadline names a pool instance");
-            let why = if lifetime.is_some_and(|l| now.saturating_sub(instance.started) >= l) {
+            // Judged at the deadline, not at `now`: a late call must not turn idle expiry into age.
+            let why = if lifetime.is_some_and(|l| deadline >= instance.started + l) {
                 self.stats.evicted_lifetime += 1;
                 Eviction::Lifetime
             } else {
@@ -505,10 +525,14 @@ mod tests {
         // Still busy at 7,200 s; retired as soon as it finishes.
         assert_eq!(p.release(0, s(7_201)), Some(Eviction::Lifetime));
         assert_eq!(p.alive(), 0);
-        // An idle one past its lifetime is evicted as such.
+        // An idle one reaching its lifetime before its keep-alive is evicted as such...
         p.acquire(s(7_300));
-        p.release(1, s(7_301));
+        p.release(1, s(14_300));
         assert_eq!(p.evict(s(7_300 + 7_200)), vec![(1, Eviction::Lifetime)]);
+        // ... and one whose keep-alive ran out first is an idle eviction, however late the call.
+        p.acquire(s(20_000));
+        p.release(2, s(20_001));
+        assert_eq!(p.evict(s(40_000)), vec![(2, Eviction::Idle)]);
     }
 
     #[test]
@@ -531,6 +555,28 @@ mod tests {
         assert!(matches!(p.acquire(s(100_000)), Decision::Warm(_)));
         assert_eq!(p.acquire(s(100_000)), Decision::Cold(2));
         assert!(p.is_provisioned(0) && !p.is_provisioned(2));
+    }
+
+    #[test]
+    fn provisioned_instances_serve_before_on_demand_ones_and_are_not_recycled() {
+        let mut p = pool(PoolConfig { provisioned: 1, ..PoolConfig::default() });
+        let provisioned = p.start_provisioned(s(0))[0];
+        p.release(provisioned, s(0));
+        // A spill-over on-demand instance becomes idle after the provisioned one (MRU would pick it).
+        assert_eq!(p.acquire(s(1)), Decision::Warm(provisioned));
+        let on_demand = match p.acquire(s(1)) {
+            Decision::Cold(id) => id,
+            other => panic!("{other:?}"),
+        };
+        p.release(provisioned, s(2));
+        p.release(on_demand, s(3));
+        assert_eq!(p.acquire(s(4)), Decision::Warm(provisioned));
+        // Past the 2 h lifetime the on-demand instance is recycled, the provisioned one is not.
+        p.release(provisioned, s(5));
+        assert_eq!(p.evict(s(7_300)), vec![(on_demand, Eviction::Idle)]);
+        assert_eq!(p.acquire(s(9_000)), Decision::Warm(provisioned));
+        assert_eq!(p.release(provisioned, s(9_001)), None, "not recycled past the lifetime");
+        assert!(p.evict(s(100_000)).is_empty());
     }
 
     #[test]

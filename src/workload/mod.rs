@@ -18,8 +18,8 @@ use std::time::Duration;
 pub use arrival::{ArrivalProcess, Schedule, Stage, SECONDS_PER_DAY};
 pub use duration::HumanDuration;
 pub use spec::{
-    ContainerSpec, FunctionSpec, FunctionTargetSpec, LoadSpec, RampStage, Spread, TargetSpec, TraceFormat, TrafficSpec,
-    UrlSpec, WorkloadSpec, DEFAULT_MAX_IN_FLIGHT,
+    ContainerSpec, FunctionSpec, FunctionTargetSpec, KeepWarmSpec, LoadSpec, RampStage, Spread, TargetSpec,
+    TraceFormat, TrafficSpec, UrlSpec, WorkloadSpec, DEFAULT_MAX_IN_FLIGHT,
 };
 
 /// A workload file that could not be used, with where and why.

@@ -244,6 +244,25 @@ pub struct FunctionTargetSpec {
     pub env: BTreeMap<String, String>,
     #[serde(default = "default_region")]
     pub region: String,
+    /// Scheduled pings that keep instances warm (the "warmer" pattern): counted and billed
+    /// apart from user traffic.
+    #[serde(default)]
+    pub keep_warm: Option<KeepWarmSpec>,
+}
+
+/// `keep_warm = { every = "5m", concurrency = 1 }`: every `every`, `concurrency` simultaneous
+/// ping invocations (a rule in EventBridge Scheduler calling the function, as warmer plugins do).
+/// The first round runs before traffic starts, as if the warmer had been running all along.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeepWarmSpec {
+    pub every: HumanDuration,
+    #[serde(default = "default_keep_warm_concurrency")]
+    pub concurrency: usize,
+}
+
+fn default_keep_warm_concurrency() -> usize {
+    1
 }
 
 fn default_handler() -> String {

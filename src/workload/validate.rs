@@ -226,6 +226,17 @@ fn check_function_target(f: &super::FunctionTargetSpec) -> Result<(), FieldError
         return Err(field_error("command", "must name a program"));
     }
     max_lifetime(&f.max_lifetime).map_err(|m| field_error("max_lifetime", m))?;
+    if let Some(keep_warm) = &f.keep_warm {
+        if keep_warm.every.0 < Duration::from_secs(1) {
+            return Err(field_error("keep_warm.every", format!("must be at least 1s, got {}", keep_warm.every)));
+        }
+        if keep_warm.concurrency == 0 || keep_warm.concurrency > f.max_concurrency {
+            return Err(field_error(
+                "keep_warm.concurrency",
+                format!("must be 1 to max_concurrency ({}), got {}", f.max_concurrency, keep_warm.concurrency),
+            ));
+        }
+    }
     Ok(())
 }
 

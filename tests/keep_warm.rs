@@ -1,0 +1,121 @@
+//! Keep-warm pings: real ping invocations on the fast-forwarded clock keep an instance warm across
+//! gaps longer than the keep-alive; they are counted and billed apart from user traffic; the
+//! simulator agrees.
+
+mod common;
+
+use common::*;
+
+/// Requests 20 minutes apart for 2 h against a 10-minute keep-alive: on demand every one is cold.
+fn workload(tag: &(String, String), keep_warm: &str) -> String {
+    format!(
+        r#"
+name = "keep-warm-test"
+duration = "2h"
+[traffic]
+pattern = "trace"
+file = "arrivals.csv"
+[load]
+fast_forward = true
+[function]
+init = {{ delay = "50ms" }}
+work = {{ kind = "sleep", duration = "5ms" }}
+[[targets]]
+name = "fn"
+kind = "function"
+keep_alive = "10m"
+max_lifetime = "off"
+{keep_warm}
+env = {{ {key} = "{value}" }}
+"#,
+        key = tag.0,
+        value = tag.1
+    )
+}
+
+fn arrivals(dir: &std::path::Path) {
+    let lines: String = (0..6).map(|i| format!("{}\n", 60 + i * 1_200)).collect();
+    std::fs::write(dir.join("arrivals.csv"), lines).unwrap();
+}
+
+#[test]
+fn pings_every_five_minutes_keep_the_instance_warm_and_are_billed_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    arrivals(dir.path());
+    let tag = unique_tag();
+    let workload =
+        write_workload(dir.path(), "w.toml", &workload(&tag, r#"keep_warm = { every = "5m", concurrency = 1 }"#));
+    let out = dir.path().join("out");
+    let output = coldbench().arg("run").arg(&workload).arg("--out").arg(&out).arg("--quiet").output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(processes_with_env(&format!("{}={}", tag.0, tag.1)).is_empty(), "no process outlives the run");
+    let json = results(&out);
+    assert_valid_results(&json);
+    assert_counts_add_up(&json);
+    let t = &json["targets"][0];
+    let m = &t["measurement"];
+    assert_eq!((m["requests"].as_u64(), m["cold"].as_u64(), m["warm"].as_u64()), (Some(6), Some(0), Some(6)));
+    let pings = &t["function"]["keep_warm"];
+    // The first round before the traffic, then one every 5 min until the last request ends
+    // (at 6,060 s): 1 + 20.
+    assert_eq!(pings["pings"].as_u64(), Some(21), "{pings}");
+    assert_eq!(pings["cold"].as_u64(), Some(1), "only the first ping started an instance: {pings}");
+    assert_eq!(pings["failed"].as_u64(), Some(0));
+    // User traffic's records hold no ping; the function log holds both.
+    assert_eq!(t["invocations"].as_array().unwrap().len(), 6);
+    let log = std::fs::read_to_string(results_path(&out).unwrap().with_file_name("fn.function.log")).unwrap();
+    assert_eq!(log.lines().filter(|l| l.starts_with("REPORT ")).count(), 27, "6 requests + 21 pings");
+    assert!(t["cost"]["monthly"]["keep_warm"].as_f64().unwrap() > 0.0, "{}", t["cost"]);
+    assert!(t["cost"]["basis"].as_str().unwrap().contains("keep-warm: 8,760 pings/month"), "{}", t["cost"]);
+
+    let output = coldbench()
+        .arg("simulate")
+        .arg(&workload)
+        .arg("--out")
+        .arg(dir.path().join("sim"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let sim: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_valid_results(&sim);
+    let s = &sim["targets"][0];
+    assert_eq!(s["measurement"]["cold"].as_u64(), Some(0), "the simulator agrees");
+    // The simulator pings over the whole horizon: 1 + 23 rounds in 2 h.
+    assert_eq!(s["function"]["keep_warm"]["pings"].as_u64(), Some(24));
+    assert_eq!(s["function"]["keep_warm"]["cold"].as_u64(), Some(1));
+}
+
+#[test]
+fn without_pings_every_request_is_cold() {
+    let dir = tempfile::tempdir().unwrap();
+    arrivals(dir.path());
+    let tag = unique_tag();
+    let workload = write_workload(dir.path(), "w.toml", &workload(&tag, ""));
+    let output = coldbench()
+        .arg("simulate")
+        .arg(&workload)
+        .arg("--out")
+        .arg(dir.path().join("sim"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let sim: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(sim["targets"][0]["measurement"]["cold"].as_u64(), Some(6));
+    assert!(sim["targets"][0]["function"].get("keep_warm").is_none());
+}
+
+#[test]
+fn a_keep_warm_faster_than_a_second_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    arrivals(dir.path());
+    let workload = write_workload(
+        dir.path(),
+        "w.toml",
+        &workload(&unique_tag(), r#"keep_warm = { every = "100ms", concurrency = 1 }"#),
+    );
+    let output = coldbench().arg("simulate").arg(&workload).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("w.toml: targets[0].keep_warm.every: must be at least 1s, got 100ms"), "{stderr}");
+}
