@@ -25,6 +25,9 @@ pub enum Command {
     /// Simulate a workload's function targets through the runtime's pool policy, in simulated
     /// time (a month of traffic in seconds); writes a report marked simulated.
     Simulate(SimulateArgs),
+    /// Replay an Azure Functions trace (many functions, per-minute counts) through the pool policy
+    /// under several keep-alive policies: cold-start fraction and cost of each.
+    Replay(ReplayArgs),
     /// Re-render every output of a run (summary.md, CSVs, .hlog) from its results.json alone.
     Report(ReportArgs),
     /// Compare two runs target by target, with deltas and percent changes.
@@ -129,6 +132,56 @@ pub struct SimulateArgs {
     /// A pricing catalog replacing the embedded one, for the cost projection.
     #[arg(long)]
     pub pricing: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// A trace in the Azure Functions 2019 layout (`HashOwner,HashApp,HashFunction,Trigger,1..1440`),
+    /// e.g. `invocations_per_function_md.anon.d01.csv` from Azure/AzurePublicDataset.
+    pub trace: PathBuf,
+    /// Keep-alive policies to compare: durations (a fixed keep-alive) and `hybrid` or
+    /// `hybrid:<fallback>` (the adaptive histogram policy).
+    #[arg(long, value_delimiter = ',', default_value = "10m,20m,hybrid")]
+    pub policies: Vec<String>,
+    /// Init on every cold start (the trace has none).
+    #[arg(long, value_parser = parse_duration, default_value = "300ms")]
+    pub init: Duration,
+    /// Work per invocation.
+    #[arg(long, value_parser = parse_duration, default_value = "100ms")]
+    pub work: Duration,
+    /// Memory of every function.
+    #[arg(long, default_value_t = 256)]
+    pub memory_mb: u32,
+    /// Recycle instances this long after they started, or `off`.
+    #[arg(long, default_value = "off")]
+    pub max_lifetime: String,
+    /// How each minute's count is spread within the minute.
+    #[arg(long, value_enum, default_value_t = SpreadArg::Uniform)]
+    pub spread: SpreadArg,
+    /// Seeds the spreading within minutes.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Replay only this much of the trace (default: all of it).
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Folder under which the report folder is created.
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+    /// Print replay.json to stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// A pricing catalog replacing the embedded one.
+    #[arg(long)]
+    pub pricing: Option<PathBuf>,
+}
+
+/// `--spread`: how a minute's count is placed within it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SpreadArg {
+    /// Uniformly at random (seeded).
+    Uniform,
+    /// Evenly spaced.
+    Even,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ pub mod loadgen;
 pub mod metrics;
 pub mod process;
 mod progress;
+pub mod replay;
 pub mod report;
 pub mod runtime;
 pub mod simulate;
@@ -60,6 +61,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => commands::run::run(&args, commands::cancel_on_signals()).await,
         Command::Load(args) => commands::load::run(&args, commands::cancel_on_signals()).await,
         Command::Simulate(args) => commands::simulate::run(&args),
+        Command::Replay(args) => commands::replay::run(&args),
         Command::Report(args) => commands::report::report(&args),
         Command::Compare(args) => commands::report::compare(&args),
         Command::Cost(args) => commands::cost::run(&args),

@@ -3,6 +3,7 @@
 pub mod cost;
 pub mod function;
 pub mod load;
+pub mod replay;
 pub mod report;
 pub mod run;
 pub mod runtime;

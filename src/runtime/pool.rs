@@ -146,6 +146,9 @@ pub struct PoolStats {
     pub discarded: u64,
     pub throttled: u64,
     pub peak_alive: usize,
+    /// Time instances spent idle (alive, initialised, serving nothing), summed over instances:
+    /// the memory a provider keeps warm for nothing. Counted when an idle period ends.
+    pub idle: Duration,
 }
 
 /// An index entry: an instance in one of its idle periods, keyed by a time.
@@ -226,7 +229,8 @@ impl Pool {
     pub fn acquire(&mut self, now: Duration) -> Decision {
         self.refill(now);
         // Provisioned instances serve first; on-demand ones take the spill-over (as in Lambda).
-        if let Some(id) = self.take_idle(true).or_else(|| self.take_idle(false)) {
+        if let Some((id, since)) = self.take_idle(true).or_else(|| self.take_idle(false)) {
+            self.stats.idle += now.saturating_sub(since);
             return Decision::Warm(id);
         }
         if self.instances.len() >= self.config.max_concurrency {
@@ -244,8 +248,14 @@ impl Pool {
     /// The invocation on `id` finished and the instance is ready for another (it polled `/next`).
     /// Returns an eviction when the instance has outlived its maximum lifetime: the caller stops it.
     pub fn release(&mut self, id: InstanceId, now: Duration) -> Option<Eviction> {
-        let lifetime = self.config.max_lifetime;
         let keep_alive = self.config.keep_alive.draw(&mut self.rng);
+        self.release_for(id, now, keep_alive)
+    }
+
+    /// As [`Pool::release`], with a keep-alive chosen by the caller for this idle period (an
+    /// adaptive policy that learns from each function's idle times).
+    pub fn release_for(&mut self, id: InstanceId, now: Duration, keep_alive: Duration) -> Option<Eviction> {
+        let lifetime = self.config.max_lifetime;
         let instance = self.instances.get_mut(&id)?;
         // Provisioned environments are recycled too, but Lambda initialises their replacements
         // ahead of time: no invocation ever sees it, so they are modelled as never recycled.
@@ -284,7 +294,7 @@ impl Pool {
     }
 
     /// Takes an idle instance (provisioned or on-demand) by the reuse rule, skipping stale entries.
-    fn take_idle(&mut self, provisioned: bool) -> Option<InstanceId> {
+    fn take_idle(&mut self, provisioned: bool) -> Option<(InstanceId, Duration)> {
         loop {
             let queue = if provisioned { &mut self.idle_provisioned } else { &mut self.idle };
             let entry = match self.config.reuse {
@@ -294,9 +304,24 @@ impl Pool {
             if self.is_current(entry) {
                 self.instances.get_mut(&entry.1).expect("checked by is_current").idle = None;
                 self.idle_count -= 1;
-                return Some(entry.1);
+                return Some((entry.1, entry.0));
             }
         }
+    }
+
+    /// Starts an instance ahead of demand, already initialised and idle from `now` for
+    /// `keep_alive` (a pre-warming policy loads it before the invocation it expects).
+    pub fn start_warm(&mut self, now: Duration, keep_alive: Duration) -> InstanceId {
+        let id = self.add(now, false);
+        self.release_for(id, now, keep_alive);
+        id
+    }
+
+    /// Idle time so far, counting the idle periods still running at `now`.
+    pub fn idle_until(&self, now: Duration) -> Duration {
+        let running: Duration =
+            self.instances.values().filter_map(|i| i.idle).map(|since| now.saturating_sub(since)).sum();
+        self.stats.idle + running
     }
 
     /// Whether an index entry still describes its instance's current idle period.
@@ -344,6 +369,9 @@ impl Pool {
             }
             self.deadlines.pop();
             let instance = self.remove(id).expect("next_deadline names a pool instance");
+            if let Some(since) = instance.idle {
+                self.stats.idle += deadline.saturating_sub(since);
+            }
             // Judged at the deadline, not at `now`: a late call must not turn idle expiry into age.
             let why = if lifetime.is_some_and(|l| deadline >= instance.started + l) {
                 self.stats.evicted_lifetime += 1;

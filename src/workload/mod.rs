@@ -6,7 +6,7 @@
 mod arrival;
 mod duration;
 mod spec;
-mod trace;
+pub mod trace;
 mod validate;
 
 pub use validate::max_lifetime;

@@ -41,12 +41,58 @@ pub fn read_timestamps(path: &Path) -> Result<ArrivalProcess, String> {
     Ok(ArrivalProcess::Timestamps(Arc::new(times)))
 }
 
+/// One function's row of an Azure Functions trace.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AzureFunction {
+    /// `HashOwner/HashApp/HashFunction` (whichever columns the file has).
+    pub name: String,
+    /// The `Trigger` column, when present.
+    pub trigger: String,
+    pub arrivals: ArrivalProcess,
+}
+
 /// Reads one function's per-minute invocation counts from an Azure Functions trace CSV
 /// (`HashOwner,HashApp,HashFunction,Trigger,1,...,1440`).
 ///
 /// # Errors
 /// Names the file, and the line or column that is missing or malformed.
 pub fn read_azure(path: &Path, function: Option<&str>, spread: Spread) -> Result<ArrivalProcess, String> {
+    let mut found = None;
+    read_azure_rows(path, spread, |hash, row| {
+        if function.is_none_or(|f| hash == Some(f)) {
+            found = Some(row.arrivals);
+            return false;
+        }
+        true
+    })?;
+    found.ok_or_else(|| match function {
+        Some(f) => format!("{}: no row with HashFunction {f:?}", path.display()),
+        None => format!("{}: the trace has a header but no rows", path.display()),
+    })
+}
+
+/// Reads every function of an Azure Functions trace CSV, in file order.
+///
+/// # Errors
+/// Names the file, and the line or column that is missing or malformed.
+pub fn read_azure_all(path: &Path, spread: Spread) -> Result<Vec<AzureFunction>, String> {
+    let mut all = Vec::new();
+    read_azure_rows(path, spread, |_, row| {
+        all.push(row);
+        true
+    })?;
+    if all.is_empty() {
+        return Err(format!("{}: the trace has a header but no rows", path.display()));
+    }
+    Ok(all)
+}
+
+/// Calls `each` with every row (and its `HashFunction`) until it returns false.
+fn read_azure_rows(
+    path: &Path,
+    spread: Spread,
+    mut each: impl FnMut(Option<&str>, AzureFunction) -> bool,
+) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read trace {}: {e}", path.display()))?;
     let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
     let (_, header) = lines.next().ok_or_else(|| format!("{}: the trace is empty", path.display()))?;
@@ -59,17 +105,12 @@ pub fn read_azure(path: &Path, function: Option<&str>, spread: Spread) -> Result
             })
         })
         .collect::<Result<_, _>>()?;
-    let hash_column = columns.iter().position(|c| *c == "HashFunction");
-    if function.is_some() && hash_column.is_none() {
-        return Err(format!("{}: header has no HashFunction column to select a function by", path.display()));
-    }
+    let column = |name: &str| columns.iter().position(|c| *c == name);
+    let hash_column = column("HashFunction");
+    let name_columns: Vec<usize> = ["HashOwner", "HashApp", "HashFunction"].iter().filter_map(|c| column(c)).collect();
+    let trigger_column = column("Trigger");
     for (number, line) in lines {
         let cells: Vec<&str> = line.split(',').map(str::trim).collect();
-        if let (Some(wanted), Some(col)) = (function, hash_column) {
-            if cells.get(col) != Some(&wanted) {
-                continue;
-            }
-        }
         let counts = minute_columns
             .iter()
             .enumerate()
@@ -80,12 +121,21 @@ pub fn read_azure(path: &Path, function: Option<&str>, spread: Spread) -> Result
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        return Ok(ArrivalProcess::PerMinute { counts: Arc::new(counts), spread });
+        let cell = |col: usize| cells.get(col).copied().unwrap_or("");
+        let row = AzureFunction {
+            name: if name_columns.is_empty() {
+                format!("line {}", number + 1)
+            } else {
+                name_columns.iter().map(|&c| cell(c)).collect::<Vec<_>>().join("/")
+            },
+            trigger: trigger_column.map_or(String::new(), |c| cell(c).to_string()),
+            arrivals: ArrivalProcess::PerMinute { counts: Arc::new(counts), spread },
+        };
+        if !each(hash_column.map(cell), row) {
+            return Ok(());
+        }
     }
-    Err(match function {
-        Some(f) => format!("{}: no row with HashFunction {f:?}", path.display()),
-        None => format!("{}: the trace has a header but no rows", path.display()),
-    })
+    Ok(())
 }
 
 #[cfg(test)]
