@@ -270,6 +270,38 @@ mod tests {
     }
 
     #[test]
+    fn measured_durations_are_drawn_from_their_histogram() {
+        // 1..=1000 ms, uniformly: the quantiles span the range and draws cover it evenly.
+        let d = Durations::from_samples_us((1..=1000).map(|ms| ms * 1_000)).unwrap();
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        assert!((ms(d.median()) - 500.0).abs() < 2.0, "{:?}", d.median());
+        assert!((ms(d.p99()) - 990.0).abs() < 2.0, "{:?}", d.p99());
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let draws: Vec<f64> = (0..10_000).map(|_| ms(d.draw(&mut rng))).collect();
+        assert!(draws.iter().all(|&v| (0.5..=1001.0).contains(&v)));
+        let below_100 = draws.iter().filter(|&&v| v < 100.0).count();
+        assert!((800..1200).contains(&below_100), "about 10 % below 100 ms: {below_100}");
+        assert_eq!(Durations::from_samples_us(std::iter::empty()), None);
+    }
+
+    #[test]
+    fn keep_warm_pings_keep_an_instance_across_long_gaps_and_are_counted_apart() {
+        let mut f = function(Duration::from_secs(600));
+        f.pool.max_lifetime = None;
+        f.keep_warm = Some(KeepWarm { every: Duration::from_secs(300), concurrency: 2 });
+        // Arrivals off the pings' times (a ping keeps its instance busy for a moment).
+        let arrivals = every(Duration::from_secs(1200), 6).map(|t| t + Duration::from_secs(60));
+        let s = simulate_function(arrivals, &f, Duration::from_secs(7200));
+        assert_eq!((s.measurement.cold, s.measurement.warm), (0, 6));
+        let k = s.keep_warm.unwrap();
+        // 24 rounds of 2 in 2 h, two instances started by the first round.
+        assert_eq!((k.pings, k.cold, k.failed), (48, 2, 0));
+        // Every ping bills the 1 ms minimum, the two cold ones their Init too.
+        assert_eq!(k.billed_ms_total, 48 + 2 * 200);
+        assert_eq!(s.billed_ms_total, 6 * 10, "user traffic is billed apart");
+    }
+
+    #[test]
     fn requests_20_minutes_apart_with_10_minutes_keep_alive_are_all_cold() {
         let s = simulate_function(
             every(Duration::from_secs(1200), 72),
