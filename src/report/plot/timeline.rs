@@ -82,17 +82,18 @@ where
         .map_err(|e| anyhow!("timeline grid: {e}"))?;
     for (index, t) in report.targets.iter().enumerate() {
         let color = PALETTE[index % PALETTE.len()];
+        let intervals = t.measurement.intervals.len();
         let p50: Vec<(f64, f64)> =
             t.measurement.intervals.iter().filter_map(|i| i.p50_us.map(|v| (i.start_s, v as f64 / 1e3))).collect();
         let p99: Vec<(f64, f64)> =
             t.measurement.intervals.iter().filter_map(|i| i.p99_us.map(|v| (i.start_s, v as f64 / 1e3))).collect();
         chart
-            .draw_series(LineSeries::new(p50, color.stroke_width(2)))
+            .draw_series(LineSeries::new(p50, color.stroke_width(line_width(intervals))))
             .map_err(|e| anyhow!("p50 line: {e}"))?
             .label(format!("{} p50", t.name))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
         chart
-            .draw_series(LineSeries::new(p99, color.mix(0.5).stroke_width(2)))
+            .draw_series(LineSeries::new(p99, color.mix(0.5).stroke_width(line_width(intervals))))
             .map_err(|e| anyhow!("p99 line: {e}"))?
             .label(format!("{} p99", t.name))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.mix(0.5).stroke_width(2)));
@@ -126,7 +127,18 @@ where
     DB::ErrorType: 'static,
 {
     let all: Vec<Vec<(f64, f64)>> = report.targets.iter().map(points).collect();
-    let high = all.iter().flatten().map(|(_, y)| *y).fold(1.0_f64, f64::max) * 1.15;
+    let peak = all.iter().flatten().map(|(_, y)| *y).fold(0.0_f64, f64::max);
+    let high = if peak > 0.0 { peak * 1.15 } else { 1.0 };
+    // Whole counts get whole labels; rates below a few per second (sparse traffic over long
+    // intervals) need decimals, or every label reads 0 or 1.
+    let whole = all.iter().flatten().all(|(_, y)| y.fract() == 0.0);
+    let decimals = if whole || high >= 20.0 {
+        0
+    } else if high >= 2.0 {
+        1
+    } else {
+        2
+    };
     let mut chart = ChartBuilder::on(area)
         .margin(8)
         .x_label_area_size(40)
@@ -136,21 +148,38 @@ where
     chart
         .configure_mesh()
         .y_desc(label)
-        .y_labels((high.ceil() as usize + 1).clamp(2, 10))
+        .y_labels(if whole { (high.ceil() as usize + 1).clamp(2, 10) } else { 5 })
         .x_desc("seconds since the target's load started")
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 14))
-        .y_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| {
+            // A whole-count axis labels whole counts only (a tick at 0.5 would read "0").
+            if decimals == 0 && (v - v.round()).abs() > 1e-9 {
+                String::new()
+            } else {
+                format!("{v:.decimals$}")
+            }
+        })
         .draw()
         .map_err(|e| anyhow!("{label} grid: {e}"))?;
     for (index, (t, series)) in report.targets.iter().zip(all).enumerate() {
         let color = PALETTE[index % PALETTE.len()];
         chart
-            .draw_series(LineSeries::new(series, color.stroke_width(2)))
+            .draw_series(LineSeries::new(series, color.stroke_width(line_width(t.measurement.intervals.len()))))
             .map_err(|e| anyhow!("{label} line: {e}"))?
             .label(t.name.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
     }
     super::legend(&mut chart, SeriesLabelPosition::UpperRight, 12)?;
     Ok(())
+}
+
+/// Lines 2 px wide read best, but plotters joins wide segments with miters: a dense zigzag (a
+/// long run's many intervals) grows spikes far outside the panel. Dense series get 1 px lines.
+fn line_width(points: usize) -> u32 {
+    if points > 200 {
+        1
+    } else {
+        2
+    }
 }
