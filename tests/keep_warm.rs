@@ -68,17 +68,7 @@ fn pings_every_five_minutes_keep_the_instance_warm_and_are_billed_apart() {
     assert!(t["cost"]["monthly"]["keep_warm"].as_f64().unwrap() > 0.0, "{}", t["cost"]);
     assert!(t["cost"]["basis"].as_str().unwrap().contains("keep-warm: 8,760 pings/month"), "{}", t["cost"]);
 
-    let output = coldbench()
-        .arg("simulate")
-        .arg(&workload)
-        .arg("--out")
-        .arg(dir.path().join("sim"))
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let sim: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_valid_results(&sim);
+    let sim = simulate_json(&workload, &dir.path().join("sim"), &[]);
     let s = &sim["targets"][0];
     assert_eq!(s["measurement"]["cold"].as_u64(), Some(0), "the simulator agrees");
     // The simulator pings over the whole horizon: 1 + 23 rounds in 2 h.
@@ -92,16 +82,7 @@ fn without_pings_every_request_is_cold() {
     arrivals(dir.path());
     let tag = unique_tag();
     let workload = write_workload(dir.path(), "w.toml", &workload(&tag, ""));
-    let output = coldbench()
-        .arg("simulate")
-        .arg(&workload)
-        .arg("--out")
-        .arg(dir.path().join("sim"))
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let sim: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let sim = simulate_json(&workload, &dir.path().join("sim"), &[]);
     assert_eq!(sim["targets"][0]["measurement"]["cold"].as_u64(), Some(6));
     assert!(sim["targets"][0]["function"].get("keep_warm").is_none());
 }

@@ -56,19 +56,7 @@ fn simulator_and_real_run_agree_on_cold_starts_and_peak_instances() {
     let results_json = results_path(&real_out).unwrap();
 
     let sim_out = dir.path().join("sim");
-    let output = coldbench()
-        .arg("simulate")
-        .arg(&workload)
-        .arg("--calibrate")
-        .arg(&results_json)
-        .arg("--out")
-        .arg(&sim_out)
-        .arg("--json")
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let simulated: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_valid_results(&simulated);
+    let simulated = simulate_json(&workload, &sim_out, &["--calibrate".as_ref(), results_json.as_os_str()]);
     assert!(
         simulated["simulation"]["durations"].as_str().unwrap().contains("calibrated from"),
         "{}",

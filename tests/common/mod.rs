@@ -32,6 +32,17 @@ pub fn results(out: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
+/// `coldbench simulate <workload> --json` with `extra` options, into `out`: the schema-checked
+/// report (panics with stderr when it fails).
+pub fn simulate_json(workload: &Path, out: &Path, extra: &[&std::ffi::OsStr]) -> serde_json::Value {
+    let output =
+        coldbench().arg("simulate").arg(workload).args(extra).arg("--out").arg(out).arg("--json").output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_valid_results(&json);
+    json
+}
+
 /// Path of `results.json` in the only run folder under `out`, if written yet.
 pub fn results_path(out: &Path) -> Option<PathBuf> {
     let dirs: Vec<_> = std::fs::read_dir(out).ok()?.filter_map(Result::ok).map(|e| e.path()).collect();
