@@ -103,3 +103,17 @@ fn an_unknown_cost_instance_is_named() {
     let err = error_of(&format!("{GOOD}\n[cost]\ninstance = \"x9.mega\"\n"));
     assert!(err.starts_with("workloads/x.toml: cost.instance: no EC2 price for \"x9.mega\""), "{err}");
 }
+
+#[test]
+fn every_shipped_workload_is_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            Workload::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 7, "{checked} workloads");
+}
