@@ -70,17 +70,7 @@ impl Exporter for HtmlExporter {
         for (caption, chart) in charts {
             writeln!(out, "<figure>{chart}<figcaption class=\"note\">{caption}</figcaption></figure>")?;
         }
-        let notes: Vec<String> = report
-            .targets
-            .iter()
-            .flat_map(|t| {
-                t.error
-                    .iter()
-                    .map(move |e| format!("{} failed: {e}", t.name))
-                    .chain(t.warnings.iter().map(move |x| format!("{}: {x}", t.name)))
-            })
-            .chain(w.warnings.iter().cloned())
-            .collect();
+        let notes = super::notes(report);
         if !notes.is_empty() {
             writeln!(out, "<h2>Notes</h2><ul>")?;
             for note in notes {

@@ -35,15 +35,7 @@ impl Exporter for MarkdownExporter {
         for (label, cells) in comparison_rows(&report.targets) {
             writeln!(out, "| {label} | {} |", cells.join(" | "))?;
         }
-        let notes: Vec<String> = super::time_notes(report)
-            .into_iter()
-            .chain(report.targets.iter().flat_map(|t| {
-                let error = t.error.iter().map(move |e| format!("**{}** failed: {e}", t.name));
-                let warnings = t.warnings.iter().map(move |w| format!("{}: {w}", t.name));
-                error.chain(warnings)
-            }))
-            .chain(w.warnings.iter().cloned())
-            .collect();
+        let notes = super::notes(report);
         if !notes.is_empty() {
             writeln!(out, "\n## Notes\n")?;
             for note in notes {

@@ -149,6 +149,18 @@ pub fn format_span(seconds: f64) -> String {
     parts[first..(first + 3).min(4)].iter().map(|(n, unit)| format!("{n}{unit}")).collect::<Vec<_>>().join(" ")
 }
 
+/// Everything the Notes of a report list: how time was kept, failures, warnings.
+pub fn notes(report: &RunReport) -> Vec<String> {
+    time_notes(report)
+        .into_iter()
+        .chain(report.targets.iter().flat_map(|t| {
+            let error = t.error.iter().map(move |e| format!("{} failed: {e}", t.name));
+            error.chain(t.warnings.iter().map(move |w| format!("{}: {w}", t.name)))
+        }))
+        .chain(report.workload.warnings.iter().cloned())
+        .collect()
+}
+
 /// What a reader must know about time in this report: simulated, or fast-forwarded and by how much.
 pub fn time_notes(report: &RunReport) -> Vec<String> {
     let mut notes = Vec::new();
