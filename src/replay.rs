@@ -21,7 +21,7 @@ use std::collections::BinaryHeap;
 use std::time::Duration;
 
 use crate::runtime::pool::{Decision, InstanceId, KeepAlive, Pool, PoolConfig};
-use crate::workload::{ArrivalProcess, Schedule};
+use crate::workload::ArrivalProcess;
 
 /// Idle-time histogram range: 4 hours of 1-minute bins.
 pub const HISTOGRAM_MINUTES: usize = 240;
@@ -83,41 +83,68 @@ pub struct PolicyOutcome {
 }
 
 /// Replays every function's arrivals (offsets from 0) over `horizon` under `policy`.
+///
+/// Functions share nothing (each has its own pool, as each has its own instances), so each is
+/// replayed on its own, start to end, and the work is split over the machine's cores; the
+/// outcome does not depend on the split (every function has its own seed).
 pub fn replay(functions: &[ArrivalProcess], horizon: Duration, model: &FunctionModel, policy: Policy) -> PolicyOutcome {
-    let mut states: Vec<FunctionState> =
-        functions.iter().enumerate().map(|(i, _)| FunctionState::new(model, policy, i as u64)).collect();
-    // The functions' schedules merged into one time-ordered stream.
-    let mut schedules: Vec<Schedule> =
-        functions.iter().enumerate().map(|(i, f)| f.schedule(horizon, model.seed.wrapping_add(i as u64))).collect();
-    let mut next: BinaryHeap<Reverse<(Duration, usize)>> = BinaryHeap::new();
-    for (i, schedule) in schedules.iter_mut().enumerate() {
-        if let Some(t) = schedule.next() {
-            next.push(Reverse((t, i)));
-        }
-    }
+    let workers =
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(functions.len().max(1));
+    let chunk = functions.len().div_ceil(workers).max(1);
+    let parts: Vec<PolicyOutcome> = std::thread::scope(|scope| {
+        let handles: Vec<_> = functions
+            .chunks(chunk)
+            .enumerate()
+            .map(|(c, part)| {
+                scope.spawn(move || {
+                    let mut out = PolicyOutcome::default();
+                    for (k, arrivals) in part.iter().enumerate() {
+                        replay_one(arrivals, (c * chunk + k) as u64, horizon, model, policy, &mut out);
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("a replay worker panicked")).collect()
+    });
     let mut out = PolicyOutcome { policy: policy.label(), functions: functions.len(), ..PolicyOutcome::default() };
+    for part in parts {
+        out.invocations += part.invocations;
+        out.cold += part.cold;
+        out.functions_always_cold += part.functions_always_cold;
+        out.instances_started += part.instances_started;
+        out.prewarmed += part.prewarmed;
+        out.idle_gb_s += part.idle_gb_s;
+        out.billed_gb_s += part.billed_gb_s;
+    }
+    out.cold_fraction = if out.invocations > 0 { out.cold as f64 / out.invocations as f64 } else { 0.0 };
+    out
+}
+
+/// One function, start to end, added into `out`.
+fn replay_one(
+    arrivals: &ArrivalProcess,
+    index: u64,
+    horizon: Duration,
+    model: &FunctionModel,
+    policy: Policy,
+    out: &mut PolicyOutcome,
+) {
     let gb = f64::from(model.memory_mb) / 1024.0;
-    while let Some(Reverse((t, i))) = next.pop() {
-        if let Some(after) = schedules[i].next() {
-            next.push(Reverse((after, i)));
-        }
-        let cold = states[i].invoke(t, model, policy);
+    let mut state = FunctionState::new(model, policy, index);
+    for t in arrivals.schedule(horizon, model.seed.wrapping_add(index)) {
+        let cold = state.invoke(t, model, policy);
         out.invocations += 1;
         out.cold += u64::from(cold);
         out.billed_gb_s += (model.work + if cold { model.init } else { Duration::ZERO }).as_secs_f64() * gb;
     }
-    for state in &mut states {
-        state.advance(horizon, policy);
-        let stats = state.pool.stats();
-        out.instances_started += stats.started;
-        out.idle_gb_s += state.pool.idle_until(horizon).as_secs_f64() * gb;
-        out.prewarmed += state.prewarmed;
-        if state.invocations > 0 && state.cold == state.invocations {
-            out.functions_always_cold += 1;
-        }
+    state.advance(horizon, policy);
+    out.instances_started += state.pool.stats().started;
+    out.idle_gb_s += state.pool.idle_until(horizon).as_secs_f64() * gb;
+    out.prewarmed += state.prewarmed;
+    if state.invocations > 0 && state.cold == state.invocations {
+        out.functions_always_cold += 1;
     }
-    out.cold_fraction = if out.invocations > 0 { out.cold as f64 / out.invocations as f64 } else { 0.0 };
-    out
 }
 
 /// One function's pool and what the policy learned about it.
