@@ -51,8 +51,13 @@ async fn a_freeze_shows_in_the_open_loop_p99() {
     let latency = m.latency.unwrap();
     let expected_p99_us = 0.8 * FREEZE.as_micros() as f64;
     let p99 = latency.p99_us as f64;
+    // The upper bound leaves room for the catch-up after the freeze: ~200 queued requests finish
+    // at once on the 2 cores this test shares with its server (debug build). It was 1.15× and
+    // failed in about half the runs on a busy 2-core VM (p99 188–224 ms), before and after the
+    // fast-forward change alike. A coordinated-omission-prone measurement would report a p99
+    // of about a millisecond here, far below either bound.
     assert!(
-        (0.8 * expected_p99_us..=1.15 * expected_p99_us).contains(&p99),
+        (0.8 * expected_p99_us..=1.5 * expected_p99_us).contains(&p99),
         "p99 {p99} µs should reflect the {FREEZE:?} freeze (≈ {expected_p99_us} µs)"
     );
     assert!(latency.max_us as f64 >= 0.9 * FREEZE.as_micros() as f64);

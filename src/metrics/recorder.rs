@@ -181,12 +181,13 @@ impl Recorder {
 
     /// Ends recording at `end` and returns what was measured.
     pub fn finish(mut self, end: Instant) -> Measurement {
-        if !self.generator {
-            self.service = self.latency.clone();
-        }
         let elapsed = end.saturating_duration_since(self.start);
         if self.current.requests > 0 || self.intervals.is_empty() {
             self.close_interval();
+        }
+        // After the last interval is added in: service time is latency when nothing generated load.
+        if !self.generator {
+            self.service = self.latency.clone();
         }
         let secs = elapsed.as_secs_f64().max(f64::MIN_POSITIVE);
         let requests = self.outcomes.total();
