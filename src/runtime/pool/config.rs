@@ -1,0 +1,112 @@
+//! The policy's vocabulary: its settings (reuse order, keep-alive, limits) and its answers
+//! (serve warm, start cold, throttle; evict for idleness or age).
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use std::time::Duration;
+
+/// Identifies an instance for its whole life; never reused.
+pub type InstanceId = u64;
+
+/// Which idle instance serves the next invocation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reuse {
+    /// The most recently used idle instance (Lambda's observed behaviour): idle ones age out.
+    #[default]
+    Mru,
+    /// The least recently used: spreads work over every idle instance.
+    Lru,
+}
+
+/// How long an idle instance is kept.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum KeepAlive {
+    /// Exactly this long after its last invocation.
+    Fixed { idle: Duration },
+    /// Uniformly drawn from `[idle - jitter, idle + jitter]` each time the instance becomes idle.
+    Jittered { idle: Duration, jitter: Duration },
+    /// Exponentially distributed with this mean (memoryless eviction), drawn each idle period.
+    Exponential { mean: Duration },
+}
+
+impl KeepAlive {
+    pub(super) fn draw(&self, rng: &mut ChaCha8Rng) -> Duration {
+        match *self {
+            KeepAlive::Fixed { idle } => idle,
+            KeepAlive::Jittered { idle, jitter } => {
+                let low = idle.saturating_sub(jitter).as_secs_f64();
+                let high = (idle + jitter).as_secs_f64();
+                Duration::from_secs_f64(low + rng.random::<f64>() * (high - low))
+            }
+            KeepAlive::Exponential { mean } => {
+                let u: f64 = rng.random();
+                Duration::from_secs_f64(-(1.0 - u).ln() * mean.as_secs_f64())
+            }
+        }
+    }
+}
+
+/// The policy's settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PoolConfig {
+    /// Most instances alive at once (busy or idle); beyond it invocations are throttled.
+    pub max_concurrency: usize,
+    /// Token bucket for starting instances: capacity (burst) ...
+    pub scale_burst: u32,
+    /// ... and refill, in new instances per second.
+    pub scale_rate_per_s: f64,
+    pub keep_alive: KeepAlive,
+    /// Recycle an instance this long after it started; `None` keeps it forever.
+    pub max_lifetime: Option<Duration>,
+    /// Instances started before traffic and never evicted for idleness.
+    pub provisioned: usize,
+    pub reuse: Reuse,
+    /// Seeds keep-alive draws.
+    pub seed: u64,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self {
+            max_concurrency: 1_000,
+            scale_burst: 1_000,
+            scale_rate_per_s: 100.0,
+            keep_alive: KeepAlive::Fixed { idle: Duration::from_secs(600) },
+            max_lifetime: Some(Duration::from_secs(7_200)),
+            provisioned: 0,
+            reuse: Reuse::Mru,
+            seed: 0,
+        }
+    }
+}
+
+/// Why an invocation was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThrottleReason {
+    /// Every instance is busy and the concurrency limit is reached.
+    ConcurrencyLimit,
+    /// A new instance is needed but the scale-out token bucket is empty.
+    ScalingRate,
+}
+
+/// What to do with an invocation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Serve it on this idle, initialised instance.
+    Warm(InstanceId),
+    /// Start this new instance (its Init runs first) and serve it there.
+    Cold(InstanceId),
+    /// Refuse it (HTTP 429).
+    Throttle(ThrottleReason),
+}
+
+/// Why an instance leaves the pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Eviction {
+    /// Idle for longer than its keep-alive.
+    Idle,
+    /// Alive for longer than the maximum lifetime.
+    Lifetime,
+}

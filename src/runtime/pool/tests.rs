@@ -1,0 +1,176 @@
+//! The pool policy's behaviour, clock given by hand.
+
+use super::*;
+
+fn s(secs: u64) -> Duration {
+    Duration::from_secs(secs)
+}
+
+fn pool(config: PoolConfig) -> Pool {
+    Pool::new(config, Duration::ZERO)
+}
+
+#[test]
+fn sequential_invocations_reuse_one_warm_instance() {
+    let mut p = pool(PoolConfig::default());
+    assert_eq!(p.acquire(s(0)), Decision::Cold(0));
+    assert_eq!(p.release(0, s(1)), None);
+    assert_eq!(p.acquire(s(2)), Decision::Warm(0));
+    assert_eq!(p.stats().started, 1);
+}
+
+#[test]
+fn concurrent_invocations_start_cold_instances() {
+    let mut p = pool(PoolConfig::default());
+    assert_eq!(p.acquire(s(0)), Decision::Cold(0));
+    assert_eq!(p.acquire(s(0)), Decision::Cold(1));
+    assert_eq!(p.alive(), 2);
+    assert_eq!(p.stats().peak_alive, 2);
+}
+
+#[test]
+fn mru_and_lru_pick_different_idle_instances() {
+    for (reuse, expected) in [(Reuse::Mru, 1), (Reuse::Lru, 0)] {
+        let mut p = pool(PoolConfig { reuse, ..PoolConfig::default() });
+        p.acquire(s(0));
+        p.acquire(s(0));
+        p.release(0, s(1));
+        p.release(1, s(2));
+        assert_eq!(p.acquire(s(3)), Decision::Warm(expected), "{reuse:?}");
+    }
+}
+
+#[test]
+fn throttles_exactly_at_the_concurrency_cap() {
+    let mut p = pool(PoolConfig { max_concurrency: 3, ..PoolConfig::default() });
+    let decisions: Vec<_> = (0..5).map(|_| p.acquire(s(0))).collect();
+    assert_eq!(&decisions[..3], &[Decision::Cold(0), Decision::Cold(1), Decision::Cold(2)]);
+    assert_eq!(&decisions[3..], &[Decision::Throttle(ThrottleReason::ConcurrencyLimit); 2]);
+    assert_eq!(p.stats().throttled, 2);
+    p.release(1, s(1));
+    assert_eq!(p.acquire(s(1)), Decision::Warm(1));
+}
+
+#[test]
+fn token_bucket_limits_scale_out_and_refills_continuously() {
+    let mut p = pool(PoolConfig { scale_burst: 2, scale_rate_per_s: 0.5, ..PoolConfig::default() });
+    assert!(matches!(p.acquire(s(0)), Decision::Cold(_)));
+    assert!(matches!(p.acquire(s(0)), Decision::Cold(_)));
+    assert_eq!(p.acquire(s(0)), Decision::Throttle(ThrottleReason::ScalingRate));
+    // Half a token per second: one more start after 2 s, not after 1 s.
+    assert_eq!(p.acquire(s(1)), Decision::Throttle(ThrottleReason::ScalingRate));
+    assert!(matches!(p.acquire(s(2)), Decision::Cold(_)));
+    assert_eq!(p.acquire(s(2)), Decision::Throttle(ThrottleReason::ScalingRate));
+    // Unused rate does not accumulate past the burst.
+    assert!(matches!(p.acquire(s(1_000)), Decision::Cold(_)));
+    assert!(matches!(p.acquire(s(1_000)), Decision::Cold(_)));
+    assert_eq!(p.acquire(s(1_000)), Decision::Throttle(ThrottleReason::ScalingRate));
+}
+
+#[test]
+fn evicts_at_exactly_keep_alive() {
+    let mut p = pool(PoolConfig { keep_alive: KeepAlive::Fixed { idle: s(600) }, ..PoolConfig::default() });
+    p.acquire(s(0));
+    p.release(0, s(10));
+    assert_eq!(p.next_eviction(), Some(s(610)));
+    assert!(p.evict(s(610) - Duration::from_nanos(1)).is_empty());
+    assert_eq!(p.evict(s(610)), vec![(0, Eviction::Idle)]);
+    assert_eq!(p.acquire(s(611)), Decision::Cold(1));
+    assert_eq!(p.stats().evicted_idle, 1);
+}
+
+#[test]
+fn busy_instances_are_never_evicted_for_idleness() {
+    let mut p = pool(PoolConfig { keep_alive: KeepAlive::Fixed { idle: s(1) }, ..PoolConfig::default() });
+    p.acquire(s(0));
+    assert!(p.evict(s(100)).is_empty());
+    assert_eq!(p.next_eviction(), None);
+}
+
+#[test]
+fn instances_are_recycled_after_their_lifetime() {
+    let mut p = pool(PoolConfig { max_lifetime: Some(s(7_200)), ..PoolConfig::default() });
+    p.acquire(s(0));
+    assert_eq!(p.release(0, s(7_000)), None);
+    assert_eq!(p.acquire(s(7_100)), Decision::Warm(0));
+    // Still busy at 7,200 s; retired as soon as it finishes.
+    assert_eq!(p.release(0, s(7_201)), Some(Eviction::Lifetime));
+    assert_eq!(p.alive(), 0);
+    // An idle one reaching its lifetime before its keep-alive is evicted as such...
+    p.acquire(s(7_300));
+    p.release(1, s(14_300));
+    assert_eq!(p.evict(s(7_300 + 7_200)), vec![(1, Eviction::Lifetime)]);
+    // ... and one whose keep-alive ran out first is an idle eviction, however late the call.
+    p.acquire(s(20_000));
+    p.release(2, s(20_001));
+    assert_eq!(p.evict(s(40_000)), vec![(2, Eviction::Idle)]);
+}
+
+#[test]
+fn lifetime_can_be_off() {
+    let mut p = pool(PoolConfig { max_lifetime: None, ..PoolConfig::default() });
+    p.acquire(s(0));
+    assert_eq!(p.release(0, s(1_000_000)), None);
+}
+
+#[test]
+fn provisioned_instances_serve_warm_and_are_never_evicted_for_idleness() {
+    let mut p = pool(PoolConfig { provisioned: 2, max_lifetime: None, ..PoolConfig::default() });
+    let ids = p.start_provisioned(s(0));
+    assert_eq!(ids, vec![0, 1]);
+    for id in &ids {
+        p.release(*id, s(1));
+    }
+    assert!(p.evict(s(100_000)).is_empty());
+    assert!(matches!(p.acquire(s(100_000)), Decision::Warm(_)));
+    assert!(matches!(p.acquire(s(100_000)), Decision::Warm(_)));
+    assert_eq!(p.acquire(s(100_000)), Decision::Cold(2));
+    assert!(p.is_provisioned(0) && !p.is_provisioned(2));
+}
+
+#[test]
+fn provisioned_instances_serve_before_on_demand_ones_and_are_not_recycled() {
+    let mut p = pool(PoolConfig { provisioned: 1, ..PoolConfig::default() });
+    let provisioned = p.start_provisioned(s(0))[0];
+    p.release(provisioned, s(0));
+    // A spill-over on-demand instance becomes idle after the provisioned one (MRU would pick it).
+    assert_eq!(p.acquire(s(1)), Decision::Warm(provisioned));
+    let on_demand = match p.acquire(s(1)) {
+        Decision::Cold(id) => id,
+        other => panic!("{other:?}"),
+    };
+    p.release(provisioned, s(2));
+    p.release(on_demand, s(3));
+    assert_eq!(p.acquire(s(4)), Decision::Warm(provisioned));
+    // Past the 2 h lifetime the on-demand instance is recycled, the provisioned one is not.
+    p.release(provisioned, s(5));
+    assert_eq!(p.evict(s(7_300)), vec![(on_demand, Eviction::Idle)]);
+    assert_eq!(p.acquire(s(9_000)), Decision::Warm(provisioned));
+    assert_eq!(p.release(provisioned, s(9_001)), None, "not recycled past the lifetime");
+    assert!(p.evict(s(100_000)).is_empty());
+}
+
+#[test]
+fn jittered_keep_alive_is_seeded_and_within_bounds() {
+    let config = PoolConfig {
+        keep_alive: KeepAlive::Jittered { idle: s(600), jitter: s(60) },
+        seed: 9,
+        ..PoolConfig::default()
+    };
+    let draws = |config: &PoolConfig| {
+        let mut p = pool(config.clone());
+        (0..20)
+            .map(|i| {
+                let t = s(i * 10_000);
+                p.evict(t);
+                let Decision::Cold(id) = p.acquire(t) else { panic!() };
+                p.release(id, t);
+                p.next_eviction().unwrap() - t
+            })
+            .collect::<Vec<_>>()
+    };
+    let a = draws(&config);
+    assert_eq!(a, draws(&config));
+    assert!(a.iter().all(|d| *d >= s(540) && *d <= s(660)));
+    assert!(a.windows(2).any(|w| w[0] != w[1]));
+}
