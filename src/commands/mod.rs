@@ -94,3 +94,21 @@ pub(crate) fn workload_info(workload: &Workload) -> anyhow::Result<WorkloadInfo>
 pub(crate) fn folder_timestamp(rfc3339: &str) -> String {
     rfc3339.chars().filter(|c| *c != '-' && *c != ':').collect()
 }
+
+/// Prints a finished run: `results.json` with `--json`, else the comparison table, the time
+/// notes, `extra` lines and where the report went.
+///
+/// # Errors
+/// When the report cannot be serialized.
+pub fn print_run(report: &RunReport, dir: &std::path::Path, json: bool, extra: &[String]) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+        return Ok(());
+    }
+    println!("{}", crate::report::comparison_table(&report.targets));
+    for line in crate::report::time_notes(report).iter().chain(extra) {
+        println!("{line}");
+    }
+    println!("report: {}", dir.display());
+    Ok(())
+}

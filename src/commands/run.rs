@@ -5,10 +5,10 @@ use std::process::ExitCode;
 use anyhow::bail;
 use tokio_util::sync::CancellationToken;
 
-use super::{add_costs, exit_code, folder_timestamp, target, utc_now, workload_info};
+use super::{add_costs, exit_code, folder_timestamp, print_run, target, utc_now, workload_info};
 use crate::cli::RunArgs;
 use crate::metrics::{RunReport, TargetStatus};
-use crate::report::{comparison_table, exporters_for, ReportDir};
+use crate::report::{exporters_for, ReportDir};
 use crate::workload::{TargetSpec, Workload};
 
 /// Runs the workload and writes `reports/<timestamp>-<name>/`.
@@ -49,19 +49,8 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
         add_costs(&mut report, &pricing, &workload.spec.cost)?;
         dir.write(&report, &exporters_for(&report))?;
     }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        println!("{}", comparison_table(&report.targets));
-        for note in crate::report::time_notes(&report) {
-            println!("{note}");
-        }
-        let hours = workload.spec.cost.hours_per_month.unwrap_or(pricing.hours_per_month);
-        for line in break_even_lines(&report, hours) {
-            println!("{line}");
-        }
-        println!("report: {}", dir.path().display());
-    }
+    let hours = workload.spec.cost.hours_per_month.unwrap_or(pricing.hours_per_month);
+    print_run(&report, dir.path(), args.json, &break_even_lines(&report, hours))?;
     let interrupted = cancel.is_cancelled() || report.targets.iter().any(|t| t.status == TargetStatus::Interrupted);
     let failed = report.targets.iter().any(|t| t.status == TargetStatus::Failed);
     Ok(exit_code(interrupted, failed))

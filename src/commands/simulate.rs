@@ -8,11 +8,11 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use super::{add_costs, folder_timestamp, target, utc_now, workload_info};
+use super::{add_costs, folder_timestamp, print_run, target, utc_now, workload_info};
 use crate::cli::SimulateArgs;
 use crate::metrics::{LoadMode, RunReport, SimulationInfo, TargetReport, TargetStatus};
 use crate::report::format_us;
-use crate::report::{comparison_table, exporters_for, ReportDir};
+use crate::report::{exporters_for, ReportDir};
 use crate::simulate::{simulate_function, Durations, KeepWarm, SimulatedFunction};
 use crate::workload::{TargetSpec, Workload};
 
@@ -79,15 +79,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     let folder = format!("{}-simulated", workload.spec.name);
     let dir = ReportDir::create(&args.out, &folder, &folder_timestamp(&started_at))?;
     dir.write(&report, &exporters_for(&report))?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        println!("{}", comparison_table(&report.targets));
-        for note in crate::report::time_notes(&report) {
-            println!("{note}");
-        }
-        println!("report: {}", dir.path().display());
-    }
+    print_run(&report, dir.path(), args.json, &[])?;
     Ok(ExitCode::SUCCESS)
 }
 
