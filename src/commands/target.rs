@@ -211,7 +211,7 @@ struct KeepWarm {
     runtime: FunctionRuntime,
     clock: Clock,
     spec: KeepWarmSpec,
-    tally: Arc<std::sync::Mutex<(KeepWarmReport, std::collections::HashSet<String>)>>,
+    tally: std::sync::Mutex<(KeepWarmReport, std::collections::HashSet<String>)>,
     stop: CancellationToken,
     task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -224,7 +224,7 @@ impl KeepWarm {
             runtime,
             clock,
             spec,
-            tally: Arc::new(std::sync::Mutex::new((report, std::collections::HashSet::new()))),
+            tally: std::sync::Mutex::new((report, std::collections::HashSet::new())),
             stop: CancellationToken::new(),
             task: std::sync::Mutex::new(None),
         })
