@@ -11,7 +11,7 @@ use std::net::TcpListener;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use coldbench::runtime::pool::PoolConfig;
+use coldbench::policy::PoolConfig;
 use coldbench::runtime::{BillingMode, FunctionConfig, FunctionRuntime};
 
 const SAMPLES: usize = 200;
@@ -107,7 +107,7 @@ fn cold_starts(command: Vec<String>) -> Vec<f64> {
             pool: PoolConfig { max_lifetime: Some(Duration::ZERO), ..PoolConfig::default() },
             billing: BillingMode::Standard,
             log: None,
-            clock: coldbench::clock::Clock::real(),
+            clock: coldbench::time::clock::Clock::real(),
         };
         let function = FunctionRuntime::start(config).await.expect("runtime starts");
         for _ in 0..SAMPLES {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::lambda;
 use crate::workload::HumanDuration;
 
 /// Serverless function or always-on container? coldbench drives both with the same load and
@@ -270,22 +271,22 @@ pub struct RuntimeArgs {
     #[arg(long, default_value = "function")]
     pub name: String,
     /// Memory size in MB (reported and passed as AWS_LAMBDA_FUNCTION_MEMORY_SIZE).
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = lambda::DEFAULT_MEMORY_MB)]
     pub memory_mb: u32,
-    /// Invocation timeout (Lambda: default 3s, at most 900s).
-    #[arg(long, value_parser = parse_duration, default_value = "3s")]
-    pub timeout: Duration,
+    /// Invocation timeout (Lambda: at most 900s).
+    #[arg(long, value_parser = HumanDuration::parse, default_value_t = HumanDuration(lambda::DEFAULT_TIMEOUT))]
+    pub timeout: HumanDuration,
     /// Init limit: an instance that has not called /next by then is killed.
-    #[arg(long, value_parser = parse_duration, default_value = "10s")]
-    pub init_timeout: Duration,
+    #[arg(long, value_parser = HumanDuration::parse, default_value_t = HumanDuration(lambda::DEFAULT_INIT_TIMEOUT))]
+    pub init_timeout: HumanDuration,
     /// Most instances at once; beyond it invocations get 429.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = lambda::DEFAULT_MAX_CONCURRENCY)]
     pub max_concurrency: usize,
     /// Idle time after which an instance is stopped.
-    #[arg(long, value_parser = parse_duration, default_value = "10m")]
-    pub keep_alive: Duration,
+    #[arg(long, value_parser = HumanDuration::parse, default_value_t = HumanDuration(lambda::DEFAULT_KEEP_ALIVE))]
+    pub keep_alive: HumanDuration,
     /// Recycle instances this long after they started ("off" to keep them).
-    #[arg(long, default_value = "2h")]
+    #[arg(long, default_value_t = HumanDuration(lambda::DEFAULT_MAX_LIFETIME).to_string())]
     pub max_lifetime: String,
     /// Instances started (and initialised) before serving, never evicted for idleness.
     #[arg(long, default_value_t = 0)]

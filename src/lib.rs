@@ -4,21 +4,24 @@
 //! `main` parses the command line and calls [`run`]; everything else lives in the modules below.
 
 pub mod cli;
-pub mod clock;
 pub mod commands;
 pub mod container;
 pub mod cost;
 pub mod function;
 pub mod gateway;
+pub mod http;
+pub mod lambda;
 pub mod loadgen;
 pub mod metrics;
+pub mod policy;
 pub mod process;
 mod progress;
 pub mod replay;
 pub mod report;
 pub mod runtime;
 pub mod simulate;
-pub mod timer;
+pub mod time;
+pub mod units;
 pub mod workload;
 
 use std::process::ExitCode;

@@ -20,7 +20,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::Duration;
 
-use crate::runtime::pool::{Decision, InstanceId, KeepAlive, Pool, PoolConfig};
+use crate::policy::{Decision, InstanceId, KeepAlive, Pool, PoolConfig};
 use crate::workload::ArrivalProcess;
 
 /// Idle-time histogram range: 4 hours of 1-minute bins.

@@ -14,8 +14,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::metrics::{KeepWarmReport, Measurement, Outcome, Recorder, Sample};
+use crate::policy::{Decision, InstanceId, Pool, PoolConfig};
 use crate::runtime::billing::billed_ms;
-use crate::runtime::pool::{Decision, InstanceId, Pool, PoolConfig};
 use crate::runtime::{BillingMode, FunctionStats};
 
 /// Intervals in a simulated time series, at most (the interval grows with the horizon).
@@ -252,7 +252,7 @@ fn sample(latency: Duration, outcome: Outcome, cold: Option<bool>, init: Option<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::pool::KeepAlive;
+    use crate::policy::KeepAlive;
 
     fn function(keep_alive: Duration) -> SimulatedFunction {
         SimulatedFunction {

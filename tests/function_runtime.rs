@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use coldbench::gateway::Gateway;
-use coldbench::runtime::pool::{KeepAlive, PoolConfig};
+use coldbench::policy::{KeepAlive, PoolConfig};
 use coldbench::runtime::{BillingMode, FunctionConfig, FunctionRuntime, InvocationOutcome};
 use common::*;
 
@@ -32,7 +32,7 @@ impl Harness {
             pool: PoolConfig::default(),
             billing: BillingMode::Standard,
             log: None,
-            clock: coldbench::clock::Clock::real(),
+            clock: coldbench::time::clock::Clock::real(),
         };
         configure(&mut config);
         let runtime = FunctionRuntime::start(config).await.unwrap();

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use coldbench::gateway::Gateway;
-use coldbench::runtime::pool::PoolConfig;
+use coldbench::policy::PoolConfig;
 use coldbench::runtime::{BillingMode, FunctionConfig, FunctionRuntime};
 use common::*;
 
@@ -54,7 +54,7 @@ async fn start(dir: &std::path::Path, handler: &str) -> (FunctionRuntime, Gatewa
         pool: PoolConfig::default(),
         billing: BillingMode::Standard,
         log: None,
-        clock: coldbench::clock::Clock::real(),
+        clock: coldbench::time::clock::Clock::real(),
     };
     let runtime = FunctionRuntime::start(config).await.unwrap();
     let gateway = Gateway::start(Arc::new(runtime.clone())).await.unwrap();

@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{exit_code, target, utc_now};
+use super::{exit_code, target};
 use crate::cli::LoadArgs;
 use crate::loadgen::{self, Live, Plan, RequestTemplate};
 use crate::metrics::{decode, LoadMode, RunReport, TargetStatus, WorkloadInfo};
 use crate::progress::Progress;
 use crate::report::{comparison_table, spectrum};
+use crate::time::utc_now;
 use crate::workload::ArrivalProcess;
 
 /// Duration of a load given neither `-d` nor `-n`.

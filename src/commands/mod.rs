@@ -46,11 +46,6 @@ pub fn cancel_on_signals() -> CancellationToken {
     token
 }
 
-/// UTC now as RFC 3339 with seconds, e.g. `2026-11-27T15:43:00Z`.
-pub fn utc_now() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
-}
-
 fn exit_code(interrupted: bool, failed: bool) -> ExitCode {
     if interrupted {
         ExitCode::from(EXIT_INTERRUPTED)

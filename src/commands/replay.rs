@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
-use super::{folder_timestamp, utc_now};
+use super::folder_timestamp;
 use crate::cli::{ReplayArgs, SpreadArg};
 use crate::cost::Pricing;
 use crate::replay::{replay, FunctionModel, Policy, PolicyOutcome};
 use crate::report::{format_count, format_span};
+use crate::time::utc_now;
 use crate::workload::{trace, HumanDuration, Spread};
 
 /// `replay.json`: what was replayed, with what assumptions, and each policy's outcome.

@@ -5,10 +5,11 @@ use std::process::ExitCode;
 use anyhow::bail;
 use tokio_util::sync::CancellationToken;
 
-use super::{add_costs, exit_code, folder_timestamp, print_run, target, utc_now, workload_info};
+use super::{add_costs, exit_code, folder_timestamp, print_run, target, workload_info};
 use crate::cli::RunArgs;
 use crate::metrics::{RunReport, TargetStatus};
 use crate::report::{exporters_for, ReportDir};
+use crate::time::utc_now;
 use crate::workload::{TargetSpec, Workload};
 
 /// Runs the workload and writes `reports/<timestamp>-<name>/`.

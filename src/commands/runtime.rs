@@ -9,9 +9,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::RuntimeArgs;
 use crate::gateway::Gateway;
-use crate::runtime::pool::{KeepAlive, PoolConfig};
+use crate::lambda;
+use crate::policy::{KeepAlive, PoolConfig};
 use crate::runtime::{BillingMode, EventShape, FunctionConfig, FunctionRuntime};
-use crate::workload::HumanDuration;
 
 /// Serves the function until Ctrl-C, then stops every instance.
 ///
@@ -44,13 +44,16 @@ pub async fn run(args: &RuntimeArgs, cancel: CancellationToken) -> anyhow::Resul
 }
 
 fn config(args: &RuntimeArgs) -> anyhow::Result<FunctionConfig> {
-    anyhow::ensure!(!args.timeout.is_zero() && args.timeout.as_secs() <= 900, "--timeout: must be 1ms to 900s");
+    let max_timeout_s = lambda::MAX_TIMEOUT.as_secs();
+    anyhow::ensure!(
+        !args.timeout.0.is_zero() && args.timeout.0 <= lambda::MAX_TIMEOUT,
+        "--timeout: must be 1ms to {max_timeout_s}s"
+    );
     anyhow::ensure!(args.max_concurrency > 0, "--max-concurrency: must be at least 1");
-    anyhow::ensure!((128..=10_240).contains(&args.memory_mb), "--memory-mb: must be 128 to 10240");
-    let max_lifetime = match args.max_lifetime.as_str() {
-        "off" | "none" => None,
-        text => Some(HumanDuration::parse(text).map_err(|e| anyhow::anyhow!("--max-lifetime: {e}"))?.0),
-    };
+    let memory = lambda::MIN_MEMORY_MB..=lambda::MAX_MEMORY_MB;
+    anyhow::ensure!(memory.contains(&args.memory_mb), "--memory-mb: must be {} to {}", memory.start(), memory.end());
+    let max_lifetime =
+        crate::workload::max_lifetime(&args.max_lifetime).map_err(|e| anyhow::anyhow!("--max-lifetime: {e}"))?;
     let env = args
         .env
         .iter()
@@ -65,21 +68,21 @@ fn config(args: &RuntimeArgs) -> anyhow::Result<FunctionConfig> {
     Ok(FunctionConfig {
         name: args.name.clone(),
         command,
-        handler: "handler".into(),
+        handler: lambda::DEFAULT_HANDLER.into(),
         memory_mb: args.memory_mb,
-        timeout: args.timeout,
-        init_timeout: args.init_timeout,
-        region: "us-east-1".into(),
+        timeout: args.timeout.0,
+        init_timeout: args.init_timeout.0,
+        region: lambda::DEFAULT_REGION.into(),
         env,
         pool: PoolConfig {
             max_concurrency: args.max_concurrency,
-            keep_alive: KeepAlive::Fixed { idle: args.keep_alive },
+            keep_alive: KeepAlive::Fixed { idle: args.keep_alive.0 },
             max_lifetime,
             provisioned: args.provisioned,
             ..PoolConfig::default()
         },
         billing: if args.legacy_billing { BillingMode::Legacy } else { BillingMode::Standard },
         log: Some(log),
-        clock: crate::clock::Clock::real(),
+        clock: crate::time::clock::Clock::real(),
     })
 }

@@ -8,12 +8,13 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use super::{add_costs, folder_timestamp, print_run, target, utc_now, workload_info};
+use super::{add_costs, folder_timestamp, print_run, target, workload_info};
 use crate::cli::SimulateArgs;
 use crate::metrics::{LoadMode, RunReport, SimulationInfo, TargetReport, TargetStatus};
 use crate::report::format_us;
 use crate::report::{exporters_for, ReportDir};
 use crate::simulate::{simulate_function, Durations, KeepWarm, SimulatedFunction};
+use crate::time::utc_now;
 use crate::workload::{TargetSpec, Workload};
 
 /// Simulates the workload and writes `reports/<timestamp>-<name>-simulated/`.

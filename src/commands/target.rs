@@ -11,17 +11,17 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use super::utc_now;
-use crate::clock::Clock;
 use crate::container::{ContainerConfig, ContainerPool};
 use crate::gateway::Gateway;
 use crate::loadgen::{self, Live, LoadResult, Plan, RequestTemplate, Timing};
 use crate::metrics::{FastForwardInfo, FunctionReport, KeepWarmReport, INTERVAL};
 use crate::metrics::{InstanceReport, LoadMode, Recorder, TargetReport, TargetStatus};
+use crate::policy::{KeepAlive, PoolConfig};
 use crate::process::LineSink;
 use crate::progress::Progress;
-use crate::runtime::pool::{KeepAlive, PoolConfig};
 use crate::runtime::{BillingRecord, FunctionConfig, FunctionRuntime, InvocationOutcome};
+use crate::time::clock::Clock;
+use crate::time::utc_now;
 use crate::workload::{ContainerSpec, FunctionTargetSpec, KeepWarmSpec, TargetSpec, UrlSpec, Workload};
 
 /// Runs the workload's schedule against one target; a function target's log goes to `log_dir`.

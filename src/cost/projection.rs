@@ -167,9 +167,9 @@ fn function_cost(
         ) + &function.keep_warm.map_or(String::new(), |k| {
             format!(
                 "; keep-warm: {} pings/month ({} every {}), {:.2} ms mean billed",
-                crate::report::format_count(usage.pings_per_month),
+                crate::units::format_count(usage.pings_per_month),
                 k.concurrency,
-                crate::report::format_span(k.every_s),
+                crate::units::format_span(k.every_s),
                 usage.ping_billed_seconds * 1e3
             )
         }),

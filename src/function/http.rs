@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::work::{parse_request, perform_blocking, Init, Work};
-use crate::gateway::plain;
+use crate::http::plain;
 
 /// Runs Init, then serves on `127.0.0.1:$PORT` until `shutdown` fires (SIGTERM in the process).
 ///
@@ -30,7 +30,7 @@ pub async fn serve_http(shutdown: CancellationToken) -> anyhow::Result<()> {
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))
         .await
         .with_context(|| format!("binding 127.0.0.1:{port}"))?;
-    crate::gateway::serve(listener, shutdown, handle).await;
+    crate::http::serve(listener, shutdown, handle).await;
     Ok(())
 }
 
@@ -45,7 +45,7 @@ async fn handle(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Inf
     };
     let output = match work {
         Work::Sleep { duration } => {
-            crate::timer::sleep_precisely(duration.0).await;
+            crate::time::timer::sleep_precisely(duration.0).await;
             Bytes::from_static(b"{\"ok\":true}")
         }
         Work::Echo { .. } => body,

@@ -68,7 +68,7 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
 async fn run(work: Work, body: Vec<u8>) -> Result<Vec<u8>, Error> {
     match work {
         Work::Sleep { duration } => {
-            crate::timer::sleep_precisely(duration.0).await;
+            crate::time::timer::sleep_precisely(duration.0).await;
             Ok(b"{\"ok\":true}".to_vec())
         }
         Work::Echo { .. } => Ok(body),

@@ -4,8 +4,6 @@
 //! runtime or container pool) and stamps the `x-coldbench-*` headers from the invocation record,
 //! so both deployment models pay the same hop and the load generator learns about cold starts.
 
-mod server;
-
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -19,8 +17,6 @@ use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-
-pub use server::serve;
 
 /// One request as a backend receives it, body already read.
 #[derive(Debug, Clone)]
@@ -86,7 +82,7 @@ impl Gateway {
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
         let addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(serve(listener, shutdown.clone(), move |request| {
+        let task = tokio::spawn(crate::http::serve(listener, shutdown.clone(), move |request| {
             let backend = Arc::clone(&backend);
             async move { Ok::<_, std::convert::Infallible>(handle(backend.as_ref(), request).await) }
         }));
@@ -117,7 +113,7 @@ async fn handle(backend: &dyn Backend, request: Request<Incoming>) -> Response<F
     let (parts, body) = request.into_parts();
     let body = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(err) => return plain(StatusCode::BAD_REQUEST, format!("cannot read the request body: {err}")),
+        Err(err) => return crate::http::plain(StatusCode::BAD_REQUEST, format!("cannot read the request body: {err}")),
     };
     let invocation = Invocation { method: parts.method, uri: parts.uri, headers: parts.headers, body };
     let served = backend.invoke(invocation).await;
@@ -131,20 +127,13 @@ async fn handle(backend: &dyn Backend, request: Request<Incoming>) -> Response<F
 /// Adds the `x-coldbench-*` headers describing how the invocation was served.
 fn stamp(headers: &mut HeaderMap, record: &InvocationRecord) {
     let value = |text: String| HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
-    headers.insert("x-coldbench-instance", value(record.instance.clone()));
-    headers.insert("x-coldbench-cold", HeaderValue::from_static(if record.cold { "true" } else { "false" }));
-    headers.insert("x-coldbench-duration-ms", value(format!("{:.3}", record.duration.as_secs_f64() * 1e3)));
+    headers.insert(crate::http::INSTANCE_HEADER, value(record.instance.clone()));
+    headers.insert(crate::http::COLD_HEADER, HeaderValue::from_static(if record.cold { "true" } else { "false" }));
+    headers.insert(crate::http::DURATION_MS_HEADER, value(format!("{:.3}", record.duration.as_secs_f64() * 1e3)));
     if let Some(billed) = record.billed_ms {
-        headers.insert("x-coldbench-billed-ms", value(billed.to_string()));
+        headers.insert(crate::http::BILLED_MS_HEADER, value(billed.to_string()));
     }
     if let Some(init) = record.init {
-        headers.insert("x-coldbench-init-ms", value(format!("{:.3}", init.as_secs_f64() * 1e3)));
+        headers.insert(crate::http::INIT_MS_HEADER, value(format!("{:.3}", init.as_secs_f64() * 1e3)));
     }
-}
-
-/// A plain-text response with `status`.
-pub fn plain(status: StatusCode, message: String) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(message)));
-    *response.status_mut() = status;
-    response
 }

@@ -16,18 +16,13 @@ use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use super::RequestTemplate;
+use crate::http::RequestTemplate;
 use crate::metrics::Outcome;
 
 /// One keep-alive HTTP/1.1 connection.
 pub type Connection = http1::SendRequest<Full<Bytes>>;
 
-/// Header a Lambda-style platform sets when the function failed.
-pub const FUNCTION_ERROR_HEADER: &str = "x-amz-function-error";
-/// Header set by coldbench's gateway: whether the instance was started for this request.
-pub const COLD_HEADER: &str = "x-coldbench-cold";
-/// Header set by coldbench's gateway: the instance's Init duration in milliseconds.
-pub const INIT_MS_HEADER: &str = "x-coldbench-init-ms";
+pub use crate::http::{COLD_HEADER, FUNCTION_ERROR_HEADER, INIT_MS_HEADER};
 
 /// What a finished exchange tells the recorder.
 #[derive(Clone, Copy, Debug, PartialEq)]

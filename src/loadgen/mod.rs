@@ -6,7 +6,6 @@
 mod client;
 mod closed;
 mod open;
-mod request;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,11 +15,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
+pub use crate::http::{RequestTemplate, TemplateError};
 pub use client::{Reply, COLD_HEADER, FUNCTION_ERROR_HEADER, INIT_MS_HEADER};
-pub use request::{RequestTemplate, TemplateError};
 
-use crate::clock::Clock;
 use crate::metrics::{Measurement, Outcome, Recorder, Sample, INTERVAL};
+use crate::time::clock::Clock;
 
 /// Generator lag p99 above which the report says the generator was the bottleneck.
 pub const LAG_WARNING: Duration = Duration::from_millis(1);

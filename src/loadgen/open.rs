@@ -12,7 +12,7 @@ use tokio::sync::Semaphore;
 
 use super::client::Pool;
 use super::{Arrivals, Shared};
-use crate::timer::PreciseTimer;
+use crate::time::timer::PreciseTimer;
 
 /// Runs the schedule; returns whether it was interrupted, and warnings.
 pub(super) async fn run(

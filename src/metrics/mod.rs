@@ -3,11 +3,13 @@
 //! This module records and summarises; it never sends requests or writes files.
 
 pub mod histogram;
+mod invocation;
 mod outcome;
 mod recorder;
 mod report;
 
 pub use histogram::{decode, encode, new_histogram, record_us, Summary, SIGNIFICANT_DIGITS};
+pub use invocation::{BillingRecord, FunctionStats, InvocationOutcome};
 pub use outcome::{Outcome, OutcomeCounts};
 pub use recorder::{Recorder, Sample, INTERVAL};
 pub use report::{

@@ -95,7 +95,7 @@ pub struct TargetReport {
     pub function: Option<FunctionReport>,
     /// One billing record per invocation, for `function` targets.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub invocations: Vec<crate::runtime::BillingRecord>,
+    pub invocations: Vec<super::BillingRecord>,
     /// Projected monthly cost at this workload's average rate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<crate::cost::TargetCost>,
@@ -126,11 +126,11 @@ pub struct FunctionReport {
     pub memory_mb: u32,
     pub timeout_ms: u64,
     /// `invoke` or `http`.
-    pub event: crate::runtime::EventShape,
+    pub event: crate::lambda::EventShape,
     /// `standard` or `legacy`.
-    pub billing: crate::runtime::BillingMode,
+    pub billing: crate::lambda::BillingMode,
     pub provisioned: usize,
-    pub stats: crate::runtime::FunctionStats,
+    pub stats: super::FunctionStats,
     /// Billed milliseconds over all invocations.
     pub billed_ms_total: u64,
     /// Instances alive, sampled once per interval of the time series from the start of the load.

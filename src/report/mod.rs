@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+pub use crate::units::{format_count, format_span, format_us};
 pub use csv::{InvocationsCsv, TimeseriesCsv};
 pub use hlog::HlogExporter;
 pub use html::HtmlExporter;
@@ -105,28 +106,6 @@ impl ReportDir {
     }
 }
 
-/// Formats microseconds for people: `850µs`, `12.3ms`, `1.25s`.
-pub fn format_us(us: u64) -> String {
-    match us {
-        0..1_000 => format!("{us}µs"),
-        1_000..1_000_000 => format!("{:.2}ms", us as f64 / 1e3),
-        _ => format!("{:.3}s", us as f64 / 1e6),
-    }
-}
-
-/// Whole numbers with thousands separators: `5000000.0` → `5,000,000`.
-pub fn format_count(n: f64) -> String {
-    let digits = format!("{:.0}", n.max(0.0));
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// Instances alive during second `second` of a target: sampled for functions, the instance count
 /// for containers, unknown for URLs.
 pub fn instances_alive(target: &crate::metrics::TargetReport, second: usize) -> Option<u32> {
@@ -135,18 +114,6 @@ pub fn instances_alive(target: &crate::metrics::TargetReport, second: usize) -> 
         None if !target.instances.is_empty() => u32::try_from(target.instances.len()).ok(),
         None => None,
     }
-}
-
-/// A span of time for people: "1d 2h 5m", "3m 20s", "4.25 s".
-pub fn format_span(seconds: f64) -> String {
-    if seconds < 60.0 {
-        return format!("{seconds:.2} s");
-    }
-    let total = seconds.round() as u64;
-    let (days, hours, minutes, secs) = (total / 86_400, total / 3_600 % 24, total / 60 % 60, total % 60);
-    let parts = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")];
-    let first = parts.iter().position(|(n, _)| *n > 0).unwrap_or(3);
-    parts[first..(first + 3).min(4)].iter().map(|(n, unit)| format!("{n}{unit}")).collect::<Vec<_>>().join(" ")
 }
 
 /// Everything the Notes of a report list: how time was kept, failures, warnings.
@@ -189,17 +156,4 @@ pub fn time_notes(report: &RunReport) -> Vec<String> {
         }
     }
     notes
-}
-
-#[cfg(test)]
-mod span_tests {
-    use super::format_span;
-
-    #[test]
-    fn spans_read_naturally() {
-        assert_eq!(format_span(4.254), "4.25 s");
-        assert_eq!(format_span(200.0), "3m 20s");
-        assert_eq!(format_span(86_400.0 + 7_500.0), "1d 2h 5m");
-        assert_eq!(format_span(30.0 * 86_400.0), "30d 0h 0m");
-    }
 }

@@ -11,8 +11,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use tokio::sync::{mpsc, oneshot, watch};
 
-/// Largest response or error body the runtime may post: 6 MiB + 100 bytes.
-pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024 + 100;
+pub use crate::lambda::MAX_PAYLOAD_BYTES;
 const PREFIX: &str = "/2018-06-01/runtime";
 
 /// An invocation handed to the instance.

@@ -1,66 +1,8 @@
 //! Billing records: one per invocation, with Lambda's rounding rules, and the START / END /
 //! REPORT log lines in Lambda's exact format (`shared/reference/lambda-runtime-api.md` §5.3).
 
-use std::time::Duration;
-
-use serde::{Deserialize, Serialize};
-
-/// Whether Init is billed on cold starts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BillingMode {
-    /// Since 1 August 2025: billed duration = ceil_ms(Init + Duration) on cold starts.
-    #[default]
-    Standard,
-    /// Before: Init of on-demand managed-runtime functions was not billed.
-    Legacy,
-}
-
-/// How an invocation ended, as the platform saw it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InvocationOutcome {
-    Success,
-    /// The runtime posted `/error`.
-    HandlerError,
-    /// The response exceeded the payload limit.
-    ResponseTooLarge,
-    Timeout,
-    /// The process exited during the invocation.
-    Crash,
-    /// Init failed (`/init/error`, exit before `/next`, or the init limit).
-    InitError,
-    Throttled,
-}
-
-/// One invocation's billing record (a REPORT line as data).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct BillingRecord {
-    pub request_id: String,
-    /// The instance that served it (absent when throttled).
-    pub instance: Option<String>,
-    pub cold: bool,
-    pub provisioned: bool,
-    /// Init duration on cold starts.
-    pub init_ms: Option<f64>,
-    /// The instance took the invocation → the runtime posted its answer (or the timeout).
-    pub duration_ms: f64,
-    pub billed_ms: u64,
-    pub memory_mb: u32,
-    /// Peak resident memory of the instance's process group.
-    pub max_memory_used_mb: u64,
-    pub outcome: InvocationOutcome,
-}
-
-/// Billed milliseconds: the duration (plus Init on cold starts in standard mode), rounded up to
-/// the next whole millisecond.
-pub fn billed_ms(duration: Duration, init: Option<Duration>, mode: BillingMode) -> u64 {
-    let billed = match (mode, init) {
-        (BillingMode::Standard, Some(init)) => duration + init,
-        _ => duration,
-    };
-    u64::try_from(billed.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX)
-}
+pub use crate::lambda::{billed_ms, BillingMode};
+pub use crate::metrics::{BillingRecord, InvocationOutcome};
 
 /// `START RequestId: <id> Version: $LATEST`
 pub fn start_line(request_id: &str) -> String {
@@ -87,6 +29,7 @@ pub fn report_line(record: &BillingRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn billing_rounds_up_to_the_millisecond_and_includes_init_when_standard() {

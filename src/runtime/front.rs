@@ -8,35 +8,14 @@ use std::time::Duration;
 use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
-use serde::{Deserialize, Serialize};
+
 use serde_json::{json, Map, Value};
 
-use super::api::MAX_PAYLOAD_BYTES;
 use super::invoke::Invoked;
-use super::pool::ThrottleReason;
 use super::FunctionRuntime;
 use crate::gateway::{Invocation, InvocationRecord, Served};
-
-/// Which front door a workload's requests use.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventShape {
-    /// The Invoke API: the request body is the event.
-    #[default]
-    Invoke,
-    /// A function URL: the HTTP request becomes a payload format 2.0 event.
-    Http,
-}
-
-impl EventShape {
-    /// The gateway path a load generator sends to.
-    pub fn path(self, function: &str) -> String {
-        match self {
-            EventShape::Invoke => format!("/2015-03-31/functions/{function}/invocations"),
-            EventShape::Http => "/".to_string(),
-        }
-    }
-}
+use crate::lambda::MAX_PAYLOAD_BYTES;
+use crate::policy::ThrottleReason;
 
 /// Serves one gateway request through the matching front door.
 pub(super) async fn serve(runtime: &FunctionRuntime, invocation: Invocation) -> Served {

@@ -10,8 +10,8 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::api::{Event, Lifecycle, RuntimeApi};
-use super::pool::InstanceId;
 use super::FunctionConfig;
+use crate::policy::InstanceId;
 use crate::process::{GroupChild, LineSink, Supervised};
 
 /// How an instance's Init ended.
@@ -54,7 +54,7 @@ impl FunctionInstance {
         let addr = listener.local_addr()?;
         let (api, events, lifecycle) = RuntimeApi::new(config.function_arn(), config.timeout);
         let server = CancellationToken::new();
-        tokio::spawn(crate::gateway::serve(listener, server.clone(), move |request| {
+        tokio::spawn(crate::http::serve(listener, server.clone(), move |request| {
             let api = Arc::clone(&api);
             async move { Ok::<_, std::convert::Infallible>(api.handle(request).await) }
         }));
@@ -128,7 +128,7 @@ fn lambda_environment(
 ) -> Vec<(String, String)> {
     let task_root = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| "/".into());
     let stream =
-        format!("{}/[$LATEST]{}", crate::commands::utc_now().get(..10).unwrap_or("1970-01-01").replace('-', "/"), name);
+        format!("{}/[$LATEST]{}", crate::time::utc_now().get(..10).unwrap_or("1970-01-01").replace('-', "/"), name);
     let fixed = [
         ("AWS_LAMBDA_RUNTIME_API", api.to_string()),
         ("AWS_LAMBDA_FUNCTION_NAME", config.name.clone()),

@@ -15,8 +15,8 @@ use tokio::sync::oneshot;
 use super::api::{Event, RuntimeReply, MAX_PAYLOAD_BYTES};
 use super::billing::{billed_ms, end_line, report_line, start_line, BillingRecord, InvocationOutcome};
 use super::instance::{FunctionInstance, InitEnd};
-use super::pool::{Decision, InstanceId, ThrottleReason};
 use super::Inner;
+use crate::policy::{Decision, InstanceId, ThrottleReason};
 
 /// What the caller of an invocation gets.
 #[derive(Debug)]
@@ -199,11 +199,7 @@ fn timed_out(inner: &Arc<Inner>, ended: Ended<'_>) -> Invoked {
     let record = finish(inner, &ended, inner.config.timeout, InvocationOutcome::Timeout);
     discard(inner, ended.instance.id);
     let seconds = inner.config.timeout.as_secs_f64();
-    inner.log(&format!(
-        "{} {} Task timed out after {seconds:.2} seconds",
-        crate::commands::utc_now(),
-        ended.request_id
-    ));
+    inner.log(&format!("{} {} Task timed out after {seconds:.2} seconds", crate::time::utc_now(), ended.request_id));
     let message = format!("RequestId: {} Error: Task timed out after {seconds:.2} seconds", ended.request_id);
     Invoked::FunctionError { body: error_body("Sandbox.Timedout", &message), record }
 }

@@ -10,24 +10,22 @@ pub mod billing;
 mod front;
 mod instance;
 mod invoke;
-pub mod pool;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-pub use billing::{BillingMode, BillingRecord, InvocationOutcome};
-pub use front::EventShape;
+pub use crate::lambda::{BillingMode, EventShape};
+pub use crate::metrics::{BillingRecord, FunctionStats, InvocationOutcome};
 pub use invoke::Invoked;
 
-use crate::clock::Clock;
 use crate::gateway::{Backend, Invocation, InvokeFuture};
+use crate::policy::{InstanceId, Pool, PoolConfig, PoolStats};
 use crate::process::LineSink;
+use crate::time::clock::Clock;
 use instance::{FunctionInstance, InitEnd};
-use pool::{InstanceId, Pool, PoolConfig, PoolStats};
 
 /// How often idle instances are checked for eviction.
 const EVICTION_TICK: Duration = Duration::from_millis(20);
@@ -59,18 +57,6 @@ impl FunctionConfig {
     pub fn function_arn(&self) -> String {
         format!("arn:aws:lambda:{}:000000000000:function:{}", self.region, self.name)
     }
-}
-
-/// Instance counts over a run, for the report.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FunctionStats {
-    pub instances_started: u64,
-    pub evicted_idle: u64,
-    pub evicted_lifetime: u64,
-    /// Instances removed after a timeout, crash or failed Init.
-    pub discarded: u64,
-    pub throttled: u64,
-    pub peak_instances: usize,
 }
 
 impl From<PoolStats> for FunctionStats {

@@ -4,6 +4,7 @@
 //! knows them). This module does no I/O beyond reading the workload and its trace file.
 
 mod arrival;
+mod demo;
 mod duration;
 mod spec;
 pub mod trace;
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use arrival::{ArrivalProcess, Schedule, Stage, SECONDS_PER_DAY};
+pub use demo::{parse_request, Init, Work, ENV_INIT_DELAY, ENV_INIT_MEMORY_MB};
 pub use duration::HumanDuration;
 pub use spec::{
     ContainerSpec, FunctionSpec, FunctionTargetSpec, KeepWarmSpec, LoadSpec, RampStage, Spread, TargetSpec,

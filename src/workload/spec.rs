@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::HumanDuration;
-use crate::function::{Init, Work};
+use super::{Init, Work};
+use crate::lambda;
 
 /// A workload file: the traffic, what the function does, and the targets to compare.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -215,7 +216,7 @@ pub struct FunctionTargetSpec {
     pub memory_mb: u32,
     #[serde(default = "default_function_timeout")]
     pub timeout: HumanDuration,
-    #[serde(default = "default_startup_timeout")]
+    #[serde(default = "default_init_timeout")]
     pub init_timeout: HumanDuration,
     #[serde(default = "default_max_concurrency")]
     pub max_concurrency: usize,
@@ -232,13 +233,13 @@ pub struct FunctionTargetSpec {
     #[serde(default)]
     pub provisioned: usize,
     #[serde(default)]
-    pub reuse: crate::runtime::pool::Reuse,
+    pub reuse: crate::lambda::Reuse,
     /// `invoke` (Lambda Invoke API) or `http` (function URL, payload format 2.0).
     #[serde(default)]
-    pub event: crate::runtime::EventShape,
+    pub event: crate::lambda::EventShape,
     /// `standard` (Init billed on cold starts, since August 2025) or `legacy`.
     #[serde(default)]
-    pub billing: crate::runtime::BillingMode,
+    pub billing: crate::lambda::BillingMode,
     /// Extra environment variables (nothing else of the host's environment reaches the function).
     #[serde(default)]
     pub env: BTreeMap<String, String>,
@@ -266,31 +267,35 @@ fn default_keep_warm_concurrency() -> usize {
 }
 
 fn default_handler() -> String {
-    "handler".to_string()
+    lambda::DEFAULT_HANDLER.to_string()
 }
 
 fn default_memory_mb() -> u32 {
-    128
+    lambda::DEFAULT_MEMORY_MB
 }
 
 fn default_function_timeout() -> HumanDuration {
-    HumanDuration(std::time::Duration::from_secs(3))
+    HumanDuration(lambda::DEFAULT_TIMEOUT)
+}
+
+fn default_init_timeout() -> HumanDuration {
+    HumanDuration(lambda::DEFAULT_INIT_TIMEOUT)
 }
 
 fn default_max_concurrency() -> usize {
-    1_000
+    lambda::DEFAULT_MAX_CONCURRENCY
 }
 
 fn default_keep_alive() -> HumanDuration {
-    HumanDuration(std::time::Duration::from_secs(600))
+    HumanDuration(lambda::DEFAULT_KEEP_ALIVE)
 }
 
 fn default_max_lifetime() -> String {
-    "2h".to_string()
+    HumanDuration(lambda::DEFAULT_MAX_LIFETIME).to_string()
 }
 
 fn default_region() -> String {
-    "us-east-1".to_string()
+    lambda::DEFAULT_REGION.to_string()
 }
 
 /// URL target: an HTTP endpoint measured as it is.

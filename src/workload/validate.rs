@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use super::arrival::{ArrivalProcess, Stage};
 use super::spec::{TargetSpec, TraceFormat, TrafficSpec, WorkloadSpec};
+use super::Work;
 use super::{trace, Workload, WorkloadError};
-use crate::function::Work;
+use crate::lambda;
 
-/// Largest memory a demo function may touch, matching Lambda's 10,240 MB ceiling.
-const MAX_MEMORY_MB: u64 = 10_240;
+/// Largest memory a demo function may touch, matching Lambda's ceiling.
+const MAX_MEMORY_MB: u64 = lambda::MAX_MEMORY_MB as u64;
 /// Most container instances one workload may start.
 const MAX_INSTANCES: usize = 1_000;
 
@@ -192,7 +193,7 @@ fn check_targets(targets: &[TargetSpec]) -> Result<(), FieldError> {
             }
             TargetSpec::Function(f) => check_function_target(f).map_err(|(name, m)| field_error(&field(&name), m))?,
             TargetSpec::Url(u) => {
-                crate::loadgen::RequestTemplate::new(&u.method, &u.url, &u.headers, u.body.clone().unwrap_or_default())
+                crate::http::RequestTemplate::new(&u.method, &u.url, &u.headers, u.body.clone().unwrap_or_default())
                     .map_err(|e| field_error(&field(e.field()), e.to_string()))?;
             }
         }
@@ -201,14 +202,22 @@ fn check_targets(targets: &[TargetSpec]) -> Result<(), FieldError> {
 }
 
 fn check_function_target(f: &super::FunctionTargetSpec) -> Result<(), FieldError> {
-    if !(128..=MAX_MEMORY_MB as u32).contains(&f.memory_mb) {
+    if !(lambda::MIN_MEMORY_MB..=lambda::MAX_MEMORY_MB).contains(&f.memory_mb) {
         return Err(field_error(
             "memory_mb",
-            format!("must be 128 to {MAX_MEMORY_MB} (Lambda's range), got {}", f.memory_mb),
+            format!(
+                "must be {} to {} (Lambda's range), got {}",
+                lambda::MIN_MEMORY_MB,
+                lambda::MAX_MEMORY_MB,
+                f.memory_mb
+            ),
         ));
     }
-    if f.timeout.0.is_zero() || f.timeout.0 > Duration::from_secs(900) {
-        return Err(field_error("timeout", format!("must be more than 0 and at most 900s, got {}", f.timeout)));
+    if f.timeout.0.is_zero() || f.timeout.0 > lambda::MAX_TIMEOUT {
+        return Err(field_error(
+            "timeout",
+            format!("must be more than 0 and at most {}s, got {}", lambda::MAX_TIMEOUT.as_secs(), f.timeout),
+        ));
     }
     if f.init_timeout.0.is_zero() {
         return Err(field_error("init_timeout", "must be greater than 0"));

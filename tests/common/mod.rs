@@ -116,7 +116,7 @@ where
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let token = CancellationToken::new();
-    tokio::spawn(coldbench::gateway::serve(listener, token.clone(), handler));
+    tokio::spawn(coldbench::http::serve(listener, token.clone(), handler));
     (addr, token)
 }
 

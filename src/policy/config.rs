@@ -5,19 +5,11 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::time::Duration;
 
+use crate::lambda;
+pub use crate::lambda::Reuse;
+
 /// Identifies an instance for its whole life; never reused.
 pub type InstanceId = u64;
-
-/// Which idle instance serves the next invocation.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Reuse {
-    /// The most recently used idle instance (Lambda's observed behaviour): idle ones age out.
-    #[default]
-    Mru,
-    /// The least recently used: spreads work over every idle instance.
-    Lru,
-}
 
 /// How long an idle instance is kept.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -70,11 +62,11 @@ pub struct PoolConfig {
 impl Default for PoolConfig {
     fn default() -> Self {
         Self {
-            max_concurrency: 1_000,
-            scale_burst: 1_000,
-            scale_rate_per_s: 100.0,
-            keep_alive: KeepAlive::Fixed { idle: Duration::from_secs(600) },
-            max_lifetime: Some(Duration::from_secs(7_200)),
+            max_concurrency: lambda::DEFAULT_MAX_CONCURRENCY,
+            scale_burst: lambda::SCALE_BURST,
+            scale_rate_per_s: lambda::SCALE_RATE_PER_S,
+            keep_alive: KeepAlive::Fixed { idle: lambda::DEFAULT_KEEP_ALIVE },
+            max_lifetime: Some(lambda::DEFAULT_MAX_LIFETIME),
             provisioned: 0,
             reuse: Reuse::Mru,
             seed: 0,

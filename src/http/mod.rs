@@ -1,0 +1,35 @@
+//! HTTP plumbing shared by the servers (gateway, demo function) and the load generator: the
+//! accept loop, the `x-coldbench-*` header names, and plain-text responses.
+//!
+//! Defined once here so that what the gateway stamps and what the load generator reads cannot
+//! drift apart. Nothing here knows about functions, containers or reports.
+
+mod request;
+mod server;
+
+use bytes::Bytes;
+use http::{Response, StatusCode};
+use http_body_util::Full;
+
+pub use request::{RequestTemplate, TemplateError};
+pub use server::serve;
+
+/// Stamped by the gateway: the instance that served the request.
+pub const INSTANCE_HEADER: &str = "x-coldbench-instance";
+/// Stamped by the gateway: whether the instance was started for this request.
+pub const COLD_HEADER: &str = "x-coldbench-cold";
+/// Stamped by the gateway: the invocation's duration on its instance, in milliseconds.
+pub const DURATION_MS_HEADER: &str = "x-coldbench-duration-ms";
+/// Stamped by the gateway for function targets: the billed milliseconds.
+pub const BILLED_MS_HEADER: &str = "x-coldbench-billed-ms";
+/// Stamped by the gateway on cold starts: the instance's Init duration in milliseconds.
+pub const INIT_MS_HEADER: &str = "x-coldbench-init-ms";
+/// Set by a Lambda-style platform when the function failed.
+pub const FUNCTION_ERROR_HEADER: &str = "x-amz-function-error";
+
+/// A plain-text response with `status`.
+pub fn plain(status: StatusCode, message: String) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(message)));
+    *response.status_mut() = status;
+    response
+}

@@ -1,0 +1,57 @@
+//! Numbers for people: microseconds, counts with separators, spans of time.
+//!
+//! Shared by every layer that writes words (analysis bases, reports, the terminal).
+
+/// Formats microseconds for people: `850µs`, `12.3ms`, `1.25s`.
+pub fn format_us(us: u64) -> String {
+    match us {
+        0..1_000 => format!("{us}µs"),
+        1_000..1_000_000 => format!("{:.2}ms", us as f64 / 1e3),
+        _ => format!("{:.3}s", us as f64 / 1e6),
+    }
+}
+
+/// Whole numbers with thousands separators: `5000000.0` → `5,000,000`.
+pub fn format_count(n: f64) -> String {
+    let digits = format!("{:.0}", n.max(0.0));
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A span of time for people: "1d 2h 5m", "3m 20s", "4.25 s".
+pub fn format_span(seconds: f64) -> String {
+    if seconds < 60.0 {
+        return format!("{seconds:.2} s");
+    }
+    let total = seconds.round() as u64;
+    let (days, hours, minutes, secs) = (total / 86_400, total / 3_600 % 24, total / 60 % 60, total % 60);
+    let parts = [(days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")];
+    let first = parts.iter().position(|(n, _)| *n > 0).unwrap_or(3);
+    parts[first..(first + 3).min(4)].iter().map(|(n, unit)| format!("{n}{unit}")).collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_microseconds_read_naturally() {
+        assert_eq!(format_count(5_000_000.0), "5,000,000");
+        assert_eq!(format_us(850), "850µs");
+        assert_eq!(format_us(12_345), "12.35ms");
+    }
+
+    #[test]
+    fn spans_read_naturally() {
+        assert_eq!(format_span(4.254), "4.25 s");
+        assert_eq!(format_span(200.0), "3m 20s");
+        assert_eq!(format_span(86_400.0 + 7_500.0), "1d 2h 5m");
+        assert_eq!(format_span(30.0 * 86_400.0), "30d 0h 0m");
+    }
+}
