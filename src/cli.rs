@@ -192,6 +192,10 @@ pub struct ReportArgs {
     /// Folder to write into (default: the folder of results.json).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Price the run with this catalog instead of the one it was measured with (same TOML
+    /// layout as the embedded `pricing.toml`).
+    #[arg(long)]
+    pub pricing: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -200,6 +204,9 @@ pub struct CompareArgs {
     pub before: PathBuf,
     /// The results.json to compare with it.
     pub after: PathBuf,
+    /// Print the comparison as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

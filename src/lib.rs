@@ -3,6 +3,7 @@
 //!
 //! `main` parses the command line and calls [`run`]; everything else lives in the modules below.
 
+pub mod analysis;
 pub mod cli;
 pub mod commands;
 pub mod container;
@@ -15,11 +16,10 @@ pub mod loadgen;
 pub mod metrics;
 pub mod policy;
 pub mod process;
-mod progress;
-pub mod replay;
 pub mod report;
 pub mod runtime;
 pub mod simulate;
+pub mod target;
 pub mod time;
 pub mod units;
 pub mod workload;

@@ -56,23 +56,26 @@ fn pings_every_five_minutes_keep_the_instance_warm_and_are_billed_apart() {
     let m = &t["measurement"];
     assert_eq!((m["requests"].as_u64(), m["cold"].as_u64(), m["warm"].as_u64()), (Some(6), Some(0), Some(6)));
     let pings = &t["function"]["keep_warm"];
-    // The first round before the traffic, then one every 5 min until the last request ends
-    // (at 6,060 s): 1 + 20.
-    assert_eq!(pings["pings"].as_u64(), Some(21), "{pings}");
+    // The first round before the traffic, then one every 5 min to the end of the workload's
+    // 2 h (the warmer runs while the deployment exists): 1 + 23, as the simulator sends.
+    assert_eq!(pings["pings"].as_u64(), Some(24), "{pings}");
     assert_eq!(pings["cold"].as_u64(), Some(1), "only the first ping started an instance: {pings}");
     assert_eq!(pings["failed"].as_u64(), Some(0));
     // User traffic's records hold no ping; the function log holds both.
     assert_eq!(t["invocations"].as_array().unwrap().len(), 6);
     let log = std::fs::read_to_string(results_path(&out).unwrap().with_file_name("fn.function.log")).unwrap();
-    assert_eq!(log.lines().filter(|l| l.starts_with("REPORT ")).count(), 27, "6 requests + 21 pings");
-    assert!(t["cost"]["monthly"]["keep_warm"].as_f64().unwrap() > 0.0, "{}", t["cost"]);
-    assert!(t["cost"]["basis"].as_str().unwrap().contains("keep-warm: 8,760 pings/month"), "{}", t["cost"]);
+    assert_eq!(log.lines().filter(|l| l.starts_with("REPORT ")).count(), 30, "6 requests + 24 pings");
+    let cost = &json["analysis"]["targets"][0]["cost"];
+    let items = cost["monthly"]["items"].as_array().unwrap();
+    let keep_warm = items.iter().find(|l| l["item"] == "keep_warm").unwrap();
+    assert!(keep_warm["usd"].as_f64().unwrap() > 0.0, "{cost}");
+    assert!(cost["basis"].as_str().unwrap().contains("keep-warm: 8,760 pings/month"), "{cost}");
 
     let sim = simulate_json(&workload, &dir.path().join("sim"), &[]);
     let s = &sim["targets"][0];
     assert_eq!(s["measurement"]["cold"].as_u64(), Some(0), "the simulator agrees");
-    // The simulator pings over the whole horizon: 1 + 23 rounds in 2 h.
-    assert_eq!(s["function"]["keep_warm"]["pings"].as_u64(), Some(24));
+    // Real and simulated runs share one keep-warm schedule: the same pings.
+    assert_eq!(s["function"]["keep_warm"]["pings"], pings["pings"]);
     assert_eq!(s["function"]["keep_warm"]["cold"].as_u64(), Some(1));
 }
 

@@ -97,9 +97,10 @@ fn quickstart_compares_function_and_container_and_shows_cold_starts() {
     assert_eq!(invocations.len() as u64, m["requests"].as_u64().unwrap());
     assert_eq!(function["function"]["stats"]["instances_started"].as_u64().unwrap(), cold);
     // Cost projection: two always-on t3.micro at 730 h, and a function priced from its billing records.
-    let container_cost = targets[1]["cost"]["monthly"]["total"].as_f64().unwrap();
+    let costs = &results["analysis"]["targets"];
+    let container_cost = costs[1]["cost"]["monthly"]["total"].as_f64().unwrap();
     assert!((container_cost - 2.0 * 0.0104 * 730.0).abs() < 1e-9, "{container_cost}");
-    let function_cost = &function["cost"];
+    let function_cost = &costs[0]["cost"];
     assert!(function_cost["monthly"]["total"].as_f64().unwrap() > 0.0);
     assert!(function_cost["break_even_requests_per_month"].as_f64().unwrap() > 0.0);
     let log = std::fs::read_dir(out.path()).unwrap().next().unwrap().unwrap().path().join("function.function.log");

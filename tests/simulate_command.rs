@@ -50,5 +50,24 @@ fn five_minutes_apart_only_the_first_is_cold() {
     let json = simulate(300, "10m");
     let m = &json["targets"][0]["measurement"];
     assert_eq!((m["requests"].as_u64(), m["cold"].as_u64()), (Some(288), Some(1)));
-    assert!(json["targets"][0]["cost"]["monthly"]["total"].as_f64().unwrap() > 0.0);
+    assert!(json["analysis"]["targets"][0]["cost"]["monthly"]["total"].as_f64().unwrap() > 0.0);
+    // Regression: a simulated function target had no instances-alive series.
+    let alive = json["targets"][0]["function"]["alive_per_second"].as_array().unwrap();
+    assert!(alive.len() > 1000 && alive[1..].iter().all(|n| n == 1), "one instance all day: {:?}", &alive[..5]);
+}
+
+#[test]
+fn quickstart_simulates_both_the_function_and_the_container() {
+    let dir = tempfile::tempdir().unwrap();
+    let workload = concat!(env!("CARGO_MANIFEST_DIR"), "/workloads/quickstart.toml");
+    let json = simulate_json(std::path::Path::new(workload), &dir.path().join("out"), &[]);
+    assert_counts_add_up(&json);
+    let kinds: Vec<&str> = json["targets"].as_array().unwrap().iter().map(|t| t["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["function", "container"]);
+    let container = &json["targets"][1];
+    assert_eq!(container["measurement"]["cold"], 0, "an always-on fleet has no cold starts");
+    assert!(container["measurement"]["requests"].as_u64().unwrap() > 0);
+    let costs = json["analysis"]["targets"].as_array().unwrap();
+    assert!(costs.iter().all(|t| t["cost"]["monthly"]["total"].as_f64().unwrap() > 0.0), "{costs:?}");
+    assert!(costs[1]["cost"]["basis"].as_str().unwrap().contains("EC2 t3.micro always on"));
 }

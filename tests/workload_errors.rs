@@ -100,7 +100,9 @@ fn shipped_workloads_are_valid() {
 
 #[test]
 fn an_unknown_cost_instance_is_named() {
-    let err = error_of(&format!("{GOOD}\n[cost]\ninstance = \"x9.mega\"\n"));
+    let text = format!("{GOOD}\n[cost]\ninstance = \"x9.mega\"\n");
+    let workload = Workload::parse(Path::new("workloads/x.toml"), &text).unwrap();
+    let err = workload.check_pricing(&coldbench::cost::Pricing::embedded()).unwrap_err().to_string();
     assert!(err.starts_with("workloads/x.toml: cost.instance: no EC2 price for \"x9.mega\""), "{err}");
 }
 

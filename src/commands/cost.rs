@@ -7,8 +7,8 @@ use anyhow::Context;
 
 use crate::cli::{CostArch, CostArgs, CostFrontDoor};
 use crate::cost::{
-    break_even_requests, container_monthly, function_monthly, implied_hours, per_million, Arch, Container, FrontDoor,
-    FunctionUsage, Pricing,
+    break_even_requests, container_monthly, function_monthly, implied_hours, per_million, Arch, Container, CostItem,
+    FrontDoor, FunctionUsage, MonthlyCost, Pricing,
 };
 use crate::report::format_count as group;
 
@@ -123,22 +123,18 @@ fn comparison(
     let pm = |total: f64| per_million(total, n).map_or("-".to_string(), |v| format!("${v:.3}"));
     writeln!(
         out,
-        "  {:<11}${:>10.2}/month  (requests ${:.2} + compute ${:.2} + front door ${:.2})  {} per 1M requests",
+        "  {:<11}${:>10.2}/month  ({})  {} per 1M requests",
         "function:",
         f.total,
-        f.requests,
-        f.compute,
-        f.front_door,
+        breakdown(&f),
         pm(f.total)
     )?;
     writeln!(
         out,
-        "  {:<11}${:>10.2}/month  (compute ${:.2} + front door ${:.2} + IPv4 ${:.2})  {} per 1M requests",
+        "  {:<11}${:>10.2}/month  ({})  {} per 1M requests",
         "always-on:",
         c.total,
-        c.compute,
-        c.front_door,
-        c.public_ipv4,
+        breakdown(&c),
         pm(c.total)
     )?;
     writeln!(out, "  always-on is {}", describe(container))?;
@@ -154,6 +150,17 @@ fn comparison(
         None => writeln!(out, "  break-even: none below 10^15 requests/month")?,
     }
     Ok(out)
+}
+
+/// "requests $0.03 + compute $0.13 + front door $0.00": a bill's lines, leaving out the optional
+/// ones (provisioned, keep-warm) when they are zero.
+fn breakdown(bill: &MonthlyCost) -> String {
+    bill.items
+        .iter()
+        .filter(|l| l.usd > 0.0 || !matches!(l.item, CostItem::Provisioned | CostItem::KeepWarm))
+        .map(|l| format!("{} ${:.2}", l.item.label(), l.usd))
+        .collect::<Vec<_>>()
+        .join(" + ")
 }
 
 /// The seed article's two worked examples, with the hours-per-month discrepancy explained.

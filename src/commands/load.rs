@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::{exit_code, target};
+use super::exit_code;
+use crate::analysis::analyse;
 use crate::cli::LoadArgs;
 use crate::loadgen::{self, Live, Plan, RequestTemplate};
-use crate::metrics::{decode, LoadMode, RunReport, TargetStatus, WorkloadInfo};
-use crate::progress::Progress;
+use crate::metrics::{decode, LoadMode, RunReport, TargetKind, TargetStatus, WorkloadInfo};
 use crate::report::{comparison_table, spectrum};
+use crate::target::{self, Progress};
 use crate::time::utc_now;
 use crate::workload::ArrivalProcess;
 
@@ -33,7 +34,7 @@ pub async fn run(args: &LoadArgs, cancel: CancellationToken) -> anyhow::Result<E
     let progress = Progress::start("load", expected, Arc::clone(&live), !args.quiet);
     let result = loadgen::drive(template, plan, loadgen::Timing::real(args.timeout), cancel.clone(), live).await;
     progress.finish();
-    let mut measured = target::conclude(&args.url, "url", &args.url, Vec::new(), result);
+    let mut measured = target::conclude(&args.url, TargetKind::Url, &args.url, result);
     if args.rate.is_none() {
         measured.mode = LoadMode::Closed;
     }
@@ -51,14 +52,16 @@ pub async fn run(args: &LoadArgs, cancel: CancellationToken) -> anyhow::Result<E
         duration_s: duration.map_or(0.0, |d| d.as_secs_f64()),
         traffic,
         warnings: Vec::new(),
+        cost: crate::cost::CostSettings::default(),
     };
-    let mut report = RunReport::new(info, utc_now());
+    let mut report = RunReport::new(info, utc_now(), crate::cost::Pricing::embedded());
     report.targets.push(measured);
     let target = &report.targets[0];
+    let analysis = analyse(&report, &report.pricing)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", String::from_utf8(crate::report::results_json(&report, &analysis)?)?);
     } else {
-        println!("{}", comparison_table(&report.targets));
+        println!("{}", comparison_table(&report, &analysis));
         if let Some(cpu) = target.coldbench_cpu_us_per_request {
             println!("coldbench CPU per request: {cpu:.2} µs");
         }

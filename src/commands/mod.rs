@@ -8,13 +8,13 @@ pub mod report;
 pub mod run;
 pub mod runtime;
 pub mod simulate;
-mod target;
 
 use std::process::ExitCode;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
+use crate::analysis::Analysis;
 use crate::metrics::{RunReport, WorkloadInfo};
 use crate::workload::Workload;
 
@@ -56,19 +56,6 @@ fn exit_code(interrupted: bool, failed: bool) -> ExitCode {
     }
 }
 
-/// Projects every target's monthly cost into the report.
-pub(crate) fn add_costs(
-    report: &mut RunReport,
-    pricing: &crate::cost::Pricing,
-    settings: &crate::cost::CostSettings,
-) -> anyhow::Result<()> {
-    let costs = crate::cost::project(report, pricing, settings).map_err(|e| anyhow::anyhow!("cost.instance: {e}"))?;
-    for (target, cost) in report.targets.iter_mut().zip(costs) {
-        target.cost = cost;
-    }
-    Ok(())
-}
-
 /// The workload as the report records it.
 ///
 /// # Errors
@@ -82,6 +69,7 @@ pub(crate) fn workload_info(workload: &Workload) -> anyhow::Result<WorkloadInfo>
         duration_s: workload.duration().as_secs_f64(),
         traffic: serde_json::to_value(&workload.spec.traffic).context("describing the traffic")?,
         warnings: workload.warnings.clone(),
+        cost: workload.spec.cost.clone(),
     })
 }
 
@@ -91,17 +79,17 @@ pub(crate) fn folder_timestamp(rfc3339: &str) -> String {
 }
 
 /// Prints a finished run: `results.json` with `--json`, else the comparison table, the time
-/// notes, `extra` lines and where the report went.
+/// notes, the break-even lines and where the report went.
 ///
 /// # Errors
 /// When the report cannot be serialized.
-pub fn print_run(report: &RunReport, dir: &std::path::Path, json: bool, extra: &[String]) -> anyhow::Result<()> {
+pub fn print_run(report: &RunReport, analysis: &Analysis, dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(report)?);
+        println!("{}", String::from_utf8(crate::report::results_json(report, analysis)?)?);
         return Ok(());
     }
-    println!("{}", crate::report::comparison_table(&report.targets));
-    for line in crate::report::time_notes(report).iter().chain(extra) {
+    println!("{}", crate::report::comparison_table(report, analysis));
+    for line in crate::report::time_notes(report).iter().chain(&analysis.break_even_lines()) {
         println!("{line}");
     }
     println!("report: {}", dir.display());

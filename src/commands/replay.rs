@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::folder_timestamp;
 use crate::cli::{ReplayArgs, SpreadArg};
 use crate::cost::Pricing;
-use crate::replay::{replay, FunctionModel, Policy, PolicyOutcome};
 use crate::report::{format_count, format_span};
+use crate::simulate::replay::{replay, FunctionModel, Policy, PolicyOutcome};
 use crate::time::utc_now;
 use crate::workload::{trace, HumanDuration, Spread};
 

@@ -1,14 +1,14 @@
 //! `coldbench report` and `coldbench compare`: everything from results.json files alone.
 
-use std::fmt::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
 
+use crate::analysis::analyse;
 use crate::cli::{CompareArgs, ReportArgs};
-use crate::metrics::{RunReport, TargetReport, SCHEMA_VERSION};
-use crate::report::{comparison_table, exporters_for, format_us, ReportDir};
+use crate::metrics::{RunReport, SCHEMA_VERSION};
+use crate::report::{comparison_table, exporters_for, ReportDir};
 
 /// Reads a results.json.
 ///
@@ -33,6 +33,11 @@ pub fn read_results(path: &Path) -> anyhow::Result<RunReport> {
 /// An unreadable results.json or an unwritable folder.
 pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let report = read_results(&args.results)?;
+    let pricing = match &args.pricing {
+        Some(path) => crate::cost::Pricing::load(path)?,
+        None => report.pricing.clone(),
+    };
+    let analysis = analyse(&report, &pricing).with_context(|| format!("pricing {}", args.results.display()))?;
     let folder = match &args.out {
         Some(out) => {
             std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
@@ -40,74 +45,35 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         }
         None => args.results.parent().map_or_else(|| Path::new(".").to_path_buf(), Path::to_path_buf),
     };
-    ReportDir::existing(&folder).write(&report, &exporters_for(&report))?;
-    println!("{}", comparison_table(&report.targets));
+    ReportDir::existing(&folder).write(&report, &analysis, &exporters_for(&report))?;
+    println!("{}", comparison_table(&report, &analysis));
+    for line in analysis.break_even_lines() {
+        println!("{line}");
+    }
     println!("report: {}", folder.display());
     Ok(ExitCode::SUCCESS)
 }
 
-/// Prints the two runs side by side, per target present in both.
+/// Prints the two runs side by side, per target present in both (`--json`: as JSON).
 ///
 /// # Errors
 /// An unreadable results.json, or no target name in common.
 pub fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     let before = read_results(&args.before)?;
     let after = read_results(&args.after)?;
-    let text = comparison(&before, &after)?;
-    print!("{text}");
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Figures compared: label, value in microseconds or plain, and how to show it.
-type Figure = (&'static str, fn(&TargetReport) -> Option<f64>, fn(f64) -> String);
-
-fn figures() -> Vec<Figure> {
-    let us = |v: f64| format_us(v.max(0.0) as u64);
-    let plain = |v: f64| format!("{v:.0}");
-    let rate = |v: f64| format!("{v:.1}/s");
-    let money = |v: f64| format!("${v:.2}");
-    vec![
-        ("requests", |t| Some(t.measurement.requests as f64), plain),
-        ("throughput", |t| Some(t.measurement.throughput_rps), rate),
-        ("errors", |t| Some(t.measurement.outcomes.errors() as f64), plain),
-        ("latency p50", |t| t.measurement.latency.as_ref().map(|s| s.p50_us as f64), us),
-        ("latency p90", |t| t.measurement.latency.as_ref().map(|s| s.p90_us as f64), us),
-        ("latency p99", |t| t.measurement.latency.as_ref().map(|s| s.p99_us as f64), us),
-        ("latency p99.9", |t| t.measurement.latency.as_ref().map(|s| s.p999_us as f64), us),
-        ("latency max", |t| t.measurement.latency.as_ref().map(|s| s.max_us as f64), us),
-        ("cold starts", |t| Some(t.measurement.cold as f64), plain),
-        ("init p50", |t| t.measurement.init.as_ref().map(|s| s.p50_us as f64), us),
-        ("cost/month", |t| t.cost.as_ref().map(|c| c.monthly.total), money),
-    ]
-}
-
-fn comparison(before: &RunReport, after: &RunReport) -> anyhow::Result<String> {
-    let mut out = String::new();
-    let mut shared = 0;
-    for b in &before.targets {
-        let Some(a) = after.targets.iter().find(|t| t.name == b.name) else { continue };
-        shared += 1;
-        writeln!(out, "{} ({})", b.name, b.kind)?;
-        writeln!(out, "  {:<14} {:>12} {:>12} {:>12} {:>9}", "", "before", "after", "delta", "change")?;
-        for (label, get, show) in figures() {
-            let (x, y) = (get(b), get(a));
-            let cell = |v: Option<f64>| v.map_or("-".to_string(), show);
-            let delta = match (x, y) {
-                (Some(x), Some(y)) => {
-                    let d = y - x;
-                    let sign = if d >= 0.0 { "+" } else { "-" };
-                    (
-                        format!("{sign}{}", show(d.abs())),
-                        if x != 0.0 { format!("{:+.1}%", d / x * 100.0) } else { "-".into() },
-                    )
-                }
-                _ => ("-".to_string(), "-".to_string()),
-            };
-            writeln!(out, "  {label:<14} {:>12} {:>12} {:>12} {:>9}", cell(x), cell(y), delta.0, delta.1)?;
-        }
+    let comparison = crate::analysis::compare(&before, &after)?;
+    anyhow::ensure!(
+        !comparison.targets.is_empty(),
+        "{} and {} have no target name in common",
+        args.before.display(),
+        args.after.display()
+    );
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&comparison)?);
+    } else {
+        print!("{}", comparison.to_text());
     }
-    anyhow::ensure!(shared > 0, "the two runs have no target name in common");
-    Ok(out)
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

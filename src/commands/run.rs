@@ -5,10 +5,12 @@ use std::process::ExitCode;
 use anyhow::bail;
 use tokio_util::sync::CancellationToken;
 
-use super::{add_costs, exit_code, folder_timestamp, print_run, target, workload_info};
+use super::{exit_code, folder_timestamp, print_run, workload_info};
+use crate::analysis::analyse;
 use crate::cli::RunArgs;
 use crate::metrics::{RunReport, TargetStatus};
 use crate::report::{exporters_for, ReportDir};
+use crate::target;
 use crate::time::utc_now;
 use crate::workload::{TargetSpec, Workload};
 
@@ -28,10 +30,12 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
         eprintln!("warning: {warning}");
     }
     let targets = select_targets(&workload, &args.targets)?;
+    let pricing = crate::cost::Pricing::load_or_embedded(args.pricing.as_deref())?;
+    workload.check_pricing(&pricing)?;
     let started_at = utc_now();
     let dir = ReportDir::create(&args.out, &workload.spec.name, &folder_timestamp(&started_at))?;
-    let mut report = RunReport::new(workload_info(&workload)?, started_at);
-    let pricing = crate::cost::Pricing::load_or_embedded(args.pricing.as_deref())?;
+    let mut report = RunReport::new(workload_info(&workload)?, started_at, pricing);
+    let mut analysis = analyse(&report, &report.pricing)?;
     for target in targets {
         if cancel.is_cancelled() {
             break;
@@ -47,33 +51,13 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
             eprintln!("warning: target {}: {warning}", measured.name);
         }
         report.targets.push(measured);
-        add_costs(&mut report, &pricing, &workload.spec.cost)?;
-        dir.write(&report, &exporters_for(&report))?;
+        analysis = analyse(&report, &report.pricing)?;
+        dir.write(&report, &analysis, &exporters_for(&report))?;
     }
-    let hours = workload.spec.cost.hours_per_month.unwrap_or(pricing.hours_per_month);
-    print_run(&report, dir.path(), args.json, &break_even_lines(&report, hours))?;
+    print_run(&report, &analysis, dir.path(), args.json)?;
     let interrupted = cancel.is_cancelled() || report.targets.iter().any(|t| t.status == TargetStatus::Interrupted);
     let failed = report.targets.iter().any(|t| t.status == TargetStatus::Failed);
     Ok(exit_code(interrupted, failed))
-}
-
-/// "function: break-even at N requests/month (R req/s) against the always-on option".
-fn break_even_lines(report: &RunReport, hours: f64) -> Vec<String> {
-    report
-        .targets
-        .iter()
-        .filter_map(|t| {
-            let cost = t.cost.as_ref()?;
-            let n = cost.break_even_requests_per_month?;
-            Some(format!(
-                "{}: break-even with the always-on option at {} requests/month ({:.2} req/s); this run's rate is {}/month",
-                t.name,
-                crate::report::format_count(n),
-                n / (hours * 3600.0),
-                crate::report::format_count(cost.requests_per_month)
-            ))
-        })
-        .collect()
 }
 
 fn select_targets<'w>(workload: &'w Workload, wanted: &[String]) -> anyhow::Result<Vec<&'w TargetSpec>> {

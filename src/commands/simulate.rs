@@ -1,6 +1,6 @@
-//! `coldbench simulate`: a workload's function targets replayed through the runtime's own pool
-//! policy in simulated time, producing a `RunReport` marked simulated (so costs, exporters and
-//! charts work unchanged).
+//! `coldbench simulate`: a workload's function and container targets in simulated time
+//! (`simulate`), producing a `RunReport` marked simulated (so analysis, exporters and charts work
+//! unchanged). URL targets cannot be simulated and are skipped with a note.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -8,14 +8,17 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use super::{add_costs, folder_timestamp, print_run, target, workload_info};
+use super::{folder_timestamp, print_run, workload_info};
+use crate::analysis::analyse;
 use crate::cli::SimulateArgs;
-use crate::metrics::{LoadMode, RunReport, SimulationInfo, TargetReport, TargetStatus};
+use crate::metrics::{RunReport, SimulationInfo, TargetKind, TargetReport, TargetStatus};
+use crate::policy::KeepWarm;
 use crate::report::format_us;
 use crate::report::{exporters_for, ReportDir};
-use crate::simulate::{simulate_function, Durations, KeepWarm, SimulatedFunction};
+use crate::simulate::{simulate_container, simulate_function, Durations, SimulatedContainer, SimulatedFunction};
+use crate::target;
 use crate::time::utc_now;
-use crate::workload::{TargetSpec, Workload};
+use crate::workload::{ContainerSpec, FunctionTargetSpec, TargetSpec, Work, Workload};
 
 /// Simulates the workload and writes `reports/<timestamp>-<name>-simulated/`.
 ///
@@ -31,41 +34,48 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     let mut info = workload_info(&workload)?;
     // The workload's warnings are about real-time runs (e.g. sparse traffic taking days).
     info.warnings.clear();
-    let mut report = RunReport::new(info.clone(), started_at.clone());
+    let pricing = crate::cost::Pricing::load_or_embedded(args.pricing.as_deref())?;
+    workload.check_pricing(&pricing)?;
+    let mut report = RunReport::new(info.clone(), started_at.clone(), pricing);
     let calibration = args.calibrate.as_deref().map(read_results).transpose()?;
     let mut sources = Vec::new();
     let mut invocations = 0;
     for spec in &workload.spec.targets {
-        let TargetSpec::Function(function) = spec else {
-            info.warnings.push(format!("target {}: only function targets are simulated; skipped", spec.name()));
-            continue;
+        let target = match spec {
+            TargetSpec::Function(function) => {
+                let nominal_init = Durations::Fixed(workload.spec.function.init.delay.0);
+                let nominal_work = Durations::Fixed(workload.spec.function.work.nominal_duration());
+                let (init, work, source) = match (&calibration, args.calibrate.as_deref()) {
+                    (Some(results), Some(path)) => calibrated(path, results, &function.name, nominal_init)?,
+                    _ => (nominal_init, nominal_work, "nominal".to_string()),
+                };
+                sources.push(format!("{}: {source}, {}", function.name, describe(&init, &work)));
+                let (target, count) = simulate_function_target(&workload, function, init, work)?;
+                invocations += count;
+                target
+            }
+            TargetSpec::Container(container) => {
+                let work = Durations::Fixed(workload.spec.function.work.nominal_duration());
+                sources.push(format!("{}: nominal work p50 {}", container.name, describe_one(&work)));
+                let (target, count) = simulate_container_target(&workload, &report.pricing, container, work);
+                invocations += count;
+                target
+            }
+            TargetSpec::Url(url) => {
+                info.warnings.push(format!(
+                    "target {}: a URL target is a real deployment elsewhere and cannot be simulated; skipped",
+                    url.name
+                ));
+                continue;
+            }
         };
-        let nominal_init = Durations::Fixed(workload.spec.function.init.delay.0);
-        let nominal_work = Durations::Fixed(workload.spec.function.work.nominal_duration());
-        let (init, work, source) = match (&calibration, args.calibrate.as_deref()) {
-            (Some(results), Some(path)) => calibrated(path, results, &function.name, nominal_init)?,
-            _ => (nominal_init, nominal_work, "nominal".to_string()),
-        };
-        sources.push(format!("{}: {source}, {}", function.name, describe(&init, &work)));
-        let simulated = SimulatedFunction {
-            pool: target::pool_config(&workload, function)?,
-            init,
-            work,
-            timeout: function.timeout.0,
-            billing: function.billing,
-            keep_warm: function.keep_warm.map(|k| KeepWarm { every: k.every.0, concurrency: k.concurrency }),
-        };
-        let result = simulate_function(workload.schedule(), &simulated, workload.duration());
-        invocations += result.invocations;
-        let mut target = target::empty_report(&function.name, "function", "simulated", TargetStatus::Complete, None);
-        target.mode = LoadMode::Open;
-        target.started_at.clone_from(&started_at);
-        target.measurement = result.measurement;
-        target.function =
-            Some(target::function_report(function, result.stats, result.billed_ms_total, Vec::new(), result.keep_warm));
         report.targets.push(target);
     }
-    anyhow::ensure!(!report.targets.is_empty(), "{}: no function target to simulate", workload.path.display());
+    anyhow::ensure!(
+        !report.targets.is_empty(),
+        "{}: no function or container target to simulate",
+        workload.path.display()
+    );
     report.workload = info;
     let wall_s = wall.elapsed().as_secs_f64();
     report.simulation = Some(SimulationInfo {
@@ -75,12 +85,11 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
         invocations_per_wall_second: invocations as f64 / wall_s.max(1e-9),
         durations: sources.join("; "),
     });
-    let pricing = crate::cost::Pricing::load_or_embedded(args.pricing.as_deref())?;
-    add_costs(&mut report, &pricing, &workload.spec.cost)?;
+    let analysis = analyse(&report, &report.pricing)?;
     let folder = format!("{}-simulated", workload.spec.name);
     let dir = ReportDir::create(&args.out, &folder, &folder_timestamp(&started_at))?;
-    dir.write(&report, &exporters_for(&report))?;
-    print_run(&report, dir.path(), args.json, &[])?;
+    dir.write(&report, &analysis, &exporters_for(&report))?;
+    print_run(&report, &analysis, dir.path(), args.json)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -99,7 +108,7 @@ fn calibrated(
     nominal_init: Durations,
 ) -> anyhow::Result<(Durations, Durations, String)> {
     let measured: Vec<&TargetReport> =
-        results.targets.iter().filter(|t| t.kind == "function" && !t.invocations.is_empty()).collect();
+        results.targets.iter().filter(|t| t.kind == TargetKind::Function && !t.invocations.is_empty()).collect();
     let target = match measured.iter().find(|t| t.name == name) {
         Some(t) => *t,
         None if measured.len() == 1 => measured[0],
@@ -130,6 +139,76 @@ fn calibrated(
         target.invocations.len()
     );
     Ok((init, work, source))
+}
+
+/// A function target through the pool policy.
+fn simulate_function_target(
+    workload: &Workload,
+    function: &FunctionTargetSpec,
+    init: Durations,
+    work: Durations,
+) -> anyhow::Result<(TargetReport, u64)> {
+    let simulated = SimulatedFunction {
+        pool: target::pool_config(workload, function)?,
+        init,
+        work,
+        timeout: function.timeout.0,
+        billing: function.billing,
+        keep_warm: function.keep_warm.map(|k| KeepWarm { every: k.every.0, concurrency: k.concurrency }),
+    };
+    let result = simulate_function(workload.schedule(), &simulated, workload.duration());
+    let mut target =
+        target::empty_report(&function.name, TargetKind::Function, "simulated", TargetStatus::Complete, None);
+    target.measurement = result.measurement;
+    target.function = Some(target::function_report(
+        function,
+        result.stats,
+        result.billed_ms_total,
+        result.alive_per_interval,
+        result.keep_warm,
+    ));
+    Ok((target, result.invocations))
+}
+
+/// A container target as an always-on fleet with a queue. An instance serves as many waiting
+/// (sleep) requests at once as arrive, but CPU-bound work (cpu, alloc) only one per vCPU of the
+/// `[cost] instance` type, unless the target sets `concurrency`.
+fn simulate_container_target(
+    workload: &Workload,
+    pricing: &crate::cost::Pricing,
+    container: &ContainerSpec,
+    work: Durations,
+) -> (TargetReport, u64) {
+    let cpu_bound = matches!(workload.spec.function.work, Work::Cpu { .. } | Work::Alloc { .. });
+    let vcpus = pricing.ec2_price(&workload.spec.cost.instance).map_or(1, |p| p.vcpu as usize);
+    let slots = container.concurrency.or(cpu_bound.then_some(vcpus));
+    let simulated = SimulatedContainer {
+        instances: container.instances,
+        slots,
+        work,
+        timeout: workload.spec.load.timeout.0,
+        seed: workload.spec.seed,
+    };
+    let result = simulate_container(workload.schedule(), &simulated, workload.duration());
+    let mut target =
+        target::empty_report(&container.name, TargetKind::Container, "simulated", TargetStatus::Complete, None);
+    target.measurement = result.measurement;
+    target.instances = result.instances;
+    if result.queued > 0 {
+        target.warnings.push(format!(
+            "{} of {} requests waited for a free slot ({} instances × {} at once)",
+            result.queued,
+            result.requests,
+            container.instances,
+            slots.map_or("unlimited".to_string(), |s| s.to_string())
+        ));
+    }
+    (target, result.requests)
+}
+
+fn describe_one(d: &Durations) -> String {
+    let us = |d: std::time::Duration| format_us(u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+    format!("{} / p99 {}", us(d.median()), us(d.p99()))
 }
 
 fn describe(init: &Durations, work: &Durations) -> String {

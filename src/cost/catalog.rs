@@ -83,6 +83,20 @@ pub struct HourlyPrice {
 }
 
 impl Pricing {
+    /// The EC2 instance type's price.
+    ///
+    /// # Errors
+    /// When the catalog has no such type: the message names it and the types there are.
+    pub fn ec2_price(&self, instance: &str) -> Result<&Ec2Price, String> {
+        self.ec2.get(instance).ok_or_else(|| {
+            format!(
+                "no EC2 price for {instance:?} in the pricing catalog of {} (the catalog has: {})",
+                self.as_of,
+                self.ec2.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })
+    }
+
     /// The embedded catalog.
     pub fn embedded() -> Self {
         Self::parse(EMBEDDED, "embedded pricing.toml").expect("the embedded catalog is valid")

@@ -1,14 +1,15 @@
 //! Cost: the pricing catalog (embedded, dated, sourced) and the pure cost model.
 //!
-//! Nothing here measures or reads a run; callers pass usage figures in.
+//! Nothing here measures or reads a run; callers pass usage figures in (`analysis` projects a
+//! run onto a month).
 
 mod catalog;
 mod model;
-mod projection;
+mod settings;
 
 pub use catalog::{Pricing, EMBEDDED};
 pub use model::{
-    break_even_requests, container_monthly, function_monthly, implied_hours, per_million, Arch, Container, FrontDoor,
-    FunctionUsage, MonthlyCost,
+    break_even_requests, container_monthly, function_monthly, implied_hours, per_million, Arch, Container, CostItem,
+    FrontDoor, FunctionUsage, LineItem, MonthlyCost,
 };
-pub use projection::{project, CostSettings, TargetCost};
+pub use settings::CostSettings;

@@ -62,25 +62,64 @@ pub enum Container {
     Fargate { vcpu: f64, memory_gb: f64, arch: Arch, count: u32 },
 }
 
-/// A monthly bill, by line.
+/// One kind of line on a monthly bill. A new kind of charge is a variant here and the line that
+/// computes it in this file's bill functions; tables and charts list whatever lines a bill has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CostItem {
+    /// Per-request charges (Lambda requests).
+    Requests,
+    /// GB-seconds of a function, or instance hours of the always-on option.
+    Compute,
+    /// API Gateway, function URL or load balancer.
+    FrontDoor,
+    /// Provisioned concurrency kept configured.
+    Provisioned,
+    /// Keep-warm pings: their requests and compute (the free tier is left to user traffic).
+    KeepWarm,
+    /// Public IPv4 addresses of always-on instances.
+    PublicIpv4,
+}
+
+impl CostItem {
+    /// The line's name for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            CostItem::Requests => "requests",
+            CostItem::Compute => "compute",
+            CostItem::FrontDoor => "front door",
+            CostItem::Provisioned => "provisioned",
+            CostItem::KeepWarm => "keep-warm",
+            CostItem::PublicIpv4 => "public IPv4",
+        }
+    }
+}
+
+/// One line of a monthly bill, in USD.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LineItem {
+    pub item: CostItem,
+    pub usd: f64,
+}
+
+/// A monthly bill: its lines and their sum.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MonthlyCost {
-    pub requests: f64,
-    pub compute: f64,
-    pub front_door: f64,
-    pub provisioned: f64,
-    /// Keep-warm pings: their requests and compute (the free tier is left to user traffic).
-    #[serde(default)]
-    pub keep_warm: f64,
-    pub public_ipv4: f64,
+    pub items: Vec<LineItem>,
     pub total: f64,
 }
 
 impl MonthlyCost {
-    fn summed(mut self) -> Self {
-        self.total =
-            self.requests + self.compute + self.front_door + self.provisioned + self.keep_warm + self.public_ipv4;
-        self
+    /// A bill of these lines, totalled.
+    pub fn of(items: impl IntoIterator<Item = (CostItem, f64)>) -> Self {
+        let items: Vec<LineItem> = items.into_iter().map(|(item, usd)| LineItem { item, usd }).collect();
+        let total = items.iter().map(|l| l.usd).sum();
+        Self { items, total }
+    }
+
+    /// The amount on one kind of line (0 when the bill has none).
+    pub fn get(&self, item: CostItem) -> f64 {
+        self.items.iter().filter(|l| l.item == item).map(|l| l.usd).sum()
     }
 }
 
@@ -95,15 +134,13 @@ pub fn function_monthly(p: &Pricing, u: &FunctionUsage, hours: f64) -> MonthlyCo
         Arch::X86 => l.x86_gb_second,
         Arch::Arm64 => l.arm64_gb_second,
     };
-    MonthlyCost {
-        requests: (n - free_requests).max(0.0) * l.request_per_million / 1e6,
-        compute: (gb_seconds - free_gb_s).max(0.0) * rate,
-        front_door: front_door_monthly(p, u.front_door, n, hours),
-        provisioned: f64::from(u.provisioned) * gb * hours * 3600.0 * l.provisioned_gb_second,
-        keep_warm: u.pings_per_month * (l.request_per_million / 1e6 + u.ping_billed_seconds * gb * rate),
-        ..MonthlyCost::default()
-    }
-    .summed()
+    MonthlyCost::of([
+        (CostItem::Requests, (n - free_requests).max(0.0) * l.request_per_million / 1e6),
+        (CostItem::Compute, (gb_seconds - free_gb_s).max(0.0) * rate),
+        (CostItem::FrontDoor, front_door_monthly(p, u.front_door, n, hours)),
+        (CostItem::Provisioned, f64::from(u.provisioned) * gb * hours * 3600.0 * l.provisioned_gb_second),
+        (CostItem::KeepWarm, u.pings_per_month * (l.request_per_million / 1e6 + u.ping_billed_seconds * gb * rate)),
+    ])
 }
 
 fn front_door_monthly(p: &Pricing, door: FrontDoor, requests: f64, hours: f64) -> f64 {
@@ -129,12 +166,7 @@ pub fn container_monthly(
 ) -> Result<MonthlyCost, String> {
     let (count, hourly) = match c {
         Container::Ec2 { instance, count } => {
-            let price = p.ec2.get(instance).ok_or_else(|| {
-                format!(
-                    "no EC2 price for {instance:?} (the catalog has: {})",
-                    p.ec2.keys().cloned().collect::<Vec<_>>().join(", ")
-                )
-            })?;
+            let price = p.ec2_price(instance)?;
             (*count, price.hourly)
         }
         Container::Fargate { vcpu, memory_gb, arch, count } => {
@@ -151,13 +183,11 @@ pub fn container_monthly(
         _ => 0.0,
     };
     let ipv4 = if public_ipv4 { f64::from(count) * p.public_ipv4.hourly * hours } else { 0.0 };
-    Ok(MonthlyCost {
-        compute: f64::from(count) * hourly * hours,
-        front_door: front,
-        public_ipv4: ipv4,
-        ..MonthlyCost::default()
-    }
-    .summed())
+    Ok(MonthlyCost::of([
+        (CostItem::Compute, f64::from(count) * hourly * hours),
+        (CostItem::FrontDoor, front),
+        (CostItem::PublicIpv4, ipv4),
+    ]))
 }
 
 /// The monthly request volume at which the function costs as much as `container_total`, or
@@ -216,8 +246,8 @@ mod tests {
     fn example_one_5000_a_day_100ms_512mb() {
         let p = Pricing::embedded();
         let f = function_monthly(&p, &usage(150_000.0, 0.1, 512), 730.0);
-        assert!((f.requests - 0.03).abs() < 1e-12);
-        assert!((f.compute - 0.12500025).abs() < 1e-12);
+        assert!((f.get(CostItem::Requests) - 0.03).abs() < 1e-12);
+        assert!((f.get(CostItem::Compute) - 0.12500025).abs() < 1e-12);
         assert_eq!(format!("{:.2}", f.total), "0.16");
         let ec2 = container_monthly(
             &p,
@@ -291,7 +321,7 @@ mod tests {
             "9.01"
         );
         let alb = container_monthly(&p, &fargate, FrontDoor::Alb, true, 730.0).unwrap();
-        assert_eq!(format!("{:.2} {:.2}", alb.front_door, alb.public_ipv4), "16.43 3.65");
+        assert_eq!(format!("{:.2} {:.2}", alb.get(CostItem::FrontDoor), alb.get(CostItem::PublicIpv4)), "16.43 3.65");
         let provisioned = function_monthly(&p, &FunctionUsage { provisioned: 1, ..usage(0.0, 0.0, 1024) }, 730.0);
         assert_eq!(format!("{:.2}", provisioned.total), "10.95");
     }

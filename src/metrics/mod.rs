@@ -14,5 +14,5 @@ pub use outcome::{Outcome, OutcomeCounts};
 pub use recorder::{Recorder, Sample, INTERVAL};
 pub use report::{
     FastForwardInfo, FunctionReport, Histograms, InstanceReport, IntervalReport, KeepWarmReport, LoadMode, Measurement,
-    RunReport, SimulationInfo, TargetReport, TargetStatus, WorkloadInfo, SCHEMA_VERSION,
+    RunReport, SimulationInfo, TargetKind, TargetReport, TargetStatus, WorkloadInfo, SCHEMA_VERSION,
 };

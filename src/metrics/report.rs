@@ -1,4 +1,6 @@
-//! `RunReport`: the one serializable type everything downstream reads (exporters, cost, plots).
+//! `RunReport`: what a run measured (or a simulation produced) — the one serializable type
+//! everything downstream reads (analysis, exporters, plots). It holds measurements only, in its
+//! own types; cost and every other derived figure are computed from it by `analysis`.
 //!
 //! Its JSON form is versioned (`schema_version`) and described by `schema/results.schema.json`.
 
@@ -8,7 +10,7 @@ use super::histogram::Summary;
 use super::outcome::OutcomeCounts;
 
 /// Version of the `results.json` layout; bump it when a field changes meaning or disappears.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A whole run: the workload and one report per target.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -19,6 +21,9 @@ pub struct RunReport {
     pub started_at: String,
     pub workload: WorkloadInfo,
     pub targets: Vec<TargetReport>,
+    /// The pricing catalog in force when the run was made: `coldbench report` prices with it
+    /// unless given `--pricing`.
+    pub pricing: crate::cost::Pricing,
     /// Present when the run was simulated (`coldbench simulate`) rather than measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub simulation: Option<SimulationInfo>,
@@ -50,6 +55,9 @@ pub struct WorkloadInfo {
     /// The traffic as written in the workload (pattern and its parameters).
     pub traffic: serde_json::Value,
     pub warnings: Vec<String>,
+    /// The workload's `[cost]` assumptions (instance type, front door, free tier).
+    #[serde(default)]
+    pub cost: crate::cost::CostSettings,
 }
 
 /// Whether a target's measurement ran to its end.
@@ -64,6 +72,35 @@ pub enum TargetStatus {
     Failed,
 }
 
+/// The kind of deployment a target is; one variant per file in `target/`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    /// Any HTTP endpoint, measured as it is.
+    Url,
+    /// Always-on server processes behind the local gateway.
+    Container,
+    /// On-demand instances in the local Lambda-style runtime.
+    Function,
+}
+
+impl TargetKind {
+    /// The kind as workloads and reports spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Url => "url",
+            TargetKind::Container => "container",
+            TargetKind::Function => "function",
+        }
+    }
+}
+
+impl std::fmt::Display for TargetKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Open loop (arrival schedule) or closed loop (N connections back to back).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -76,8 +113,7 @@ pub enum LoadMode {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TargetReport {
     pub name: String,
-    /// `container`, `url`, or later `function`.
-    pub kind: String,
+    pub kind: TargetKind,
     pub status: TargetStatus,
     /// Why the target failed, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -96,9 +132,6 @@ pub struct TargetReport {
     /// One billing record per invocation, for `function` targets.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub invocations: Vec<super::BillingRecord>,
-    /// Projected monthly cost at this workload's average rate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cost: Option<crate::cost::TargetCost>,
     /// CPU time the coldbench process used while driving this target, per request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coldbench_cpu_us_per_request: Option<f64>,
@@ -244,14 +277,15 @@ pub struct IntervalReport {
 }
 
 impl RunReport {
-    /// A report with no targets yet.
-    pub fn new(workload: WorkloadInfo, started_at: String) -> Self {
+    /// A report with no targets yet, to be priced with `pricing`.
+    pub fn new(workload: WorkloadInfo, started_at: String, pricing: crate::cost::Pricing) -> Self {
         Self {
             schema_version: SCHEMA_VERSION,
             coldbench_version: env!("CARGO_PKG_VERSION").to_string(),
             started_at,
             workload,
             targets: Vec::new(),
+            pricing,
             simulation: None,
         }
     }

@@ -16,8 +16,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 mod config;
+mod keep_warm;
 
 pub use config::{Decision, Eviction, InstanceId, KeepAlive, PoolConfig, Reuse, ThrottleReason};
+pub use keep_warm::KeepWarm;
 
 #[derive(Clone, Debug)]
 struct Instance {
@@ -350,6 +352,19 @@ impl Pool {
         let elapsed = now.saturating_sub(self.refilled_at).as_secs_f64();
         self.tokens = (self.tokens + elapsed * self.config.scale_rate_per_s).min(f64::from(self.config.scale_burst));
         self.refilled_at = self.refilled_at.max(now);
+    }
+}
+
+impl From<PoolStats> for crate::metrics::FunctionStats {
+    fn from(s: PoolStats) -> Self {
+        Self {
+            instances_started: s.started,
+            evicted_idle: s.evicted_idle,
+            evicted_lifetime: s.evicted_lifetime,
+            discarded: s.discarded,
+            throttled: s.throttled,
+            peak_instances: s.peak_alive,
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::Exporter;
+use crate::analysis::Analysis;
 use crate::metrics::RunReport;
 
 /// Columns of `timeseries.csv`.
@@ -21,7 +22,7 @@ impl Exporter for TimeseriesCsv {
         "timeseries.csv".into()
     }
 
-    fn serialize(&self, report: &RunReport) -> anyhow::Result<Vec<u8>> {
+    fn serialize(&self, report: &RunReport, _analysis: &Analysis) -> anyhow::Result<Vec<u8>> {
         let mut out = format!("{TIMESERIES_COLUMNS}\n");
         let opt = |v: Option<u64>| v.map_or(String::new(), |v| v.to_string());
         for t in &report.targets {
@@ -57,7 +58,7 @@ impl Exporter for InvocationsCsv {
         "invocations.csv".into()
     }
 
-    fn serialize(&self, report: &RunReport) -> anyhow::Result<Vec<u8>> {
+    fn serialize(&self, report: &RunReport, _analysis: &Analysis) -> anyhow::Result<Vec<u8>> {
         let mut out = format!("{INVOCATIONS_COLUMNS}\n");
         for t in &report.targets {
             for r in &t.invocations {

@@ -5,6 +5,7 @@
 use std::fmt::Write;
 
 use super::Exporter;
+use crate::analysis::Analysis;
 use crate::metrics::RunReport;
 
 /// Writes one target's interval log.
@@ -17,7 +18,7 @@ impl Exporter for HlogExporter {
         format!("{}.hlog", self.target)
     }
 
-    fn serialize(&self, report: &RunReport) -> anyhow::Result<Vec<u8>> {
+    fn serialize(&self, report: &RunReport, _analysis: &Analysis) -> anyhow::Result<Vec<u8>> {
         let target = report
             .targets
             .iter()

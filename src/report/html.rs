@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use super::plot::{ChartExporter, CostCurve, Figure, Format, InitHistogram, LatencySpectrum, SideBySide, Timeline};
 use super::{comparison_rows, Exporter};
+use crate::analysis::Analysis;
 use crate::metrics::RunReport;
 
 /// Writes `report.html`.
@@ -14,8 +15,8 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-fn svg<F: Figure>(figure: F, report: &RunReport) -> anyhow::Result<String> {
-    let bytes = ChartExporter { figure, format: Format::Svg }.serialize(report)?;
+fn svg<F: Figure>(figure: F, report: &RunReport, analysis: &Analysis) -> anyhow::Result<String> {
+    let bytes = ChartExporter { figure, format: Format::Svg }.serialize(report, analysis)?;
     Ok(String::from_utf8(bytes)?)
 }
 
@@ -29,7 +30,7 @@ impl Exporter for HtmlExporter {
         "report.html".into()
     }
 
-    fn serialize(&self, report: &RunReport) -> anyhow::Result<Vec<u8>> {
+    fn serialize(&self, report: &RunReport, analysis: &Analysis) -> anyhow::Result<Vec<u8>> {
         let w = &report.workload;
         let mut out = String::new();
         writeln!(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")?;
@@ -52,7 +53,7 @@ impl Exporter for HtmlExporter {
             write!(out, "<th>{}</th>", escape(&t.name))?;
         }
         writeln!(out, "</tr>")?;
-        for (label, cells) in comparison_rows(&report.targets) {
+        for (label, cells) in comparison_rows(report, analysis) {
             write!(out, "<tr><td>{}</td>", escape(&label))?;
             for cell in cells {
                 write!(out, "<td>{}</td>", escape(&cell))?;
@@ -61,16 +62,16 @@ impl Exporter for HtmlExporter {
         }
         writeln!(out, "</table>")?;
         let charts = [
-            ("Latency by percentile", svg(LatencySpectrum, report)?),
-            ("Timeline", svg(Timeline, report)?),
-            ("Init durations", svg(InitHistogram, report)?),
-            ("Cost against volume", svg(CostCurve, report)?),
-            ("Side by side", svg(SideBySide, report)?),
+            ("Latency by percentile", svg(LatencySpectrum, report, analysis)?),
+            ("Timeline", svg(Timeline, report, analysis)?),
+            ("Init durations", svg(InitHistogram, report, analysis)?),
+            ("Cost against volume", svg(CostCurve, report, analysis)?),
+            ("Side by side", svg(SideBySide, report, analysis)?),
         ];
         for (caption, chart) in charts {
             writeln!(out, "<figure>{chart}<figcaption class=\"note\">{caption}</figcaption></figure>")?;
         }
-        let notes = super::notes(report);
+        let notes = super::notes(report, analysis);
         if !notes.is_empty() {
             writeln!(out, "<h2>Notes</h2><ul>")?;
             for note in notes {

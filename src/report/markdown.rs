@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use super::{comparison_rows, Exporter};
+use crate::analysis::Analysis;
 use crate::metrics::RunReport;
 
 /// Writes `summary.md`.
@@ -13,7 +14,7 @@ impl Exporter for MarkdownExporter {
         "summary.md".into()
     }
 
-    fn serialize(&self, report: &RunReport) -> anyhow::Result<Vec<u8>> {
+    fn serialize(&self, report: &RunReport, analysis: &Analysis) -> anyhow::Result<Vec<u8>> {
         let w = &report.workload;
         let mut out = String::new();
         writeln!(out, "# coldbench run: {}\n", w.name)?;
@@ -32,10 +33,10 @@ impl Exporter for MarkdownExporter {
         let names: Vec<&str> = report.targets.iter().map(|t| t.name.as_str()).collect();
         writeln!(out, "| | {} |", names.join(" | "))?;
         writeln!(out, "|---|{}", "---:|".repeat(names.len()))?;
-        for (label, cells) in comparison_rows(&report.targets) {
+        for (label, cells) in comparison_rows(report, analysis) {
             writeln!(out, "| {label} | {} |", cells.join(" | "))?;
         }
-        let notes = super::notes(report);
+        let notes = super::notes(report, analysis);
         if !notes.is_empty() {
             writeln!(out, "\n## Notes\n")?;
             for note in notes {

@@ -20,11 +20,12 @@ pub use crate::units::{format_count, format_span, format_us};
 pub use csv::{InvocationsCsv, TimeseriesCsv};
 pub use hlog::HlogExporter;
 pub use html::HtmlExporter;
-pub use json::JsonExporter;
+pub use json::{results_json, JsonExporter};
 pub use markdown::MarkdownExporter;
 pub use spectrum::spectrum;
 pub use table::{comparison_rows, comparison_table, Rows};
 
+use crate::analysis::Analysis;
 use crate::metrics::RunReport;
 
 /// Turns a run report into the bytes of one output file.
@@ -35,7 +36,7 @@ pub trait Exporter {
     ///
     /// # Errors
     /// When the report cannot be rendered in this format.
-    fn serialize(&self, report: &RunReport) -> anyhow::Result<Vec<u8>>;
+    fn serialize(&self, report: &RunReport, analysis: &Analysis) -> anyhow::Result<Vec<u8>>;
 }
 
 /// Every output a run folder holds for `report`: results.json, summary.md, the CSVs, and one
@@ -94,9 +95,15 @@ impl ReportDir {
     ///
     /// # Errors
     /// When an exporter fails or a file cannot be written.
-    pub fn write(&self, report: &RunReport, exporters: &[Box<dyn Exporter>]) -> anyhow::Result<()> {
+    pub fn write(
+        &self,
+        report: &RunReport,
+        analysis: &Analysis,
+        exporters: &[Box<dyn Exporter>],
+    ) -> anyhow::Result<()> {
         for exporter in exporters {
-            let bytes = exporter.serialize(report).with_context(|| format!("rendering {}", exporter.file_name()))?;
+            let bytes =
+                exporter.serialize(report, analysis).with_context(|| format!("rendering {}", exporter.file_name()))?;
             let target = self.path.join(exporter.file_name());
             let partial = self.path.join(format!(".{}.partial", exporter.file_name()));
             std::fs::write(&partial, bytes).with_context(|| format!("writing {}", partial.display()))?;
@@ -116,8 +123,9 @@ pub fn instances_alive(target: &crate::metrics::TargetReport, second: usize) -> 
     }
 }
 
-/// Everything the Notes of a report list: how time was kept, failures, warnings.
-pub fn notes(report: &RunReport) -> Vec<String> {
+/// Everything the Notes of a report list: how time was kept, failures, warnings, targets left
+/// unpriced.
+pub fn notes(report: &RunReport, analysis: &Analysis) -> Vec<String> {
     time_notes(report)
         .into_iter()
         .chain(report.targets.iter().flat_map(|t| {
@@ -125,6 +133,7 @@ pub fn notes(report: &RunReport) -> Vec<String> {
             error.chain(t.warnings.iter().map(move |w| format!("{}: {w}", t.name)))
         }))
         .chain(report.workload.warnings.iter().cloned())
+        .chain(analysis.notes())
         .collect()
 }
 

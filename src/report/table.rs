@@ -2,23 +2,27 @@
 //! here and as Markdown by `markdown.rs`.
 
 use super::format_us;
-use crate::metrics::{Summary, TargetReport};
+use crate::analysis::{Analysis, TargetCost};
+use crate::cost::CostItem;
+use crate::metrics::{RunReport, Summary, TargetReport};
 
 /// Labelled rows of cells, one cell per target.
 pub type Rows = Vec<(String, Vec<String>)>;
 
 /// Renders the targets side by side for a terminal.
-pub fn comparison_table(targets: &[TargetReport]) -> String {
-    render(&targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), &comparison_rows(targets))
+pub fn comparison_table(report: &RunReport, analysis: &Analysis) -> String {
+    render(&report.targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), &comparison_rows(report, analysis))
 }
 
 /// The figures compared, as rows.
-pub fn comparison_rows(targets: &[TargetReport]) -> Rows {
+pub fn comparison_rows(report: &RunReport, analysis: &Analysis) -> Rows {
+    let targets = &report.targets;
+    let cost = |t: &TargetReport| -> Option<&TargetCost> { analysis.cost_of(&t.name) };
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
     let mut row = |label: &str, f: &dyn Fn(&TargetReport) -> String| {
         rows.push((label.to_string(), targets.iter().map(f).collect()));
     };
-    row("kind", &|t| t.kind.clone());
+    row("kind", &|t| t.kind.to_string());
     row("status", &|t| format!("{:?}", t.status).to_lowercase());
     row("requests", &|t| t.measurement.requests.to_string());
     row("ok", &|t| t.measurement.outcomes.ok.to_string());
@@ -48,25 +52,23 @@ pub fn comparison_rows(targets: &[TargetReport]) -> Rows {
             })
         });
         row("keep-warm cost/month", &|t| {
-            t.cost
-                .as_ref()
-                .filter(|c| c.monthly.keep_warm > 0.0)
-                .map_or("-".to_string(), |c| format_money(c.monthly.keep_warm))
+            cost(t)
+                .map(|c| c.monthly.get(CostItem::KeepWarm))
+                .filter(|usd| *usd > 0.0)
+                .map_or("-".to_string(), format_money)
         });
     }
     if targets.iter().any(|t| t.function.as_ref().is_some_and(|f| f.provisioned > 0)) {
         row("provisioned cost/month", &|t| {
-            t.cost
-                .as_ref()
-                .filter(|c| c.monthly.provisioned > 0.0)
-                .map_or("-".to_string(), |c| format!("${:.2}", c.monthly.provisioned))
+            cost(t)
+                .map(|c| c.monthly.get(CostItem::Provisioned))
+                .filter(|usd| *usd > 0.0)
+                .map_or("-".to_string(), |usd| format!("${usd:.2}"))
         });
     }
-    row("cost/month at this rate", &|t| {
-        t.cost.as_ref().map_or("-".to_string(), |c| format!("${:.2}", c.monthly.total))
-    });
+    row("cost/month at this rate", &|t| cost(t).map_or("-".to_string(), |c| format!("${:.2}", c.monthly.total)));
     row("cost per 1M requests", &|t| {
-        t.cost.as_ref().and_then(|c| c.per_million).map_or("-".to_string(), |v| format!("${v:.3}"))
+        cost(t).and_then(|c| c.per_million).map_or("-".to_string(), |v| format!("${v:.3}"))
     });
     rows
 }

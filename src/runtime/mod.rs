@@ -22,7 +22,7 @@ pub use crate::metrics::{BillingRecord, FunctionStats, InvocationOutcome};
 pub use invoke::Invoked;
 
 use crate::gateway::{Backend, Invocation, InvokeFuture};
-use crate::policy::{InstanceId, Pool, PoolConfig, PoolStats};
+use crate::policy::{InstanceId, Pool, PoolConfig};
 use crate::process::LineSink;
 use crate::time::clock::Clock;
 use instance::{FunctionInstance, InitEnd};
@@ -56,19 +56,6 @@ impl FunctionConfig {
     /// The ARN a real function of this name would have.
     pub fn function_arn(&self) -> String {
         format!("arn:aws:lambda:{}:000000000000:function:{}", self.region, self.name)
-    }
-}
-
-impl From<PoolStats> for FunctionStats {
-    fn from(s: PoolStats) -> Self {
-        Self {
-            instances_started: s.started,
-            evicted_idle: s.evicted_idle,
-            evicted_lifetime: s.evicted_lifetime,
-            discarded: s.discarded,
-            throttled: s.throttled,
-            peak_instances: s.peak_alive,
-        }
     }
 }
 

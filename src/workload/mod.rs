@@ -124,6 +124,20 @@ impl Workload {
         Ok(())
     }
 
+    /// Checks the `[cost]` table against the pricing catalog the command will use (the embedded
+    /// one or `--pricing FILE`): the instance type must be in it.
+    ///
+    /// # Errors
+    /// A [`WorkloadError`] on `cost.instance` naming the types the catalog has.
+    pub fn check_pricing(&self, pricing: &crate::cost::Pricing) -> Result<(), WorkloadError> {
+        pricing.ec2_price(&self.spec.cost.instance).map(|_| ()).map_err(|message| WorkloadError {
+            file: self.path.clone(),
+            position: None,
+            field: "cost.instance".into(),
+            message,
+        })
+    }
+
     /// The arrival schedule every target of this run receives.
     pub fn schedule(&self) -> Schedule {
         self.arrivals.schedule(self.duration(), self.spec.seed)

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::HumanDuration;
 use super::{Init, Work};
 use crate::lambda;
+use crate::metrics::TargetKind;
 
 /// A workload file: the traffic, what the function does, and the targets to compare.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -170,12 +171,12 @@ impl TargetSpec {
         }
     }
 
-    /// `container` or `url`.
-    pub fn kind(&self) -> &'static str {
+    /// Which kind of deployment this is.
+    pub fn kind(&self) -> TargetKind {
         match self {
-            TargetSpec::Container(_) => "container",
-            TargetSpec::Function(_) => "function",
-            TargetSpec::Url(_) => "url",
+            TargetSpec::Container(_) => TargetKind::Container,
+            TargetSpec::Function(_) => TargetKind::Function,
+            TargetSpec::Url(_) => TargetKind::Url,
         }
     }
 }
@@ -199,6 +200,11 @@ pub struct ContainerSpec {
     /// Time between SIGTERM and SIGKILL when stopping.
     #[serde(default = "default_stop_grace")]
     pub stop_grace: HumanDuration,
+    /// Requests one instance serves at once in `coldbench simulate` (more wait in a queue).
+    /// Default: unlimited for waiting work, one per vCPU of `[cost] instance` for CPU-bound work.
+    /// Real servers decide for themselves.
+    #[serde(default)]
+    pub concurrency: Option<usize>,
 }
 
 /// Function target: the local function runtime (Lambda's defaults unless set).

@@ -33,14 +33,6 @@ pub(super) fn validate(path: &Path, spec: WorkloadSpec) -> Result<Workload, Work
     }
     check_targets(&spec.targets).map_err(|(f, m)| fail(&f, m))?;
     check_fast_forward(&spec).map_err(|(f, m)| fail(&f, m))?;
-    let catalog = crate::cost::Pricing::embedded();
-    if !catalog.ec2.contains_key(&spec.cost.instance) {
-        let known: Vec<String> = catalog.ec2.keys().cloned().collect();
-        return Err(fail(
-            "cost.instance",
-            format!("no EC2 price for {:?} (the catalog has: {})", spec.cost.instance, known.join(", ")),
-        ));
-    }
     let warnings = warnings(&spec, &arrivals);
     Ok(Workload { path: path.to_path_buf(), spec, arrivals, warnings })
 }
@@ -186,6 +178,9 @@ fn check_targets(targets: &[TargetSpec]) -> Result<(), FieldError> {
                 }
                 if c.command.as_ref().is_some_and(|cmd| cmd.is_empty() || cmd[0].is_empty()) {
                     return Err(field_error(&field("command"), "must name a program"));
+                }
+                if c.concurrency == Some(0) {
+                    return Err(field_error(&field("concurrency"), "must be at least 1"));
                 }
                 if c.startup_timeout.0.is_zero() {
                     return Err(field_error(&field("startup_timeout"), "must be greater than 0"));

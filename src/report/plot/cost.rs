@@ -6,6 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{Figure, FONT, PALETTE};
+use crate::analysis::Analysis;
 use crate::metrics::RunReport;
 
 /// The cost-versus-volume figure.
@@ -29,12 +30,21 @@ impl Figure for CostCurve {
         "cost"
     }
 
-    fn draw<DB: DrawingBackend>(&self, report: &RunReport, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    fn draw<DB: DrawingBackend>(
+        &self,
+        report: &RunReport,
+        analysis: &Analysis,
+        root: &DrawingArea<DB, Shift>,
+    ) -> anyhow::Result<()>
     where
         DB::ErrorType: 'static,
     {
-        let costed: Vec<_> =
-            report.targets.iter().enumerate().filter_map(|(i, t)| t.cost.as_ref().map(|c| (i, t, c))).collect();
+        let costed: Vec<_> = report
+            .targets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| analysis.cost_of(&t.name).map(|c| (i, t, c)))
+            .collect();
         let title = format!("Monthly cost vs monthly requests — {}", report.workload.name);
         if costed.is_empty() {
             root.draw(&Text::new("no cost projection in this run", (330, 270), (FONT, 22)))

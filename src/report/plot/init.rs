@@ -5,6 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{Figure, FONT, PALETTE};
+use crate::analysis::Analysis;
 use crate::metrics::RunReport;
 
 /// Bars in the histogram.
@@ -19,7 +20,12 @@ impl Figure for InitHistogram {
         "init"
     }
 
-    fn draw<DB: DrawingBackend>(&self, report: &RunReport, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    fn draw<DB: DrawingBackend>(
+        &self,
+        report: &RunReport,
+        _analysis: &Analysis,
+        root: &DrawingArea<DB, Shift>,
+    ) -> anyhow::Result<()>
     where
         DB::ErrorType: 'static,
     {

@@ -6,6 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{Figure, FONT, PALETTE};
+use crate::analysis::Analysis;
 use crate::metrics::{decode, RunReport};
 
 /// The deepest percentile plotted: 99.999 %.
@@ -71,7 +72,12 @@ impl Figure for LatencySpectrum {
         "latency"
     }
 
-    fn draw<DB: DrawingBackend>(&self, report: &RunReport, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    fn draw<DB: DrawingBackend>(
+        &self,
+        report: &RunReport,
+        _analysis: &Analysis,
+        root: &DrawingArea<DB, Shift>,
+    ) -> anyhow::Result<()>
     where
         DB::ErrorType: 'static,
     {

@@ -24,6 +24,7 @@ pub use summary::SideBySide;
 pub use timeline::Timeline;
 
 use super::Exporter;
+use crate::analysis::Analysis;
 use crate::metrics::RunReport;
 
 /// Pixel size of every chart.
@@ -82,7 +83,12 @@ pub trait Figure {
     ///
     /// # Errors
     /// When plotters fails to draw (the message says which part).
-    fn draw<DB: DrawingBackend>(&self, report: &RunReport, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    fn draw<DB: DrawingBackend>(
+        &self,
+        report: &RunReport,
+        analysis: &Analysis,
+        root: &DrawingArea<DB, Shift>,
+    ) -> anyhow::Result<()>
     where
         DB::ErrorType: 'static;
 }
@@ -108,7 +114,7 @@ impl<F: Figure> Exporter for ChartExporter<F> {
         }
     }
 
-    fn serialize(&self, report: &RunReport) -> anyhow::Result<Vec<u8>> {
+    fn serialize(&self, report: &RunReport, analysis: &Analysis) -> anyhow::Result<Vec<u8>> {
         register_font();
         match self.format {
             Format::Svg => {
@@ -116,7 +122,7 @@ impl<F: Figure> Exporter for ChartExporter<F> {
                 {
                     let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
                     root.fill(&WHITE).map_err(|e| anyhow!("svg background: {e}"))?;
-                    self.figure.draw(report, &root)?;
+                    self.figure.draw(report, analysis, &root)?;
                     root.present().map_err(|e| anyhow!("svg: {e}"))?;
                 }
                 Ok(svg.into_bytes())
@@ -126,7 +132,7 @@ impl<F: Figure> Exporter for ChartExporter<F> {
                 {
                     let root = BitMapBackend::with_buffer(&mut pixels, SIZE).into_drawing_area();
                     root.fill(&WHITE).map_err(|e| anyhow!("png background: {e}"))?;
-                    self.figure.draw(report, &root)?;
+                    self.figure.draw(report, analysis, &root)?;
                     root.present().map_err(|e| anyhow!("png: {e}"))?;
                 }
                 let image =

@@ -5,19 +5,28 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{Figure, FONT, PALETTE};
+use crate::analysis::Analysis;
 use crate::metrics::{RunReport, TargetReport};
 
 /// The side-by-side figure.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SideBySide;
 
-type Measure = (&'static str, fn(&TargetReport) -> Option<f64>, fn(f64) -> String);
+type Measure = (&'static str, fn(&TargetReport, &Analysis) -> Option<f64>, fn(f64) -> String);
 
 fn measures() -> [Measure; 3] {
     [
-        ("latency p50 (ms)", |t| t.measurement.latency.as_ref().map(|s| s.p50_us as f64 / 1e3), |v| format!("{v:.2}")),
-        ("latency p99 (ms)", |t| t.measurement.latency.as_ref().map(|s| s.p99_us as f64 / 1e3), |v| format!("{v:.1}")),
-        ("cost per 1M requests (USD)", |t| t.cost.as_ref().and_then(|c| c.per_million), |v| format!("${v:.3}")),
+        (
+            "latency p50 (ms)",
+            |t, _| t.measurement.latency.as_ref().map(|s| s.p50_us as f64 / 1e3),
+            |v| format!("{v:.2}"),
+        ),
+        (
+            "latency p99 (ms)",
+            |t, _| t.measurement.latency.as_ref().map(|s| s.p99_us as f64 / 1e3),
+            |v| format!("{v:.1}"),
+        ),
+        ("cost per 1M requests (USD)", |t, a| a.cost_of(&t.name).and_then(|c| c.per_million), |v| format!("${v:.3}")),
     ]
 }
 
@@ -26,7 +35,12 @@ impl Figure for SideBySide {
         "summary"
     }
 
-    fn draw<DB: DrawingBackend>(&self, report: &RunReport, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    fn draw<DB: DrawingBackend>(
+        &self,
+        report: &RunReport,
+        analysis: &Analysis,
+        root: &DrawingArea<DB, Shift>,
+    ) -> anyhow::Result<()>
     where
         DB::ErrorType: 'static,
     {
@@ -36,7 +50,7 @@ impl Figure for SideBySide {
         let panels = titled.split_evenly((1, 3));
         let n = report.targets.len().max(1);
         for (panel_index, ((label, get, show), panel)) in measures().into_iter().zip(panels.iter()).enumerate() {
-            let values: Vec<Option<f64>> = report.targets.iter().map(get).collect();
+            let values: Vec<Option<f64>> = report.targets.iter().map(|t| get(t, analysis)).collect();
             let top = values.iter().flatten().copied().fold(0.0_f64, f64::max).max(1e-6) * 1.25;
             let mut chart = ChartBuilder::on(panel)
                 .caption(label, (FONT, 17))

@@ -6,6 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{Figure, FONT, PALETTE};
+use crate::analysis::Analysis;
 use crate::metrics::RunReport;
 
 /// The timeline figure.
@@ -17,7 +18,12 @@ impl Figure for Timeline {
         "timeline"
     }
 
-    fn draw<DB: DrawingBackend>(&self, report: &RunReport, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    fn draw<DB: DrawingBackend>(
+        &self,
+        report: &RunReport,
+        _analysis: &Analysis,
+        root: &DrawingArea<DB, Shift>,
+    ) -> anyhow::Result<()>
     where
         DB::ErrorType: 'static,
     {

@@ -4,49 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::catalog::Pricing;
-use super::model::{
-    break_even_requests, container_monthly, function_monthly, per_million, Arch, Container, FrontDoor, FunctionUsage,
-    MonthlyCost,
+use crate::cost::{
+    break_even_requests, container_monthly, function_monthly, per_million, Container, CostSettings, FunctionUsage,
+    MonthlyCost, Pricing,
 };
-use crate::metrics::{RunReport, TargetReport};
-
-/// What the projection assumes beyond the run (the workload's `[cost]` table).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CostSettings {
-    /// EC2 instance type each container instance would run on.
-    #[serde(default = "default_instance")]
-    pub instance: String,
-    #[serde(default)]
-    pub arch: Arch,
-    #[serde(default)]
-    pub front_door: FrontDoor,
-    #[serde(default)]
-    pub free_tier: bool,
-    #[serde(default)]
-    pub public_ipv4: bool,
-    /// Hours in a month; default: the catalog's (730).
-    #[serde(default)]
-    pub hours_per_month: Option<f64>,
-}
-
-impl Default for CostSettings {
-    fn default() -> Self {
-        Self {
-            instance: default_instance(),
-            arch: Arch::X86,
-            front_door: FrontDoor::None,
-            free_tier: false,
-            public_ipv4: false,
-            hours_per_month: None,
-        }
-    }
-}
-
-fn default_instance() -> String {
-    "t3.micro".to_string()
-}
+use crate::metrics::{InvocationOutcome, RunReport, TargetKind, TargetReport, TargetStatus};
 
 /// One target's projected month.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -66,34 +28,45 @@ pub struct TargetCost {
     pub break_even_requests_per_month: Option<f64>,
 }
 
-/// Projects every function and container target of `report`.
+/// Projects every function and container target of `report` that served requests; `None` for
+/// URL targets and for targets that failed or served nothing.
 ///
-/// # Errors
-/// When the settings name an instance type the catalog does not have.
-pub fn project(
+/// The rate is the target's requests over the time its traffic covered: the workload's duration
+/// for a complete target, the elapsed time for an interrupted one (its schedule stopped early).
+pub(super) fn project(
     report: &RunReport,
     pricing: &Pricing,
     settings: &CostSettings,
-) -> Result<Vec<Option<TargetCost>>, String> {
-    let hours = settings.hours_per_month.unwrap_or(pricing.hours_per_month);
-    let duration_s = report.workload.duration_s.max(f64::MIN_POSITIVE);
-    let always_on = report.targets.iter().find(|t| t.kind == "container").map(|t| t.instances.len().max(1) as u32);
-    let container = Container::Ec2 { instance: settings.instance.clone(), count: always_on.unwrap_or(1) };
-    let container_total =
-        container_monthly(pricing, &container, settings.front_door, settings.public_ipv4, hours)?.total;
+    hours: f64,
+) -> Vec<Option<TargetCost>> {
+    let priced = |t: &TargetReport| t.status != TargetStatus::Failed && t.measurement.requests > 0;
+    let always_on = report
+        .targets
+        .iter()
+        .find(|t| t.kind == TargetKind::Container && priced(t))
+        .map(|t| t.instances.len().max(1) as u32);
+    let always_on_total = container_cost(pricing, settings, always_on.unwrap_or(1), hours).total;
     report
         .targets
         .iter()
         .map(|target| {
-            let rate = target.measurement.requests as f64 / duration_s;
-            let requests_per_month = rate * hours * 3600.0;
-            match target.kind.as_str() {
-                "function" => Ok(function_cost(pricing, settings, target, requests_per_month, hours, container_total)),
-                "container" => {
+            if !priced(target) {
+                return None;
+            }
+            let covered_s = match target.status {
+                TargetStatus::Interrupted => target.measurement.elapsed_s,
+                _ => report.workload.duration_s,
+            };
+            let requests_per_month =
+                target.measurement.requests as f64 / covered_s.max(f64::MIN_POSITIVE) * hours * 3600.0;
+            match target.kind {
+                TargetKind::Function => {
+                    function_cost(pricing, settings, target, requests_per_month, hours, always_on_total)
+                }
+                TargetKind::Container => {
                     let count = target.instances.len().max(1) as u32;
-                    let c = Container::Ec2 { instance: settings.instance.clone(), count };
-                    let monthly = container_monthly(pricing, &c, settings.front_door, settings.public_ipv4, hours)?;
-                    Ok(Some(TargetCost {
+                    let monthly = container_cost(pricing, settings, count, hours);
+                    Some(TargetCost {
                         requests_per_month,
                         per_million: per_million(monthly.total, requests_per_month),
                         fixed_monthly: monthly.total,
@@ -101,12 +74,19 @@ pub fn project(
                         monthly,
                         basis: format!("{count} × EC2 {} always on, {hours} h", settings.instance),
                         break_even_requests_per_month: None,
-                    }))
+                    })
                 }
-                _ => Ok(None),
+                TargetKind::Url => None,
             }
         })
         .collect()
+}
+
+/// `count` always-on instances of the settings' type (checked to be in the catalog).
+fn container_cost(pricing: &Pricing, settings: &CostSettings, count: u32, hours: f64) -> MonthlyCost {
+    let c = Container::Ec2 { instance: settings.instance.clone(), count };
+    container_monthly(pricing, &c, settings.front_door, settings.public_ipv4, hours)
+        .expect("analyse checks the instance type first")
 }
 
 fn function_cost(
@@ -118,12 +98,8 @@ fn function_cost(
     container_total: f64,
 ) -> Option<TargetCost> {
     let function = target.function.as_ref()?;
-    let billed: Vec<u64> = target
-        .invocations
-        .iter()
-        .filter(|r| r.outcome != crate::runtime::InvocationOutcome::Throttled)
-        .map(|r| r.billed_ms)
-        .collect();
+    let billed: Vec<u64> =
+        target.invocations.iter().filter(|r| r.outcome != InvocationOutcome::Throttled).map(|r| r.billed_ms).collect();
     // Measured runs keep every record; simulated ones only the total.
     let served = target.measurement.requests.saturating_sub(target.measurement.outcomes.throttled);
     let mean_billed_s = if !billed.is_empty() {

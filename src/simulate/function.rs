@@ -1,79 +1,22 @@
-//! The simulator: a discrete-event replay of a workload's arrivals through the very same
-//! `runtime::pool` policy the real runtime uses, with nominal Init and work durations. It
-//! answers "how many cold starts over a month of this traffic?" in seconds, where a real run
-//! would take the month.
+//! A function target in simulated time: a discrete-event replay of the arrivals through the very
+//! same `policy` the real runtime uses (pool, keep-alive, keep-warm schedule), with nominal or
+//! measured Init and work durations. It answers "how many cold starts over a month of this
+//! traffic?" in seconds, where a real run would take the month.
 //!
 //! Nothing here spawns, sleeps or sends: time is the schedule's offsets.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::{interval_for, Durations};
+use crate::lambda::{billed_ms, BillingMode};
+use crate::metrics::FunctionStats;
 use crate::metrics::{KeepWarmReport, Measurement, Outcome, Recorder, Sample};
-use crate::policy::{Decision, InstanceId, Pool, PoolConfig};
-use crate::runtime::billing::billed_ms;
-use crate::runtime::{BillingMode, FunctionStats};
-
-/// Intervals in a simulated time series, at most (the interval grows with the horizon).
-pub const MAX_INTERVALS: u64 = 2_000;
-
-/// Quantiles kept of a measured distribution: draws are uniform over them.
-pub const QUANTILES: usize = 1_000;
-
-/// How long something takes in the simulation: a nominal value, or drawn from a measured
-/// distribution.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Durations {
-    Fixed(Duration),
-    /// [`QUANTILES`] evenly spaced quantiles of a measured histogram; a draw picks one at random
-    /// (inverse-transform sampling at the histogram's resolution).
-    Drawn(Arc<[Duration]>),
-}
-
-impl Durations {
-    /// The distribution of `samples` (in microseconds), through an HDR histogram like every
-    /// other measurement; `None` when there are none.
-    pub fn from_samples_us(samples: impl IntoIterator<Item = u64>) -> Option<Self> {
-        let mut histogram = crate::metrics::histogram::new_histogram();
-        for us in samples {
-            histogram.record(us.max(1)).expect("auto-resizing histograms accept any value");
-        }
-        if histogram.is_empty() {
-            return None;
-        }
-        let quantiles = (0..QUANTILES)
-            .map(|i| Duration::from_micros(histogram.value_at_quantile((i as f64 + 0.5) / QUANTILES as f64)))
-            .collect();
-        Some(Durations::Drawn(quantiles))
-    }
-
-    fn draw(&self, rng: &mut ChaCha8Rng) -> Duration {
-        match self {
-            Durations::Fixed(d) => *d,
-            Durations::Drawn(quantiles) => quantiles[rng.random_range(0..quantiles.len())],
-        }
-    }
-
-    /// The median: the fixed value, or the middle quantile.
-    pub fn median(&self) -> Duration {
-        match self {
-            Durations::Fixed(d) => *d,
-            Durations::Drawn(q) => q[q.len() / 2],
-        }
-    }
-
-    /// The 99th percentile (the fixed value when nominal).
-    pub fn p99(&self) -> Duration {
-        match self {
-            Durations::Fixed(d) => *d,
-            Durations::Drawn(q) => q[q.len() * 99 / 100],
-        }
-    }
-}
+use crate::policy::{Decision, InstanceId, KeepWarm, Pool, PoolConfig};
 
 /// What one simulated deployment does per invocation.
 #[derive(Clone, Debug)]
@@ -86,13 +29,6 @@ pub struct SimulatedFunction {
     pub timeout: Duration,
     pub billing: BillingMode,
     pub keep_warm: Option<KeepWarm>,
-}
-
-/// Scheduled pings: `concurrency` at once, `every` apart.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct KeepWarm {
-    pub every: Duration,
-    pub concurrency: usize,
 }
 
 /// How long a ping keeps its instance busy: the demo function answers pings at once, so this
@@ -108,15 +44,10 @@ pub struct Simulated {
     pub invocations: u64,
     /// Keep-warm pings, when the function has them.
     pub keep_warm: Option<KeepWarmReport>,
+    /// Instances alive at the start of each interval of the time series.
+    pub alive_per_interval: Vec<u32>,
     /// Real time the simulation took.
     pub wall: Duration,
-}
-
-/// The interval length for a simulated horizon: one second, or longer so that there are at
-/// most [`MAX_INTERVALS`].
-pub fn interval_for(horizon: Duration) -> Duration {
-    let seconds = horizon.as_secs().div_ceil(MAX_INTERVALS).max(1);
-    Duration::from_secs(seconds)
 }
 
 /// Replays `arrivals` (offsets from 0, in order) through the pool policy, with the function's
@@ -128,7 +59,9 @@ pub fn simulate_function(
 ) -> Simulated {
     let wall = Instant::now();
     let base = Instant::now();
-    let mut recorder = Recorder::without_generator(base, interval_for(horizon));
+    let interval = interval_for(horizon);
+    let mut recorder = Recorder::without_generator(base, interval);
+    let mut alive = Vec::new();
     let mut sim = Sim {
         pool: Pool::new(f.pool.clone(), Duration::ZERO),
         busy: BinaryHeap::new(),
@@ -137,23 +70,26 @@ pub fn simulate_function(
     for id in sim.pool.start_provisioned(Duration::ZERO) {
         sim.pool.release(id, Duration::ZERO);
     }
+    // The keep-warm schedule's rounds; the first, at 0, is over before the traffic starts.
     let mut pings = f.keep_warm.map(|k| {
         let mut report =
             KeepWarmReport { every_s: k.every.as_secs_f64(), concurrency: k.concurrency, ..Default::default() };
+        let mut rounds = k.rounds(horizon).peekable();
+        rounds.next();
         sim.ping_round(f, Duration::ZERO, &mut report, true);
-        (k, report, k.every)
+        (report, rounds)
     });
     let mut billed_total = 0u64;
     let mut invocations = 0u64;
     for t in arrivals {
-        if let Some((k, report, next)) = &mut pings {
-            while *next <= t {
-                sim.advance(*next);
-                sim.ping_round(f, *next, report, false);
-                *next += k.every;
+        if let Some((report, rounds)) = &mut pings {
+            while let Some(next) = rounds.next_if(|next| *next <= t) {
+                sim.advance(next);
+                sim.ping_round(f, next, report, false);
             }
         }
         sim.advance(t);
+        sim.sample_alive(&mut alive, interval, t);
         invocations += 1;
         let decision = sim.pool.acquire(t);
         let (cold, id) = match decision {
@@ -178,14 +114,15 @@ pub fn simulate_function(
         }
     }
     // The warmer keeps running to the end of the horizon.
-    let keep_warm = pings.map(|(k, mut report, mut next)| {
-        while next < horizon {
+    let keep_warm = pings.map(|(mut report, rounds)| {
+        for next in rounds {
             sim.advance(next);
             sim.ping_round(f, next, &mut report, false);
-            next += k.every;
         }
         report
     });
+    // Instances still alive at the last event stay so to the end of the series.
+    sim.sample_alive(&mut alive, interval, horizon.saturating_sub(Duration::from_nanos(1)));
     let measurement = recorder.finish(base + horizon);
     Simulated {
         measurement,
@@ -193,6 +130,7 @@ pub fn simulate_function(
         billed_ms_total: billed_total,
         invocations,
         keep_warm,
+        alive_per_interval: alive,
         wall: wall.elapsed(),
     }
 }
@@ -216,6 +154,16 @@ impl Sim {
             self.pool.release(id, done);
         }
         self.pool.evict(t);
+    }
+
+    /// Records the instances alive for every interval that starts at or before `t` and has no
+    /// entry yet (nothing changes between events, so the count at `t` holds for them).
+    fn sample_alive(&self, alive: &mut Vec<u32>, interval: Duration, t: Duration) {
+        let index = (t.as_nanos() / interval.as_nanos().max(1)) as usize;
+        let now = u32::try_from(self.pool.alive()).unwrap_or(u32::MAX);
+        while alive.len() <= index {
+            alive.push(now);
+        }
     }
 
     /// `concurrency` simultaneous pings at `t`; `before_traffic` ones are over by the time the
@@ -267,21 +215,6 @@ mod tests {
 
     fn every(gap: Duration, count: u32) -> impl Iterator<Item = Duration> {
         (0..count).map(move |i| gap * i)
-    }
-
-    #[test]
-    fn measured_durations_are_drawn_from_their_histogram() {
-        // 1..=1000 ms, uniformly: the quantiles span the range and draws cover it evenly.
-        let d = Durations::from_samples_us((1..=1000).map(|ms| ms * 1_000)).unwrap();
-        let ms = |d: Duration| d.as_secs_f64() * 1e3;
-        assert!((ms(d.median()) - 500.0).abs() < 2.0, "{:?}", d.median());
-        assert!((ms(d.p99()) - 990.0).abs() < 2.0, "{:?}", d.p99());
-        let mut rng = ChaCha8Rng::seed_from_u64(3);
-        let draws: Vec<f64> = (0..10_000).map(|_| ms(d.draw(&mut rng))).collect();
-        assert!(draws.iter().all(|&v| (0.5..=1001.0).contains(&v)));
-        let below_100 = draws.iter().filter(|&&v| v < 100.0).count();
-        assert!((800..1200).contains(&below_100), "about 10 % below 100 ms: {below_100}");
-        assert_eq!(Durations::from_samples_us(std::iter::empty()), None);
     }
 
     #[test]
@@ -340,12 +273,5 @@ mod tests {
         assert_eq!(s.measurement.outcomes.throttled, 2);
         assert_eq!(s.stats.peak_instances, 3);
         assert_eq!(s.billed_ms_total, 3 * 1200);
-    }
-
-    #[test]
-    fn intervals_stay_bounded_for_a_month() {
-        let month = Duration::from_secs(30 * 86_400);
-        assert!(month.as_secs() / interval_for(month).as_secs() <= MAX_INTERVALS);
-        assert_eq!(interval_for(Duration::from_secs(60)), Duration::from_secs(1));
     }
 }

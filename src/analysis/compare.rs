@@ -1,0 +1,170 @@
+//! Two runs side by side (`coldbench compare`): the figures of every target present in both,
+//! with deltas; what makes the comparison unfair said first (different workloads, measured
+//! against simulated, a complete target against an interrupted one); targets present in only
+//! one run listed.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use super::{analyse, Analysis, PricingError};
+use crate::metrics::{RunReport, TargetReport, TargetStatus};
+use crate::units::format_us;
+
+/// The comparison of two runs.
+#[derive(Clone, Debug, Serialize)]
+pub struct Comparison {
+    /// What makes the two runs differ beyond the change under test.
+    pub warnings: Vec<String>,
+    pub only_before: Vec<String>,
+    pub only_after: Vec<String>,
+    pub targets: Vec<TargetComparison>,
+}
+
+/// One target present in both runs.
+#[derive(Clone, Debug, Serialize)]
+pub struct TargetComparison {
+    pub name: String,
+    pub kind: String,
+    pub status_before: TargetStatus,
+    pub status_after: TargetStatus,
+    pub figures: Vec<FigureDelta>,
+}
+
+/// One figure before and after.
+#[derive(Clone, Debug, Serialize)]
+pub struct FigureDelta {
+    pub figure: &'static str,
+    pub before: Option<f64>,
+    pub after: Option<f64>,
+    /// `after − before`, when both exist.
+    pub delta: Option<f64>,
+    /// The delta in percent of `before`, when both exist and `before` is not 0.
+    pub change_percent: Option<f64>,
+    #[serde(skip)]
+    show: fn(f64) -> String,
+}
+
+/// Figures compared: label, how to read it from a target and its cost, how to show it.
+type Figure = (&'static str, fn(&TargetReport, &Analysis) -> Option<f64>, fn(f64) -> String);
+
+fn figures() -> Vec<Figure> {
+    let us = |v: f64| format_us(v.max(0.0) as u64);
+    let plain = |v: f64| format!("{v:.0}");
+    let rate = |v: f64| format!("{v:.1}/s");
+    let money = |v: f64| format!("${v:.2}");
+    vec![
+        ("requests", |t, _| Some(t.measurement.requests as f64), plain),
+        ("throughput", |t, _| Some(t.measurement.throughput_rps), rate),
+        ("errors", |t, _| Some(t.measurement.outcomes.errors() as f64), plain),
+        ("latency p50", |t, _| t.measurement.latency.as_ref().map(|s| s.p50_us as f64), us),
+        ("latency p90", |t, _| t.measurement.latency.as_ref().map(|s| s.p90_us as f64), us),
+        ("latency p99", |t, _| t.measurement.latency.as_ref().map(|s| s.p99_us as f64), us),
+        ("latency p99.9", |t, _| t.measurement.latency.as_ref().map(|s| s.p999_us as f64), us),
+        ("latency max", |t, _| t.measurement.latency.as_ref().map(|s| s.max_us as f64), us),
+        ("cold starts", |t, _| Some(t.measurement.cold as f64), plain),
+        ("init p50", |t, _| t.measurement.init.as_ref().map(|s| s.p50_us as f64), us),
+        ("cost/month", |t, a| a.cost_of(&t.name).map(|c| c.monthly.total), money),
+    ]
+}
+
+/// Compares `after` with `before`, each priced with its own catalog.
+///
+/// # Errors
+/// When a run's catalog cannot price it.
+pub fn compare(before: &RunReport, after: &RunReport) -> Result<Comparison, PricingError> {
+    let (priced_before, priced_after) = (analyse(before, &before.pricing)?, analyse(after, &after.pricing)?);
+    let mut warnings = Vec::new();
+    let (wb, wa) = (&before.workload, &after.workload);
+    if (wb.name.as_str(), &wb.traffic, wb.duration_s, wb.seed)
+        != (wa.name.as_str(), &wa.traffic, wa.duration_s, wa.seed)
+    {
+        warnings.push(format!(
+            "the runs come from different workloads or traffic: {:?} ({}, {} s, seed {}) and {:?} ({}, {} s, seed {})",
+            wb.name, wb.traffic, wb.duration_s, wb.seed, wa.name, wa.traffic, wa.duration_s, wa.seed
+        ));
+    }
+    let how = |r: &RunReport| if r.simulation.is_some() { "simulated" } else { "measured" };
+    if how(before) != how(after) {
+        warnings.push(format!("before was {}, after was {}", how(before), how(after)));
+    }
+    let names = |r: &RunReport, other: &RunReport| -> Vec<String> {
+        r.targets.iter().filter(|t| !other.targets.iter().any(|o| o.name == t.name)).map(|t| t.name.clone()).collect()
+    };
+    let mut targets = Vec::new();
+    for b in &before.targets {
+        let Some(a) = after.targets.iter().find(|t| t.name == b.name) else { continue };
+        if b.status != a.status {
+            warnings.push(format!("target {}: {} before, {} after", b.name, status(b.status), status(a.status)));
+        }
+        if b.kind != a.kind {
+            warnings.push(format!("target {}: a {} before, a {} after", b.name, b.kind, a.kind));
+        }
+        let figures = figures()
+            .into_iter()
+            .map(|(figure, get, show)| {
+                let (x, y) = (get(b, &priced_before), get(a, &priced_after));
+                let delta = x.zip(y).map(|(x, y)| y - x);
+                let change_percent = x.zip(delta).filter(|(x, _)| *x != 0.0).map(|(x, d)| d / x * 100.0);
+                FigureDelta { figure, before: x, after: y, delta, change_percent, show }
+            })
+            .collect();
+        targets.push(TargetComparison {
+            name: b.name.clone(),
+            kind: b.kind.to_string(),
+            status_before: b.status,
+            status_after: a.status,
+            figures,
+        });
+    }
+    Ok(Comparison { warnings, only_before: names(before, after), only_after: names(after, before), targets })
+}
+
+fn status(s: TargetStatus) -> &'static str {
+    match s {
+        TargetStatus::Complete => "complete",
+        TargetStatus::Interrupted => "interrupted",
+        TargetStatus::Failed => "failed",
+    }
+}
+
+impl Comparison {
+    /// The comparison for a terminal: warnings, targets in one run only, then a table per target.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for warning in &self.warnings {
+            let _ = writeln!(out, "warning: {warning}");
+        }
+        for (side, names) in [("before", &self.only_before), ("after", &self.only_after)] {
+            if !names.is_empty() {
+                let _ = writeln!(out, "only in {side}: {}", names.join(", "));
+            }
+        }
+        for t in &self.targets {
+            let _ = writeln!(
+                out,
+                "{} ({}): {} before, {} after",
+                t.name,
+                t.kind,
+                status(t.status_before),
+                status(t.status_after)
+            );
+            let _ = writeln!(out, "  {:<14} {:>12} {:>12} {:>12} {:>9}", "", "before", "after", "delta", "change");
+            for f in &t.figures {
+                let cell = |v: Option<f64>| v.map_or("-".to_string(), f.show);
+                let delta = f
+                    .delta
+                    .map_or("-".to_string(), |d| format!("{}{}", if d >= 0.0 { "+" } else { "-" }, (f.show)(d.abs())));
+                let change = f.change_percent.map_or("-".to_string(), |p| format!("{p:+.1}%"));
+                let _ = writeln!(
+                    out,
+                    "  {:<14} {:>12} {:>12} {delta:>12} {change:>9}",
+                    f.figure,
+                    cell(f.before),
+                    cell(f.after)
+                );
+            }
+        }
+        out
+    }
+}

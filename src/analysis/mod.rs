@@ -1,0 +1,106 @@
+//! Analysis: every figure derived from a report and a pricing catalog — monthly cost, cost per
+//! million, break-even — computed when a report is rendered, never stored in the measurement.
+//!
+//! So an old `results.json` can be priced again (`coldbench report --pricing FILE`) and a
+//! measured and a simulated run are priced by the same code. Nothing here measures or writes.
+
+mod compare;
+mod cost;
+
+use serde::Serialize;
+
+pub use compare::{compare, Comparison, FigureDelta, TargetComparison};
+pub use cost::TargetCost;
+
+use crate::cost::Pricing;
+use crate::metrics::{RunReport, TargetKind, TargetStatus};
+
+/// What the analysis of one run says, target by target (in the report's order).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Analysis {
+    /// The catalog the figures come from (`as_of` date and region).
+    pub pricing: String,
+    pub hours_per_month: f64,
+    pub targets: Vec<TargetAnalysis>,
+}
+
+/// One target's derived figures, or why it has none.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TargetAnalysis {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<TargetCost>,
+    /// Why the target has no cost projection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_cost: Option<String>,
+}
+
+/// A pricing catalog that cannot price this run.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("cost.instance: {0}")]
+pub struct PricingError(String);
+
+/// Prices every target of `report` with `pricing` under the report's own cost settings.
+///
+/// # Errors
+/// When the settings name an instance type the catalog does not have.
+pub fn analyse(report: &RunReport, pricing: &Pricing) -> Result<Analysis, PricingError> {
+    let settings = &report.workload.cost;
+    pricing.ec2_price(&settings.instance).map_err(PricingError)?;
+    let hours = settings.hours_per_month.unwrap_or(pricing.hours_per_month);
+    let costs = cost::project(report, pricing, settings, hours);
+    let targets = report
+        .targets
+        .iter()
+        .zip(costs)
+        .map(|(target, cost)| {
+            let no_cost = match (&cost, target.status, target.kind) {
+                (Some(_), _, _) => None,
+                (None, _, TargetKind::Url) => {
+                    Some("a URL target's deployment and price are unknown to coldbench".into())
+                }
+                (None, TargetStatus::Failed, _) => Some(format!(
+                    "the target failed{}",
+                    target.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+                )),
+                (None, _, _) => Some("no request was served".into()),
+            };
+            TargetAnalysis { name: target.name.clone(), cost, no_cost }
+        })
+        .collect();
+    Ok(Analysis { pricing: format!("{} ({})", pricing.as_of, pricing.region), hours_per_month: hours, targets })
+}
+
+impl Analysis {
+    /// The cost projection of the target named `name`, if it has one.
+    pub fn cost_of(&self, name: &str) -> Option<&TargetCost> {
+        self.targets.iter().find(|t| t.name == name).and_then(|t| t.cost.as_ref())
+    }
+
+    /// "function: break-even with the always-on option at N requests/month (R req/s); this
+    /// run's rate is M/month", one line per function target that has a break-even.
+    pub fn break_even_lines(&self) -> Vec<String> {
+        self.targets
+            .iter()
+            .filter_map(|t| {
+                let cost = t.cost.as_ref()?;
+                let n = cost.break_even_requests_per_month?;
+                Some(format!(
+                    "{}: break-even with the always-on option at {} requests/month ({:.2} req/s); this run's rate is {}/month",
+                    t.name,
+                    crate::units::format_count(n),
+                    n / (self.hours_per_month * 3600.0),
+                    crate::units::format_count(cost.requests_per_month)
+                ))
+            })
+            .collect()
+    }
+
+    /// Why targets have no cost, as report notes.
+    pub fn notes(&self) -> Vec<String> {
+        self.targets
+            .iter()
+            .filter_map(|t| t.no_cost.as_ref().map(|why| format!("{}: no cost projection: {why}", t.name)))
+            .collect()
+    }
+}

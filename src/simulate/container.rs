@@ -1,0 +1,143 @@
+//! A container target in simulated time: `instances` always-on servers, each serving up to
+//! `slots` requests at once; a request that finds every slot busy waits in one shared queue
+//! (first come, first served, as a least-outstanding-requests balancer hands it to the first
+//! free slot). No cold starts: the instances start before the traffic. What it costs comes from
+//! instance hours, as for a measured container target.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::{Duration, Instant};
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::{interval_for, Durations};
+use crate::metrics::{InstanceReport, Measurement, Outcome, Recorder, Sample};
+
+/// What one simulated container target does per request.
+#[derive(Clone, Debug)]
+pub struct SimulatedContainer {
+    pub instances: usize,
+    /// Requests one instance serves at once; `None`: as many as arrive (waiting work).
+    pub slots: Option<usize>,
+    /// Service time of a request once it has a slot.
+    pub work: Durations,
+    /// The load generator's timeout: a request not answered by then ends as `timeout`.
+    pub timeout: Duration,
+    pub seed: u64,
+}
+
+/// What the simulation of a container target produced.
+#[derive(Debug)]
+pub struct SimulatedFleet {
+    pub measurement: Measurement,
+    /// One entry per instance, requests counted as the balancer spread them.
+    pub instances: Vec<InstanceReport>,
+    /// Requests that waited for a slot.
+    pub queued: u64,
+    pub requests: u64,
+}
+
+/// Replays `arrivals` (offsets from 0, in order) through the fleet over `horizon`.
+pub fn simulate_container(
+    arrivals: impl Iterator<Item = Duration>,
+    c: &SimulatedContainer,
+    horizon: Duration,
+) -> SimulatedFleet {
+    let base = Instant::now();
+    let mut recorder = Recorder::without_generator(base, interval_for(horizon));
+    let mut rng = ChaCha8Rng::seed_from_u64(c.seed ^ 0xC0_47A1_4E45);
+    // When each slot is next free, earliest first: (time, instance).
+    let mut free: BinaryHeap<Reverse<(Duration, usize)>> = BinaryHeap::new();
+    if let Some(slots) = c.slots {
+        for instance in 0..c.instances.max(1) {
+            for _ in 0..slots.max(1) {
+                free.push(Reverse((Duration::ZERO, instance)));
+            }
+        }
+    }
+    // Answers still to come, for the in-flight count.
+    let mut in_flight: BinaryHeap<Reverse<Duration>> = BinaryHeap::new();
+    let mut served = vec![0u64; c.instances.max(1)];
+    let (mut queued, mut requests) = (0u64, 0u64);
+    for t in arrivals {
+        requests += 1;
+        while in_flight.peek().is_some_and(|Reverse(done)| *done <= t) {
+            in_flight.pop();
+        }
+        let work = c.work.draw(&mut rng);
+        let (start, instance) = match free.pop() {
+            Some(Reverse((at, instance))) => (at.max(t), instance),
+            None => (t, (requests as usize - 1) % served.len()),
+        };
+        queued += u64::from(start > t);
+        let done = start + work;
+        if c.slots.is_some() {
+            free.push(Reverse((done, instance)));
+        }
+        served[instance] += 1;
+        let waited = done - t;
+        let (latency, outcome) = if waited > c.timeout { (c.timeout, Outcome::Timeout) } else { (waited, Outcome::Ok) };
+        in_flight.push(Reverse(t + latency));
+        let sample = Sample { latency, service: work, lag: Duration::ZERO, outcome, cold: Some(false), init: None };
+        recorder.record(&sample, base + t + latency, in_flight.len() as u64);
+    }
+    let instances = served
+        .iter()
+        .enumerate()
+        .map(|(i, &requests)| InstanceReport { id: format!("simulated-{i}"), pid: 0, startup_ms: 0.0, requests })
+        .collect();
+    SimulatedFleet { measurement: recorder.finish(base + horizon), instances, queued, requests }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fleet(instances: usize, slots: Option<usize>, work_ms: u64) -> SimulatedContainer {
+        SimulatedContainer {
+            instances,
+            slots,
+            work: Durations::Fixed(Duration::from_millis(work_ms)),
+            timeout: Duration::from_secs(30),
+            seed: 1,
+        }
+    }
+
+    #[test]
+    fn a_fleet_with_free_slots_answers_in_the_service_time() {
+        let arrivals = (0..100).map(|i| Duration::from_millis(i * 100));
+        let s = simulate_container(arrivals, &fleet(2, Some(4), 10), Duration::from_secs(10));
+        let latency = s.measurement.latency.unwrap();
+        assert_eq!((s.requests, s.queued, s.measurement.outcomes.ok), (100, 0, 100));
+        assert!((9_900..=10_100).contains(&latency.p99_us), "{latency:?}");
+        assert_eq!((s.measurement.cold, s.measurement.warm), (0, 100), "containers never start cold");
+        assert_eq!(s.instances.len(), 2);
+        assert_eq!(s.instances.iter().map(|i| i.requests).sum::<u64>(), 100);
+    }
+
+    #[test]
+    fn requests_beyond_every_slot_queue_and_wait() {
+        // Ten at once on one instance with two slots of 100 ms: answers at 100, 200, … 500 ms.
+        let s = simulate_container(
+            std::iter::repeat_n(Duration::ZERO, 10),
+            &fleet(1, Some(2), 100),
+            Duration::from_secs(1),
+        );
+        assert_eq!(s.queued, 8);
+        let latency = s.measurement.latency.unwrap();
+        assert!((495_000..=505_000).contains(&latency.max_us), "{latency:?}");
+        assert!((95_000..=105_000).contains(&latency.min_us), "{latency:?}");
+    }
+
+    #[test]
+    fn unlimited_slots_never_queue_and_a_timeout_censors_the_wait() {
+        let s =
+            simulate_container(std::iter::repeat_n(Duration::ZERO, 50), &fleet(1, None, 100), Duration::from_secs(1));
+        assert_eq!(s.queued, 0);
+        let mut slow = fleet(1, Some(1), 1_000);
+        slow.timeout = Duration::from_millis(2_500);
+        let s = simulate_container(std::iter::repeat_n(Duration::ZERO, 4), &slow, Duration::from_secs(5));
+        assert_eq!((s.measurement.outcomes.ok, s.measurement.outcomes.timeout), (2, 2));
+    }
+}

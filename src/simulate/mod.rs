@@ -1,0 +1,111 @@
+//! The simulator: local targets in simulated time, for horizons a real run cannot afford. A
+//! function target goes through the same `policy` as the real runtime (`function.rs`); a
+//! container target is N always-on instances with a queue (`container.rs`); `replay.rs` replays
+//! a whole trace of functions under several keep-alive policies.
+//!
+//! Nothing here spawns, sleeps or sends: time is the schedule's offsets.
+
+mod container;
+mod function;
+pub mod replay;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+pub use container::{simulate_container, SimulatedContainer, SimulatedFleet};
+pub use function::{simulate_function, Simulated, SimulatedFunction, PING_DURATION};
+
+/// Intervals in a simulated time series, at most (the interval grows with the horizon).
+pub const MAX_INTERVALS: u64 = 2_000;
+
+/// Quantiles kept of a measured distribution: draws are uniform over them.
+pub const QUANTILES: usize = 1_000;
+
+/// How long something takes in the simulation: a nominal value, or drawn from a measured
+/// distribution.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Durations {
+    Fixed(Duration),
+    /// [`QUANTILES`] evenly spaced quantiles of a measured histogram; a draw picks one at random
+    /// (inverse-transform sampling at the histogram's resolution).
+    Drawn(Arc<[Duration]>),
+}
+
+impl Durations {
+    /// The distribution of `samples` (in microseconds), through an HDR histogram like every
+    /// other measurement; `None` when there are none.
+    pub fn from_samples_us(samples: impl IntoIterator<Item = u64>) -> Option<Self> {
+        let mut histogram = crate::metrics::histogram::new_histogram();
+        for us in samples {
+            histogram.record(us.max(1)).expect("auto-resizing histograms accept any value");
+        }
+        if histogram.is_empty() {
+            return None;
+        }
+        let quantiles = (0..QUANTILES)
+            .map(|i| Duration::from_micros(histogram.value_at_quantile((i as f64 + 0.5) / QUANTILES as f64)))
+            .collect();
+        Some(Durations::Drawn(quantiles))
+    }
+
+    fn draw(&self, rng: &mut ChaCha8Rng) -> Duration {
+        match self {
+            Durations::Fixed(d) => *d,
+            Durations::Drawn(quantiles) => quantiles[rng.random_range(0..quantiles.len())],
+        }
+    }
+
+    /// The median: the fixed value, or the middle quantile.
+    pub fn median(&self) -> Duration {
+        match self {
+            Durations::Fixed(d) => *d,
+            Durations::Drawn(q) => q[q.len() / 2],
+        }
+    }
+
+    /// The 99th percentile (the fixed value when nominal).
+    pub fn p99(&self) -> Duration {
+        match self {
+            Durations::Fixed(d) => *d,
+            Durations::Drawn(q) => q[q.len() * 99 / 100],
+        }
+    }
+}
+
+/// The interval length for a simulated horizon: one second, or longer so that there are at
+/// most [`MAX_INTERVALS`].
+pub fn interval_for(horizon: Duration) -> Duration {
+    let seconds = horizon.as_secs().div_ceil(MAX_INTERVALS).max(1);
+    Duration::from_secs(seconds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn measured_durations_are_drawn_from_their_histogram() {
+        // 1..=1000 ms, uniformly: the quantiles span the range and draws cover it evenly.
+        let d = Durations::from_samples_us((1..=1000).map(|ms| ms * 1_000)).unwrap();
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        assert!((ms(d.median()) - 500.0).abs() < 2.0, "{:?}", d.median());
+        assert!((ms(d.p99()) - 990.0).abs() < 2.0, "{:?}", d.p99());
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let draws: Vec<f64> = (0..10_000).map(|_| ms(d.draw(&mut rng))).collect();
+        assert!(draws.iter().all(|&v| (0.5..=1001.0).contains(&v)));
+        let below_100 = draws.iter().filter(|&&v| v < 100.0).count();
+        assert!((800..1200).contains(&below_100), "about 10 % below 100 ms: {below_100}");
+        assert_eq!(Durations::from_samples_us(std::iter::empty()), None);
+    }
+
+    #[test]
+    fn intervals_stay_bounded_for_a_month() {
+        let month = Duration::from_secs(30 * 86_400);
+        assert!(month.as_secs() / interval_for(month).as_secs() <= MAX_INTERVALS);
+        assert_eq!(interval_for(Duration::from_secs(60)), Duration::from_secs(1));
+    }
+}

@@ -1,0 +1,333 @@
+//! A function target: the local Lambda-style runtime behind the gateway, with its keep-warm
+//! pinger and the sampler of instances alive, both of which belong to this target alone.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use super::{Endpoint, Part, Run, StartError, Target};
+use crate::gateway::Gateway;
+use crate::http::RequestTemplate;
+use crate::metrics::{FunctionReport, KeepWarmReport, TargetKind};
+use crate::policy::{KeepAlive, KeepWarm, PoolConfig};
+use crate::process::LineSink;
+use crate::runtime::{BillingRecord, FunctionConfig, FunctionRuntime, InvocationOutcome};
+use crate::time::Clock;
+use crate::workload::{FunctionTargetSpec, Workload};
+
+/// On-demand instances; the runtime, its gateway, pinger and sampler while they run.
+pub struct FunctionTarget<'a> {
+    spec: &'a FunctionTargetSpec,
+    running: Option<Running>,
+}
+
+struct Running {
+    runtime: FunctionRuntime,
+    gateway: Gateway,
+    pinger: Option<Arc<Pinger>>,
+    sampler: tokio::task::JoinHandle<()>,
+    samples: Arc<Mutex<Vec<u32>>>,
+}
+
+impl<'a> FunctionTarget<'a> {
+    pub fn new(spec: &'a FunctionTargetSpec) -> Self {
+        Self { spec, running: None }
+    }
+}
+
+impl Target for FunctionTarget<'_> {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    fn kind(&self) -> TargetKind {
+        TargetKind::Function
+    }
+
+    async fn start(&mut self, run: &Run<'_>) -> Result<Endpoint, StartError> {
+        let spec = self.spec;
+        let config = function_config(run.workload, spec, run.log_dir, &run.clock)
+            .map_err(|e| StartError::Failed(format!("{e:#}")))?;
+        let runtime = FunctionRuntime::start(config)
+            .await
+            .map_err(|e| StartError::Failed(format!("function did not start: {e:#}")))?;
+        let gateway = match Gateway::start(Arc::new(runtime.clone())).await {
+            Ok(g) => g,
+            Err(e) => {
+                runtime.stop();
+                return Err(StartError::Failed(format!("cannot start the gateway: {e}")));
+            }
+        };
+        let url = format!("{}{}", gateway.url().trim_end_matches('/'), spec.event.path(&spec.name));
+        let headers = BTreeMap::from([("content-type".to_string(), "application/json".to_string())]);
+        let template = RequestTemplate::new("POST", &url, &headers, run.workload.spec.function.work.request_body())
+            .expect("the gateway URL and fixed headers are valid");
+        // The warmer has been running all along: its first round lands before the traffic.
+        let pinger = spec.keep_warm.map(|k| {
+            let schedule = KeepWarm { every: k.every.0, concurrency: k.concurrency };
+            Pinger::new(runtime.clone(), run.clock.clone(), schedule)
+        });
+        if let Some(pinger) = &pinger {
+            pinger.start(run.workload.duration()).await;
+        }
+        let samples = Arc::new(Mutex::new(Vec::new()));
+        let sampler =
+            tokio::spawn(sample_alive(runtime.clone(), Arc::clone(&samples), run.clock.clone(), run.interval()));
+        self.running = Some(Running { runtime, gateway, pinger, sampler, samples });
+        Ok(Endpoint { url, template })
+    }
+
+    async fn stop(&mut self, run: &Run<'_>) -> Part {
+        let Some(running) = self.running.take() else { return Part::default() };
+        running.sampler.abort();
+        // The warmer keeps to its schedule until the workload's horizon (skipping idle time
+        // when fast-forwarding), as the simulator's does; Ctrl-C ends it at once.
+        let pings = match running.pinger {
+            Some(pinger) => Some(pinger.finish(run.cancel).await),
+            None => None,
+        };
+        let alive_per_second = std::mem::take(&mut *running.samples.lock().expect("samples lock"));
+        running.gateway.stop().await;
+        running.runtime.stop();
+        let mut invocations = running.runtime.records();
+        let keep_warm = pings.map(|(pings, ids)| {
+            invocations.retain(|r| !ids.contains(&r.request_id));
+            pings
+        });
+        let billed_ms_total = invocations.iter().map(|r| r.billed_ms).sum();
+        let stats = running.runtime.stats();
+        Part {
+            function: Some(function_report(self.spec, stats, billed_ms_total, alive_per_second, keep_warm)),
+            invocations,
+            ..Part::default()
+        }
+    }
+}
+
+/// The report's view of a function target, measured or simulated.
+pub fn function_report(
+    spec: &FunctionTargetSpec,
+    stats: crate::runtime::FunctionStats,
+    billed_ms_total: u64,
+    alive_per_second: Vec<u32>,
+    keep_warm: Option<KeepWarmReport>,
+) -> FunctionReport {
+    FunctionReport {
+        memory_mb: spec.memory_mb,
+        timeout_ms: spec.timeout.0.as_millis() as u64,
+        event: spec.event,
+        billing: spec.billing,
+        provisioned: spec.provisioned,
+        stats,
+        billed_ms_total,
+        alive_per_second,
+        keep_warm,
+    }
+}
+
+/// The body of a keep-warm ping (the demo function answers it at once).
+pub fn ping_event() -> bytes::Bytes {
+    bytes::Bytes::from(format!("{{\"source\":\"{}\"}}", crate::function::KEEP_WARM_SOURCE))
+}
+
+/// Scheduled keep-warm pings straight into the runtime (as EventBridge Scheduler would invoke
+/// the function), on the run's clock, at the times [`KeepWarm::rounds`] gives.
+struct Pinger {
+    runtime: FunctionRuntime,
+    clock: Clock,
+    schedule: KeepWarm,
+    tally: Mutex<(KeepWarmReport, HashSet<String>)>,
+    /// Set once the load has ended: the rest of the schedule may skip idle time itself.
+    load_done: CancellationToken,
+    stop: CancellationToken,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Pinger {
+    fn new(runtime: FunctionRuntime, clock: Clock, schedule: KeepWarm) -> Arc<Self> {
+        let report = KeepWarmReport {
+            every_s: schedule.every.as_secs_f64(),
+            concurrency: schedule.concurrency,
+            ..Default::default()
+        };
+        Arc::new(Self {
+            runtime,
+            clock,
+            schedule,
+            tally: Mutex::new((report, HashSet::new())),
+            load_done: CancellationToken::new(),
+            stop: CancellationToken::new(),
+            task: Mutex::new(None),
+        })
+    }
+
+    /// Sends the first round, then schedules the others up to `horizon` from now.
+    async fn start(self: &Arc<Self>, horizon: Duration) {
+        let start = self.clock.now();
+        let mut rounds = self.schedule.rounds(horizon).map(move |offset| start + offset);
+        rounds.next();
+        self.round().await;
+        let this = Arc::clone(self);
+        let task = tokio::spawn(async move {
+            // The next round's time always holds an alarm, so no jump passes it; it is moved on
+            // before each round, so when the round ends the load generator sees the next one.
+            let mut rounds = rounds.peekable();
+            let mut alarm = Some(this.clock.alarm());
+            while let Some(due) = rounds.next() {
+                if let Some(alarm) = &alarm {
+                    alarm.set(due);
+                }
+                this.wait(due).await;
+                if this.stop.is_cancelled() {
+                    return;
+                }
+                // Moved on (or gone after the last round) before the round, so when the round
+                // ends the load generator sees the next one.
+                match rounds.peek() {
+                    Some(next) => alarm.iter().for_each(|a| a.set(*next)),
+                    None => alarm = None,
+                }
+                this.round().await;
+            }
+        });
+        *self.task.lock().expect("task lock") = Some(task);
+    }
+
+    /// Waits for `due`: while the load runs, its driver owns the clock's jumps; once it is over,
+    /// the pinger jumps over idle time itself.
+    async fn wait(&self, due: Instant) {
+        if !self.load_done.is_cancelled() {
+            tokio::select! {
+                () = self.stop.cancelled() => return,
+                () = self.clock.sleep_until(due) => return,
+                () = self.load_done.cancelled() => {}
+            }
+        }
+        tokio::select! {
+            () = self.stop.cancelled() => {}
+            () = self.clock.wait_until(due, |real| tokio::time::sleep_until(real.into())) => {}
+        }
+    }
+
+    /// `concurrency` pings at once; the clock does not jump while they are out.
+    async fn round(&self) {
+        let _busy = self.clock.busy();
+        let mut pings = tokio::task::JoinSet::new();
+        for _ in 0..self.schedule.concurrency {
+            let runtime = self.runtime.clone();
+            pings.spawn(async move { runtime.invoke(ping_event(), None).await.record().clone() });
+        }
+        while let Some(Ok(record)) = pings.join_next().await {
+            self.count(record);
+        }
+    }
+
+    fn count(&self, record: BillingRecord) {
+        let mut tally = self.tally.lock().expect("tally lock");
+        let (report, ids) = &mut *tally;
+        report.pings += 1;
+        report.cold += u64::from(record.cold);
+        report.failed += u64::from(record.outcome != InvocationOutcome::Success);
+        report.billed_ms_total += record.billed_ms;
+        ids.insert(record.request_id);
+    }
+
+    /// Runs the rest of the schedule (Ctrl-C on `cancel` cuts it short); returns the tally and
+    /// the pings' request ids.
+    async fn finish(&self, cancel: &CancellationToken) -> (KeepWarmReport, HashSet<String>) {
+        self.load_done.cancel();
+        let task = self.task.lock().expect("task lock").take();
+        if let Some(mut task) = task {
+            tokio::select! {
+                _ = &mut task => {}
+                () = cancel.cancelled() => {
+                    self.stop.cancel();
+                    let _ = task.await;
+                }
+            }
+        }
+        std::mem::take(&mut *self.tally.lock().expect("tally lock"))
+    }
+}
+
+/// Records the number of live instances once per interval of the clock until aborted (several
+/// entries at once after a jump of the clock: nothing changed in the skipped time).
+async fn sample_alive(
+    runtime: FunctionRuntime,
+    samples: Arc<std::sync::Mutex<Vec<u32>>>,
+    clock: Clock,
+    interval: Duration,
+) {
+    let start = clock.now();
+    let mut tick = tokio::time::interval(interval.min(Duration::from_millis(100)));
+    loop {
+        tick.tick().await;
+        let index = (clock.now().saturating_duration_since(start).as_nanos() / interval.as_nanos()) as usize;
+        let alive = u32::try_from(runtime.alive()).unwrap_or(u32::MAX);
+        let mut samples = samples.lock().expect("samples lock");
+        while samples.len() <= index {
+            samples.push(alive);
+        }
+    }
+}
+
+fn function_config(
+    workload: &Workload,
+    spec: &FunctionTargetSpec,
+    log_dir: Option<&Path>,
+    clock: &Clock,
+) -> anyhow::Result<FunctionConfig> {
+    let command = match &spec.command {
+        Some(command) => command.clone(),
+        None => crate::function::lambda_command()?,
+    };
+    let mut env: Vec<(String, String)> = workload.spec.function.init.to_env();
+    env.extend(spec.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Ok(FunctionConfig {
+        name: spec.name.clone(),
+        command,
+        handler: spec.handler.clone(),
+        memory_mb: spec.memory_mb,
+        timeout: spec.timeout.0,
+        init_timeout: spec.init_timeout.0,
+        region: spec.region.clone(),
+        env,
+        pool: pool_config(workload, spec)?,
+        billing: spec.billing,
+        log: log_dir.map(|dir| function_log(&dir.join(format!("{}.function.log", spec.name)))).transpose()?,
+        clock: clock.clone(),
+    })
+}
+
+/// The pool policy a function target asks for (shared by the real runtime and the simulator).
+///
+/// # Errors
+/// When `max_lifetime` is neither a duration nor `"off"`.
+pub fn pool_config(workload: &Workload, spec: &FunctionTargetSpec) -> anyhow::Result<PoolConfig> {
+    let keep_alive = match spec.keep_alive_jitter {
+        Some(jitter) => KeepAlive::Jittered { idle: spec.keep_alive.0, jitter: jitter.0 },
+        None => KeepAlive::Fixed { idle: spec.keep_alive.0 },
+    };
+    Ok(PoolConfig {
+        max_concurrency: spec.max_concurrency,
+        keep_alive,
+        max_lifetime: crate::workload::max_lifetime(&spec.max_lifetime).map_err(anyhow::Error::msg)?,
+        provisioned: spec.provisioned,
+        reuse: spec.reuse,
+        seed: workload.spec.seed,
+        ..PoolConfig::default()
+    })
+}
+
+/// A line sink appending to `path` (START/END/REPORT lines and the function's output).
+fn function_log(path: &Path) -> anyhow::Result<LineSink> {
+    let file = std::fs::File::create(path).map_err(|e| anyhow::anyhow!("creating {}: {e}", path.display()))?;
+    let file = Mutex::new(std::io::LineWriter::new(file));
+    Ok(Arc::new(move |line: &str| {
+        let _ = writeln!(file.lock().expect("log lock"), "{line}");
+    }))
+}

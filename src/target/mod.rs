@@ -1,0 +1,213 @@
+//! Targets: one deployment model under test, driven end to end. Every kind — a URL, always-on
+//! containers, on-demand functions, and an in-process fake for tests — goes through the same
+//! three steps: start (→ the endpoint the load generator sends to), drive (the workload's
+//! schedule, through `loadgen`), stop (→ the target's own part of the report).
+//!
+//! Whatever happens, the result is a `TargetReport`: a target that cannot start or serves no
+//! request is reported as failed, never lost. Adding a kind is a file here, a `TargetKind`
+//! variant, and its arm in [`measure`].
+
+mod container;
+pub mod fake;
+mod function;
+mod progress;
+mod url;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+pub use fake::{FakeScript, FakeTarget};
+pub use function::{function_report, ping_event, pool_config};
+pub use progress::Progress;
+
+use crate::http::RequestTemplate;
+use crate::loadgen::{self, Live, LoadResult, Plan, Timing};
+use crate::metrics::{BillingRecord, FastForwardInfo, FunctionReport, InstanceReport, INTERVAL};
+use crate::metrics::{LoadMode, Recorder, TargetKind, TargetReport, TargetStatus};
+use crate::time::{utc_now, Clock};
+use crate::workload::{TargetSpec, Workload};
+
+/// What every target of one run shares: the workload, the target's own clock, Ctrl-C, and
+/// where logs go.
+pub struct Run<'a> {
+    pub workload: &'a Workload,
+    /// Each target gets a clock of its own: they run one after the other.
+    pub clock: Clock,
+    pub cancel: &'a CancellationToken,
+    /// No progress bar.
+    pub quiet: bool,
+    /// Where a function target's log goes (`<target>.function.log`).
+    pub log_dir: Option<&'a Path>,
+}
+
+impl Run<'_> {
+    /// The time series' interval: a second, or coarser when fast-forward stretches the run.
+    pub fn interval(&self) -> Duration {
+        if self.clock.is_fast_forward() {
+            crate::simulate::interval_for(self.workload.duration())
+        } else {
+            INTERVAL
+        }
+    }
+}
+
+/// Where the load generator sends, once a target has started.
+pub struct Endpoint {
+    /// The URL as the report shows it.
+    pub url: String,
+    pub template: RequestTemplate,
+}
+
+/// A target's own part of its report, handed over when it stops.
+#[derive(Default)]
+pub struct Part {
+    pub instances: Vec<InstanceReport>,
+    pub function: Option<FunctionReport>,
+    pub invocations: Vec<BillingRecord>,
+}
+
+/// Why a target produced no endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    /// Ctrl-C came before the target was up.
+    #[error("interrupted before the target started")]
+    Interrupted,
+    /// It could not start; the message says why.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// One deployment model under test.
+#[allow(async_fn_in_trait)]
+pub trait Target {
+    fn name(&self) -> &str;
+    fn kind(&self) -> TargetKind;
+    /// Brings the deployment up and says where to send.
+    ///
+    /// # Errors
+    /// [`StartError`] when it cannot start or Ctrl-C came first.
+    async fn start(&mut self, run: &Run<'_>) -> Result<Endpoint, StartError>;
+    /// Takes the deployment down (every process it started) and returns what it saw.
+    async fn stop(&mut self, run: &Run<'_>) -> Part;
+}
+
+/// Runs the workload's schedule against one target of the workload.
+pub async fn measure(
+    workload: &Workload,
+    spec: &TargetSpec,
+    cancel: &CancellationToken,
+    quiet: bool,
+    log_dir: Option<&Path>,
+) -> TargetReport {
+    let run = Run { workload, clock: Clock::new(workload.spec.load.fast_forward), cancel, quiet, log_dir };
+    match spec {
+        TargetSpec::Url(s) => measure_with(url::UrlTarget::new(s), &run).await,
+        TargetSpec::Container(s) => measure_with(container::ContainerTarget::new(s, workload), &run).await,
+        TargetSpec::Function(s) => measure_with(function::FunctionTarget::new(s), &run).await,
+    }
+}
+
+/// Start, drive, stop: any target through the one pipeline.
+pub async fn measure_with<T: Target>(mut target: T, run: &Run<'_>) -> TargetReport {
+    let started_at = utc_now();
+    let real_start = Instant::now();
+    let endpoint = tokio::select! {
+        biased;
+        () = run.cancel.cancelled() => Err(StartError::Interrupted),
+        started = target.start(run) => started,
+    };
+    let endpoint = match endpoint {
+        Ok(endpoint) => endpoint,
+        Err(StartError::Interrupted) => {
+            let _ = target.stop(run).await;
+            return empty_report(target.name(), target.kind(), "", TargetStatus::Interrupted, None);
+        }
+        Err(StartError::Failed(why)) => {
+            let _ = target.stop(run).await;
+            return empty_report(target.name(), target.kind(), "", TargetStatus::Failed, Some(why));
+        }
+    };
+    let result = drive(run, target.name(), endpoint.template).await;
+    let part = target.stop(run).await;
+    let mut report = conclude(target.name(), target.kind(), &endpoint.url, result);
+    report.instances = part.instances;
+    report.function = part.function;
+    report.invocations = part.invocations;
+    report.started_at = started_at;
+    if run.clock.is_fast_forward() && report.measurement.requests > 0 {
+        let skipped = run.clock.skipped();
+        report.fast_forward = Some(FastForwardInfo {
+            simulated_s: report.measurement.elapsed_s,
+            real_s: real_start.elapsed().as_secs_f64(),
+            skipped_s: skipped.total.as_secs_f64(),
+            jumps: skipped.jumps,
+        });
+    }
+    report
+}
+
+/// Sends the workload's schedule to `template`.
+async fn drive(run: &Run<'_>, name: &str, template: RequestTemplate) -> anyhow::Result<LoadResult> {
+    let workload = run.workload;
+    let plan = Plan::Open { schedule: Box::new(workload.schedule()), max_in_flight: workload.spec.load.max_in_flight };
+    let live = Arc::new(Live::default());
+    let expected = workload.arrivals.expected_requests(workload.duration()).round() as u64;
+    let progress = Progress::start(name, Some(expected), Arc::clone(&live), !run.quiet);
+    let timing = Timing { timeout: workload.spec.load.timeout.0, clock: run.clock.clone(), interval: run.interval() };
+    let result = loadgen::drive(template, plan, timing, run.cancel.child_token(), live).await;
+    progress.finish();
+    result
+}
+
+/// Turns a load result into the target's report, deciding its status.
+pub fn conclude(name: &str, kind: TargetKind, endpoint: &str, result: anyhow::Result<LoadResult>) -> TargetReport {
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => return empty_report(name, kind, endpoint, TargetStatus::Failed, Some(format!("{e:#}"))),
+    };
+    let m = &result.measurement;
+    let (status, error) = if result.interrupted {
+        (TargetStatus::Interrupted, None)
+    } else if m.requests > 0 && m.outcomes.ok == 0 {
+        let kinds: Vec<String> = m.outcomes.error_kinds().iter().map(|(k, n)| format!("{n} {k}")).collect();
+        (TargetStatus::Failed, Some(format!("no request succeeded ({})", kinds.join(", "))))
+    } else {
+        (TargetStatus::Complete, None)
+    };
+    TargetReport {
+        measurement: result.measurement,
+        coldbench_cpu_us_per_request: result.cpu_us_per_request,
+        warnings: result.warnings,
+        ..empty_report(name, kind, endpoint, status, error)
+    }
+}
+
+/// A report with nothing measured (yet); the one place a `TargetReport` is spelled out.
+pub fn empty_report(
+    name: &str,
+    kind: TargetKind,
+    endpoint: &str,
+    status: TargetStatus,
+    error: Option<String>,
+) -> TargetReport {
+    let now = Instant::now();
+    TargetReport {
+        name: name.to_string(),
+        kind,
+        status,
+        error,
+        started_at: utc_now(),
+        mode: LoadMode::Open,
+        endpoint: endpoint.to_string(),
+        instances: Vec::new(),
+        measurement: Recorder::new(now).finish(now),
+        coldbench_cpu_us_per_request: None,
+        fast_forward: None,
+        warnings: Vec::new(),
+        function: None,
+        invocations: Vec::new(),
+    }
+}
