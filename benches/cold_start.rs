@@ -11,8 +11,9 @@ use std::net::TcpListener;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use coldbench::lambda::BillingMode;
 use coldbench::policy::PoolConfig;
-use coldbench::runtime::{BillingMode, FunctionConfig, FunctionRuntime};
+use coldbench::runtime::{FunctionConfig, FunctionRuntime};
 
 const SAMPLES: usize = 200;
 

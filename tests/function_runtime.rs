@@ -7,8 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use coldbench::gateway::Gateway;
+use coldbench::lambda::BillingMode;
+use coldbench::metrics::InvocationOutcome;
 use coldbench::policy::{KeepAlive, PoolConfig};
-use coldbench::runtime::{BillingMode, FunctionConfig, FunctionRuntime, InvocationOutcome};
+use coldbench::runtime::{FunctionConfig, FunctionRuntime};
 use common::*;
 
 struct Harness {

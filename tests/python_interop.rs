@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use base64::Engine;
 use coldbench::gateway::Gateway;
+use coldbench::lambda::BillingMode;
 use coldbench::policy::PoolConfig;
-use coldbench::runtime::{BillingMode, FunctionConfig, FunctionRuntime};
+use coldbench::runtime::{FunctionConfig, FunctionRuntime};
 use common::*;
 
 const HANDLER: &str = r#"

@@ -95,7 +95,7 @@ pub fn compare(before: &RunReport, after: &RunReport) -> Result<Comparison, Pric
     for b in &before.targets {
         let Some(a) = after.targets.iter().find(|t| t.name == b.name) else { continue };
         if b.status != a.status {
-            warnings.push(format!("target {}: {} before, {} after", b.name, status(b.status), status(a.status)));
+            warnings.push(format!("target {}: {} before, {} after", b.name, b.status.as_str(), a.status.as_str()));
         }
         if b.kind != a.kind {
             warnings.push(format!("target {}: a {} before, a {} after", b.name, b.kind, a.kind));
@@ -120,14 +120,6 @@ pub fn compare(before: &RunReport, after: &RunReport) -> Result<Comparison, Pric
     Ok(Comparison { warnings, only_before: names(before, after), only_after: names(after, before), targets })
 }
 
-fn status(s: TargetStatus) -> &'static str {
-    match s {
-        TargetStatus::Complete => "complete",
-        TargetStatus::Interrupted => "interrupted",
-        TargetStatus::Failed => "failed",
-    }
-}
-
 impl Comparison {
     /// The comparison for a terminal: warnings, targets in one run only, then a table per target.
     pub fn to_text(&self) -> String {
@@ -146,8 +138,8 @@ impl Comparison {
                 "{} ({}): {} before, {} after",
                 t.name,
                 t.kind,
-                status(t.status_before),
-                status(t.status_after)
+                t.status_before.as_str(),
+                t.status_after.as_str()
             );
             let _ = writeln!(out, "  {:<14} {:>12} {:>12} {:>12} {:>9}", "", "before", "after", "delta", "change");
             for f in &t.figures {

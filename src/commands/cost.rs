@@ -10,7 +10,7 @@ use crate::cost::{
     break_even_requests, container_monthly, function_monthly, implied_hours, per_million, Arch, Container, CostItem,
     FrontDoor, FunctionUsage, MonthlyCost, Pricing,
 };
-use crate::report::format_count as group;
+use crate::units::format_count as group;
 
 /// Prints both monthly costs and the break-even volume.
 ///

@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use super::folder_timestamp;
 use crate::cli::{ReplayArgs, SpreadArg};
 use crate::cost::Pricing;
-use crate::report::{format_count, format_span};
 use crate::simulate::replay::{replay, FunctionModel, Policy, PolicyOutcome};
 use crate::time::utc_now;
+use crate::units::{format_count, format_span};
 use crate::workload::{trace, HumanDuration, Spread};
 
 /// `replay.json`: what was replayed, with what assumptions, and each policy's outcome.

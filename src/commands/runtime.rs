@@ -9,9 +9,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::RuntimeArgs;
 use crate::gateway::Gateway;
-use crate::lambda;
+use crate::lambda::{self, BillingMode, EventShape};
 use crate::policy::{KeepAlive, PoolConfig};
-use crate::runtime::{BillingMode, EventShape, FunctionConfig, FunctionRuntime};
+use crate::runtime::{FunctionConfig, FunctionRuntime};
 
 /// Serves the function until Ctrl-C, then stops every instance.
 ///

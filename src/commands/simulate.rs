@@ -13,11 +13,11 @@ use crate::analysis::analyse;
 use crate::cli::SimulateArgs;
 use crate::metrics::{RunReport, SimulationInfo, TargetKind, TargetReport, TargetStatus};
 use crate::policy::KeepWarm;
-use crate::report::format_us;
 use crate::report::{exporters_for, ReportDir};
 use crate::simulate::{simulate_container, simulate_function, Durations, SimulatedContainer, SimulatedFunction};
 use crate::target;
 use crate::time::utc_now;
+use crate::units::format_us;
 use crate::workload::{ContainerSpec, FunctionTargetSpec, TargetSpec, Work, Workload};
 
 /// Simulates the workload and writes `reports/<timestamp>-<name>-simulated/`.
@@ -40,24 +40,29 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     let calibration = args.calibrate.as_deref().map(read_results).transpose()?;
     let mut sources = Vec::new();
     let mut invocations = 0;
+    let nominal_work = Durations::Fixed(workload.spec.function.work.nominal_duration());
     for spec in &workload.spec.targets {
         let target = match spec {
             TargetSpec::Function(function) => {
                 let nominal_init = Durations::Fixed(workload.spec.function.init.delay.0);
-                let nominal_work = Durations::Fixed(workload.spec.function.work.nominal_duration());
                 let (init, work, source) = match (&calibration, args.calibrate.as_deref()) {
                     (Some(results), Some(path)) => calibrated(path, results, &function.name, nominal_init)?,
-                    _ => (nominal_init, nominal_work, "nominal".to_string()),
+                    _ => (nominal_init, nominal_work.clone(), "nominal".to_string()),
                 };
-                sources.push(format!("{}: {source}, {}", function.name, describe(&init, &work)));
+                sources.push(format!(
+                    "{}: {source}, Init {}, work {}",
+                    function.name,
+                    percentiles(&init),
+                    percentiles(&work)
+                ));
                 let (target, count) = simulate_function_target(&workload, function, init, work)?;
                 invocations += count;
                 target
             }
             TargetSpec::Container(container) => {
-                let work = Durations::Fixed(workload.spec.function.work.nominal_duration());
-                sources.push(format!("{}: nominal work p50 {}", container.name, describe_one(&work)));
-                let (target, count) = simulate_container_target(&workload, &report.pricing, container, work);
+                sources.push(format!("{}: nominal work {}", container.name, percentiles(&nominal_work)));
+                let (target, count) =
+                    simulate_container_target(&workload, &report.pricing, container, nominal_work.clone());
                 invocations += count;
                 target
             }
@@ -69,7 +74,7 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
                 continue;
             }
         };
-        report.targets.push(target);
+        report.targets.push(TargetReport { started_at: started_at.clone(), ..target });
     }
     anyhow::ensure!(
         !report.targets.is_empty(),
@@ -198,26 +203,17 @@ fn simulate_container_target(
         target.warnings.push(format!(
             "{} of {} requests waited for a free slot ({} instances × {} at once)",
             result.queued,
-            result.requests,
+            target.measurement.requests,
             container.instances,
             slots.map_or("unlimited".to_string(), |s| s.to_string())
         ));
     }
-    (target, result.requests)
+    let requests = target.measurement.requests;
+    (target, requests)
 }
 
-fn describe_one(d: &Durations) -> String {
+/// "p50 20.00ms / p99 21.50ms".
+fn percentiles(d: &Durations) -> String {
     let us = |d: std::time::Duration| format_us(u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
-    format!("{} / p99 {}", us(d.median()), us(d.p99()))
-}
-
-fn describe(init: &Durations, work: &Durations) -> String {
-    let us = |d: std::time::Duration| format_us(u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
-    format!(
-        "Init p50 {} / p99 {}, work p50 {} / p99 {}",
-        us(init.median()),
-        us(init.p99()),
-        us(work.median()),
-        us(work.p99())
-    )
+    format!("p50 {} / p99 {}", us(d.median()), us(d.p99()))
 }

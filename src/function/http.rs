@@ -12,8 +12,9 @@ use hyper::body::Incoming;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use super::work::{parse_request, perform_blocking, Init, Work};
+use super::work::perform_blocking;
 use crate::http::plain;
+use crate::workload::{parse_request, Init, Work};
 
 /// Runs Init, then serves on `127.0.0.1:$PORT` until `shutdown` fires (SIGTERM in the process).
 ///

@@ -11,7 +11,8 @@ use base64::Engine;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
 
-use super::work::{parse_request, perform_blocking, Init, Work};
+use super::work::perform_blocking;
+use crate::workload::{parse_request, Init, Work};
 
 /// The `source` of a keep-warm ping event: `{"source": "coldbench.keep-warm"}`.
 pub const KEEP_WARM_SOURCE: &str = "coldbench.keep-warm";

@@ -9,7 +9,7 @@ mod work;
 
 pub use http::serve_http;
 pub use lambda::{serve_lambda, ENV_INIT_ERROR, ENV_INIT_EXIT, KEEP_WARM_SOURCE};
-pub use work::{parse_request, perform_blocking, touch_memory, Init, Work, ENV_INIT_DELAY, ENV_INIT_MEMORY_MB};
+pub use work::{perform_blocking, touch_memory};
 
 /// The command line that starts the demo function in HTTP mode from this very executable.
 ///

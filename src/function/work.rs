@@ -6,8 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::workload::HumanDuration;
-pub use crate::workload::{parse_request, Init, Work, ENV_INIT_DELAY, ENV_INIT_MEMORY_MB};
+use crate::workload::{HumanDuration, Init, Work, ENV_INIT_DELAY, ENV_INIT_MEMORY_MB};
 
 impl Init {
     /// Reads the Init from the process environment; missing variables mean no Init work.
@@ -104,29 +103,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn work_round_trips_through_the_request_body() {
-        let cases = [
-            Work::Sleep { duration: HumanDuration(Duration::from_millis(5)) },
-            Work::Cpu { duration: None, rounds: Some(10) },
-            Work::Alloc { memory_mb: 1 },
-            Work::Echo { payload_bytes: 3 },
-        ];
-        for work in cases {
-            assert_eq!(parse_request(&work.request_body()).unwrap(), work);
-        }
-    }
-
-    #[test]
     fn echo_returns_the_body_and_cpu_counts_rounds() {
         let body = Work::Echo { payload_bytes: 4 }.request_body();
         assert_eq!(perform_blocking(&Work::Echo { payload_bytes: 4 }, &body), body);
         let out = perform_blocking(&Work::Cpu { duration: None, rounds: Some(7) }, b"");
         assert!(String::from_utf8(out).unwrap().contains("\"rounds\":7"));
-    }
-
-    #[test]
-    fn empty_body_is_default_work_and_garbage_is_an_error() {
-        assert_eq!(parse_request(b"").unwrap(), Work::default());
-        assert!(parse_request(b"{\"kind\":\"dance\"}").unwrap_err().contains("dance"));
     }
 }

@@ -72,6 +72,17 @@ pub enum TargetStatus {
     Failed,
 }
 
+impl TargetStatus {
+    /// The status as reports spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetStatus::Complete => "complete",
+            TargetStatus::Interrupted => "interrupted",
+            TargetStatus::Failed => "failed",
+        }
+    }
+}
+
 /// The kind of deployment a target is; one variant per file in `target/`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

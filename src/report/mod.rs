@@ -16,7 +16,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-pub use crate::units::{format_count, format_span, format_us};
 pub use csv::{InvocationsCsv, TimeseriesCsv};
 pub use hlog::HlogExporter;
 pub use html::HtmlExporter;
@@ -27,6 +26,7 @@ pub use table::{comparison_rows, comparison_table, Rows};
 
 use crate::analysis::Analysis;
 use crate::metrics::RunReport;
+use crate::units::{format_count, format_span};
 
 /// Turns a run report into the bytes of one output file.
 pub trait Exporter {

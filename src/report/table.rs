@@ -1,10 +1,10 @@
 //! The comparison table: one column per target, one row per figure; rendered for the terminal
 //! here and as Markdown by `markdown.rs`.
 
-use super::format_us;
 use crate::analysis::{Analysis, TargetCost};
 use crate::cost::CostItem;
 use crate::metrics::{RunReport, Summary, TargetReport};
+use crate::units::{format_span, format_us};
 
 /// Labelled rows of cells, one cell per target.
 pub type Rows = Vec<(String, Vec<String>)>;
@@ -23,7 +23,7 @@ pub fn comparison_rows(report: &RunReport, analysis: &Analysis) -> Rows {
         rows.push((label.to_string(), targets.iter().map(f).collect()));
     };
     row("kind", &|t| t.kind.to_string());
-    row("status", &|t| format!("{:?}", t.status).to_lowercase());
+    row("status", &|t| t.status.as_str().to_string());
     row("requests", &|t| t.measurement.requests.to_string());
     row("ok", &|t| t.measurement.outcomes.ok.to_string());
     row("errors", &|t| error_cell(t));
@@ -48,7 +48,7 @@ pub fn comparison_rows(report: &RunReport, analysis: &Analysis) -> Rows {
     if targets.iter().any(|t| t.function.as_ref().is_some_and(|f| f.keep_warm.is_some())) {
         row("keep-warm pings (cold)", &|t| {
             t.function.as_ref().and_then(|f| f.keep_warm).map_or("-".to_string(), |k| {
-                format!("{} ({}), {} every {}", k.pings, k.cold, k.concurrency, super::format_span(k.every_s))
+                format!("{} ({}), {} every {}", k.pings, k.cold, k.concurrency, format_span(k.every_s))
             })
         });
         row("keep-warm cost/month", &|t| {
@@ -144,7 +144,7 @@ fn format_money(v: f64) -> String {
 mod tests {
     #[test]
     fn counts_get_thousands_separators() {
-        assert_eq!(super::super::format_count(5_000_000.0), "5,000,000");
-        assert_eq!(super::super::format_count(150.0), "150");
+        assert_eq!(crate::units::format_count(5_000_000.0), "5,000,000");
+        assert_eq!(crate::units::format_count(150.0), "150");
     }
 }

@@ -11,7 +11,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use tokio::sync::{mpsc, oneshot, watch};
 
-pub use crate::lambda::MAX_PAYLOAD_BYTES;
+use crate::lambda::MAX_PAYLOAD_BYTES;
 const PREFIX: &str = "/2018-06-01/runtime";
 
 /// An invocation handed to the instance.

@@ -1,8 +1,7 @@
 //! Billing records: one per invocation, with Lambda's rounding rules, and the START / END /
 //! REPORT log lines in Lambda's exact format (`shared/reference/lambda-runtime-api.md` §5.3).
 
-pub use crate::lambda::{billed_ms, BillingMode};
-pub use crate::metrics::{BillingRecord, InvocationOutcome};
+use crate::metrics::BillingRecord;
 
 /// `START RequestId: <id> Version: $LATEST`
 pub fn start_line(request_id: &str) -> String {
@@ -29,6 +28,8 @@ pub fn report_line(record: &BillingRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lambda::{billed_ms, BillingMode};
+    use crate::metrics::InvocationOutcome;
     use std::time::Duration;
 
     #[test]

@@ -58,7 +58,7 @@ async fn invoke_api(runtime: &FunctionRuntime, invocation: Invocation) -> Served
         }
         Invoked::FunctionError { body, .. } => {
             let mut response = json_response(StatusCode::OK, body);
-            response.headers_mut().insert("x-amz-function-error", HeaderValue::from_static("Unhandled"));
+            response.headers_mut().insert(crate::http::FUNCTION_ERROR_HEADER, HeaderValue::from_static("Unhandled"));
             response.headers_mut().insert("x-amz-executed-version", HeaderValue::from_static("$LATEST"));
             response
         }

@@ -12,10 +12,12 @@ use http::HeaderValue;
 use rand::Rng;
 use tokio::sync::oneshot;
 
-use super::api::{Event, RuntimeReply, MAX_PAYLOAD_BYTES};
-use super::billing::{billed_ms, end_line, report_line, start_line, BillingRecord, InvocationOutcome};
+use super::api::{Event, RuntimeReply};
+use super::billing::{end_line, report_line, start_line};
 use super::instance::{FunctionInstance, InitEnd};
 use super::Inner;
+use crate::lambda::{billed_ms, MAX_PAYLOAD_BYTES};
+use crate::metrics::{BillingRecord, InvocationOutcome};
 use crate::policy::{Decision, InstanceId, ThrottleReason};
 
 /// What the caller of an invocation gets.

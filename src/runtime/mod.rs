@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-pub use crate::lambda::{BillingMode, EventShape};
-pub use crate::metrics::{BillingRecord, FunctionStats, InvocationOutcome};
+use crate::lambda::BillingMode;
+use crate::metrics::{BillingRecord, FunctionStats};
 pub use invoke::Invoked;
 
 use crate::gateway::{Backend, Invocation, InvokeFuture};

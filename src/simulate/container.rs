@@ -35,7 +35,6 @@ pub struct SimulatedFleet {
     pub instances: Vec<InstanceReport>,
     /// Requests that waited for a slot.
     pub queued: u64,
-    pub requests: u64,
 }
 
 /// Replays `arrivals` (offsets from 0, in order) through the fleet over `horizon`.
@@ -59,16 +58,15 @@ pub fn simulate_container(
     // Answers still to come, for the in-flight count.
     let mut in_flight: BinaryHeap<Reverse<Duration>> = BinaryHeap::new();
     let mut served = vec![0u64; c.instances.max(1)];
-    let (mut queued, mut requests) = (0u64, 0u64);
-    for t in arrivals {
-        requests += 1;
+    let mut queued = 0u64;
+    for (n, t) in arrivals.enumerate() {
         while in_flight.peek().is_some_and(|Reverse(done)| *done <= t) {
             in_flight.pop();
         }
         let work = c.work.draw(&mut rng);
         let (start, instance) = match free.pop() {
             Some(Reverse((at, instance))) => (at.max(t), instance),
-            None => (t, (requests as usize - 1) % served.len()),
+            None => (t, n % served.len()),
         };
         queued += u64::from(start > t);
         let done = start + work;
@@ -87,7 +85,7 @@ pub fn simulate_container(
         .enumerate()
         .map(|(i, &requests)| InstanceReport { id: format!("simulated-{i}"), pid: 0, startup_ms: 0.0, requests })
         .collect();
-    SimulatedFleet { measurement: recorder.finish(base + horizon), instances, queued, requests }
+    SimulatedFleet { measurement: recorder.finish(base + horizon), instances, queued }
 }
 
 #[cfg(test)]
@@ -109,7 +107,7 @@ mod tests {
         let arrivals = (0..100).map(|i| Duration::from_millis(i * 100));
         let s = simulate_container(arrivals, &fleet(2, Some(4), 10), Duration::from_secs(10));
         let latency = s.measurement.latency.unwrap();
-        assert_eq!((s.requests, s.queued, s.measurement.outcomes.ok), (100, 0, 100));
+        assert_eq!((s.measurement.requests, s.queued, s.measurement.outcomes.ok), (100, 0, 100));
         assert!((9_900..=10_100).contains(&latency.p99_us), "{latency:?}");
         assert_eq!((s.measurement.cold, s.measurement.warm), (0, 100), "containers never start cold");
         assert_eq!(s.instances.len(), 2);

@@ -51,27 +51,35 @@ pub struct FakeTarget {
 
 impl FakeTarget {
     pub fn new(name: &str, script: FakeScript) -> Self {
-        let backend = Arc::new(FakeBackend { script, records: Mutex::new(Vec::new()) });
+        let backend = Arc::new(FakeBackend { script, tally: Mutex::default() });
         Self { name: name.to_string(), backend, gateway: None }
     }
 }
 
 struct FakeBackend {
     script: FakeScript,
-    records: Mutex<Vec<BillingRecord>>,
+    tally: Mutex<Tally>,
+}
+
+/// Every invocation's record so far, and how many instances the cold ones started.
+#[derive(Default)]
+struct Tally {
+    records: Vec<BillingRecord>,
+    instances: usize,
 }
 
 impl FakeBackend {
     fn serve(&self) -> Served {
         let s = &self.script;
-        let mut records = self.records.lock().expect("records lock");
-        let n = records.len() as u64;
+        let mut tally = self.tally.lock().expect("tally lock");
+        let n = tally.records.len() as u64;
         let cold = n == 0 || (s.cold_every > 0 && n % s.cold_every == 0);
         let fails = s.fail_every > 0 && (n + 1) % s.fail_every == 0;
         let init = cold.then_some(s.init);
-        let instance = format!("fake-{}", records.iter().filter(|r| r.cold).count() + usize::from(cold));
+        tally.instances += usize::from(cold);
+        let instance = format!("fake-{}", tally.instances);
         let billed = billed_ms(s.duration, init, BillingMode::Standard);
-        records.push(BillingRecord {
+        tally.records.push(BillingRecord {
             request_id: format!("fake-request-{n}"),
             instance: Some(instance.clone()),
             cold,
@@ -122,8 +130,8 @@ impl Target for FakeTarget {
         if let Some(gateway) = self.gateway.take() {
             gateway.stop().await;
         }
-        let invocations = std::mem::take(&mut *self.backend.records.lock().expect("records lock"));
-        let started = invocations.iter().filter(|r| r.cold).count() as u64;
+        let tally = std::mem::take(&mut *self.backend.tally.lock().expect("tally lock"));
+        let (invocations, started) = (tally.records, tally.instances as u64);
         let function = FunctionReport {
             memory_mb: self.backend.script.memory_mb,
             timeout_ms: crate::lambda::DEFAULT_TIMEOUT.as_millis() as u64,

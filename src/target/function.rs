@@ -12,10 +12,11 @@ use tokio_util::sync::CancellationToken;
 use super::{Endpoint, Part, Run, StartError, Target};
 use crate::gateway::Gateway;
 use crate::http::RequestTemplate;
+use crate::metrics::{BillingRecord, FunctionStats, InvocationOutcome};
 use crate::metrics::{FunctionReport, KeepWarmReport, TargetKind};
 use crate::policy::{KeepAlive, KeepWarm, PoolConfig};
 use crate::process::LineSink;
-use crate::runtime::{BillingRecord, FunctionConfig, FunctionRuntime, InvocationOutcome};
+use crate::runtime::{FunctionConfig, FunctionRuntime};
 use crate::time::Clock;
 use crate::workload::{FunctionTargetSpec, Workload};
 
@@ -111,7 +112,7 @@ impl Target for FunctionTarget<'_> {
 /// The report's view of a function target, measured or simulated.
 pub fn function_report(
     spec: &FunctionTargetSpec,
-    stats: crate::runtime::FunctionStats,
+    stats: FunctionStats,
     billed_ms_total: u64,
     alive_per_second: Vec<u32>,
     keep_warm: Option<KeepWarmReport>,
@@ -173,23 +174,23 @@ impl Pinger {
         self.round().await;
         let this = Arc::clone(self);
         let task = tokio::spawn(async move {
-            // The next round's time always holds an alarm, so no jump passes it; it is moved on
-            // before each round, so when the round ends the load generator sees the next one.
+            // The next round's time always holds an alarm, so no jump passes it. It is moved on
+            // (or dropped after the last round) before each round, so when the round ends the
+            // load generator sees the next one.
             let mut rounds = rounds.peekable();
-            let mut alarm = Some(this.clock.alarm());
+            let mut alarm = rounds.peek().map(|first| {
+                let alarm = this.clock.alarm();
+                alarm.set(*first);
+                alarm
+            });
             while let Some(due) = rounds.next() {
-                if let Some(alarm) = &alarm {
-                    alarm.set(due);
-                }
                 this.wait(due).await;
                 if this.stop.is_cancelled() {
                     return;
                 }
-                // Moved on (or gone after the last round) before the round, so when the round
-                // ends the load generator sees the next one.
-                match rounds.peek() {
-                    Some(next) => alarm.iter().for_each(|a| a.set(*next)),
-                    None => alarm = None,
+                match (rounds.peek(), &alarm) {
+                    (Some(next), Some(alarm)) => alarm.set(*next),
+                    _ => alarm = None,
                 }
                 this.round().await;
             }
@@ -256,12 +257,7 @@ impl Pinger {
 
 /// Records the number of live instances once per interval of the clock until aborted (several
 /// entries at once after a jump of the clock: nothing changed in the skipped time).
-async fn sample_alive(
-    runtime: FunctionRuntime,
-    samples: Arc<std::sync::Mutex<Vec<u32>>>,
-    clock: Clock,
-    interval: Duration,
-) {
+async fn sample_alive(runtime: FunctionRuntime, samples: Arc<Mutex<Vec<u32>>>, clock: Clock, interval: Duration) {
     let start = clock.now();
     let mut tick = tokio::time::interval(interval.min(Duration::from_millis(100)));
     loop {

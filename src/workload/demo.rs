@@ -120,3 +120,27 @@ pub fn parse_request(body: &[u8]) -> Result<Work, String> {
     }
     serde_json::from_value(value).map_err(|e| format!("body is not a work request: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn work_round_trips_through_the_request_body() {
+        let cases = [
+            Work::Sleep { duration: HumanDuration(Duration::from_millis(5)) },
+            Work::Cpu { duration: None, rounds: Some(10) },
+            Work::Alloc { memory_mb: 1 },
+            Work::Echo { payload_bytes: 3 },
+        ];
+        for work in cases {
+            assert_eq!(parse_request(&work.request_body()).unwrap(), work);
+        }
+    }
+
+    #[test]
+    fn empty_body_is_default_work_and_garbage_is_an_error() {
+        assert_eq!(parse_request(b"").unwrap(), Work::default());
+        assert!(parse_request(b"{\"kind\":\"dance\"}").unwrap_err().contains("dance"));
+    }
+}
