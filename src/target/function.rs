@@ -84,13 +84,14 @@ impl Target for FunctionTarget<'_> {
 
     async fn stop(&mut self, run: &Run<'_>) -> Part {
         let Some(running) = self.running.take() else { return Part::default() };
-        running.sampler.abort();
         // The warmer keeps to its schedule until the workload's horizon (skipping idle time
-        // when fast-forwarding), as the simulator's does; Ctrl-C ends it at once.
+        // when fast-forwarding), as the simulator's does; Ctrl-C ends it at once. The sampler
+        // goes on counting instances alive until it is done.
         let pings = match running.pinger {
             Some(pinger) => Some(pinger.finish(run.cancel).await),
             None => None,
         };
+        running.sampler.abort();
         let alive_per_second = std::mem::take(&mut *running.samples.lock().expect("samples lock"));
         running.gateway.stop().await;
         running.runtime.stop();
