@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::lambda;
-use crate::workload::HumanDuration;
+use crate::workload::{HumanDuration, KeepAliveSetting};
 
 /// Serverless function or always-on container? coldbench drives both with the same load and
 /// reports latency (coordinated-omission free), cold starts and errors side by side.
@@ -140,10 +140,10 @@ pub struct ReplayArgs {
     /// A trace in the Azure Functions 2019 layout (`HashOwner,HashApp,HashFunction,Trigger,1..1440`),
     /// e.g. `invocations_per_function_md.anon.d01.csv` from Azure/AzurePublicDataset.
     pub trace: PathBuf,
-    /// Keep-alive policies to compare: durations (a fixed keep-alive) and `hybrid` or
-    /// `hybrid:<fallback>` (the adaptive histogram policy).
-    #[arg(long, value_delimiter = ',', default_value = "10m,20m,hybrid")]
-    pub policies: Vec<String>,
+    /// Keep-alive policies to compare: durations (a fixed keep-alive), `exponential:<mean>`, and
+    /// `hybrid` or `hybrid:<fallback>` (the adaptive histogram policy).
+    #[arg(long, value_delimiter = ',', value_parser = KeepAliveSetting::parse, default_value = "10m,20m,hybrid")]
+    pub policies: Vec<KeepAliveSetting>,
     /// Init on every cold start (the trace has none).
     #[arg(long, value_parser = parse_duration, default_value = "300ms")]
     pub init: Duration,
@@ -289,9 +289,10 @@ pub struct RuntimeArgs {
     /// Most instances at once; beyond it invocations get 429.
     #[arg(long, default_value_t = lambda::DEFAULT_MAX_CONCURRENCY)]
     pub max_concurrency: usize,
-    /// Idle time after which an instance is stopped.
-    #[arg(long, value_parser = HumanDuration::parse, default_value_t = HumanDuration(lambda::DEFAULT_KEEP_ALIVE))]
-    pub keep_alive: HumanDuration,
+    /// Idle time after which an instance is stopped: a duration, exponential:<mean>, or hybrid /
+    /// hybrid:<fallback> (the adaptive histogram policy, which also pre-warms).
+    #[arg(long, value_parser = KeepAliveSetting::parse, default_value_t = KeepAliveSetting::default())]
+    pub keep_alive: KeepAliveSetting,
     /// Recycle instances this long after they started ("off" to keep them).
     #[arg(long, default_value_t = HumanDuration(lambda::DEFAULT_MAX_LIFETIME).to_string())]
     pub max_lifetime: String,

@@ -36,6 +36,14 @@ pub fn format_span(seconds: f64) -> String {
     parts[first..(first + 3).min(4)].iter().map(|(n, unit)| format!("{n}{unit}")).collect::<Vec<_>>().join(" ")
 }
 
+/// A duration as the workload file writes it: `10m`, `1h 30m`, `250ms`, `0s`.
+pub fn format_duration(d: std::time::Duration) -> String {
+    if d.is_zero() {
+        return "0s".to_string();
+    }
+    humantime::format_duration(d).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,25 +5,25 @@ mod common;
 
 use common::*;
 
-/// A workload whose arrivals are `gap_s` apart for `duration`, against a function with a
-/// 10-minute keep-alive and a container, fast-forwarded.
-fn workload(tag: &(String, String), fast_forward: &str) -> String {
+/// A workload of `hours` whose arrivals come from `arrivals.csv`, against a function with
+/// `keep_alive` and a container, fast-forwarded.
+fn workload(tag: &(String, String), hours: u64, keep_alive: &str) -> String {
     format!(
         r#"
 name = "fast-forward"
-duration = "2h"
+duration = "{hours}h"
 [traffic]
 pattern = "trace"
 file = "arrivals.csv"
 [load]
-fast_forward = {fast_forward}
+fast_forward = true
 [function]
 init = {{ delay = "50ms" }}
 work = {{ kind = "sleep", duration = "5ms" }}
 [[targets]]
 name = "fn"
 kind = "function"
-keep_alive = "10m"
+keep_alive = "{keep_alive}"
 max_lifetime = "off"
 env = {{ {key} = "{value}" }}
 [[targets]]
@@ -37,17 +37,22 @@ env = {{ {key} = "{value}" }}
     )
 }
 
+/// Arrivals `gap_s` apart for 2 hours, with a 10-minute keep-alive.
 fn run(gap_s: u64) -> serde_json::Value {
+    run_with(gap_s, 2, "10m")
+}
+
+fn run_with(gap_s: u64, hours: u64, keep_alive: &str) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
-    let arrivals: String = (0..7_200 / gap_s).map(|i| format!("{}\n", i * gap_s)).collect();
+    let arrivals: String = (0..hours * 3_600 / gap_s).map(|i| format!("{}\n", i * gap_s)).collect();
     std::fs::write(dir.path().join("arrivals.csv"), arrivals).unwrap();
     let tag = unique_tag();
-    let workload = write_workload(dir.path(), "w.toml", &workload(&tag, "true"));
+    let workload = write_workload(dir.path(), "w.toml", &workload(&tag, hours, keep_alive));
     let out = dir.path().join("out");
     let output = coldbench().arg("run").arg(&workload).arg("--out").arg(&out).arg("--quiet").output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("fn: fast-forwarded: 1h"), "the terminal states simulated and real time:\n{stdout}");
+    assert!(stdout.contains("fn: fast-forwarded: "), "the terminal states simulated and real time:\n{stdout}");
     assert!(processes_with_env(&format!("{}={}", tag.0, tag.1)).is_empty(), "no process outlives the run");
     let json = results(&out);
     assert_valid_results(&json);
@@ -61,7 +66,13 @@ fn target<'a>(json: &'a serde_json::Value, name: &str) -> &'a serde_json::Value 
     json["targets"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap()
 }
 
+/// Hours were skipped in one jump per idle gap (plus `extra_jumps`: stops on the way, such as a
+/// pre-warm), and every request was served.
 fn assert_skipped_hours(t: &serde_json::Value, requests: u64) {
+    assert_skipped_hours_with(t, requests, 0);
+}
+
+fn assert_skipped_hours_with(t: &serde_json::Value, requests: u64, extra_jumps: u64) {
     let ff = &t["fast_forward"];
     let (simulated, real, skipped) =
         (ff["simulated_s"].as_f64().unwrap(), ff["real_s"].as_f64().unwrap(), ff["skipped_s"].as_f64().unwrap());
@@ -69,7 +80,7 @@ fn assert_skipped_hours(t: &serde_json::Value, requests: u64) {
     assert!(simulated > 3_600.0, "{ff}");
     assert!(skipped > simulated - 120.0, "nearly all of it was skipped: {ff}");
     assert!(real < 120.0, "seconds, not hours: {ff}");
-    assert_eq!(ff["jumps"].as_u64(), Some(requests - 1), "one jump per idle gap: {ff}");
+    assert_eq!(ff["jumps"].as_u64(), Some(requests - 1 + extra_jumps), "one jump per idle gap: {ff}");
     assert_eq!(t["measurement"]["requests"].as_u64(), Some(requests));
     assert_eq!(t["measurement"]["outcomes"]["ok"].as_u64(), Some(requests));
 }
@@ -98,6 +109,22 @@ fn five_minutes_apart_only_the_first_invocation_is_cold() {
     let m = &function["measurement"];
     assert_eq!((m["cold"].as_u64(), m["warm"].as_u64()), (Some(1), Some(23)));
     assert_eq!(function["function"]["stats"]["instances_started"].as_u64(), Some(1));
+}
+
+#[test]
+fn the_hybrid_keep_alive_learns_a_periodic_function_and_prewarms_it_in_a_real_run() {
+    // 15 minutes apart for 6 hours: 24 arrivals, each gap longer than the 10-minute fallback.
+    let json = run_with(900, 6, "hybrid");
+    let function = target(&json, "fn");
+    // The clock stops at each pre-warm, then jumps on to the arrival.
+    assert_skipped_hours_with(function, 24, 13);
+    let m = &function["measurement"];
+    let stats = &function["function"]["stats"];
+    // Cold while the histogram learns (the first arrival and 10 idle times), then each arrival
+    // finds an instance the policy loaded (and initialised, for real) just before it.
+    assert_eq!((m["cold"].as_u64(), m["warm"].as_u64()), (Some(11), Some(13)), "{stats}");
+    assert_eq!(stats["prewarmed"].as_u64(), Some(13), "{stats}");
+    assert_eq!(stats["instances_started"].as_u64(), Some(24), "{stats}");
 }
 
 #[test]

@@ -119,3 +119,15 @@ fn every_shipped_workload_is_valid() {
     }
     assert!(checked >= 7, "{checked} workloads");
 }
+
+#[test]
+fn keep_alive_policies_parse_and_a_bad_one_is_named() {
+    let function = |extra: &str| GOOD.replace("kind = \"container\"", &format!("kind = \"function\"\n{extra}"));
+    for good in ["keep_alive = \"hybrid\"", "keep_alive = \"hybrid:20m\"", "keep_alive = \"exponential:5m\""] {
+        Workload::parse(Path::new("workloads/x.toml"), &function(good)).unwrap_or_else(|e| panic!("{good}: {e}"));
+    }
+    let err = error_of(&function("keep_alive = \"forever\""));
+    assert!(err.contains("keep_alive") && err.contains("hybrid"), "{err}");
+    let err = error_of(&function("keep_alive = \"hybrid\"\nkeep_alive_jitter = \"1m\""));
+    assert!(err.contains("keep_alive_jitter: applies to a fixed keep_alive only"), "{err}");
+}

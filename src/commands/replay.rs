@@ -5,13 +5,14 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use super::folder_timestamp;
 use crate::cli::{ReplayArgs, SpreadArg};
 use crate::cost::Pricing;
-use crate::simulate::replay::{replay, FunctionModel, Policy, PolicyOutcome};
+use crate::policy::KeepAlive;
+use crate::simulate::replay::{replay, FunctionModel, PolicyOutcome};
 use crate::time::utc_now;
 use crate::units::{format_count, format_span};
 use crate::workload::{trace, HumanDuration, Spread};
@@ -48,7 +49,7 @@ pub struct PolicyCost {
 /// # Errors
 /// An unreadable or malformed trace, an unknown policy, or an unwritable report folder.
 pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
-    let policies = args.policies.iter().map(|p| parse_policy(p)).collect::<anyhow::Result<Vec<_>>>()?;
+    let policies: Vec<KeepAlive> = args.policies.iter().map(|&p| KeepAlive::from_setting(p, None)).collect();
     let max_lifetime = crate::workload::max_lifetime(&args.max_lifetime)
         .map_err(|e| anyhow::anyhow!("--max-lifetime {:?}: {e}", args.max_lifetime))?;
     let spread = match args.spread {
@@ -118,22 +119,6 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `10m` → fixed; `hybrid` or `hybrid:20m` → the adaptive policy.
-fn parse_policy(text: &str) -> anyhow::Result<Policy> {
-    let text = text.trim();
-    if let Some(rest) = text.strip_prefix("hybrid") {
-        let fallback = match rest.strip_prefix(':') {
-            Some(d) => HumanDuration::parse(d).map_err(|e| anyhow::anyhow!("--policies {text:?}: {e}"))?.0,
-            None if rest.is_empty() => Duration::from_secs(600),
-            None => bail!("--policies {text:?}: write hybrid or hybrid:<fallback keep-alive>"),
-        };
-        return Ok(Policy::Hybrid { fallback });
-    }
-    HumanDuration::parse(text)
-        .map(|d| Policy::Fixed(d.0))
-        .map_err(|e| anyhow::anyhow!("--policies {text:?}: {e} (a keep-alive like 10m, or hybrid)"))
-}
-
 fn markdown(r: &ReplayReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
@@ -175,18 +160,4 @@ fn markdown(r: &ReplayReport) -> String {
          users' Lambda bill, where every cold start also pays its Init. $/month scales both to 730 hours."
     );
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn policies_parse_and_errors_name_the_value() {
-        assert_eq!(parse_policy("10m").unwrap(), Policy::Fixed(Duration::from_secs(600)));
-        assert_eq!(parse_policy("hybrid").unwrap(), Policy::Hybrid { fallback: Duration::from_secs(600) });
-        assert_eq!(parse_policy("hybrid:4h").unwrap(), Policy::Hybrid { fallback: Duration::from_secs(14_400) });
-        let err = parse_policy("forever").unwrap_err().to_string();
-        assert!(err.starts_with("--policies \"forever\":"), "{err}");
-    }
 }

@@ -76,7 +76,7 @@ fn config(args: &RuntimeArgs) -> anyhow::Result<FunctionConfig> {
         env,
         pool: PoolConfig {
             max_concurrency: args.max_concurrency,
-            keep_alive: KeepAlive::Fixed { idle: args.keep_alive.0 },
+            keep_alive: KeepAlive::from_setting(args.keep_alive, None),
             max_lifetime,
             provisioned: args.provisioned,
             ..PoolConfig::default()

@@ -50,5 +50,8 @@ pub struct FunctionStats {
     /// Instances removed after a timeout, crash or failed Init.
     pub discarded: u64,
     pub throttled: u64,
+    /// Instances the hybrid keep-alive started ahead of demand.
+    #[serde(default)]
+    pub prewarmed: u64,
     pub peak_instances: usize,
 }

@@ -21,12 +21,38 @@ pub enum KeepAlive {
     Jittered { idle: Duration, jitter: Duration },
     /// Exponentially distributed with this mean (memoryless eviction), drawn each idle period.
     Exponential { mean: Duration },
+    /// The hybrid histogram policy (`hybrid.rs`): learns each function's idle times, unloads its
+    /// last instance and pre-warms one before the next expected arrival; `fallback` is the fixed
+    /// keep-alive used until the histogram is representative, and for extra instances.
+    Hybrid { fallback: Duration },
 }
 
 impl KeepAlive {
+    /// The policy a workload's `keep_alive` (and `keep_alive_jitter`, for a fixed one) asks for.
+    pub fn from_setting(setting: crate::workload::KeepAliveSetting, jitter: Option<Duration>) -> Self {
+        use crate::workload::KeepAliveSetting as S;
+        match (setting, jitter) {
+            (S::Fixed(idle), Some(jitter)) => KeepAlive::Jittered { idle, jitter },
+            (S::Fixed(idle), None) => KeepAlive::Fixed { idle },
+            (S::Exponential(mean), _) => KeepAlive::Exponential { mean },
+            (S::Hybrid(fallback), _) => KeepAlive::Hybrid { fallback },
+        }
+    }
+
+    /// "fixed 10m", "10m ± 1m", "exponential (mean 10m)", "hybrid histogram (fallback 10m)".
+    pub fn label(&self) -> String {
+        let span = |d: Duration| crate::units::format_duration(d);
+        match *self {
+            KeepAlive::Fixed { idle } => format!("fixed {}", span(idle)),
+            KeepAlive::Jittered { idle, jitter } => format!("{} ± {}", span(idle), span(jitter)),
+            KeepAlive::Exponential { mean } => format!("exponential (mean {})", span(mean)),
+            KeepAlive::Hybrid { fallback } => format!("hybrid histogram (fallback {})", span(fallback)),
+        }
+    }
+
     pub(super) fn draw(&self, rng: &mut ChaCha8Rng) -> Duration {
         match *self {
-            KeepAlive::Fixed { idle } => idle,
+            KeepAlive::Fixed { idle } | KeepAlive::Hybrid { fallback: idle } => idle,
             KeepAlive::Jittered { idle, jitter } => {
                 let low = idle.saturating_sub(jitter).as_secs_f64();
                 let high = (idle + jitter).as_secs_f64();

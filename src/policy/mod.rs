@@ -16,9 +16,11 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 mod config;
+mod hybrid;
 mod keep_warm;
 
 pub use config::{Decision, Eviction, InstanceId, KeepAlive, PoolConfig, Reuse, ThrottleReason};
+use hybrid::IdleHistogram;
 pub use keep_warm::KeepWarm;
 
 #[derive(Clone, Debug)]
@@ -35,6 +37,8 @@ struct Instance {
     queued: Option<Duration>,
     /// Counts the instance's idle periods: index entries of an earlier period are stale.
     period: u64,
+    /// The keep-alive of its first idle period, when a pre-warm chose it.
+    keep_first: Option<Duration>,
 }
 
 /// Counters over the pool's life.
@@ -45,6 +49,8 @@ pub struct PoolStats {
     pub evicted_lifetime: u64,
     pub discarded: u64,
     pub throttled: u64,
+    /// Instances started ahead of demand by the hybrid policy.
+    pub prewarmed: u64,
     pub peak_alive: usize,
     /// Time instances spent idle (alive, initialised, serving nothing), summed over instances:
     /// the memory a provider keeps warm for nothing. Counted when an idle period ends.
@@ -77,6 +83,11 @@ pub struct Pool {
     refilled_at: Duration,
     rng: ChaCha8Rng,
     stats: PoolStats,
+    /// The hybrid keep-alive's state: the idle-time histogram, when the function's last
+    /// invocation ended, and a planned pre-warm (load at `.0`, keep for `.1`).
+    histogram: Option<IdleHistogram>,
+    last_end: Option<Duration>,
+    planned: Option<(Duration, Duration)>,
 }
 
 /// Instance ids are sequential integers: they need mixing, not a keyed hash.
@@ -105,7 +116,6 @@ impl Pool {
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
         let tokens = f64::from(config.scale_burst);
         Self {
-            config,
             instances: HashMap::default(),
             idle: VecDeque::new(),
             idle_provisioned: VecDeque::new(),
@@ -116,6 +126,10 @@ impl Pool {
             refilled_at: now,
             rng,
             stats: PoolStats::default(),
+            histogram: matches!(config.keep_alive, KeepAlive::Hybrid { .. }).then(IdleHistogram::new),
+            last_end: None,
+            planned: None,
+            config,
         }
     }
 
@@ -128,6 +142,14 @@ impl Pool {
     /// Decides how to serve an invocation arriving at `now`.
     pub fn acquire(&mut self, now: Duration) -> Decision {
         self.refill(now);
+        if let Some(histogram) = &mut self.histogram {
+            // An idle time of the whole function: nothing ran since its last invocation ended.
+            if let Some(end) = self.last_end.filter(|_| self.instances.len() == self.idle_count) {
+                histogram.learn(now.saturating_sub(end));
+            }
+            // A pre-warm planned for later is superseded: the next plan follows this invocation.
+            self.planned = None;
+        }
         // Provisioned instances serve first; on-demand ones take the spill-over (as in Lambda).
         if let Some((id, since)) = self.take_idle(true).or_else(|| self.take_idle(false)) {
             self.stats.idle += now.saturating_sub(since);
@@ -146,15 +168,34 @@ impl Pool {
     }
 
     /// The invocation on `id` finished and the instance is ready for another (it polled `/next`).
-    /// Returns an eviction when the instance has outlived its maximum lifetime: the caller stops it.
+    /// Returns an eviction when the instance has outlived its maximum lifetime, or when the hybrid
+    /// policy unloads it until a pre-warm: the caller stops it.
     pub fn release(&mut self, id: InstanceId, now: Duration) -> Option<Eviction> {
-        let keep_alive = self.config.keep_alive.draw(&mut self.rng);
+        let first = self.instances.get_mut(&id)?.keep_first.take();
+        let keep_alive = match (first, &self.histogram) {
+            (Some(keep), _) => keep,
+            (None, Some(histogram)) => {
+                self.last_end = Some(self.last_end.map_or(now, |e| e.max(now)));
+                // The windows describe the function's idle times: they govern its last instance,
+                // when the whole function goes idle. Extra instances keep the fixed fallback.
+                let windows = histogram.windows().filter(|_| self.instances.len() == 1);
+                match windows {
+                    Some(w) if !w.prewarm.is_zero() && !self.is_provisioned(id) => {
+                        self.remove(id);
+                        self.stats.evicted_idle += 1;
+                        self.planned = Some((now + w.prewarm, w.keep));
+                        return Some(Eviction::Idle);
+                    }
+                    Some(w) => w.keep,
+                    None => self.config.keep_alive.draw(&mut self.rng),
+                }
+            }
+            (None, None) => self.config.keep_alive.draw(&mut self.rng),
+        };
         self.release_for(id, now, keep_alive)
     }
 
-    /// As [`Pool::release`], with a keep-alive chosen by the caller for this idle period (an
-    /// adaptive policy that learns from each function's idle times).
-    pub fn release_for(&mut self, id: InstanceId, now: Duration, keep_alive: Duration) -> Option<Eviction> {
+    fn release_for(&mut self, id: InstanceId, now: Duration, keep_alive: Duration) -> Option<Eviction> {
         let lifetime = self.config.max_lifetime;
         let instance = self.instances.get_mut(&id)?;
         // Provisioned environments are recycled too, but Lambda initialises their replacements
@@ -209,12 +250,24 @@ impl Pool {
         }
     }
 
-    /// Starts an instance ahead of demand, already initialised and idle from `now` for
-    /// `keep_alive` (a pre-warming policy loads it before the invocation it expects).
-    pub fn start_warm(&mut self, now: Duration, keep_alive: Duration) -> InstanceId {
-        let id = self.add(now, false);
-        self.release_for(id, now, keep_alive);
-        id
+    /// When the hybrid policy wants an instance loaded ahead of demand, if it does.
+    pub fn next_prewarm(&self) -> Option<Duration> {
+        self.planned.map(|(at, _)| at)
+    }
+
+    /// The pre-warm due by `now`, if one is and no instance is idle already: a new instance the
+    /// caller starts and initialises, then hands back with [`Pool::release`] (its first idle
+    /// period lasts the policy's keep window). It uses no scale-out token.
+    pub fn prewarm(&mut self, now: Duration) -> Option<InstanceId> {
+        let (at, keep) = self.planned.filter(|(at, _)| *at <= now)?;
+        self.planned = None;
+        if self.idle_count > 0 || self.instances.len() >= self.config.max_concurrency {
+            return None;
+        }
+        let id = self.add(at, false);
+        self.instances.get_mut(&id).expect("just added").keep_first = Some(keep);
+        self.stats.prewarmed += 1;
+        Some(id)
     }
 
     /// Idle time so far, counting the idle periods still running at `now`.
@@ -341,8 +394,18 @@ impl Pool {
     fn add(&mut self, now: Duration, provisioned: bool) -> InstanceId {
         let id = self.next_id;
         self.next_id += 1;
-        self.instances
-            .insert(id, Instance { started: now, provisioned, idle: None, deadline: None, queued: None, period: 0 });
+        self.instances.insert(
+            id,
+            Instance {
+                started: now,
+                provisioned,
+                idle: None,
+                deadline: None,
+                queued: None,
+                period: 0,
+                keep_first: None,
+            },
+        );
         self.stats.started += 1;
         self.stats.peak_alive = self.stats.peak_alive.max(self.instances.len());
         id
@@ -363,6 +426,7 @@ impl From<PoolStats> for crate::metrics::FunctionStats {
             evicted_lifetime: s.evicted_lifetime,
             discarded: s.discarded,
             throttled: s.throttled,
+            prewarmed: s.prewarmed,
             peak_instances: s.peak_alive,
         }
     }

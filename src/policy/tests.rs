@@ -174,3 +174,57 @@ fn jittered_keep_alive_is_seeded_and_within_bounds() {
     assert!(a.iter().all(|d| *d >= s(540) && *d <= s(660)));
     assert!(a.windows(2).any(|w| w[0] != w[1]));
 }
+
+#[test]
+fn the_hybrid_keep_alive_unloads_a_periodic_function_and_prewarms_it_before_it_returns() {
+    let mut p = pool(PoolConfig {
+        keep_alive: KeepAlive::Hybrid { fallback: s(600) },
+        max_lifetime: None,
+        ..PoolConfig::default()
+    });
+    let every = s(900);
+    let mut t = Duration::ZERO;
+    // Learning: 15-minute gaps outlive the 10-minute fallback, so each arrival is cold.
+    for _ in 0..=hybrid::MIN_IDLE_TIMES {
+        p.evict(t);
+        let Decision::Cold(id) = p.acquire(t) else { panic!("cold while learning at {t:?}") };
+        assert_eq!(p.next_prewarm(), None);
+        let eviction = p.release(id, t + s(1));
+        t += every;
+        if eviction.is_some() {
+            break;
+        }
+    }
+    // Learned: the instance was unloaded at once and a pre-warm planned at 90 % of the idle
+    // times' 5th percentile bin (899 s idle: minute 14, so 12.6 min).
+    let planned = p.next_prewarm().expect("a pre-warm is planned");
+    assert_eq!(planned, t - every + s(1) + s(756));
+    assert_eq!(p.prewarm(planned - s(1)), None, "not due yet");
+    let id = p.prewarm(planned).expect("due");
+    assert_eq!(p.release(id, planned + s(2)), None);
+    // The next arrival finds it warm; counters say what happened.
+    assert_eq!(p.acquire(t), Decision::Warm(id));
+    assert_eq!(p.stats().prewarmed, 1);
+    assert_eq!(p.stats().evicted_idle, u64::from(hybrid::MIN_IDLE_TIMES) + 1);
+}
+
+#[test]
+fn a_prewarm_is_superseded_by_an_earlier_arrival() {
+    let mut p = pool(PoolConfig {
+        keep_alive: KeepAlive::Hybrid { fallback: s(60) },
+        max_lifetime: None,
+        ..PoolConfig::default()
+    });
+    let mut t = Duration::ZERO;
+    while p.next_prewarm().is_none() {
+        p.evict(t);
+        let (Decision::Cold(id) | Decision::Warm(id)) = p.acquire(t) else { panic!("throttled") };
+        p.release(id, t);
+        t += s(600);
+        assert!(t < s(600 * 20), "the policy never learned");
+    }
+    let planned = p.next_prewarm().unwrap();
+    assert!(matches!(p.acquire(planned - s(30)), Decision::Cold(_)));
+    assert_eq!(p.next_prewarm(), None);
+    assert_eq!(p.prewarm(planned), None);
+}

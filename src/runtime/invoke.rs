@@ -95,6 +95,7 @@ async fn acquire(inner: &Arc<Inner>, request_id: &str) -> Result<(Arc<FunctionIn
     // The eviction tick may not have run since the clock last jumped.
     inner.evict_expired();
     let decision = inner.pool.lock().expect("pool lock").acquire(inner.now());
+    inner.follow_prewarm();
     match decision {
         Decision::Throttle(reason) => {
             let record = record(inner, request_id, None, false, None, Duration::ZERO, InvocationOutcome::Throttled);
@@ -247,6 +248,7 @@ fn record(
 /// microseconds. Sequential callers therefore always see the same warm instance.
 fn release(inner: &Arc<Inner>, id: InstanceId) {
     let retired = inner.pool.lock().expect("pool lock").release(id, inner.now());
+    inner.follow_prewarm();
     if retired.is_some() {
         inner.forget(id);
     }

@@ -24,7 +24,7 @@ pub use invoke::Invoked;
 use crate::gateway::{Backend, Invocation, InvokeFuture};
 use crate::policy::{InstanceId, Pool, PoolConfig};
 use crate::process::LineSink;
-use crate::time::clock::Clock;
+use crate::time::clock::{Alarm, Clock};
 use instance::{FunctionInstance, InitEnd};
 
 /// How often idle instances are checked for eviction.
@@ -66,6 +66,8 @@ struct Inner {
     instances: Mutex<HashMap<InstanceId, Arc<FunctionInstance>>>,
     records: Mutex<Vec<BillingRecord>>,
     shutdown: CancellationToken,
+    /// Holds the keep-alive policy's next pre-warm, so that fast-forward does not jump past it.
+    prewarm_alarm: Alarm,
 }
 
 /// The local function runtime, served through the gateway as a [`Backend`].
@@ -82,7 +84,9 @@ impl FunctionRuntime {
     pub async fn start(config: FunctionConfig) -> anyhow::Result<Self> {
         let origin = config.clock.now();
         let pool = Pool::new(config.pool.clone(), Duration::ZERO);
+        let prewarm_alarm = config.clock.alarm();
         let inner = Arc::new(Inner {
+            prewarm_alarm,
             config,
             origin,
             pool: Mutex::new(pool),
@@ -100,20 +104,7 @@ impl FunctionRuntime {
         let inner = &self.inner;
         let ids = inner.pool.lock().expect("pool lock").start_provisioned(inner.now());
         for id in ids {
-            let instance = FunctionInstance::spawn(&inner.config, id, true, inner.config.log.clone()).await?;
-            let deadline = instance.spawned_at + inner.config.init_timeout;
-            match instance.wait_initialized(deadline).await {
-                InitEnd::Ready(_) => {}
-                other => {
-                    instance.kill();
-                    anyhow::bail!(
-                        "provisioned instance {} did not initialise: {other:?}; its output ends with:\n{}",
-                        instance.name,
-                        instance.tail()
-                    )
-                }
-            }
-            inner.instances.lock().expect("instances lock").insert(id, Arc::new(instance));
+            inner.initialise(id, true).await?;
             inner.pool.lock().expect("pool lock").release(id, inner.now());
         }
         Ok(())
@@ -155,6 +146,70 @@ impl Inner {
         self.config.clock.now().saturating_duration_since(self.origin)
     }
 
+    /// Starts instance `id` ahead of traffic and waits for its Init (a provisioned instance, or
+    /// one the keep-alive policy pre-warms); it joins the instances once initialised.
+    ///
+    /// # Errors
+    /// When it cannot start or fails its Init (it is killed).
+    async fn initialise(&self, id: InstanceId, provisioned: bool) -> anyhow::Result<()> {
+        let instance = FunctionInstance::spawn(&self.config, id, provisioned, self.config.log.clone()).await?;
+        let deadline = instance.spawned_at + self.config.init_timeout;
+        match instance.wait_initialized(deadline).await {
+            InitEnd::Ready(_) => {}
+            other => {
+                instance.kill();
+                anyhow::bail!(
+                    "{} instance {} did not initialise: {other:?}; its output ends with:\n{}",
+                    if provisioned { "provisioned" } else { "pre-warmed" },
+                    instance.name,
+                    instance.tail()
+                )
+            }
+        }
+        let instance = Arc::new(instance);
+        self.instances.lock().expect("instances lock").insert(id, Arc::clone(&instance));
+        // Stopped while it started: nothing else will kill it.
+        if self.shutdown.is_cancelled() {
+            self.forget(id);
+        }
+        Ok(())
+    }
+
+    /// Loads the instance the keep-alive policy wants ready before the next expected invocation
+    /// (the hybrid policy's pre-warm), if one is due. Not billed: the provider pays for it.
+    fn prewarm_due(self: &Arc<Self>) {
+        let due = self.pool.lock().expect("pool lock").prewarm(self.now());
+        self.follow_prewarm();
+        let Some(id) = due else { return };
+        let inner = Arc::clone(self);
+        // The clock does not jump while the instance initialises, as it would not in real time.
+        let busy = self.config.clock.busy();
+        tokio::spawn(async move {
+            let _busy = busy;
+            match inner.initialise(id, false).await {
+                Ok(()) => {
+                    let retired = inner.pool.lock().expect("pool lock").release(id, inner.now());
+                    if retired.is_some() {
+                        inner.forget(id);
+                    }
+                }
+                Err(err) => {
+                    inner.log(&format!("coldbench: pre-warm failed: {err:#}"));
+                    inner.pool.lock().expect("pool lock").discard(id);
+                }
+            }
+        });
+    }
+
+    /// Moves the pre-warm alarm to the pool's next planned pre-warm (or clears it); called after
+    /// every pool call that may plan or cancel one.
+    fn follow_prewarm(&self) {
+        match self.pool.lock().expect("pool lock").next_prewarm() {
+            Some(at) => self.prewarm_alarm.set(self.origin + at),
+            None => self.prewarm_alarm.clear(),
+        }
+    }
+
     /// Evicts every instance whose keep-alive or lifetime has run out, and stops it.
     fn evict_expired(&self) {
         let evicted = self.pool.lock().expect("pool lock").evict(self.now());
@@ -184,6 +239,7 @@ async fn evict_loop(inner: Arc<Inner>) {
             () = tokio::time::sleep(EVICTION_TICK) => {}
         }
         inner.evict_expired();
+        inner.prewarm_due();
     }
 }
 

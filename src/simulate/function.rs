@@ -5,18 +5,14 @@
 //!
 //! Nothing here spawns, sleeps or sends: time is the schedule's offsets.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-
+use super::core::Deployment;
 use super::{interval_for, Durations};
 use crate::lambda::{billed_ms, BillingMode};
 use crate::metrics::FunctionStats;
 use crate::metrics::{KeepWarmReport, Measurement, Outcome, Recorder, Sample};
-use crate::policy::{Decision, InstanceId, KeepWarm, Pool, PoolConfig};
+use crate::policy::{Decision, KeepWarm, PoolConfig};
 
 /// What one simulated deployment does per invocation.
 #[derive(Clone, Debug)]
@@ -62,21 +58,14 @@ pub fn simulate_function(
     let interval = interval_for(horizon);
     let mut recorder = Recorder::without_generator(base, interval);
     let mut alive = Vec::new();
-    let mut sim = Sim {
-        pool: Pool::new(f.pool.clone(), Duration::ZERO),
-        busy: BinaryHeap::new(),
-        rng: ChaCha8Rng::seed_from_u64(f.pool.seed ^ 0x5EED_D0A7),
-    };
-    for id in sim.pool.start_provisioned(Duration::ZERO) {
-        sim.pool.release(id, Duration::ZERO);
-    }
+    let mut sim = Deployment::new(f.pool.clone(), f.pool.seed ^ 0x5EED_D0A7);
     // The keep-warm schedule's rounds; the first, at 0, is over before the traffic starts.
     let mut pings = f.keep_warm.map(|k| {
         let mut report =
             KeepWarmReport { every_s: k.every.as_secs_f64(), concurrency: k.concurrency, ..Default::default() };
         let mut rounds = k.rounds(horizon).peekable();
         rounds.next();
-        sim.ping_round(f, Duration::ZERO, &mut report, true);
+        ping_round(&mut sim, f, Duration::ZERO, &mut report, true);
         (report, rounds)
     });
     let mut billed_total = 0u64;
@@ -85,17 +74,16 @@ pub fn simulate_function(
         if let Some((report, rounds)) = &mut pings {
             while let Some(next) = rounds.next_if(|next| *next <= t) {
                 sim.advance(next);
-                sim.ping_round(f, next, report, false);
+                ping_round(&mut sim, f, next, report, false);
             }
         }
         sim.advance(t);
-        sim.sample_alive(&mut alive, interval, t);
+        sample_alive(&sim, &mut alive, interval, t);
         invocations += 1;
-        let decision = sim.pool.acquire(t);
-        let (cold, id) = match decision {
+        let (cold, id) = match sim.acquire(t) {
             Decision::Throttle(_) => {
                 let sample = sample(Duration::ZERO, Outcome::Throttled, None, None);
-                recorder.record(&sample, base + t, sim.busy.len() as u64);
+                recorder.record(&sample, base + t, sim.busy() as u64);
                 continue;
             }
             Decision::Warm(id) => (false, id),
@@ -106,27 +94,27 @@ pub fn simulate_function(
         let (took, outcome) = if work > f.timeout { (f.timeout, Outcome::Timeout) } else { (work, Outcome::Ok) };
         let latency = took + init.unwrap_or_default();
         billed_total += billed_ms(took, init, f.billing);
-        recorder.record(&sample(latency, outcome, Some(cold), init), base + t + latency, sim.busy.len() as u64 + 1);
+        recorder.record(&sample(latency, outcome, Some(cold), init), base + t + latency, sim.busy() as u64 + 1);
         if outcome == Outcome::Timeout {
-            sim.pool.discard(id);
+            sim.discard(id);
         } else {
-            sim.busy.push(Reverse((t + latency, id)));
+            sim.occupy(id, t + latency);
         }
     }
     // The warmer keeps running to the end of the horizon.
     let keep_warm = pings.map(|(mut report, rounds)| {
         for next in rounds {
             sim.advance(next);
-            sim.ping_round(f, next, &mut report, false);
+            ping_round(&mut sim, f, next, &mut report, false);
         }
         report
     });
     // Instances still alive at the last event stay so to the end of the series.
-    sim.sample_alive(&mut alive, interval, horizon.saturating_sub(Duration::from_nanos(1)));
+    sample_alive(&sim, &mut alive, interval, horizon.saturating_sub(Duration::from_nanos(1)));
     let measurement = recorder.finish(base + horizon);
     Simulated {
         measurement,
-        stats: sim.pool.stats().into(),
+        stats: sim.pool().stats().into(),
         billed_ms_total: billed_total,
         invocations,
         keep_warm,
@@ -135,60 +123,44 @@ pub fn simulate_function(
     }
 }
 
-/// The simulation's state: the pool, the instances busy until a time, and the draws.
-struct Sim {
-    pool: Pool,
-    busy: BinaryHeap<Reverse<(Duration, InstanceId)>>,
-    rng: ChaCha8Rng,
+/// Records the instances alive for every interval that starts at or before `t` and has no
+/// entry yet (nothing changes between events, so the count at `t` holds for them).
+fn sample_alive(sim: &Deployment, alive: &mut Vec<u32>, interval: Duration, t: Duration) {
+    let index = (t.as_nanos() / interval.as_nanos().max(1)) as usize;
+    let now = u32::try_from(sim.pool().alive()).unwrap_or(u32::MAX);
+    while alive.len() <= index {
+        alive.push(now);
+    }
 }
 
-impl Sim {
-    /// Brings the pool to time `t`: invocations done by then release their instances, and
-    /// instances past their keep-alive or lifetime are evicted.
-    fn advance(&mut self, t: Duration) {
-        while let Some(&Reverse((done, id))) = self.busy.peek() {
-            if done > t {
-                break;
+/// `concurrency` simultaneous pings at `t`; `before_traffic` ones are over by the time the
+/// traffic starts (the warmer has been running all along).
+fn ping_round(
+    sim: &mut Deployment,
+    f: &SimulatedFunction,
+    t: Duration,
+    report: &mut KeepWarmReport,
+    before_traffic: bool,
+) {
+    let Some(k) = f.keep_warm else { return };
+    let mut taken = Vec::with_capacity(k.concurrency);
+    for _ in 0..k.concurrency {
+        report.pings += 1;
+        match sim.acquire(t) {
+            Decision::Throttle(_) => report.failed += 1,
+            Decision::Warm(id) => taken.push((id, None)),
+            Decision::Cold(id) => {
+                report.cold += 1;
+                taken.push((id, Some(f.init.draw(&mut sim.rng))));
             }
-            self.busy.pop();
-            self.pool.release(id, done);
         }
-        self.pool.evict(t);
     }
-
-    /// Records the instances alive for every interval that starts at or before `t` and has no
-    /// entry yet (nothing changes between events, so the count at `t` holds for them).
-    fn sample_alive(&self, alive: &mut Vec<u32>, interval: Duration, t: Duration) {
-        let index = (t.as_nanos() / interval.as_nanos().max(1)) as usize;
-        let now = u32::try_from(self.pool.alive()).unwrap_or(u32::MAX);
-        while alive.len() <= index {
-            alive.push(now);
-        }
-    }
-
-    /// `concurrency` simultaneous pings at `t`; `before_traffic` ones are over by the time the
-    /// traffic starts (the warmer has been running all along).
-    fn ping_round(&mut self, f: &SimulatedFunction, t: Duration, report: &mut KeepWarmReport, before_traffic: bool) {
-        let Some(k) = f.keep_warm else { return };
-        let mut taken = Vec::with_capacity(k.concurrency);
-        for _ in 0..k.concurrency {
-            report.pings += 1;
-            match self.pool.acquire(t) {
-                Decision::Throttle(_) => report.failed += 1,
-                Decision::Warm(id) => taken.push((id, None)),
-                Decision::Cold(id) => {
-                    report.cold += 1;
-                    taken.push((id, Some(f.init.draw(&mut self.rng))));
-                }
-            }
-        }
-        for (id, init) in taken {
-            report.billed_ms_total += billed_ms(PING_DURATION, init, f.billing);
-            if before_traffic {
-                self.pool.release(id, t);
-            } else {
-                self.busy.push(Reverse((t + init.unwrap_or_default() + PING_DURATION, id)));
-            }
+    for (id, init) in taken {
+        report.billed_ms_total += billed_ms(PING_DURATION, init, f.billing);
+        if before_traffic {
+            sim.release(id, t);
+        } else {
+            sim.occupy(id, t + init.unwrap_or_default() + PING_DURATION);
         }
     }
 }
@@ -261,6 +233,17 @@ mod tests {
         };
         let s = simulate_function(every(Duration::from_secs(300), 288), &no_lifetime, Duration::from_secs(86_400));
         assert_eq!((s.measurement.cold, s.measurement.warm), (1, 287));
+    }
+
+    #[test]
+    fn the_hybrid_keep_alive_prewarms_as_in_a_real_run() {
+        // As tests/fast_forward.rs runs it for real: 15 minutes apart for 6 hours.
+        let mut f = function(Duration::from_secs(600));
+        f.pool.keep_alive = KeepAlive::Hybrid { fallback: Duration::from_secs(600) };
+        f.pool.max_lifetime = None;
+        let s = simulate_function(every(Duration::from_secs(900), 24), &f, Duration::from_secs(6 * 3600));
+        assert_eq!((s.measurement.cold, s.measurement.warm), (11, 13));
+        assert_eq!((s.stats.prewarmed, s.stats.instances_started), (13, 24));
     }
 
     #[test]

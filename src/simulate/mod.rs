@@ -6,6 +6,7 @@
 //! Nothing here spawns, sleeps or sends: time is the schedule's offsets.
 
 mod container;
+mod core;
 mod function;
 pub mod replay;
 

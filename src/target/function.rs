@@ -305,10 +305,7 @@ fn function_config(
 /// # Errors
 /// When `max_lifetime` is neither a duration nor `"off"`.
 pub fn pool_config(workload: &Workload, spec: &FunctionTargetSpec) -> anyhow::Result<PoolConfig> {
-    let keep_alive = match spec.keep_alive_jitter {
-        Some(jitter) => KeepAlive::Jittered { idle: spec.keep_alive.0, jitter: jitter.0 },
-        None => KeepAlive::Fixed { idle: spec.keep_alive.0 },
-    };
+    let keep_alive = KeepAlive::from_setting(spec.keep_alive, spec.keep_alive_jitter.map(|j| j.0));
     Ok(PoolConfig {
         max_concurrency: spec.max_concurrency,
         keep_alive,

@@ -221,6 +221,11 @@ impl Alarm {
     pub fn set(&self, due: Instant) {
         self.clock.inner.alarms.lock().expect("alarms lock").insert(self.id, due);
     }
+
+    /// Guards nothing until set again.
+    pub fn clear(&self) {
+        self.clock.inner.alarms.lock().expect("alarms lock").remove(&self.id);
+    }
 }
 
 impl Drop for Alarm {

@@ -46,10 +46,7 @@ fn parse_fractional_seconds(text: &str) -> Option<Duration> {
 
 impl fmt::Display for HumanDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.is_zero() {
-            return f.write_str("0s");
-        }
-        write!(f, "{}", humantime::format_duration(self.0))
+        f.write_str(&crate::units::format_duration(self.0))
     }
 }
 

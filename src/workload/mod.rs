@@ -6,6 +6,7 @@
 mod arrival;
 mod demo;
 mod duration;
+mod keep_alive;
 mod spec;
 pub mod trace;
 mod validate;
@@ -19,6 +20,7 @@ use std::time::Duration;
 pub use arrival::{ArrivalProcess, Schedule, Stage, SECONDS_PER_DAY};
 pub use demo::{parse_request, Init, Work, ENV_INIT_DELAY, ENV_INIT_MEMORY_MB};
 pub use duration::HumanDuration;
+pub use keep_alive::KeepAliveSetting;
 pub use spec::{
     ContainerSpec, FunctionSpec, FunctionTargetSpec, KeepWarmSpec, LoadSpec, RampStage, Spread, TargetSpec,
     TraceFormat, TrafficSpec, UrlSpec, WorkloadSpec, DEFAULT_MAX_IN_FLIGHT,

@@ -226,10 +226,12 @@ pub struct FunctionTargetSpec {
     pub init_timeout: HumanDuration,
     #[serde(default = "default_max_concurrency")]
     pub max_concurrency: usize,
-    /// Idle time before an instance is stopped.
-    #[serde(default = "default_keep_alive")]
-    pub keep_alive: HumanDuration,
-    /// Draw each idle period's keep-alive from `keep_alive ± keep_alive_jitter` (seeded).
+    /// Idle time before an instance is stopped: a duration, `exponential:<mean>`, or `hybrid` /
+    /// `hybrid:<fallback>` (the adaptive histogram policy, which also pre-warms).
+    #[serde(default)]
+    pub keep_alive: super::KeepAliveSetting,
+    /// Draw each idle period's keep-alive from `keep_alive ± keep_alive_jitter` (seeded; a fixed
+    /// `keep_alive` only).
     #[serde(default)]
     pub keep_alive_jitter: Option<HumanDuration>,
     /// Recycle instances this long after they started; `"off"` keeps them.
@@ -290,10 +292,6 @@ fn default_init_timeout() -> HumanDuration {
 
 fn default_max_concurrency() -> usize {
     lambda::DEFAULT_MAX_CONCURRENCY
-}
-
-fn default_keep_alive() -> HumanDuration {
-    HumanDuration(lambda::DEFAULT_KEEP_ALIVE)
 }
 
 fn default_max_lifetime() -> String {

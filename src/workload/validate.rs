@@ -230,6 +230,12 @@ fn check_function_target(f: &super::FunctionTargetSpec) -> Result<(), FieldError
         return Err(field_error("command", "must name a program"));
     }
     max_lifetime(&f.max_lifetime).map_err(|m| field_error("max_lifetime", m))?;
+    if f.keep_alive_jitter.is_some() && !matches!(f.keep_alive, super::KeepAliveSetting::Fixed(_)) {
+        return Err(field_error(
+            "keep_alive_jitter",
+            format!("applies to a fixed keep_alive only, not {:?}", f.keep_alive.to_string()),
+        ));
+    }
     if let Some(keep_warm) = &f.keep_warm {
         if keep_warm.every.0 < Duration::from_secs(1) {
             return Err(field_error("keep_warm.every", format!("must be at least 1s, got {}", keep_warm.every)));
