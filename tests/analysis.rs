@@ -7,9 +7,9 @@ mod common;
 use std::path::Path;
 
 use coldbench::analysis::{analyse, compare};
-use coldbench::commands::report::read_results;
 use coldbench::cost::{CostItem, Pricing};
 use coldbench::metrics::{RunReport, TargetStatus};
+use coldbench::report::read_results;
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/quickstart-results.json");
 

@@ -6,10 +6,10 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use coldbench::function::DemoFunction;
 use coldbench::gateway::Gateway;
-use coldbench::lambda::BillingMode;
 use coldbench::metrics::InvocationOutcome;
-use coldbench::policy::{KeepAlive, PoolConfig};
+use coldbench::policy::KeepAlive;
 use coldbench::runtime::{FunctionConfig, FunctionRuntime};
 use common::*;
 
@@ -22,20 +22,10 @@ struct Harness {
 impl Harness {
     async fn start(configure: impl FnOnce(&mut FunctionConfig)) -> Self {
         let (tag_key, tag_value) = unique_tag();
-        let mut config = FunctionConfig {
-            name: "fn".into(),
-            command: vec![env!("CARGO_BIN_EXE_coldbench").into(), "function".into(), "--mode".into(), "lambda".into()],
-            handler: "handler".into(),
-            memory_mb: 128,
-            timeout: Duration::from_secs(2),
-            init_timeout: Duration::from_secs(10),
-            region: "us-east-1".into(),
-            env: vec![(tag_key.clone(), tag_value.clone())],
-            pool: PoolConfig::default(),
-            billing: BillingMode::Standard,
-            log: None,
-            clock: coldbench::time::clock::Clock::real(),
-        };
+        let demo = DemoFunction::new(env!("CARGO_BIN_EXE_coldbench"));
+        let mut config = FunctionConfig::new("fn", demo.lambda_command())
+            .timeout(Duration::from_secs(2))
+            .env(tag_key.clone(), tag_value.clone());
         configure(&mut config);
         let runtime = FunctionRuntime::start(config).await.unwrap();
         let gateway = Gateway::start(Arc::new(runtime.clone())).await.unwrap();

@@ -71,7 +71,7 @@ fn pings_every_five_minutes_keep_the_instance_warm_and_are_billed_apart() {
     assert!(keep_warm["usd"].as_f64().unwrap() > 0.0, "{cost}");
     assert!(cost["basis"].as_str().unwrap().contains("keep-warm: 8,760 pings/month"), "{cost}");
 
-    let sim = simulate_json(&workload, &dir.path().join("sim"), &[]);
+    let sim = simulate_json(&workload, None);
     let s = &sim["targets"][0];
     assert_eq!(s["measurement"]["cold"].as_u64(), Some(0), "the simulator agrees");
     // Real and simulated runs share one keep-warm schedule: the same pings.
@@ -85,7 +85,7 @@ fn without_pings_every_request_is_cold() {
     arrivals(dir.path());
     let tag = unique_tag();
     let workload = write_workload(dir.path(), "w.toml", &workload(&tag, ""));
-    let sim = simulate_json(&workload, &dir.path().join("sim"), &[]);
+    let sim = simulate_json(&workload, None);
     assert_eq!(sim["targets"][0]["measurement"]["cold"].as_u64(), Some(6));
     assert!(sim["targets"][0]["function"].get("keep_warm").is_none());
 }

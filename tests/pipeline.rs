@@ -5,9 +5,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use coldbench::analysis::analyse;
+use coldbench::function::DemoFunction;
 use coldbench::metrics::{RunReport, TargetKind, TargetStatus, WorkloadInfo};
-use coldbench::target::{measure_with, FakeScript, FakeTarget, Run};
-use coldbench::time::Clock;
+use coldbench::target::{measure_with, FakeScript, FakeTarget, Options, Run};
 use coldbench::workload::Workload;
 use tokio_util::sync::CancellationToken;
 
@@ -27,7 +27,8 @@ url = "http://127.0.0.1:9/"
 async fn measure(script: FakeScript) -> (Workload, coldbench::metrics::TargetReport) {
     let workload = Workload::parse(Path::new("pipeline.toml"), WORKLOAD).unwrap();
     let cancel = CancellationToken::new();
-    let run = Run { workload: &workload, clock: Clock::new(false), cancel: &cancel, quiet: true, log_dir: None };
+    let demo = DemoFunction::new(env!("CARGO_BIN_EXE_coldbench"));
+    let run = Run::new(&workload, Options { cancel: &cancel, quiet: true, log_dir: None, demo: &demo });
     let report = measure_with(FakeTarget::new("fake", script), &run).await;
     (workload, report)
 }
@@ -100,7 +101,8 @@ async fn ctrl_c_before_the_start_reports_an_interrupted_target() {
     let workload = Workload::parse(Path::new("pipeline.toml"), WORKLOAD).unwrap();
     let cancel = CancellationToken::new();
     cancel.cancel();
-    let run = Run { workload: &workload, clock: Clock::new(false), cancel: &cancel, quiet: true, log_dir: None };
+    let demo = DemoFunction::new(env!("CARGO_BIN_EXE_coldbench"));
+    let run = Run::new(&workload, Options { cancel: &cancel, quiet: true, log_dir: None, demo: &demo });
     let report = measure_with(FakeTarget::new("fake", FakeScript::default()), &run).await;
     assert_eq!((report.status, report.measurement.requests), (TargetStatus::Interrupted, 0));
 }

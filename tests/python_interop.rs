@@ -9,8 +9,6 @@ use std::time::Duration;
 
 use base64::Engine;
 use coldbench::gateway::Gateway;
-use coldbench::lambda::BillingMode;
-use coldbench::policy::PoolConfig;
 use coldbench::runtime::{FunctionConfig, FunctionRuntime};
 use common::*;
 
@@ -43,20 +41,12 @@ fn python() -> String {
 
 async fn start(dir: &std::path::Path, handler: &str) -> (FunctionRuntime, Gateway, String) {
     let (tag_key, tag_value) = unique_tag();
-    let config = FunctionConfig {
-        name: "py".into(),
-        command: vec![python(), "-m".into(), "awslambdaric".into(), handler.into()],
-        handler: handler.into(),
-        memory_mb: 128,
-        timeout: Duration::from_secs(5),
-        init_timeout: Duration::from_secs(20),
-        region: "us-east-1".into(),
-        env: vec![("PYTHONPATH".into(), dir.display().to_string()), (tag_key.clone(), tag_value.clone())],
-        pool: PoolConfig::default(),
-        billing: BillingMode::Standard,
-        log: None,
-        clock: coldbench::time::clock::Clock::real(),
-    };
+    let config = FunctionConfig::new("py", vec![python(), "-m".into(), "awslambdaric".into(), handler.into()])
+        .handler(handler)
+        .timeout(Duration::from_secs(5))
+        .init_timeout(Duration::from_secs(20))
+        .env("PYTHONPATH", dir.display().to_string())
+        .env(tag_key.clone(), tag_value.clone());
     let runtime = FunctionRuntime::start(config).await.unwrap();
     let gateway = Gateway::start(Arc::new(runtime.clone())).await.unwrap();
     (runtime, gateway, format!("{tag_key}={tag_value}"))

@@ -54,5 +54,5 @@ fn bad_policies_and_missing_traces_are_named() {
     assert!(stderr.contains("hybrid"), "the accepted forms are listed: {stderr}");
     let output = coldbench().args(["replay", "no/such/trace.csv"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("cannot read trace no/such/trace.csv"), "{stderr}");
+    assert!(stderr.contains("no/such/trace.csv: cannot read the trace"), "{stderr}");
 }

@@ -29,8 +29,7 @@ fn simulate(gap_s: u64, keep_alive: &str) -> serde_json::Value {
     let arrivals: String = (0..86_400 / gap_s).map(|i| format!("{}\n", i * gap_s)).collect();
     std::fs::write(dir.path().join("arrivals.csv"), arrivals).unwrap();
     let workload = write_workload(dir.path(), "w.toml", &workload(keep_alive));
-    let out = dir.path().join("out");
-    let json = simulate_json(&workload, &out, &[]);
+    let json = simulate_json(&workload, None);
     assert_counts_add_up(&json);
     json
 }
@@ -60,7 +59,7 @@ fn five_minutes_apart_only_the_first_is_cold() {
 fn quickstart_simulates_both_the_function_and_the_container() {
     let dir = tempfile::tempdir().unwrap();
     let workload = concat!(env!("CARGO_MANIFEST_DIR"), "/workloads/quickstart.toml");
-    let json = simulate_json(std::path::Path::new(workload), &dir.path().join("out"), &[]);
+    let json = simulate_binary_json(std::path::Path::new(workload), &dir.path().join("out"), &[]);
     assert_counts_add_up(&json);
     let kinds: Vec<&str> = json["targets"].as_array().unwrap().iter().map(|t| t["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["function", "container"]);

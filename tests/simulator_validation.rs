@@ -60,8 +60,7 @@ fn simulator_and_real_run_agree_on_cold_starts_and_peak_instances() {
     let real = results(&real_out);
     let results_json = results_path(&real_out).unwrap();
 
-    let sim_out = dir.path().join("sim");
-    let simulated = simulate_json(&workload, &sim_out, &["--calibrate".as_ref(), results_json.as_os_str()]);
+    let simulated = simulate_json(&workload, Some(&results_json));
     assert!(
         simulated["simulation"]["durations"].as_str().unwrap().contains("calibrated from"),
         "{}",

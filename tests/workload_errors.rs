@@ -80,7 +80,7 @@ fn ramp_stage_errors_name_the_stage() {
 fn missing_trace_file_is_named() {
     let trace = GOOD.replace("pattern = \"poisson\"\nrate = 5", "pattern = \"trace\"\nfile = \"nope.csv\"");
     let err = error_of(&trace);
-    assert!(err.starts_with("workloads/x.toml: traffic.file: cannot read trace workloads/nope.csv"), "{err}");
+    assert!(err.starts_with("workloads/x.toml: traffic.file: workloads/nope.csv: cannot read the trace"), "{err}");
 }
 
 #[test]

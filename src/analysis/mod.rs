@@ -4,8 +4,10 @@
 //! So an old `results.json` can be priced again (`coldbench report --pricing FILE`) and a
 //! measured and a simulated run are priced by the same code. Nothing here measures or writes.
 
+pub mod calculator;
 mod compare;
 mod cost;
+pub mod replay;
 
 use serde::Serialize;
 
@@ -38,7 +40,7 @@ pub struct TargetAnalysis {
 /// A pricing catalog that cannot price this run.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("cost.instance: {0}")]
-pub struct PricingError(String);
+pub struct PricingError(#[from] crate::cost::PriceError);
 
 /// Prices every target of `report` with `pricing` under the report's own cost settings.
 ///
@@ -46,7 +48,7 @@ pub struct PricingError(String);
 /// When the settings name an instance type the catalog does not have.
 pub fn analyse(report: &RunReport, pricing: &Pricing) -> Result<Analysis, PricingError> {
     let settings = &report.workload.cost;
-    pricing.ec2_price(&settings.instance).map_err(PricingError)?;
+    pricing.ec2_price(&settings.instance)?;
     let hours = settings.hours_per_month.unwrap_or(pricing.hours_per_month);
     let costs = cost::project(report, pricing, settings, hours);
     let targets = report

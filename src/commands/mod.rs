@@ -11,12 +11,10 @@ pub mod simulate;
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use crate::analysis::Analysis;
-use crate::metrics::{RunReport, WorkloadInfo};
-use crate::workload::Workload;
+use crate::metrics::RunReport;
 
 /// Exit code when a target failed (did not start, or no request succeeded).
 pub const EXIT_TARGET_FAILED: u8 = 2;
@@ -54,28 +52,6 @@ fn exit_code(interrupted: bool, failed: bool) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
-}
-
-/// The workload as the report records it.
-///
-/// # Errors
-/// When the traffic cannot be described as JSON.
-pub(crate) fn workload_info(workload: &Workload) -> anyhow::Result<WorkloadInfo> {
-    Ok(WorkloadInfo {
-        name: workload.spec.name.clone(),
-        description: workload.spec.description.clone(),
-        source: workload.path.display().to_string(),
-        seed: workload.spec.seed,
-        duration_s: workload.duration().as_secs_f64(),
-        traffic: serde_json::to_value(&workload.spec.traffic).context("describing the traffic")?,
-        warnings: workload.warnings.clone(),
-        cost: workload.spec.cost.clone(),
-    })
-}
-
-/// `2026-11-27T15:43:00Z` → `20261127T154300Z`: sortable and safe in file names.
-pub(crate) fn folder_timestamp(rfc3339: &str) -> String {
-    rfc3339.chars().filter(|c| *c != '-' && *c != ':').collect()
 }
 
 /// Prints a finished run: `results.json` with `--json`, else the comparison table, the time

@@ -7,25 +7,7 @@ use anyhow::Context;
 
 use crate::analysis::analyse;
 use crate::cli::{CompareArgs, ReportArgs};
-use crate::metrics::{RunReport, SCHEMA_VERSION};
-use crate::report::{comparison_table, exporters_for, ReportDir};
-
-/// Reads a results.json.
-///
-/// # Errors
-/// When the file cannot be read, is not a coldbench report, or has another schema version.
-pub fn read_results(path: &Path) -> anyhow::Result<RunReport> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let value: serde_json::Value =
-        serde_json::from_slice(&bytes).with_context(|| format!("{}: not JSON", path.display()))?;
-    let version = value.get("schema_version").and_then(serde_json::Value::as_u64);
-    anyhow::ensure!(
-        version == Some(u64::from(SCHEMA_VERSION)),
-        "{}: schema_version {version:?}, this coldbench reads {SCHEMA_VERSION}",
-        path.display()
-    );
-    serde_json::from_value(value).with_context(|| format!("{}: not a coldbench results.json", path.display()))
-}
+use crate::report::{comparison_table, exporters_for, read_results, ReportDir};
 
 /// Writes every output next to (or instead into `--out`) and prints the table.
 ///
@@ -74,18 +56,4 @@ pub fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
         print!("{}", comparison.to_text());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rejects_other_schema_versions() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("results.json");
-        std::fs::write(&path, r#"{"schema_version": 99}"#).unwrap();
-        let err = read_results(&path).unwrap_err().to_string();
-        assert!(err.contains("schema_version Some(99)"), "{err}");
-    }
 }

@@ -2,17 +2,18 @@
 
 use std::process::ExitCode;
 
-use anyhow::bail;
+use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use super::{exit_code, folder_timestamp, print_run, workload_info};
+use super::{exit_code, print_run};
 use crate::analysis::analyse;
 use crate::cli::RunArgs;
+use crate::function::DemoFunction;
 use crate::metrics::{RunReport, TargetStatus};
 use crate::report::{exporters_for, ReportDir};
 use crate::target;
 use crate::time::utc_now;
-use crate::workload::{TargetSpec, Workload};
+use crate::workload::Workload;
 
 /// Runs the workload and writes `reports/<timestamp>-<name>/`.
 ///
@@ -29,47 +30,18 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
     for warning in &workload.warnings {
         eprintln!("warning: {warning}");
     }
-    let targets = select_targets(&workload, &args.targets)?;
+    let targets = workload.select_targets(&args.targets)?;
     let pricing = crate::cost::Pricing::load_or_embedded(args.pricing.as_deref())?;
     workload.check_pricing(&pricing)?;
     let started_at = utc_now();
-    let dir = ReportDir::create(&args.out, &workload.spec.name, &folder_timestamp(&started_at))?;
-    let mut report = RunReport::new(workload_info(&workload)?, started_at, pricing);
-    let mut analysis = analyse(&report, &report.pricing)?;
-    for target in targets {
-        if cancel.is_cancelled() {
-            break;
-        }
-        if !args.quiet {
-            eprintln!("measuring {} ({})", target.name(), target.kind());
-        }
-        let measured = target::measure(&workload, target, &cancel, args.quiet, Some(dir.path())).await;
-        if let Some(error) = &measured.error {
-            eprintln!("error: target {}: {error}", measured.name);
-        }
-        for warning in &measured.warnings {
-            eprintln!("warning: target {}: {warning}", measured.name);
-        }
-        report.targets.push(measured);
-        analysis = analyse(&report, &report.pricing)?;
-        dir.write(&report, &analysis, &exporters_for(&report))?;
-    }
-    print_run(&report, &analysis, dir.path(), args.json)?;
+    let dir = ReportDir::create(&args.out, &workload.spec.name, &started_at)?;
+    let mut report = RunReport::new(workload.info()?, started_at, pricing);
+    let save = |report: &RunReport| dir.write(report, &analyse(report, &report.pricing)?, &exporters_for(report));
+    let demo = DemoFunction::this_executable().context("finding the demo function (this executable)")?;
+    let options = target::Options { cancel: &cancel, quiet: args.quiet, log_dir: Some(dir.path()), demo: &demo };
+    target::measure_all(&workload, &targets, &mut report, options, save).await?;
+    print_run(&report, &analyse(&report, &report.pricing)?, dir.path(), args.json)?;
     let interrupted = cancel.is_cancelled() || report.targets.iter().any(|t| t.status == TargetStatus::Interrupted);
     let failed = report.targets.iter().any(|t| t.status == TargetStatus::Failed);
     Ok(exit_code(interrupted, failed))
-}
-
-fn select_targets<'w>(workload: &'w Workload, wanted: &[String]) -> anyhow::Result<Vec<&'w TargetSpec>> {
-    let all = &workload.spec.targets;
-    if wanted.is_empty() {
-        return Ok(all.iter().collect());
-    }
-    let names: Vec<&str> = all.iter().map(TargetSpec::name).collect();
-    for name in wanted {
-        if !names.contains(&name.as_str()) {
-            bail!("--target {name:?}: {} has no such target (it has: {})", workload.path.display(), names.join(", "));
-        }
-    }
-    Ok(all.iter().filter(|t| wanted.iter().any(|w| w == t.name())).collect())
 }

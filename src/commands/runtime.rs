@@ -63,26 +63,27 @@ fn config(args: &RuntimeArgs) -> anyhow::Result<FunctionConfig> {
                 .with_context(|| format!("--env {pair:?}: expected NAME=VALUE"))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let command = if args.function.is_empty() { crate::function::lambda_command()? } else { args.function.clone() };
+    let command = if args.function.is_empty() {
+        crate::function::DemoFunction::this_executable()?.lambda_command()
+    } else {
+        args.function.clone()
+    };
     let log: crate::process::LineSink = Arc::new(|line: &str| println!("{line}"));
+    let pool = PoolConfig {
+        max_concurrency: args.max_concurrency,
+        keep_alive: KeepAlive::from_setting(args.keep_alive, None),
+        max_lifetime,
+        provisioned: args.provisioned,
+        ..PoolConfig::default()
+    };
     Ok(FunctionConfig {
-        name: args.name.clone(),
-        command,
-        handler: lambda::DEFAULT_HANDLER.into(),
-        memory_mb: args.memory_mb,
-        timeout: args.timeout.0,
-        init_timeout: args.init_timeout.0,
-        region: lambda::DEFAULT_REGION.into(),
         env,
-        pool: PoolConfig {
-            max_concurrency: args.max_concurrency,
-            keep_alive: KeepAlive::from_setting(args.keep_alive, None),
-            max_lifetime,
-            provisioned: args.provisioned,
-            ..PoolConfig::default()
-        },
-        billing: if args.legacy_billing { BillingMode::Legacy } else { BillingMode::Standard },
-        log: Some(log),
-        clock: crate::time::clock::Clock::real(),
+        ..FunctionConfig::new(args.name.clone(), command)
+            .memory_mb(args.memory_mb)
+            .timeout(args.timeout.0)
+            .init_timeout(args.init_timeout.0)
+            .pool(pool)
+            .billing(if args.legacy_billing { BillingMode::Legacy } else { BillingMode::Standard })
+            .log(log)
     })
 }

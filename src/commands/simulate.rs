@@ -1,219 +1,37 @@
 //! `coldbench simulate`: a workload's function and container targets in simulated time
-//! (`simulate`), producing a `RunReport` marked simulated (so analysis, exporters and charts work
-//! unchanged). URL targets cannot be simulated and are skipped with a note.
+//! (`simulate::simulate_workload`), saved and printed like a run.
 
-use std::path::Path;
 use std::process::ExitCode;
-use std::time::Instant;
 
 use anyhow::Context;
 
-use super::{folder_timestamp, print_run, workload_info};
+use super::print_run;
 use crate::analysis::analyse;
 use crate::cli::SimulateArgs;
-use crate::metrics::{RunReport, SimulationInfo, TargetKind, TargetReport, TargetStatus};
-use crate::policy::KeepWarm;
-use crate::report::{exporters_for, ReportDir};
-use crate::simulate::{simulate_container, simulate_function, Durations, SimulatedContainer, SimulatedFunction};
-use crate::target;
+use crate::report::{exporters_for, read_results, ReportDir};
+use crate::simulate::{simulate_workload, Calibration};
 use crate::time::utc_now;
-use crate::units::format_us;
-use crate::workload::{ContainerSpec, FunctionTargetSpec, TargetSpec, Work, Workload};
+use crate::workload::Workload;
 
 /// Simulates the workload and writes `reports/<timestamp>-<name>-simulated/`.
 ///
 /// # Errors
-/// An invalid workload or pricing file, or an unwritable report folder.
+/// An invalid workload, pricing or calibration file, or an unwritable report folder.
 pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     let mut workload = Workload::load(&args.workload)?;
     if let Some(duration) = args.duration {
         workload.set_duration(duration);
     }
-    let started_at = utc_now();
-    let wall = Instant::now();
-    let mut info = workload_info(&workload)?;
-    // The workload's warnings are about real-time runs (e.g. sparse traffic taking days).
-    info.warnings.clear();
     let pricing = crate::cost::Pricing::load_or_embedded(args.pricing.as_deref())?;
     workload.check_pricing(&pricing)?;
-    let mut report = RunReport::new(info.clone(), started_at.clone(), pricing);
-    let calibration = args.calibrate.as_deref().map(read_results).transpose()?;
-    let mut sources = Vec::new();
-    let mut invocations = 0;
-    let nominal_work = Durations::Fixed(workload.spec.function.work.nominal_duration());
-    for spec in &workload.spec.targets {
-        let target = match spec {
-            TargetSpec::Function(function) => {
-                let nominal_init = Durations::Fixed(workload.spec.function.init.delay.0);
-                let (init, work, source) = match (&calibration, args.calibrate.as_deref()) {
-                    (Some(results), Some(path)) => calibrated(path, results, &function.name, nominal_init)?,
-                    _ => (nominal_init, nominal_work.clone(), "nominal".to_string()),
-                };
-                sources.push(format!(
-                    "{}: {source}, Init {}, work {}",
-                    function.name,
-                    percentiles(&init),
-                    percentiles(&work)
-                ));
-                let (target, count) = simulate_function_target(&workload, function, init, work)?;
-                invocations += count;
-                target
-            }
-            TargetSpec::Container(container) => {
-                sources.push(format!("{}: nominal work {}", container.name, percentiles(&nominal_work)));
-                let (target, count) =
-                    simulate_container_target(&workload, &report.pricing, container, nominal_work.clone());
-                invocations += count;
-                target
-            }
-            TargetSpec::Url(url) => {
-                info.warnings.push(format!(
-                    "target {}: a URL target is a real deployment elsewhere and cannot be simulated; skipped",
-                    url.name
-                ));
-                continue;
-            }
-        };
-        report.targets.push(TargetReport { started_at: started_at.clone(), ..target });
-    }
-    anyhow::ensure!(
-        !report.targets.is_empty(),
-        "{}: no function or container target to simulate",
-        workload.path.display()
-    );
-    report.workload = info;
-    let wall_s = wall.elapsed().as_secs_f64();
-    report.simulation = Some(SimulationInfo {
-        simulated_s: workload.duration().as_secs_f64(),
-        wall_s,
-        invocations,
-        invocations_per_wall_second: invocations as f64 / wall_s.max(1e-9),
-        durations: sources.join("; "),
-    });
+    let results = args.calibrate.as_deref().map(|path| read_results(path).context("--calibrate")).transpose()?;
+    let calibration =
+        args.calibrate.as_deref().zip(results.as_ref()).map(|(path, results)| Calibration { path, results });
+    let started_at = utc_now();
+    let report = simulate_workload(&workload, pricing, calibration, &started_at)?;
     let analysis = analyse(&report, &report.pricing)?;
-    let folder = format!("{}-simulated", workload.spec.name);
-    let dir = ReportDir::create(&args.out, &folder, &folder_timestamp(&started_at))?;
+    let dir = ReportDir::create(&args.out, &format!("{}-simulated", workload.spec.name), &started_at)?;
     dir.write(&report, &analysis, &exporters_for(&report))?;
     print_run(&report, &analysis, dir.path(), args.json)?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn read_results(path: &Path) -> anyhow::Result<RunReport> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("--calibrate {}: cannot read", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("--calibrate {}: not a coldbench results.json", path.display()))
-}
-
-/// Init and work distributions measured for `name` in `results`: the function target of that
-/// name, or the only measured function target. Init falls back to `nominal_init` when the run
-/// had no cold start.
-fn calibrated(
-    path: &Path,
-    results: &RunReport,
-    name: &str,
-    nominal_init: Durations,
-) -> anyhow::Result<(Durations, Durations, String)> {
-    let measured: Vec<&TargetReport> =
-        results.targets.iter().filter(|t| t.kind == TargetKind::Function && !t.invocations.is_empty()).collect();
-    let target = match measured.iter().find(|t| t.name == name) {
-        Some(t) => *t,
-        None if measured.len() == 1 => measured[0],
-        None => {
-            let names: Vec<&str> = measured.iter().map(|t| t.name.as_str()).collect();
-            anyhow::bail!(
-                "--calibrate {}: no measured function target named {name:?} to calibrate from (it has: {})",
-                path.display(),
-                if names.is_empty() { "none with invocation records".to_string() } else { names.join(", ") }
-            );
-        }
-    };
-    let answered = target.invocations.iter().filter(|r| r.instance.is_some());
-    let work =
-        Durations::from_samples_us(answered.map(|r| (r.duration_ms * 1e3).round() as u64)).with_context(|| {
-            format!("--calibrate {}: target {:?} has no answered invocation", path.display(), target.name)
-        })?;
-    let inits = target.invocations.iter().filter_map(|r| r.init_ms).map(|ms| (ms * 1e3).round() as u64);
-    let (init, note) = match Durations::from_samples_us(inits) {
-        Some(init) => (init, ""),
-        None => (nominal_init, " (no cold start measured: nominal Init)"),
-    };
-    let cold = target.invocations.iter().filter(|r| r.init_ms.is_some()).count();
-    let source = format!(
-        "calibrated from {} target {:?} ({} invocations, {cold} cold starts){note}",
-        path.display(),
-        target.name,
-        target.invocations.len()
-    );
-    Ok((init, work, source))
-}
-
-/// A function target through the pool policy.
-fn simulate_function_target(
-    workload: &Workload,
-    function: &FunctionTargetSpec,
-    init: Durations,
-    work: Durations,
-) -> anyhow::Result<(TargetReport, u64)> {
-    let simulated = SimulatedFunction {
-        pool: target::pool_config(workload, function)?,
-        init,
-        work,
-        timeout: function.timeout.0,
-        billing: function.billing,
-        keep_warm: function.keep_warm.map(|k| KeepWarm { every: k.every.0, concurrency: k.concurrency }),
-    };
-    let result = simulate_function(workload.schedule(), &simulated, workload.duration());
-    let mut target =
-        target::empty_report(&function.name, TargetKind::Function, "simulated", TargetStatus::Complete, None);
-    target.measurement = result.measurement;
-    target.function = Some(target::function_report(
-        function,
-        result.stats,
-        result.billed_ms_total,
-        result.alive_per_interval,
-        result.keep_warm,
-    ));
-    Ok((target, result.invocations))
-}
-
-/// A container target as an always-on fleet with a queue. An instance serves as many waiting
-/// (sleep) requests at once as arrive, but CPU-bound work (cpu, alloc) only one per vCPU of the
-/// `[cost] instance` type, unless the target sets `concurrency`.
-fn simulate_container_target(
-    workload: &Workload,
-    pricing: &crate::cost::Pricing,
-    container: &ContainerSpec,
-    work: Durations,
-) -> (TargetReport, u64) {
-    let cpu_bound = matches!(workload.spec.function.work, Work::Cpu { .. } | Work::Alloc { .. });
-    let vcpus = pricing.ec2_price(&workload.spec.cost.instance).map_or(1, |p| p.vcpu as usize);
-    let slots = container.concurrency.or(cpu_bound.then_some(vcpus));
-    let simulated = SimulatedContainer {
-        instances: container.instances,
-        slots,
-        work,
-        timeout: workload.spec.load.timeout.0,
-        seed: workload.spec.seed,
-    };
-    let result = simulate_container(workload.schedule(), &simulated, workload.duration());
-    let mut target =
-        target::empty_report(&container.name, TargetKind::Container, "simulated", TargetStatus::Complete, None);
-    target.measurement = result.measurement;
-    target.instances = result.instances;
-    if result.queued > 0 {
-        target.warnings.push(format!(
-            "{} of {} requests waited for a free slot ({} instances × {} at once)",
-            result.queued,
-            target.measurement.requests,
-            container.instances,
-            slots.map_or("unlimited".to_string(), |s| s.to_string())
-        ));
-    }
-    let requests = target.measurement.requests;
-    (target, requests)
-}
-
-/// "p50 20.00ms / p99 21.50ms".
-fn percentiles(d: &Durations) -> String {
-    let us = |d: std::time::Duration| format_us(u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
-    format!("p50 {} / p99 {}", us(d.median()), us(d.p99()))
 }

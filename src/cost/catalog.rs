@@ -82,18 +82,25 @@ pub struct HourlyPrice {
     pub source: String,
 }
 
+/// Something the catalog has no price for.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PriceError {
+    #[error("no EC2 price for {instance:?} in the pricing catalog of {as_of} (the catalog has: {})", known.join(", "))]
+    Ec2 { instance: String, as_of: String, known: Vec<String> },
+    #[error("no Fargate price for {arch} in the pricing catalog of {as_of}")]
+    Fargate { arch: String, as_of: String },
+}
+
 impl Pricing {
     /// The EC2 instance type's price.
     ///
     /// # Errors
-    /// When the catalog has no such type: the message names it and the types there are.
-    pub fn ec2_price(&self, instance: &str) -> Result<&Ec2Price, String> {
-        self.ec2.get(instance).ok_or_else(|| {
-            format!(
-                "no EC2 price for {instance:?} in the pricing catalog of {} (the catalog has: {})",
-                self.as_of,
-                self.ec2.keys().cloned().collect::<Vec<_>>().join(", ")
-            )
+    /// When the catalog has no such type: the error names it and the types there are.
+    pub fn ec2_price(&self, instance: &str) -> Result<&Ec2Price, PriceError> {
+        self.ec2.get(instance).ok_or_else(|| PriceError::Ec2 {
+            instance: instance.to_string(),
+            as_of: self.as_of.clone(),
+            known: self.ec2.keys().cloned().collect(),
         })
     }
 

@@ -163,7 +163,7 @@ pub fn container_monthly(
     front_door: FrontDoor,
     public_ipv4: bool,
     hours: f64,
-) -> Result<MonthlyCost, String> {
+) -> Result<MonthlyCost, super::PriceError> {
     let (count, hourly) = match c {
         Container::Ec2 { instance, count } => {
             let price = p.ec2_price(instance)?;
@@ -174,7 +174,10 @@ pub fn container_monthly(
                 Arch::X86 => "x86",
                 Arch::Arm64 => "arm64",
             };
-            let price = p.fargate.get(key).ok_or_else(|| format!("no Fargate price for {key}"))?;
+            let price = p
+                .fargate
+                .get(key)
+                .ok_or_else(|| super::PriceError::Fargate { arch: key.to_string(), as_of: p.as_of.clone() })?;
             (*count, vcpu * price.vcpu_hourly + memory_gb * price.gb_hourly)
         }
     };
@@ -344,6 +347,6 @@ mod tests {
             false,
             730.0,
         );
-        assert!(err.unwrap_err().contains("\"x1.huge\""));
+        assert!(matches!(err.unwrap_err(), crate::cost::PriceError::Ec2 { instance, .. } if instance == "x1.huge"));
     }
 }

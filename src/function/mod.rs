@@ -11,20 +11,39 @@ pub use http::serve_http;
 pub use lambda::{serve_lambda, ENV_INIT_ERROR, ENV_INIT_EXIT, KEEP_WARM_SOURCE};
 pub use work::{perform_blocking, touch_memory};
 
-/// The command line that starts the demo function in HTTP mode from this very executable.
-///
-/// # Errors
-/// When the path of the running executable cannot be found.
-pub fn http_command() -> anyhow::Result<Vec<String>> {
-    let exe = std::env::current_exe()?;
-    Ok(vec![exe.to_string_lossy().into_owned(), "function".into(), "--mode".into(), "http".into()])
+/// Where the demo function lives: an executable that runs it as `<exe> function --mode …`
+/// (coldbench's own binary). Injected, so that a library caller (a test, an embedding program)
+/// names the binary instead of whatever program happens to be running.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DemoFunction {
+    exe: std::path::PathBuf,
 }
 
-/// The command line that starts the demo function in Lambda mode from this very executable.
-///
-/// # Errors
-/// When the path of the running executable cannot be found.
-pub fn lambda_command() -> anyhow::Result<Vec<String>> {
-    let exe = std::env::current_exe()?;
-    Ok(vec![exe.to_string_lossy().into_owned(), "function".into(), "--mode".into(), "lambda".into()])
+impl DemoFunction {
+    /// The demo function of the coldbench binary at `exe`.
+    pub fn new(exe: impl Into<std::path::PathBuf>) -> Self {
+        Self { exe: exe.into() }
+    }
+
+    /// The demo function of the running executable (the coldbench binary itself).
+    ///
+    /// # Errors
+    /// When the path of the running executable cannot be found.
+    pub fn this_executable() -> std::io::Result<Self> {
+        std::env::current_exe().map(Self::new)
+    }
+
+    /// The command line that starts it as a container-style HTTP server on `$PORT`.
+    pub fn http_command(&self) -> Vec<String> {
+        self.command("http")
+    }
+
+    /// The command line that starts it as a Lambda custom runtime.
+    pub fn lambda_command(&self) -> Vec<String> {
+        self.command("lambda")
+    }
+
+    fn command(&self, mode: &str) -> Vec<String> {
+        vec![self.exe.to_string_lossy().into_owned(), "function".into(), "--mode".into(), mode.into()]
+    }
 }

@@ -11,7 +11,7 @@ mod report;
 pub use histogram::{decode, encode, new_histogram, record_us, Summary, SIGNIFICANT_DIGITS};
 pub use invocation::{BillingRecord, FunctionStats, InvocationOutcome};
 pub use outcome::{Outcome, OutcomeCounts};
-pub use recorder::{Recorder, Sample, INTERVAL};
+pub use recorder::{interval_for, Recorder, Sample, INTERVAL, MAX_INTERVALS};
 pub use report::{
     FastForwardInfo, FunctionReport, Histograms, InstanceReport, IntervalReport, KeepWarmReport, LoadMode, Measurement,
     RunReport, SimulationInfo, TargetKind, TargetReport, TargetStatus, WorkloadInfo, SCHEMA_VERSION,

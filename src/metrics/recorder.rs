@@ -13,6 +13,17 @@ use super::report::{Histograms, IntervalReport, Measurement};
 /// Length of one interval of the time series.
 pub const INTERVAL: Duration = Duration::from_secs(1);
 
+/// Intervals in a simulated or fast-forwarded time series, at most (the interval grows with
+/// the horizon).
+pub const MAX_INTERVALS: u64 = 2_000;
+
+/// The interval length for a long horizon (simulated, or fast-forwarded): one second, or longer
+/// so that there are at most [`MAX_INTERVALS`].
+pub fn interval_for(horizon: Duration) -> Duration {
+    let seconds = horizon.as_secs().div_ceil(MAX_INTERVALS).max(1);
+    Duration::from_secs(seconds)
+}
+
 /// One finished request as the load generator saw it.
 #[derive(Clone, Copy, Debug)]
 pub struct Sample {
@@ -219,6 +230,13 @@ impl Recorder {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn intervals_stay_bounded_for_a_month() {
+        let month = Duration::from_secs(30 * 86_400);
+        assert!(month.as_secs() / interval_for(month).as_secs() <= MAX_INTERVALS);
+        assert_eq!(interval_for(Duration::from_secs(60)), Duration::from_secs(1));
+    }
+
     use super::*;
 
     fn sample(outcome: Outcome, ms: u64, cold: Option<bool>) -> Sample {

@@ -9,6 +9,7 @@ mod html;
 mod json;
 mod markdown;
 pub mod plot;
+mod replay;
 mod spectrum;
 mod table;
 
@@ -21,6 +22,7 @@ pub use hlog::HlogExporter;
 pub use html::HtmlExporter;
 pub use json::{results_json, JsonExporter};
 pub use markdown::MarkdownExporter;
+pub use replay::replay_markdown;
 pub use spectrum::spectrum;
 pub use table::{comparison_rows, comparison_table, Rows};
 
@@ -58,17 +60,43 @@ pub struct ReportDir {
     path: PathBuf,
 }
 
+/// `2026-11-27T15:43:00Z` → `20261127T154300Z`: sortable and safe in file names.
+fn folder_timestamp(rfc3339: &str) -> String {
+    rfc3339.chars().filter(|c| *c != '-' && *c != ':').collect()
+}
+
+/// Reads a results.json.
+///
+/// # Errors
+/// When the file cannot be read, is not a coldbench report, or has another schema version.
+pub fn read_results(path: &Path) -> anyhow::Result<RunReport> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{}: not a coldbench results.json (not JSON)", path.display()))?;
+    let version = value.get("schema_version").and_then(serde_json::Value::as_u64);
+    anyhow::ensure!(
+        version == Some(u64::from(crate::metrics::SCHEMA_VERSION)),
+        "{}: schema_version {version:?}, this coldbench reads {}",
+        path.display(),
+        crate::metrics::SCHEMA_VERSION
+    );
+    serde_json::from_value(value).with_context(|| format!("{}: not a coldbench results.json", path.display()))
+}
+
 impl ReportDir {
     /// An existing folder (for re-rendering a report).
     pub fn existing(path: &Path) -> Self {
         Self { path: path.to_path_buf() }
     }
 
-    /// Creates a new, empty run folder under `out` (never reusing an existing one).
+    /// Creates a new, empty folder `<timestamp>-<name>` under `out` for a run started at
+    /// `started_at` (RFC 3339), never reusing an existing one.
     ///
     /// # Errors
     /// When the folder cannot be created.
-    pub fn create(out: &Path, workload: &str, timestamp: &str) -> anyhow::Result<Self> {
+    pub fn create(out: &Path, name: &str, started_at: &str) -> anyhow::Result<Self> {
+        let workload = name;
+        let timestamp = folder_timestamp(started_at);
         std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
         for attempt in 1.. {
             let name = if attempt == 1 {
@@ -165,4 +193,27 @@ pub fn time_notes(report: &RunReport) -> Vec<String> {
         }
     }
     notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_other_schema_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("results.json");
+        std::fs::write(&path, r#"{"schema_version": 99}"#).unwrap();
+        let err = read_results(&path).unwrap_err().to_string();
+        assert!(err.contains("schema_version Some(99)"), "{err}");
+    }
+
+    #[test]
+    fn folders_are_named_by_a_sortable_timestamp_and_never_reused() {
+        let out = tempfile::tempdir().unwrap();
+        let first = ReportDir::create(out.path(), "w", "2026-11-27T15:43:00Z").unwrap();
+        let second = ReportDir::create(out.path(), "w", "2026-11-27T15:43:00Z").unwrap();
+        assert_eq!(first.path().file_name().unwrap(), "20261127T154300Z-w");
+        assert_eq!(second.path().file_name().unwrap(), "20261127T154300Z-w-2");
+    }
 }

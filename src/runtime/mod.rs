@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::lambda::BillingMode;
+use crate::lambda::{self, BillingMode};
 use crate::metrics::{BillingRecord, FunctionStats};
 pub use invoke::Invoked;
 
@@ -53,6 +53,88 @@ pub struct FunctionConfig {
 }
 
 impl FunctionConfig {
+    /// A function running `command`, with Lambda's defaults for everything else: 128 MB, a 3 s
+    /// timeout, a 10 s Init limit, handler `handler`, us-east-1, Lambda's pool (1,000 concurrent
+    /// instances, 10-minute keep-alive, 2-hour lifetime), standard billing, no log, real time.
+    /// Change any of them with the builder methods.
+    pub fn new(name: impl Into<String>, command: Vec<String>) -> Self {
+        Self {
+            name: name.into(),
+            command,
+            handler: lambda::DEFAULT_HANDLER.into(),
+            memory_mb: lambda::DEFAULT_MEMORY_MB,
+            timeout: lambda::DEFAULT_TIMEOUT,
+            init_timeout: lambda::DEFAULT_INIT_TIMEOUT,
+            region: lambda::DEFAULT_REGION.into(),
+            env: Vec::new(),
+            pool: PoolConfig::default(),
+            billing: BillingMode::default(),
+            log: None,
+            clock: Clock::real(),
+        }
+    }
+
+    #[must_use]
+    pub fn handler(mut self, handler: impl Into<String>) -> Self {
+        self.handler = handler.into();
+        self
+    }
+
+    #[must_use]
+    pub fn memory_mb(mut self, memory_mb: u32) -> Self {
+        self.memory_mb = memory_mb;
+        self
+    }
+
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    #[must_use]
+    pub fn init_timeout(mut self, init_timeout: Duration) -> Self {
+        self.init_timeout = init_timeout;
+        self
+    }
+
+    #[must_use]
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = region.into();
+        self
+    }
+
+    /// Adds an environment variable.
+    #[must_use]
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    #[must_use]
+    pub fn pool(mut self, pool: PoolConfig) -> Self {
+        self.pool = pool;
+        self
+    }
+
+    #[must_use]
+    pub fn billing(mut self, billing: BillingMode) -> Self {
+        self.billing = billing;
+        self
+    }
+
+    #[must_use]
+    pub fn log(mut self, log: LineSink) -> Self {
+        self.log = Some(log);
+        self
+    }
+
+    #[must_use]
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
     /// The ARN a real function of this name would have.
     pub fn function_arn(&self) -> String {
         format!("arn:aws:lambda:{}:000000000000:function:{}", self.region, self.name)

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{interval_for, Durations};
+use super::Durations;
+use crate::metrics::interval_for;
 use crate::metrics::{InstanceReport, Measurement, Outcome, Recorder, Sample};
 
 /// What one simulated container target does per request.

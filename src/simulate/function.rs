@@ -8,8 +8,9 @@
 use std::time::{Duration, Instant};
 
 use super::core::Deployment;
-use super::{interval_for, Durations};
+use super::Durations;
 use crate::lambda::{billed_ms, BillingMode};
+use crate::metrics::interval_for;
 use crate::metrics::FunctionStats;
 use crate::metrics::{KeepWarmReport, Measurement, Outcome, Recorder, Sample};
 use crate::policy::{Decision, KeepWarm, PoolConfig};

@@ -9,6 +9,7 @@ mod container;
 mod core;
 mod function;
 pub mod replay;
+mod workload;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,9 +19,7 @@ use rand_chacha::ChaCha8Rng;
 
 pub use container::{simulate_container, SimulatedContainer, SimulatedFleet};
 pub use function::{simulate_function, Simulated, SimulatedFunction, PING_DURATION};
-
-/// Intervals in a simulated time series, at most (the interval grows with the horizon).
-pub const MAX_INTERVALS: u64 = 2_000;
+pub use workload::{simulate_workload, Calibration};
 
 /// Quantiles kept of a measured distribution: draws are uniform over them.
 pub const QUANTILES: usize = 1_000;
@@ -76,13 +75,6 @@ impl Durations {
     }
 }
 
-/// The interval length for a simulated horizon: one second, or longer so that there are at
-/// most [`MAX_INTERVALS`].
-pub fn interval_for(horizon: Duration) -> Duration {
-    let seconds = horizon.as_secs().div_ceil(MAX_INTERVALS).max(1);
-    Duration::from_secs(seconds)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,12 +93,5 @@ mod tests {
         let below_100 = draws.iter().filter(|&&v| v < 100.0).count();
         assert!((800..1200).contains(&below_100), "about 10 % below 100 ms: {below_100}");
         assert_eq!(Durations::from_samples_us(std::iter::empty()), None);
-    }
-
-    #[test]
-    fn intervals_stay_bounded_for_a_month() {
-        let month = Duration::from_secs(30 * 86_400);
-        assert!(month.as_secs() / interval_for(month).as_secs() <= MAX_INTERVALS);
-        assert_eq!(interval_for(Duration::from_secs(60)), Duration::from_secs(1));
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::{Endpoint, Part, Run, StartError, Target};
 use crate::container::{ContainerConfig, ContainerPool};
+use crate::function::DemoFunction;
 use crate::gateway::Gateway;
 use crate::http::RequestTemplate;
 use crate::metrics::TargetKind;
@@ -24,22 +25,18 @@ impl<'a> ContainerTarget<'a> {
         Self { spec, workload, pool: None, gateway: None }
     }
 
-    fn config(&self) -> Result<ContainerConfig, StartError> {
-        let command = match self.spec.command.clone() {
-            Some(command) => command,
-            None => crate::function::http_command()
-                .map_err(|e| StartError::Failed(format!("cannot find the demo function: {e:#}")))?,
-        };
+    fn config(&self, demo: &DemoFunction) -> ContainerConfig {
+        let command = self.spec.command.clone().unwrap_or_else(|| demo.http_command());
         let mut env: Vec<(String, String)> = self.spec.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         env.extend(self.workload.spec.function.init.to_env());
-        Ok(ContainerConfig {
+        ContainerConfig {
             name: self.spec.name.clone(),
             instances: self.spec.instances,
             command,
             env,
             startup_timeout: self.spec.startup_timeout.0,
             stop_grace: self.spec.stop_grace.0,
-        })
+        }
     }
 }
 
@@ -53,7 +50,7 @@ impl Target for ContainerTarget<'_> {
     }
 
     async fn start(&mut self, run: &Run<'_>) -> Result<Endpoint, StartError> {
-        let config = self.config()?;
+        let config = self.config(run.demo);
         let pool = Arc::new(
             ContainerPool::start(&config)
                 .await

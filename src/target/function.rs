@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::{Endpoint, Part, Run, StartError, Target};
+use crate::function::DemoFunction;
 use crate::gateway::Gateway;
 use crate::http::RequestTemplate;
 use crate::metrics::{BillingRecord, FunctionStats, InvocationOutcome};
@@ -51,7 +52,7 @@ impl Target for FunctionTarget<'_> {
 
     async fn start(&mut self, run: &Run<'_>) -> Result<Endpoint, StartError> {
         let spec = self.spec;
-        let config = function_config(run.workload, spec, run.log_dir, &run.clock)
+        let config = function_config(run.workload, spec, run.log_dir, &run.clock, run.demo)
             .map_err(|e| StartError::Failed(format!("{e:#}")))?;
         let runtime = FunctionRuntime::start(config)
             .await
@@ -277,11 +278,9 @@ fn function_config(
     spec: &FunctionTargetSpec,
     log_dir: Option<&Path>,
     clock: &Clock,
+    demo: &DemoFunction,
 ) -> anyhow::Result<FunctionConfig> {
-    let command = match &spec.command {
-        Some(command) => command.clone(),
-        None => crate::function::lambda_command()?,
-    };
+    let command = spec.command.clone().unwrap_or_else(|| demo.lambda_command());
     let mut env: Vec<(String, String)> = workload.spec.function.init.to_env();
     env.extend(spec.env.iter().map(|(k, v)| (k.clone(), v.clone())));
     Ok(FunctionConfig {

@@ -23,15 +23,29 @@ pub use fake::{FakeScript, FakeTarget};
 pub use function::{function_report, ping_event, pool_config};
 pub use progress::Progress;
 
+use crate::function::DemoFunction;
 use crate::http::RequestTemplate;
 use crate::loadgen::{self, Live, LoadResult, Plan, Timing};
 use crate::metrics::{BillingRecord, FastForwardInfo, FunctionReport, InstanceReport, INTERVAL};
-use crate::metrics::{LoadMode, Recorder, TargetKind, TargetReport, TargetStatus};
+use crate::metrics::{LoadMode, Recorder, RunReport, TargetKind, TargetReport, TargetStatus};
 use crate::time::{utc_now, Clock};
 use crate::workload::{TargetSpec, Workload};
 
-/// What every target of one run shares: the workload, the target's own clock, Ctrl-C, and
-/// where logs go.
+/// How a run's targets are measured: Ctrl-C, progress, where logs go, and which executable
+/// is the demo function.
+#[derive(Clone, Copy)]
+pub struct Options<'a> {
+    pub cancel: &'a CancellationToken,
+    /// No progress bar.
+    pub quiet: bool,
+    /// Where a function target's log goes (`<target>.function.log`).
+    pub log_dir: Option<&'a Path>,
+    /// Runs the demo function for targets without a `command`.
+    pub demo: &'a DemoFunction,
+}
+
+/// What every target of one run shares: the workload, the target's own clock, Ctrl-C, where
+/// logs go, and the demo function.
 pub struct Run<'a> {
     pub workload: &'a Workload,
     /// Each target gets a clock of its own: they run one after the other.
@@ -41,13 +55,22 @@ pub struct Run<'a> {
     pub quiet: bool,
     /// Where a function target's log goes (`<target>.function.log`).
     pub log_dir: Option<&'a Path>,
+    pub demo: &'a DemoFunction,
+}
+
+impl<'a> Run<'a> {
+    /// A run of `workload` with a fresh clock (fast-forwarded when the workload asks for it).
+    pub fn new(workload: &'a Workload, options: Options<'a>) -> Self {
+        let Options { cancel, quiet, log_dir, demo } = options;
+        Self { workload, clock: Clock::new(workload.spec.load.fast_forward), cancel, quiet, log_dir, demo }
+    }
 }
 
 impl Run<'_> {
     /// The time series' interval: a second, or coarser when fast-forward stretches the run.
     pub fn interval(&self) -> Duration {
         if self.clock.is_fast_forward() {
-            crate::simulate::interval_for(self.workload.duration())
+            crate::metrics::interval_for(self.workload.duration())
         } else {
             INTERVAL
         }
@@ -94,15 +117,44 @@ pub trait Target {
     async fn stop(&mut self, run: &Run<'_>) -> Part;
 }
 
-/// Runs the workload's schedule against one target of the workload.
-pub async fn measure(
+/// Measures `targets` one after the other into `report`, with the same schedule, and calls
+/// `after_each` once each target is in (where the caller saves the report, so a run that stops
+/// halfway keeps what it measured). Ctrl-C on `cancel` ends the current target (reported as
+/// interrupted) and starts no other.
+///
+/// # Errors
+/// Whatever `after_each` returns; measurement itself never fails (a target that does is a
+/// report with status `failed`).
+pub async fn measure_all(
     workload: &Workload,
-    spec: &TargetSpec,
-    cancel: &CancellationToken,
-    quiet: bool,
-    log_dir: Option<&Path>,
-) -> TargetReport {
-    let run = Run { workload, clock: Clock::new(workload.spec.load.fast_forward), cancel, quiet, log_dir };
+    targets: &[&TargetSpec],
+    report: &mut RunReport,
+    options: Options<'_>,
+    mut after_each: impl FnMut(&RunReport) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    for target in targets {
+        if options.cancel.is_cancelled() {
+            break;
+        }
+        if !options.quiet {
+            eprintln!("measuring {} ({})", target.name(), target.kind());
+        }
+        let measured = measure(workload, target, options).await;
+        if let Some(error) = &measured.error {
+            eprintln!("error: target {}: {error}", measured.name);
+        }
+        for warning in &measured.warnings {
+            eprintln!("warning: target {}: {warning}", measured.name);
+        }
+        report.targets.push(measured);
+        after_each(report)?;
+    }
+    Ok(())
+}
+
+/// Runs the workload's schedule against one target of the workload.
+pub async fn measure(workload: &Workload, spec: &TargetSpec, options: Options<'_>) -> TargetReport {
+    let run = Run::new(workload, options);
     match spec {
         TargetSpec::Url(s) => measure_with(url::UrlTarget::new(s), &run).await,
         TargetSpec::Container(s) => measure_with(container::ContainerTarget::new(s, workload), &run).await,

@@ -132,12 +132,47 @@ impl Workload {
     /// # Errors
     /// A [`WorkloadError`] on `cost.instance` naming the types the catalog has.
     pub fn check_pricing(&self, pricing: &crate::cost::Pricing) -> Result<(), WorkloadError> {
-        pricing.ec2_price(&self.spec.cost.instance).map(|_| ()).map_err(|message| WorkloadError {
+        pricing.ec2_price(&self.spec.cost.instance).map(|_| ()).map_err(|e| WorkloadError {
             file: self.path.clone(),
             position: None,
             field: "cost.instance".into(),
-            message,
+            message: e.to_string(),
         })
+    }
+
+    /// The workload as a report records it.
+    ///
+    /// # Errors
+    /// When the traffic cannot be described as JSON.
+    pub fn info(&self) -> serde_json::Result<crate::metrics::WorkloadInfo> {
+        Ok(crate::metrics::WorkloadInfo {
+            name: self.spec.name.clone(),
+            description: self.spec.description.clone(),
+            source: self.path.display().to_string(),
+            seed: self.spec.seed,
+            duration_s: self.duration().as_secs_f64(),
+            traffic: serde_json::to_value(&self.spec.traffic)?,
+            warnings: self.warnings.clone(),
+            cost: self.spec.cost.clone(),
+        })
+    }
+
+    /// The targets `wanted` names (every target when it is empty).
+    ///
+    /// # Errors
+    /// A name the workload has no target for, with the names it has.
+    pub fn select_targets(&self, wanted: &[String]) -> Result<Vec<&TargetSpec>, WorkloadError> {
+        let all = &self.spec.targets;
+        let names: Vec<&str> = all.iter().map(TargetSpec::name).collect();
+        if let Some(unknown) = wanted.iter().find(|w| !names.contains(&w.as_str())) {
+            return Err(WorkloadError {
+                file: self.path.clone(),
+                position: None,
+                field: "targets".into(),
+                message: format!("--target {unknown:?}: no such target (it has: {})", names.join(", ")),
+            });
+        }
+        Ok(all.iter().filter(|t| wanted.is_empty() || wanted.iter().any(|w| w == t.name())).collect())
     }
 
     /// The arrival schedule every target of this run receives.

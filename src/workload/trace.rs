@@ -2,12 +2,32 @@
 //!
 //! Parsing only; placing the requests in time is `arrival.rs`'s job.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::arrival::ArrivalProcess;
 use super::spec::Spread;
+
+/// A trace file that cannot be used: the file, the line when there is one, and the problem.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}{}: {problem}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct TraceError {
+    pub path: PathBuf,
+    /// 1-based.
+    pub line: Option<usize>,
+    pub problem: String,
+}
+
+impl TraceError {
+    fn new(path: &Path, line: Option<usize>, problem: impl Into<String>) -> Self {
+        Self { path: path.to_path_buf(), line, problem: problem.into() }
+    }
+
+    fn unreadable(path: &Path, e: &std::io::Error) -> Self {
+        Self::new(path, None, format!("cannot read the trace: {e}"))
+    }
+}
 
 /// Minutes in the Azure Functions trace's day.
 const AZURE_MINUTES: usize = 1440;
@@ -17,8 +37,8 @@ const AZURE_MINUTES: usize = 1440;
 ///
 /// # Errors
 /// Names the file and line of the first value that is not a non-negative number.
-pub fn read_timestamps(path: &Path) -> Result<ArrivalProcess, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read trace {}: {e}", path.display()))?;
+pub fn read_timestamps(path: &Path) -> Result<ArrivalProcess, TraceError> {
+    let text = std::fs::read_to_string(path).map_err(|e| TraceError::unreadable(path, &e))?;
     let mut times = Vec::new();
     for (number, line) in text.lines().enumerate() {
         let field = line.split(',').next().unwrap_or("").trim();
@@ -28,14 +48,20 @@ pub fn read_timestamps(path: &Path) -> Result<ArrivalProcess, String> {
         match field.parse::<f64>() {
             Ok(t) if t.is_finite() && t >= 0.0 => times.push(Duration::from_secs_f64(t)),
             Ok(t) => {
-                return Err(format!("{}:{}: timestamp must be 0 or more seconds, got {t}", path.display(), number + 1))
+                return Err(TraceError::new(
+                    path,
+                    Some(number + 1),
+                    format!("timestamp must be 0 or more seconds, got {t}"),
+                ))
             }
             Err(_) if times.is_empty() && number == 0 => {} // header line
-            Err(_) => return Err(format!("{}:{}: not a timestamp in seconds: {field:?}", path.display(), number + 1)),
+            Err(_) => {
+                return Err(TraceError::new(path, Some(number + 1), format!("not a timestamp in seconds: {field:?}")))
+            }
         }
     }
     if times.is_empty() {
-        return Err(format!("{}: the trace has no timestamps", path.display()));
+        return Err(TraceError::new(path, None, "the trace has no timestamps"));
     }
     times.sort();
     Ok(ArrivalProcess::Timestamps(Arc::new(times)))
@@ -51,12 +77,25 @@ pub struct AzureFunction {
     pub arrivals: ArrivalProcess,
 }
 
+/// The time a trace covers: its longest row of per-minute counts.
+pub fn span(rows: &[AzureFunction]) -> std::time::Duration {
+    let minutes = rows
+        .iter()
+        .filter_map(|r| match &r.arrivals {
+            ArrivalProcess::PerMinute { counts, .. } => Some(counts.len()),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    std::time::Duration::from_secs(60 * minutes as u64)
+}
+
 /// Reads one function's per-minute invocation counts from an Azure Functions trace CSV
 /// (`HashOwner,HashApp,HashFunction,Trigger,1,...,1440`).
 ///
 /// # Errors
 /// Names the file, and the line or column that is missing or malformed.
-pub fn read_azure(path: &Path, function: Option<&str>, spread: Spread) -> Result<ArrivalProcess, String> {
+pub fn read_azure(path: &Path, function: Option<&str>, spread: Spread) -> Result<ArrivalProcess, TraceError> {
     let mut found = None;
     read_azure_rows(path, spread, |hash, row| {
         if function.is_none_or(|f| hash == Some(f)) {
@@ -66,8 +105,8 @@ pub fn read_azure(path: &Path, function: Option<&str>, spread: Spread) -> Result
         true
     })?;
     found.ok_or_else(|| match function {
-        Some(f) => format!("{}: no row with HashFunction {f:?}", path.display()),
-        None => format!("{}: the trace has a header but no rows", path.display()),
+        Some(f) => TraceError::new(path, None, format!("no row with HashFunction {f:?}")),
+        None => TraceError::new(path, None, "the trace has a header but no rows"),
     })
 }
 
@@ -75,14 +114,14 @@ pub fn read_azure(path: &Path, function: Option<&str>, spread: Spread) -> Result
 ///
 /// # Errors
 /// Names the file, and the line or column that is missing or malformed.
-pub fn read_azure_all(path: &Path, spread: Spread) -> Result<Vec<AzureFunction>, String> {
+pub fn read_azure_all(path: &Path, spread: Spread) -> Result<Vec<AzureFunction>, TraceError> {
     let mut all = Vec::new();
     read_azure_rows(path, spread, |_, row| {
         all.push(row);
         true
     })?;
     if all.is_empty() {
-        return Err(format!("{}: the trace has a header but no rows", path.display()));
+        return Err(TraceError::new(path, None, "the trace has a header but no rows"));
     }
     Ok(all)
 }
@@ -92,16 +131,20 @@ fn read_azure_rows(
     path: &Path,
     spread: Spread,
     mut each: impl FnMut(Option<&str>, AzureFunction) -> bool,
-) -> Result<(), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read trace {}: {e}", path.display()))?;
+) -> Result<(), TraceError> {
+    let text = std::fs::read_to_string(path).map_err(|e| TraceError::unreadable(path, &e))?;
     let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
-    let (_, header) = lines.next().ok_or_else(|| format!("{}: the trace is empty", path.display()))?;
+    let (_, header) = lines.next().ok_or_else(|| TraceError::new(path, None, "the trace is empty"))?;
     let columns: Vec<&str> = header.split(',').map(str::trim).collect();
     let minute_columns: Vec<usize> = (1..=AZURE_MINUTES)
         .map(|m| {
             let name = m.to_string();
             columns.iter().position(|c| *c == name).ok_or_else(|| {
-                format!("{}: header has no column {name:?} (the Azure layout has columns 1..1440)", path.display())
+                TraceError::new(
+                    path,
+                    Some(1),
+                    format!("header has no column {name:?} (the Azure layout has columns 1..1440)"),
+                )
             })
         })
         .collect::<Result<_, _>>()?;
@@ -117,7 +160,11 @@ fn read_azure_rows(
             .map(|(minute, &col)| {
                 let cell = cells.get(col).copied().unwrap_or("");
                 cell.parse::<u64>().map_err(|_| {
-                    format!("{}:{}: minute {}: not a whole count: {cell:?}", path.display(), number + 1, minute + 1)
+                    TraceError::new(
+                        path,
+                        Some(number + 1),
+                        format!("minute {}: not a whole count: {cell:?}", minute + 1),
+                    )
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -160,7 +207,8 @@ mod tests {
     fn bad_timestamp_names_the_line() {
         let f = file("0.1\nsoon\n");
         let err = read_timestamps(f.path()).unwrap_err();
-        assert!(err.ends_with(":2: not a timestamp in seconds: \"soon\""), "{err}");
+        assert_eq!((err.line, err.problem.as_str()), (Some(2), "not a timestamp in seconds: \"soon\""));
+        assert!(err.to_string().ends_with(":2: not a timestamp in seconds: \"soon\""), "{err}");
     }
 
     fn azure_header() -> String {
@@ -182,12 +230,12 @@ mod tests {
         };
         assert_eq!(counts.len(), 1440);
         assert_eq!(counts[0], 7);
-        assert!(read_azure(f.path(), Some("nope"), Spread::Even).unwrap_err().contains("\"nope\""));
+        assert!(read_azure(f.path(), Some("nope"), Spread::Even).unwrap_err().problem.contains("\"nope\""));
     }
 
     #[test]
     fn azure_without_minute_columns_is_an_error() {
         let f = file("HashFunction,1,2\nx,1,2\n");
-        assert!(read_azure(f.path(), None, Spread::Even).unwrap_err().contains("no column \"3\""));
+        assert!(read_azure(f.path(), None, Spread::Even).unwrap_err().problem.contains("no column \"3\""));
     }
 }

@@ -98,7 +98,7 @@ fn arrival_process(path: &Path, traffic: &TrafficSpec) -> Result<ArrivalProcess,
                 TraceFormat::Timestamps => trace::read_timestamps(&resolved),
                 TraceFormat::Azure => trace::read_azure(&resolved, function.as_deref(), *spread),
             };
-            read.map_err(|m| field_error("traffic.file", m))?
+            read.map_err(|e| field_error("traffic.file", e.to_string()))?
         }
     })
 }

@@ -32,9 +32,25 @@ pub fn results(out: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
-/// `coldbench simulate <workload> --json` with `extra` options, into `out`: the schema-checked
-/// report (panics with stderr when it fails).
-pub fn simulate_json(workload: &Path, out: &Path, extra: &[&std::ffi::OsStr]) -> serde_json::Value {
+/// What `coldbench simulate <workload> [--calibrate FILE] --json` prints, computed in process
+/// through the library (the schema-checked results.json, with its analysis).
+pub fn simulate_json(workload: &Path, calibrate: Option<&Path>) -> serde_json::Value {
+    let workload = coldbench::workload::Workload::load(workload).unwrap();
+    let pricing = coldbench::cost::Pricing::embedded();
+    let results = calibrate.map(|path| coldbench::report::read_results(path).unwrap());
+    let calibration =
+        calibrate.zip(results.as_ref()).map(|(path, results)| coldbench::simulate::Calibration { path, results });
+    let report =
+        coldbench::simulate::simulate_workload(&workload, pricing, calibration, "2026-12-01T00:00:00Z").unwrap();
+    let analysis = coldbench::analysis::analyse(&report, &report.pricing).unwrap();
+    let json = serde_json::from_slice(&coldbench::report::results_json(&report, &analysis).unwrap()).unwrap();
+    assert_valid_results(&json);
+    json
+}
+
+/// The same through the binary, with `extra` options, into `out` (panics with stderr when it
+/// fails): the end-to-end check of the command itself.
+pub fn simulate_binary_json(workload: &Path, out: &Path, extra: &[&std::ffi::OsStr]) -> serde_json::Value {
     let output =
         coldbench().arg("simulate").arg(workload).args(extra).arg("--out").arg(out).arg("--json").output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
