@@ -5,8 +5,8 @@
 
 pub mod analysis;
 pub mod cli;
-pub mod commands;
-pub mod container;
+pub(crate) mod commands;
+pub(crate) mod container;
 pub mod cost;
 pub mod function;
 pub mod gateway;
@@ -15,13 +15,13 @@ pub mod lambda;
 pub mod loadgen;
 pub mod metrics;
 pub mod policy;
-pub mod process;
+pub(crate) mod process;
 pub mod report;
 pub mod runtime;
 pub mod simulate;
 pub mod target;
 pub mod time;
-pub mod units;
+pub(crate) mod units;
 pub mod workload;
 
 use std::process::ExitCode;

@@ -172,11 +172,6 @@ pub struct Supervised {
 const DESCENDANTS_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Supervised {
-    /// The process id (also its process group id).
-    pub fn pid(&self) -> u32 {
-        self.pid
-    }
-
     /// The exit status, once the process has ended.
     pub fn exit_status(&self) -> Option<ExitStatus> {
         *self.exit.borrow()

@@ -109,6 +109,11 @@ fn five_minutes_apart_only_the_first_invocation_is_cold() {
     let m = &function["measurement"];
     assert_eq!((m["cold"].as_u64(), m["warm"].as_u64()), (Some(1), Some(23)));
     assert_eq!(function["function"]["stats"]["instances_started"].as_u64(), Some(1));
+    // Regression: a fast-forwarded function target had no instances-alive series. One instance
+    // lives from the first request to the end of the horizon, through every skipped gap.
+    let alive = function["function"]["alive_per_second"].as_array().unwrap();
+    assert!(alive.len() > 1_000, "one entry per interval of the 2-hour horizon: {}", alive.len());
+    assert!(alive[1..alive.len() - 1].iter().all(|n| n == 1), "{:?}", &alive[..alive.len().min(10)]);
 }
 
 #[test]

@@ -33,7 +33,7 @@ pub enum RuntimeReply {
     /// `/response`: the payload and its content type.
     Response { body: Bytes, content_type: Option<HeaderValue>, at: Instant },
     /// `/error`: the error document and the error-type header.
-    Error { body: Bytes, error_type: Option<String>, at: Instant },
+    Error { body: Bytes, at: Instant },
     /// `/response` over [`MAX_PAYLOAD_BYTES`]: the runtime got 413.
     TooLarge { size: usize, at: Instant },
 }
@@ -114,13 +114,14 @@ impl RuntimeApi {
                     Some((id, kind @ ("response" | "error"))) => (id.to_string(), kind),
                     _ => return not_found(),
                 };
-                let error_type = header_text(&request, "lambda-runtime-function-error-type");
+                // Lambda-Runtime-Function-Error-Type is not read: the caller sees the error body
+                // as posted (its errorType), as Lambda's Invoke API answers.
                 let content_type = request.headers().get(http::header::CONTENT_TYPE).cloned();
                 let (body, size) = match read_limited(request.into_body()).await {
                     Ok(read) => read,
                     Err(response) => return response,
                 };
-                self.post(&id, kind == "response", body, size, content_type, error_type)
+                self.post(&id, kind == "response", body, size, content_type)
             }
             _ => not_found(),
         }
@@ -173,7 +174,6 @@ impl RuntimeApi {
         body: Bytes,
         size: usize,
         content_type: Option<HeaderValue>,
-        error_type: Option<String>,
     ) -> Response<Full<Bytes>> {
         let target = if is_response { "InvocationResponse" } else { "InvocationErrorResponse" };
         let mut phase = self.phase.lock().expect("phase lock");
@@ -191,7 +191,7 @@ impl RuntimeApi {
         } else if is_response {
             RuntimeReply::Response { body, content_type, at }
         } else {
-            RuntimeReply::Error { body, error_type, at }
+            RuntimeReply::Error { body, at }
         };
         if let Some(reply) = reply {
             let _ = reply.send(message);

@@ -5,8 +5,8 @@
 //! `invoke` carries one invocation through its lifecycle and faults; `front` maps the Invoke API
 //! and function-URL requests onto invocations; `billing` writes records and REPORT lines.
 
-pub mod api;
-pub mod billing;
+pub(crate) mod api;
+pub(crate) mod billing;
 mod front;
 mod instance;
 mod invoke;

@@ -8,7 +8,7 @@
 //! variant, and its arm in [`measure`].
 
 mod container;
-pub mod fake;
+mod fake;
 mod function;
 mod progress;
 mod url;
