@@ -8,6 +8,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+/// Longest log line kept from a function's (or container's) output: CloudWatch Logs caps a log
+/// event at 256 KB and Lambda truncates longer ones (the issue tracker's report; the reference
+/// tables are silent on it).
+pub const MAX_LOG_LINE_BYTES: usize = 256 * 1024;
+
 /// Smallest memory size a function may have.
 pub const MIN_MEMORY_MB: u32 = 128;
 /// Largest memory size a function may have.

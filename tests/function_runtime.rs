@@ -409,3 +409,41 @@ async fn a_stuck_init_is_ended_by_the_init_limit() {
     assert_eq!(h.runtime.records()[0].outcome, InvocationOutcome::InitError);
     h.stop().await;
 }
+
+/// A tutorial-style shell bootstrap (curl, as AWS's custom-runtime tutorial writes it) that
+/// prints a byte that is not UTF-8 before it starts and with every event it handles.
+const LATIN1_BOOTSTRAP: &str = r#"
+printf 'caf\351 at init\n'
+while true; do
+  HEADERS="$(mktemp)"
+  curl -sS -LD "$HEADERS" "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/next" > /dev/null
+  ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
+  rm -f "$HEADERS"
+  printf 'handled %s caf\351\n' "$ID"
+  curl -sS -X POST "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/$ID/response" -d '{"ok":true}' > /dev/null
+done
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_that_is_not_utf8_does_not_break_the_function_and_its_later_lines_arrive() {
+    if std::process::Command::new("curl").arg("--version").output().is_err() {
+        eprintln!("skipped: curl is not installed (the shell bootstrap needs it)");
+        return;
+    }
+    let lines = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = Arc::clone(&lines);
+    let h = Harness::start(move |c| {
+        c.command = vec!["sh".into(), "-c".into(), LATIN1_BOOTSTRAP.into()];
+        c.log = Some(Arc::new(move |line: &str| sink.lock().unwrap().push(line.to_string())));
+    })
+    .await;
+    for n in 0..5 {
+        let reply = h.invoke("{}").await;
+        assert_eq!((reply.status, reply.text().as_str()), (200, r#"{"ok":true}"#), "invocation {n}");
+    }
+    let handled =
+        || lines.lock().unwrap().iter().filter(|l| l.starts_with("handled ") && l.ends_with("caf\u{fffd}")).count();
+    wait_until("every handled line in the log", || handled() == 5).await;
+    assert!(lines.lock().unwrap().iter().any(|l| l == "caf\u{fffd} at init"), "{:?}", lines.lock().unwrap());
+    h.stop().await;
+}
