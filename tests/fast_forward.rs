@@ -37,25 +37,38 @@ env = {{ {key} = "{value}" }}
     )
 }
 
-/// Arrivals `gap_s` apart for 2 hours, with a 10-minute keep-alive.
-fn run(gap_s: u64) -> serde_json::Value {
-    run_with(gap_s, 2, "10m")
+/// How a test runs the workload: through the binary (end to end, terminal included) or the
+/// library in process.
+#[derive(Clone, Copy, PartialEq)]
+enum Via {
+    Binary,
+    Library,
 }
 
-fn run_with(gap_s: u64, hours: u64, keep_alive: &str) -> serde_json::Value {
+/// Arrivals `gap_s` apart for 2 hours, with a 10-minute keep-alive.
+fn run(gap_s: u64, via: Via) -> serde_json::Value {
+    run_with(gap_s, 2, "10m", via)
+}
+
+fn run_with(gap_s: u64, hours: u64, keep_alive: &str, via: Via) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let arrivals: String = (0..hours * 3_600 / gap_s).map(|i| format!("{}\n", i * gap_s)).collect();
     std::fs::write(dir.path().join("arrivals.csv"), arrivals).unwrap();
     let tag = unique_tag();
     let workload = write_workload(dir.path(), "w.toml", &workload(&tag, hours, keep_alive));
     let out = dir.path().join("out");
-    let output = coldbench().arg("run").arg(&workload).arg("--out").arg(&out).arg("--quiet").output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("fn: fast-forwarded: "), "the terminal states simulated and real time:\n{stdout}");
+    let json = if via == Via::Binary {
+        let output = coldbench().arg("run").arg(&workload).arg("--out").arg(&out).arg("--quiet").output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.contains("fn: fast-forwarded: "), "the terminal states simulated and real time:\n{stdout}");
+        let json = results(&out);
+        assert_valid_results(&json);
+        json
+    } else {
+        run_json(&workload, None, &out)
+    };
     assert!(processes_with_env(&format!("{}={}", tag.0, tag.1)).is_empty(), "no process outlives the run");
-    let json = results(&out);
-    assert_valid_results(&json);
     assert_counts_add_up(&json);
     let summary = std::fs::read_to_string(results_path(&out).unwrap().with_file_name("summary.md")).unwrap();
     assert!(summary.contains("fast-forwarded"), "summary.md states it:\n{summary}");
@@ -87,7 +100,7 @@ fn assert_skipped_hours_with(t: &serde_json::Value, requests: u64, extra_jumps: 
 
 #[test]
 fn twenty_minutes_apart_with_a_ten_minute_keep_alive_every_invocation_is_cold() {
-    let json = run(1_200);
+    let json = run(1_200, Via::Binary);
     let function = target(&json, "fn");
     assert_skipped_hours(function, 6);
     let m = &function["measurement"];
@@ -103,7 +116,7 @@ fn twenty_minutes_apart_with_a_ten_minute_keep_alive_every_invocation_is_cold() 
 
 #[test]
 fn five_minutes_apart_only_the_first_invocation_is_cold() {
-    let json = run(300);
+    let json = run(300, Via::Library);
     let function = target(&json, "fn");
     assert_skipped_hours(function, 24);
     let m = &function["measurement"];
@@ -119,7 +132,7 @@ fn five_minutes_apart_only_the_first_invocation_is_cold() {
 #[test]
 fn the_hybrid_keep_alive_learns_a_periodic_function_and_prewarms_it_in_a_real_run() {
     // 15 minutes apart for 6 hours: 24 arrivals, each gap longer than the 10-minute fallback.
-    let json = run_with(900, 6, "hybrid");
+    let json = run_with(900, 6, "hybrid", Via::Library);
     let function = target(&json, "fn");
     // The clock stops at each pre-warm, then jumps on to the arrival.
     assert_skipped_hours_with(function, 24, 13);

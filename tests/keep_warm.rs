@@ -46,11 +46,8 @@ fn pings_every_five_minutes_keep_the_instance_warm_and_are_billed_apart() {
     let workload =
         write_workload(dir.path(), "w.toml", &workload(&tag, r#"keep_warm = { every = "5m", concurrency = 1 }"#));
     let out = dir.path().join("out");
-    let output = coldbench().arg("run").arg(&workload).arg("--out").arg(&out).arg("--quiet").output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let json = run_json(&workload, None, &out);
     assert!(processes_with_env(&format!("{}={}", tag.0, tag.1)).is_empty(), "no process outlives the run");
-    let json = results(&out);
-    assert_valid_results(&json);
     assert_counts_add_up(&json);
     let t = &json["targets"][0];
     let m = &t["measurement"];

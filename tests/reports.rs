@@ -25,9 +25,7 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 fn a_run_folder_holds_every_output_and_report_reproduces_them_byte_for_byte() {
     let out = tempfile::tempdir().unwrap();
     let workload = concat!(env!("CARGO_MANIFEST_DIR"), "/workloads/quickstart.toml");
-    let status =
-        coldbench().args(["run", workload, "--duration", "2s", "--quiet", "--out"]).arg(out.path()).status().unwrap();
-    assert!(status.success());
+    run_json(workload.as_ref(), Some(std::time::Duration::from_secs(2)), out.path());
     let run = files(out.path()).remove(0);
     let names: Vec<String> =
         files(&run).iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();

@@ -1,4 +1,5 @@
-//! `coldbench run` against the container target, end to end with real processes.
+//! `coldbench run` against real processes: once end to end through the binary, the rest through
+//! the library in process (the same pipeline, minus the terminal).
 
 mod common;
 
@@ -28,7 +29,7 @@ fn container_target_accounts_for_every_request_across_its_instances() {
     let workload = write_workload(
         dir.path(),
         "steady.toml",
-        r#"
+        &r#"
 name = "accounting"
 duration = "2s"
 seed = 1
@@ -41,19 +42,13 @@ work = { kind = "echo", payload_bytes = 64 }
 name = "box"
 kind = "container"
 instances = 3
-"#,
+env = { TAG_KEY = "TAG_VALUE" }
+"#
+        .replace("TAG_KEY", &tag_key)
+        .replace("TAG_VALUE", &tag_value),
     );
     let out = dir.path().join("out");
-    let status = coldbench()
-        .args(["run", "--quiet", "--out"])
-        .arg(&out)
-        .arg(&workload)
-        .env(&tag_key, &tag_value)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let results = results(&out);
-    assert_valid_results(&results);
+    let results = run_json(&workload, None, &out);
     assert_counts_add_up(&results);
     let target = &results["targets"][0];
     let m = &target["measurement"];
@@ -78,11 +73,7 @@ instances = 3
 fn quickstart_compares_function_and_container_and_shows_cold_starts() {
     let out = tempfile::tempdir().unwrap();
     let workload = concat!(env!("CARGO_MANIFEST_DIR"), "/workloads/quickstart.toml");
-    let output =
-        coldbench().args(["run", workload, "--duration", "3s", "--quiet", "--out"]).arg(out.path()).output().unwrap();
-    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
-    let results = results(out.path());
-    assert_valid_results(&results);
+    let results = run_json(workload.as_ref(), Some(std::time::Duration::from_secs(3)), out.path());
     assert_counts_add_up(&results);
     let targets = results["targets"].as_array().unwrap();
     let kinds: Vec<&str> = targets.iter().map(|t| t["kind"].as_str().unwrap()).collect();

@@ -55,9 +55,7 @@ fn simulator_and_real_run_agree_on_cold_starts_and_peak_instances() {
     let workload = write_workload(dir.path(), "w.toml", WORKLOAD);
 
     let real_out = dir.path().join("real");
-    let output = coldbench().arg("run").arg(&workload).arg("--out").arg(&real_out).arg("--quiet").output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let real = results(&real_out);
+    let real = run_json(&workload, None, &real_out);
     let results_json = results_path(&real_out).unwrap();
 
     let simulated = simulate_json(&workload, Some(&results_json));

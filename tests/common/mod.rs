@@ -32,6 +32,36 @@ pub fn results(out: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
+/// What `coldbench run <workload> [--duration D] --quiet --out <out>` does, in process through
+/// the library: every target measured in turn (the demo function from the built binary), the
+/// run folder written under `out` after each; returns the schema-checked results.json.
+pub fn run_json(workload: &Path, duration: Option<std::time::Duration>, out: &Path) -> serde_json::Value {
+    let mut workload = coldbench::workload::Workload::load(workload).unwrap();
+    if let Some(duration) = duration {
+        workload.set_duration(duration);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let started_at = coldbench::time::utc_now();
+        let dir = coldbench::report::ReportDir::create(out, &workload.spec.name, &started_at).unwrap();
+        let pricing = coldbench::cost::Pricing::embedded();
+        let mut report = coldbench::metrics::RunReport::new(workload.info().unwrap(), started_at, pricing);
+        let demo = coldbench::function::DemoFunction::new(env!("CARGO_BIN_EXE_coldbench"));
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let options =
+            coldbench::target::Options { cancel: &cancel, quiet: true, log_dir: Some(dir.path()), demo: &demo };
+        let targets = workload.select_targets(&[]).unwrap();
+        let save = |report: &coldbench::metrics::RunReport| {
+            let analysis = coldbench::analysis::analyse(report, &report.pricing)?;
+            dir.write(report, &analysis, &coldbench::report::exporters_for(report))
+        };
+        coldbench::target::measure_all(&workload, &targets, &mut report, options, save).await.unwrap();
+    });
+    let json = results(out);
+    assert_valid_results(&json);
+    json
+}
+
 /// What `coldbench simulate <workload> [--calibrate FILE] --json` prints, computed in process
 /// through the library (the schema-checked results.json, with its analysis).
 pub fn simulate_json(workload: &Path, calibrate: Option<&Path>) -> serde_json::Value {
