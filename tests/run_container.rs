@@ -98,3 +98,46 @@ fn quickstart_compares_function_and_container_and_shows_cold_starts() {
     let log = std::fs::read_to_string(log).unwrap();
     assert_eq!(log.lines().filter(|l| l.starts_with("REPORT RequestId: ")).count(), invocations.len());
 }
+
+#[test]
+fn container_instances_get_a_clean_environment_without_coldbench_s_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("instance.env");
+    let exe = env!("CARGO_BIN_EXE_coldbench");
+    let workload = write_workload(
+        dir.path(),
+        "w.toml",
+        &format!(
+            r#"
+name = "clean-env"
+duration = "1s"
+[traffic]
+pattern = "constant"
+rate = 5
+[[targets]]
+name = "box"
+kind = "container"
+instances = 1
+command = ["sh", "-c", "env > {env} && exec {exe} function --mode http"]
+env = {{ GREETING = "hello" }}
+inherit_env = ["COLDBENCH_TEST_SHARED"]
+"#,
+            env = env_file.display()
+        ),
+    );
+    let out = dir.path().join("out");
+    let output = coldbench()
+        .args(["run", "--quiet", "--out"])
+        .arg(&out)
+        .arg(&workload)
+        .env("AWS_SECRET_ACCESS_KEY", "do-not-leak")
+        .env("COLDBENCH_TEST_SHARED", "passed-through")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let seen = std::fs::read_to_string(&env_file).unwrap();
+    assert!(!seen.contains("do-not-leak"), "the instance saw coldbench's secret:\n{seen}");
+    for expected in ["GREETING=hello", "COLDBENCH_TEST_SHARED=passed-through", "PORT="] {
+        assert!(seen.lines().any(|l| l.starts_with(expected)), "{expected} missing:\n{seen}");
+    }
+}

@@ -54,7 +54,7 @@ impl ContainerInstance {
         env.push(("PORT".into(), port.to_string()));
         env.push(("COLDBENCH_INSTANCE".into(), id.clone()));
         let spawned_at = Instant::now();
-        let mut process = GroupChild::spawn(&config.command, &env, false)
+        let mut process = GroupChild::spawn(&config.command, &env, true)
             .map_err(|source| StartError::Spawn { id: id.clone(), source })?;
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         loop {

@@ -24,6 +24,8 @@ pub struct ContainerConfig {
     pub name: String,
     pub instances: usize,
     pub command: Vec<String>,
+    /// The instance's whole environment (besides `PORT` and `COLDBENCH_INSTANCE`): nothing of
+    /// coldbench's own is inherited.
     pub env: Vec<(String, String)>,
     pub startup_timeout: Duration,
     pub stop_grace: Duration,

@@ -27,8 +27,14 @@ impl<'a> ContainerTarget<'a> {
 
     fn config(&self, demo: &DemoFunction) -> ContainerConfig {
         let command = self.spec.command.clone().unwrap_or_else(|| demo.http_command());
-        let mut env: Vec<(String, String)> = self.spec.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        // A clean environment, as `docker run` gives: the image's usual PATH and HOME (the
+        // host's, so local programs are found), the variables named in `inherit_env`, the demo
+        // function's settings, then the target's `env`. Never coldbench's own secrets.
+        let host = ["PATH", "HOME"].iter().map(|s| s.to_string()).chain(self.spec.inherit_env.iter().cloned());
+        let mut env: Vec<(String, String)> =
+            host.filter_map(|name| std::env::var(&name).ok().map(|value| (name, value))).collect();
         env.extend(self.workload.spec.function.init.to_env());
+        env.extend(self.spec.env.iter().map(|(k, v)| (k.clone(), v.clone())));
         ContainerConfig {
             name: self.spec.name.clone(),
             instances: self.spec.instances,

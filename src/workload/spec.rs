@@ -194,6 +194,10 @@ pub struct ContainerSpec {
     /// Extra environment variables for each instance.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Host environment variables passed through by name (nothing else of coldbench's own
+    /// environment reaches an instance, as with `docker run`, apart from `PATH` and `HOME`).
+    #[serde(default)]
+    pub inherit_env: Vec<String>,
     /// How long an instance may take to accept connections.
     #[serde(default = "default_startup_timeout")]
     pub startup_timeout: HumanDuration,
