@@ -43,6 +43,24 @@ impl Tail {
     }
 }
 
+/// Every process group coldbench has started and not yet finished with: what a forced exit
+/// kills (see [`kill_every_group`]).
+static LIVE_GROUPS: Mutex<std::collections::BTreeSet<u32>> = Mutex::new(std::collections::BTreeSet::new());
+
+/// SIGKILL to every process group coldbench started that is not known to be gone: the last
+/// resort of a forced exit (a second Ctrl-C), which does not wait for graceful stops.
+pub fn kill_every_group() {
+    let groups: Vec<u32> =
+        LIVE_GROUPS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().copied().collect();
+    for pgid in groups {
+        signal_group(pgid, libc::SIGKILL);
+    }
+}
+
+fn forget_group(pgid: u32) {
+    LIVE_GROUPS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&pgid);
+}
+
 /// A child process in its own process group.
 #[derive(Debug)]
 pub struct GroupChild {
@@ -90,6 +108,7 @@ impl GroupChild {
         let mut child =
             command.spawn().map_err(|e| io::Error::new(e.kind(), format!("cannot start {program:?}: {e}")))?;
         let pid = child.id().expect("a just-spawned child has a pid");
+        LIVE_GROUPS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(pid);
         let tail = Arc::new(Mutex::new(Tail::default()));
         if let Some(out) = child.stdout.take() {
             tokio::spawn(keep_tail(out, Arc::clone(&tail), sink.clone()));
@@ -132,6 +151,7 @@ impl GroupChild {
             self.reaped = self.child.wait().await.ok();
         }
         self.finished = true;
+        forget_group(self.pid);
     }
 
     /// SIGKILL to the whole group, without waiting.
@@ -266,6 +286,7 @@ impl Drop for GroupChild {
         if !self.finished {
             self.kill_now();
         }
+        forget_group(self.pid);
     }
 }
 

@@ -80,3 +80,62 @@ work = { kind = "sleep", duration = "30ms" }
     assert!(partial > 0 && partial < 300, "the second target was cut short, sent {partial}");
     assert_eq!(processes_with_env(&tag), Vec::<u32>::new(), "processes outlived coldbench");
 }
+
+#[test]
+fn a_second_sigint_kills_what_is_still_stopping_and_exits_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tag_key, tag_value) = unique_tag();
+    let exe = env!("CARGO_BIN_EXE_coldbench");
+    // The server dies on SIGTERM, but its shell ignores it and lives on: only SIGKILL (after a
+    // 60 s stop_grace) would end the group.
+    let workload = write_workload(
+        dir.path(),
+        "stubborn.toml",
+        &format!(
+            r#"
+name = "stubborn"
+duration = "30s"
+[traffic]
+pattern = "constant"
+rate = 20
+[[targets]]
+name = "box"
+kind = "container"
+stop_grace = "60s"
+command = ["sh", "-c", "trap '' TERM; {exe} function --mode http & while true; do sleep 1; done"]
+env = {{ {tag_key} = "{tag_value}" }}
+"#
+        ),
+    );
+    let out = dir.path().join("out");
+    let mut child = coldbench()
+        .args(["run", "--quiet", "--out"])
+        .arg(&out)
+        .arg(&workload)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let tag = format!("{tag_key}={tag_value}");
+    wait_for("the container instance", Duration::from_secs(20), || !processes_with_env(&tag).is_empty());
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    // SAFETY: sending signals to our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    std::thread::sleep(Duration::from_millis(1_000));
+    assert!(child.try_wait().unwrap().is_none(), "the first SIGINT waits for the graceful stop");
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "the second SIGINT did not force the exit");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("second interrupt"), "{stderr}");
+    wait_for("the stubborn shell to be gone", Duration::from_secs(5), || processes_with_env(&tag).is_empty());
+}

@@ -21,27 +21,42 @@ pub const EXIT_TARGET_FAILED: u8 = 2;
 /// Exit code after Ctrl-C, as shells expect (128 + SIGINT).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
-/// A token cancelled on the first SIGINT or SIGTERM.
+/// A token cancelled on the first SIGINT or SIGTERM. A second one forces the exit, as
+/// `docker compose` does: every process group still stopping gets SIGKILL and coldbench exits
+/// with 130 at once, without waiting for `stop_grace` (what was saved so far stays on disk).
 pub fn cancel_on_signals() -> CancellationToken {
     let token = CancellationToken::new();
     let cancel = token.clone();
     tokio::spawn(async move {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let terminated = async {
-            match term.as_mut() {
-                Some(t) => {
-                    t.recv().await;
-                }
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            () = terminated => {}
-        }
+        let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+        next_signal(&mut interrupt, &mut term).await;
         cancel.cancel();
+        next_signal(&mut interrupt, &mut term).await;
+        eprintln!("second interrupt: killing whatever is still stopping");
+        crate::process::kill_every_group();
+        std::process::exit(i32::from(EXIT_INTERRUPTED));
     });
     token
+}
+
+/// The next SIGINT or SIGTERM (never, for a signal whose handler could not be installed).
+async fn next_signal(
+    interrupt: &mut Option<tokio::signal::unix::Signal>,
+    term: &mut Option<tokio::signal::unix::Signal>,
+) {
+    async fn recv(signal: &mut Option<tokio::signal::unix::Signal>) {
+        match signal {
+            Some(signal) => {
+                signal.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    }
+    tokio::select! {
+        () = recv(interrupt) => {}
+        () = recv(term) => {}
+    }
 }
 
 fn exit_code(interrupted: bool, failed: bool) -> ExitCode {
