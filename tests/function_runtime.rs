@@ -447,3 +447,35 @@ async fn output_that_is_not_utf8_does_not_break_the_function_and_its_later_lines
     assert!(lines.lock().unwrap().iter().any(|l| l == "caf\u{fffd} at init"), "{:?}", lines.lock().unwrap());
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_chunked_body_gets_413_as_soon_as_it_passes_the_limit() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let h = Harness::start(|_| {}).await;
+    let url = h.url();
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let head = format!("POST {path} HTTP/1.1\r\nhost: {host}\r\ntransfer-encoding: chunked\r\n\r\n");
+    writer.write_all(head.as_bytes()).await.unwrap();
+    // Send 1 MiB chunks without end while the answer is awaited.
+    let sender = tokio::spawn(async move {
+        let chunk = format!("{:x}\r\n{}\r\n", 1 << 20, "x".repeat(1 << 20));
+        let mut sent = 0u32;
+        while sent < 500 && writer.write_all(chunk.as_bytes()).await.is_ok() {
+            sent += 1;
+        }
+        sent
+    });
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(30), reader.read(&mut answer)).await.unwrap().unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("RequestEntityTooLargeException"), "{answer}");
+    let sent = tokio::time::timeout(Duration::from_secs(30), sender).await.unwrap().unwrap();
+    // The gateway stopped reading at 6 MB; the client could only push what the socket buffers
+    // held beyond that before the connection closed, nowhere near the 500 MiB it tried.
+    assert!(sent < 100, "the gateway kept reading: {sent} MiB accepted");
+    h.stop().await;
+}

@@ -52,10 +52,28 @@ pub struct Served {
 /// Boxed future returned by [`Backend::invoke`].
 pub type InvokeFuture<'a> = Pin<Box<dyn Future<Output = Served> + Send + 'a>>;
 
+/// The largest request body the gateway reads for a backend that sets no limit of its own. ALB
+/// sets none for HTTP targets; the gateway holds a body in memory before forwarding it, so it
+/// bounds what one request can take (64 MiB).
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024 * 1024;
+
 /// A deployment model behind the gateway.
 pub trait Backend: Send + Sync + 'static {
     /// Serves one invocation. Failures are responses (e.g. 502), never panics.
     fn invoke(&self, invocation: Invocation) -> InvokeFuture<'_>;
+
+    /// The largest request body this backend accepts; the gateway stops reading past it.
+    fn body_limit(&self) -> usize {
+        DEFAULT_BODY_LIMIT
+    }
+
+    /// The answer to a body past [`Backend::body_limit`], sent as soon as the limit passes.
+    fn body_too_large(&self) -> Response<Bytes> {
+        let mut response =
+            Response::new(Bytes::from(format!("request body larger than {} bytes\n", self.body_limit())));
+        *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+        response
+    }
 }
 
 /// A running gateway; dropping it without [`Gateway::stop`] also stops accepting.
@@ -111,8 +129,16 @@ impl Drop for Gateway {
 
 async fn handle(backend: &dyn Backend, request: Request<Incoming>) -> Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
-    let body = match body.collect().await {
+    // Read no further than the backend's limit: an endless or huge body costs at most that much.
+    let body = match http_body_util::Limited::new(body, backend.body_limit()).collect().await {
         Ok(collected) => collected.to_bytes(),
+        Err(err) if err.is::<http_body_util::LengthLimitError>() => {
+            let (parts, body) = backend.body_too_large().into_parts();
+            let mut response = Response::from_parts(parts, Full::new(body));
+            // The rest of the body is never read: the connection cannot carry another request.
+            response.headers_mut().insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+            return response;
+        }
         Err(err) => return crate::http::plain(StatusCode::BAD_REQUEST, format!("cannot read the request body: {err}")),
     };
     let invocation = Invocation { method: parts.method, uri: parts.uri, headers: parts.headers, body };

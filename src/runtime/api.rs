@@ -216,6 +216,8 @@ impl RuntimeApi {
 
 /// Reads a body, keeping at most [`MAX_PAYLOAD_BYTES`] of it, and returns it with its full size.
 async fn read_limited(mut body: Incoming) -> Result<(Bytes, usize), Response<Full<Bytes>>> {
+    // The declared size, when there is one, is what Lambda reports for a payload that is too large.
+    let declared = usize::try_from(hyper::body::Body::size_hint(&body).exact().unwrap_or(0)).unwrap_or(usize::MAX);
     let mut kept = BytesMut::new();
     let mut size = 0usize;
     while let Some(frame) = body.frame().await {
@@ -225,9 +227,11 @@ async fn read_limited(mut body: Incoming) -> Result<(Bytes, usize), Response<Ful
         // Trailers (streaming error reports) carry no payload bytes.
         if let Ok(data) = frame.into_data() {
             size += data.len();
-            if size <= MAX_PAYLOAD_BYTES {
-                kept.extend_from_slice(&data);
+            if size > MAX_PAYLOAD_BYTES {
+                // Past the limit: stop reading (an endless body costs nothing more) and answer.
+                return Ok((Bytes::new(), size.max(declared)));
             }
+            kept.extend_from_slice(&data);
         }
     }
     Ok((kept.freeze(), size))

@@ -17,17 +17,22 @@ use crate::gateway::{Invocation, InvocationRecord, Served};
 use crate::lambda::MAX_PAYLOAD_BYTES;
 use crate::policy::ThrottleReason;
 
+/// Lambda's answer to a request payload past 6 MB.
+pub(super) fn request_too_large() -> Response<Bytes> {
+    let body = format!(
+        "{{\"Type\":\"User\",\"message\":\"Request must be smaller than {MAX_PAYLOAD_BYTES} bytes for the InvokeFunction operation\"}}"
+    );
+    let mut response = json_response(StatusCode::PAYLOAD_TOO_LARGE, Bytes::from(body));
+    response.headers_mut().insert("x-amzn-errortype", HeaderValue::from_static("RequestEntityTooLargeException"));
+    response
+}
+
 /// Serves one gateway request through the matching front door.
 pub(super) async fn serve(runtime: &FunctionRuntime, invocation: Invocation) -> Served {
     let path = invocation.uri.path();
     let is_invoke_api = path.starts_with("/2015-03-31/functions/") && path.ends_with("/invocations");
     if invocation.body.len() > MAX_PAYLOAD_BYTES {
-        let body = format!(
-            "{{\"Type\":\"User\",\"message\":\"Request must be smaller than {MAX_PAYLOAD_BYTES} bytes for the InvokeFunction operation\"}}"
-        );
-        let mut response = json_response(StatusCode::PAYLOAD_TOO_LARGE, Bytes::from(body));
-        response.headers_mut().insert("x-amzn-errortype", HeaderValue::from_static("RequestEntityTooLargeException"));
-        return Served { response, record: None };
+        return Served { response: request_too_large(), record: None };
     }
     if is_invoke_api {
         invoke_api(runtime, invocation).await

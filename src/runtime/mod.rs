@@ -329,4 +329,12 @@ impl Backend for FunctionRuntime {
     fn invoke(&self, invocation: Invocation) -> InvokeFuture<'_> {
         Box::pin(front::serve(self, invocation))
     }
+
+    fn body_limit(&self) -> usize {
+        crate::lambda::MAX_PAYLOAD_BYTES
+    }
+
+    fn body_too_large(&self) -> http::Response<bytes::Bytes> {
+        front::request_too_large()
+    }
 }
