@@ -38,6 +38,7 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
 /// Bad configuration (workload, URL, options) or a report that cannot be written.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     raise_open_file_limit();
+    process::become_subreaper();
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     // One thread where work only passes through: a Lambda-mode function serves one invocation at
     // a time (and starts fastest so), and the standalone runtime only relays between its callers
@@ -56,6 +57,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let result = runtime.block_on(dispatch(cli));
     // Dropping the runtime drops every task, and with them any child process handles (SIGKILL).
     runtime.shutdown_timeout(SHUTDOWN_TIMEOUT);
+    // Whatever left its process group or lost its parent was re-parented here: it goes too.
+    process::kill_orphans();
     result
 }
 

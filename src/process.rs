@@ -145,8 +145,9 @@ impl GroupChild {
                 self.reaped = Some(status);
             }
         }
-        // The leader may be gone while others in its group live on: always finish with SIGKILL.
-        self.signal_group(libc::SIGKILL);
+        // The leader may be gone while others in its group (or below it) live on: always finish
+        // with SIGKILL.
+        kill_tree(self.pid);
         if self.reaped.is_none() {
             self.reaped = self.child.wait().await.ok();
         }
@@ -154,9 +155,9 @@ impl GroupChild {
         forget_group(self.pid);
     }
 
-    /// SIGKILL to the whole group, without waiting.
+    /// SIGKILL to the whole group and everything below its leader, without waiting.
     pub fn kill_now(&mut self) {
-        self.signal_group(libc::SIGKILL);
+        kill_tree(self.pid);
         let _ = self.child.start_kill();
     }
 
@@ -209,10 +210,10 @@ impl Supervised {
         }
     }
 
-    /// SIGKILL to the whole group.
+    /// SIGKILL to the whole group and everything below its leader.
     pub fn kill(&self) {
         if self.exit_status().is_none() {
-            signal_group(self.pid, libc::SIGKILL);
+            kill_tree(self.pid);
         }
     }
 
@@ -228,7 +229,7 @@ impl Supervised {
         let mut cached = self.descendants.lock().expect("descendants lock");
         let stale = cached.as_ref().is_none_or(|(at, _)| at.elapsed() > DESCENDANTS_TTL);
         if stale {
-            *cached = Some((std::time::Instant::now(), descendants(self.pid)));
+            *cached = Some((std::time::Instant::now(), descendants(self.pid, MAX_DESCENDANTS)));
         }
         let others: u64 = cached.as_ref().map_or(0, |(_, pids)| pids.iter().filter_map(|&p| vm_hwm_kb(p)).sum());
         Some((leader + others).div_ceil(1024))
@@ -244,8 +245,8 @@ fn vm_hwm_kb(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-/// Every descendant of `pid` (children of all its threads, recursively), at most [`MAX_DESCENDANTS`].
-fn descendants(pid: u32) -> Vec<u32> {
+/// Every descendant of `pid` (children of all its threads, recursively), at most `limit`.
+fn descendants(pid: u32, limit: usize) -> Vec<u32> {
     let mut found = Vec::new();
     let mut pending = vec![pid];
     while let Some(parent) = pending.pop() {
@@ -253,7 +254,7 @@ fn descendants(pid: u32) -> Vec<u32> {
         for task in tasks.filter_map(Result::ok) {
             let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
             for child in children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()) {
-                if found.len() < MAX_DESCENDANTS {
+                if found.len() < limit {
                     found.push(child);
                     pending.push(child);
                 }
@@ -271,6 +272,52 @@ impl Drop for Supervised {
 
 /// Most processes of one group read for peak memory.
 const MAX_DESCENDANTS: usize = 64;
+
+/// Makes coldbench the reaper of its orphaned descendants: a helper whose parent exits (a
+/// daemon that double-forks, a `setsid` child of a shell that is gone) is re-parented to
+/// coldbench instead of init, so [`kill_orphans`] can still find it.
+pub fn become_subreaper() {
+    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER only sets a flag on this process.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
+    }
+}
+
+/// SIGKILL to every process still below coldbench — re-parented orphans included — and reaps
+/// them. Called when coldbench is done with all its children (the end of a command, a forced
+/// exit), so nothing it started outlives it, whatever process group or session it moved to.
+pub fn kill_orphans() {
+    let own = std::process::id();
+    for pid in descendants(own, usize::MAX) {
+        kill_pid(pid);
+    }
+    for pid in descendants(own, usize::MAX) {
+        let pid = libc::pid_t::try_from(pid).expect("pids fit in pid_t");
+        // SAFETY: waitpid on one specific child (never -1, which would take the statuses
+        // tokio waits for); WNOHANG keeps it from blocking.
+        unsafe {
+            libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG);
+        }
+    }
+}
+
+/// SIGKILL to a group and to every process below its leader, wherever it moved: a child that
+/// called `setsid` has left the group but not the tree. The tree is read before the group dies.
+fn kill_tree(pid: u32) {
+    let below = descendants(pid, usize::MAX);
+    signal_group(pid, libc::SIGKILL);
+    for child in below {
+        kill_pid(child);
+    }
+}
+
+fn kill_pid(pid: u32) {
+    let pid = libc::pid_t::try_from(pid).expect("pids fit in pid_t");
+    // SAFETY: kill has no memory effects.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+    }
+}
 
 /// Sends `signal` to the process group led by `pid`.
 pub fn signal_group(pid: u32, signal: libc::c_int) {

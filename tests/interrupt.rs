@@ -139,3 +139,78 @@ env = {{ {tag_key} = "{tag_value}" }}
     assert!(stderr.contains("second interrupt"), "{stderr}");
     wait_for("the stubborn shell to be gone", Duration::from_secs(5), || processes_with_env(&tag).is_empty());
 }
+
+/// A container and a function that each start a helper in a session of its own (`setsid`), and a
+/// container whose server is a grandchild under `sh -c`: none of them may outlive coldbench.
+fn detached_helpers_workload(dir: &std::path::Path, tag: &(String, String), duration: &str) -> std::path::PathBuf {
+    let exe = env!("CARGO_BIN_EXE_coldbench");
+    write_workload(
+        dir,
+        "helpers.toml",
+        &format!(
+            r#"
+name = "helpers"
+duration = "{duration}"
+[traffic]
+pattern = "constant"
+rate = 10
+[[targets]]
+name = "box"
+kind = "container"
+command = ["sh", "-c", "setsid sleep 300 & sh -c '{exe} function --mode http'"]
+env = {{ {key} = "{value}" }}
+[[targets]]
+name = "fn"
+kind = "function"
+command = ["sh", "-c", "setsid sleep 300 & exec {exe} function --mode lambda"]
+env = {{ {key} = "{value}" }}
+"#,
+            key = tag.0,
+            value = tag.1
+        ),
+    )
+}
+
+fn ends_without_survivors(signal: Option<libc::c_int>) {
+    let dir = tempfile::tempdir().unwrap();
+    let tag = unique_tag();
+    let duration = if signal.is_some() { "30s" } else { "1s" };
+    let workload = detached_helpers_workload(dir.path(), &tag, duration);
+    let mut child = coldbench()
+        .args(["run", "--quiet", "--out"])
+        .arg(dir.path().join("out"))
+        .arg(&workload)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let needle = format!("{}={}", tag.0, tag.1);
+    wait_for("the helpers", Duration::from_secs(20), || processes_with_env(&needle).len() >= 2);
+    if let Some(signal) = signal {
+        std::thread::sleep(Duration::from_millis(300));
+        let pid = libc::pid_t::try_from(child.id()).unwrap();
+        // SAFETY: sending a signal to our own child process.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+    }
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(started.elapsed() < Duration::from_secs(60), "coldbench did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let left = processes_with_env(&needle);
+    assert!(left.is_empty(), "survivors after {signal:?}: {left:?}");
+}
+
+#[test]
+fn setsid_helpers_and_grandchildren_are_gone_after_a_normal_end() {
+    ends_without_survivors(None);
+}
+
+#[test]
+fn setsid_helpers_and_grandchildren_are_gone_after_sigint() {
+    ends_without_survivors(Some(libc::SIGINT));
+}
+
+#[test]
+fn setsid_helpers_and_grandchildren_are_gone_after_sigterm() {
+    ends_without_survivors(Some(libc::SIGTERM));
+}

@@ -35,6 +35,7 @@ pub fn cancel_on_signals() -> CancellationToken {
         next_signal(&mut interrupt, &mut term).await;
         eprintln!("second interrupt: killing whatever is still stopping");
         crate::process::kill_every_group();
+        crate::process::kill_orphans();
         std::process::exit(i32::from(EXIT_INTERRUPTED));
     });
     token
