@@ -141,3 +141,47 @@ inherit_env = ["COLDBENCH_TEST_SHARED"]
         assert!(seen.lines().any(|l| l.starts_with(expected)), "{expected} missing:\n{seen}");
     }
 }
+
+#[test]
+fn a_dead_container_instance_leaves_rotation_is_reported_and_is_not_priced() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = env!("CARGO_BIN_EXE_coldbench");
+    // Instance box-1 is killed (SIGKILL) a second after it starts serving.
+    let workload = write_workload(
+        dir.path(),
+        "w.toml",
+        &format!(
+            r#"
+name = "dies"
+duration = "3s"
+[traffic]
+pattern = "constant"
+rate = 50
+[[targets]]
+name = "box"
+kind = "container"
+instances = 2
+command = ["sh", "-c", "if [ \"$COLDBENCH_INSTANCE\" = box-1 ]; then (sleep 1; kill -9 $$) & fi; exec {exe} function --mode http"]
+"#
+        ),
+    );
+    let json = run_json(&workload, None, &dir.path().join("out"));
+    assert_counts_add_up(&json);
+    let target = &json["targets"][0];
+    let instances = target["instances"].as_array().unwrap();
+    let (alive, dead) = (&instances[0], &instances[1]);
+    assert!(alive.get("died_after_s").is_none(), "{alive}");
+    let died = dead["died_after_s"].as_f64().expect("box-1's death is reported");
+    assert!((0.5..2.9).contains(&died), "{dead}");
+    assert!(dead["exit"].as_str().unwrap().contains("9"), "killed by SIGKILL: {dead}");
+    // Out of rotation once its death is seen: box-0 serves the rest, few requests fail.
+    let m = &target["measurement"];
+    let failed = m["requests"].as_u64().unwrap() - m["outcomes"]["ok"].as_u64().unwrap();
+    assert!(failed <= 3, "{failed} requests failed: {m}");
+    assert_eq!(dead["failed_requests"].as_u64().unwrap(), failed, "{dead}");
+    assert!(alive["requests"].as_u64().unwrap() > dead["requests"].as_u64().unwrap() * 2, "{instances:?}");
+    let warnings = target["warnings"].as_array().unwrap();
+    assert!(warnings.iter().any(|w| w.as_str().unwrap().contains("box-1 died")), "{warnings:?}");
+    let basis = json["analysis"]["targets"][0]["cost"]["basis"].as_str().unwrap();
+    assert!(basis.starts_with("1 × EC2"), "priced for the instance still running: {basis}");
+}

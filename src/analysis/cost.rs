@@ -40,11 +40,7 @@ pub(super) fn project(
     hours: f64,
 ) -> Vec<Option<TargetCost>> {
     let priced = |t: &TargetReport| t.status != TargetStatus::Failed && t.measurement.requests > 0;
-    let always_on = report
-        .targets
-        .iter()
-        .find(|t| t.kind == TargetKind::Container && priced(t))
-        .map(|t| t.instances.len().max(1) as u32);
+    let always_on = report.targets.iter().find(|t| t.kind == TargetKind::Container && priced(t)).map(running_instances);
     let always_on_total = container_cost(pricing, settings, always_on.unwrap_or(1), hours).total;
     report
         .targets
@@ -64,7 +60,7 @@ pub(super) fn project(
                     function_cost(pricing, settings, target, requests_per_month, hours, always_on_total)
                 }
                 TargetKind::Container => {
-                    let count = target.instances.len().max(1) as u32;
+                    let count = running_instances(target);
                     let monthly = container_cost(pricing, settings, count, hours);
                     Some(TargetCost {
                         requests_per_month,
@@ -80,6 +76,13 @@ pub(super) fn project(
             }
         })
         .collect()
+}
+
+/// The instances an always-on target is priced for: those still running at its end (one that
+/// died served nothing after; with no replacement modelled, it is not paid for), at least one.
+fn running_instances(target: &TargetReport) -> u32 {
+    let running = target.instances.iter().filter(|i| i.died_after_s.is_none()).count();
+    u32::try_from(running.max(1)).unwrap_or(u32::MAX)
 }
 
 /// `count` always-on instances of the settings' type (checked to be in the catalog).

@@ -19,6 +19,9 @@ use crate::process::GroupChild;
 /// How often start-up checks whether the instance accepts connections.
 const READY_POLL: Duration = Duration::from_millis(2);
 
+/// How many times a failed exchange checks whether the instance died (every [`READY_POLL`]).
+const DEATH_POLLS: u32 = 25;
+
 /// Why an instance did not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -40,6 +43,12 @@ pub struct ContainerInstance {
     client: Client<HttpConnector, Full<Bytes>>,
     startup: Duration,
     requests: AtomicU64,
+    /// When it started accepting connections.
+    ready_at: Instant,
+    /// How long after `ready_at` it died, and how it ended; once set it is out of rotation.
+    death: std::sync::Mutex<Option<(Duration, String)>>,
+    /// Requests that failed on it because it had died.
+    failed: AtomicU64,
 }
 
 impl ContainerInstance {
@@ -87,14 +96,48 @@ impl ContainerInstance {
             client,
             startup,
             requests: AtomicU64::new(0),
+            ready_at: Instant::now(),
+            death: std::sync::Mutex::new(None),
+            failed: AtomicU64::new(0),
         })
     }
 
-    /// Sends one invocation to this instance and reads the whole response.
+    /// Whether its process still runs; a death found here is recorded (with when and how) and
+    /// takes the instance out of rotation for good.
+    pub fn is_alive(&self) -> bool {
+        if self.death.lock().expect("death lock").is_some() {
+            return false;
+        }
+        // Busy only while stopping, when rotation no longer matters.
+        let Ok(mut process) = self.process.try_lock() else { return true };
+        let Some(status) = process.try_exit() else { return true };
+        let mut death = self.death.lock().expect("death lock");
+        death.get_or_insert_with(|| (self.ready_at.elapsed(), status.to_string()));
+        false
+    }
+
+    /// Sends one invocation to this instance and reads the whole response. A failure on an
+    /// instance that turns out to have died counts against it.
     ///
     /// # Errors
     /// When the instance cannot be reached or breaks the exchange.
     pub async fn forward(&self, invocation: Invocation) -> anyhow::Result<Response<Bytes>> {
+        let result = self.exchange(invocation).await;
+        if result.is_err() {
+            // A killed server's sockets close a moment before its exit can be collected.
+            for _ in 0..DEATH_POLLS {
+                if !self.is_alive() {
+                    self.failed.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+                tokio::time::sleep(READY_POLL).await;
+            }
+        }
+        result
+    }
+
+    /// One request and its whole response.
+    async fn exchange(&self, invocation: Invocation) -> anyhow::Result<Response<Bytes>> {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let path = invocation.uri.path_and_query().map_or("/", |p| p.as_str());
         let mut request = Request::new(Full::new(invocation.body));
@@ -110,11 +153,15 @@ impl ContainerInstance {
 
     /// Start-up time and requests served.
     pub fn report(&self) -> InstanceReport {
+        let death = self.death.lock().expect("death lock").clone();
         InstanceReport {
             id: self.id.clone(),
             pid: self.pid,
             startup_ms: self.startup.as_secs_f64() * 1e3,
             requests: self.requests.load(Ordering::Relaxed),
+            died_after_s: death.as_ref().map(|(after, _)| after.as_secs_f64()),
+            exit: death.map(|(_, how)| how),
+            failed_requests: self.failed.load(Ordering::Relaxed),
         }
     }
 

@@ -88,8 +88,14 @@ impl ContainerPool {
 impl Backend for ContainerPool {
     fn invoke(&self, invocation: Invocation) -> InvokeFuture<'_> {
         Box::pin(async move {
-            let index = self.next.fetch_add(1, Ordering::Relaxed) % self.instances.len();
-            let instance = &self.instances[index];
+            // Round robin over the instances still alive: a dead one leaves rotation at once.
+            let n = self.instances.len();
+            let first = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(instance) = (0..n).map(|k| &self.instances[(first + k) % n]).find(|i| i.is_alive()) else {
+                let mut response = Response::new(Bytes::from("every instance has exited\n"));
+                *response.status_mut() = StatusCode::BAD_GATEWAY;
+                return Served { response, record: None };
+            };
             let started = Instant::now();
             let response = instance.forward(invocation).await.unwrap_or_else(|err| {
                 let mut response = Response::new(Bytes::from(format!("{} unreachable: {err}", instance.id)));

@@ -200,7 +200,7 @@ pub struct KeepWarmReport {
 }
 
 /// One instance (process) of a target.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct InstanceReport {
     pub id: String,
     pub pid: u32,
@@ -208,6 +208,15 @@ pub struct InstanceReport {
     pub startup_ms: f64,
     /// Requests the gateway sent to it.
     pub requests: u64,
+    /// When it died during the run (seconds after it was ready), if it did: it left rotation then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub died_after_s: Option<f64>,
+    /// How it ended, when it died (`exit status: 3`, `signal: 9 (SIGKILL)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<String>,
+    /// Requests that failed because it had died (sent before its death was noticed).
+    #[serde(default)]
+    pub failed_requests: u64,
 }
 
 /// What the load generator measured for one target.

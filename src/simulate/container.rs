@@ -84,7 +84,7 @@ pub fn simulate_container(
     let instances = served
         .iter()
         .enumerate()
-        .map(|(i, &requests)| InstanceReport { id: format!("simulated-{i}"), pid: 0, startup_ms: 0.0, requests })
+        .map(|(i, &requests)| InstanceReport { id: format!("simulated-{i}"), requests, ..InstanceReport::default() })
         .collect();
     SimulatedFleet { measurement: recorder.finish(base + horizon), instances, queued }
 }

@@ -186,6 +186,15 @@ pub async fn measure_with<T: Target>(mut target: T, run: &Run<'_>) -> TargetRepo
     let part = target.stop(run).await;
     let mut report = conclude(target.name(), target.kind(), &endpoint.url, result);
     report.instances = part.instances;
+    for instance in &report.instances {
+        if let (Some(after), Some(how)) = (instance.died_after_s, &instance.exit) {
+            report.warnings.push(format!(
+                "instance {} died {after:.1} s after it was ready ({how}); it left rotation then, {} requests \
+                 failed on it, and it is not priced as running",
+                instance.id, instance.failed_requests
+            ));
+        }
+    }
     report.function = part.function;
     report.invocations = part.invocations;
     report.started_at = started_at;
