@@ -151,3 +151,59 @@ fn unknown_target_names_are_rejected_with_the_available_ones() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--target \"nope\"") && stderr.contains("nobody"), "{stderr}");
 }
+
+#[test]
+fn a_full_disk_keeps_measuring_prints_the_table_and_says_the_outputs_are_incomplete() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tiny");
+    std::fs::create_dir(&out).unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=16k", "tmpfs"])
+        .arg(&out)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a tiny tmpfs here (needs root)");
+        return;
+    }
+    let workload = write_workload(
+        dir.path(),
+        "w.toml",
+        r#"
+name = "full"
+duration = "1s"
+[traffic]
+pattern = "constant"
+rate = 20
+[[targets]]
+name = "one"
+kind = "container"
+[[targets]]
+name = "two"
+kind = "container"
+"#,
+    );
+    let output = coldbench().args(["run", "--quiet", "--out"]).arg(&out).arg(&workload).output().unwrap();
+    let listing: Vec<String> = walk(&out);
+    let _ = std::process::Command::new("umount").arg(&out).status();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(3), "outputs incomplete has its own exit code\n{stderr}");
+    assert!(stderr.contains("still measuring"), "{stderr}");
+    assert!(stderr.contains("is incomplete"), "{stderr}");
+    // Both targets were measured and the table printed despite the full disk.
+    assert!(stdout.contains("one") && stdout.contains("two") && stdout.contains("latency p99"), "{stdout}");
+    assert!(listing.iter().all(|f| !f.ends_with(".partial")), "a .partial file was left: {listing:?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path.display().to_string());
+        }
+    }
+    found
+}

@@ -18,6 +18,9 @@ use crate::metrics::RunReport;
 
 /// Exit code when a target failed (did not start, or no request succeeded).
 pub const EXIT_TARGET_FAILED: u8 = 2;
+/// Exit code when the measurement finished but its report could not be written in full (a full
+/// disk, a read-only folder): the table was printed, the files are missing or stale.
+pub const EXIT_OUTPUTS_INCOMPLETE: u8 = 3;
 /// Exit code after Ctrl-C, as shells expect (128 + SIGINT).
 pub const EXIT_INTERRUPTED: u8 = 130;
 

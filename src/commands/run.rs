@@ -37,10 +37,24 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
     let dir = ReportDir::create(&args.out, &workload.spec.name, &started_at)?;
     let mut report = RunReport::new(workload.info()?, started_at, pricing);
     let save = |report: &RunReport| dir.write(report, &analyse(report, &report.pricing)?, &exporters_for(report));
+    // A report that cannot be saved (a full disk) does not stop the measuring: the next target's
+    // save, and one more at the end, try again.
+    let mut unsaved = false;
+    let after_each = |report: &RunReport| {
+        if let Err(err) = save(report) {
+            eprintln!("warning: cannot save the report ({err:#}); still measuring, will retry at the end");
+            unsaved = true;
+        }
+    };
     let demo = DemoFunction::this_executable().context("finding the demo function (this executable)")?;
     let options = target::Options { cancel: &cancel, quiet: args.quiet, log_dir: Some(dir.path()), demo: &demo };
-    target::measure_all(&workload, &targets, &mut report, options, save).await?;
+    target::measure_all(&workload, &targets, &mut report, options, after_each).await;
+    let saved = if unsaved { save(&report) } else { Ok(()) };
     print_run(&report, &analyse(&report, &report.pricing)?, dir.path(), args.json)?;
+    if let Err(err) = saved {
+        eprintln!("error: the report in {} is incomplete: {err:#}", dir.path().display());
+        return Ok(ExitCode::from(super::EXIT_OUTPUTS_INCOMPLETE));
+    }
     let interrupted = cancel.is_cancelled() || report.targets.iter().any(|t| t.status == TargetStatus::Interrupted);
     let failed = report.targets.iter().any(|t| t.status == TargetStatus::Failed);
     Ok(exit_code(interrupted, failed))

@@ -119,23 +119,41 @@ impl ReportDir {
         &self.path
     }
 
-    /// Writes every exporter's output, each file replaced atomically (write, then rename).
+    /// Writes every exporter's output, each file replaced atomically (written to a `.partial`
+    /// file, synced to disk, then renamed). A file that cannot be written leaves no `.partial`
+    /// behind and does not stop the others: `results.json` comes first, so the measurement is
+    /// saved whenever anything can be.
     ///
     /// # Errors
-    /// When an exporter fails or a file cannot be written.
+    /// The files that could not be rendered or written, each with its reason.
     pub fn write(
         &self,
         report: &RunReport,
         analysis: &Analysis,
         exporters: &[Box<dyn Exporter>],
     ) -> anyhow::Result<()> {
+        let mut failed = Vec::new();
         for exporter in exporters {
-            let bytes =
-                exporter.serialize(report, analysis).with_context(|| format!("rendering {}", exporter.file_name()))?;
-            let target = self.path.join(exporter.file_name());
-            let partial = self.path.join(format!(".{}.partial", exporter.file_name()));
-            std::fs::write(&partial, bytes).with_context(|| format!("writing {}", partial.display()))?;
-            std::fs::rename(&partial, &target).with_context(|| format!("writing {}", target.display()))?;
+            if let Err(err) = self.write_one(exporter.as_ref(), report, analysis) {
+                failed.push(format!("{err:#}"));
+            }
+        }
+        anyhow::ensure!(failed.is_empty(), "{}", failed.join("; "));
+        Ok(())
+    }
+
+    fn write_one(&self, exporter: &dyn Exporter, report: &RunReport, analysis: &Analysis) -> anyhow::Result<()> {
+        use std::io::Write as _;
+        let bytes =
+            exporter.serialize(report, analysis).with_context(|| format!("rendering {}", exporter.file_name()))?;
+        let target = self.path.join(exporter.file_name());
+        let partial = self.path.join(format!(".{}.partial", exporter.file_name()));
+        let written = std::fs::File::create(&partial)
+            .and_then(|mut file| file.write_all(&bytes).and_then(|()| file.sync_all()))
+            .and_then(|()| std::fs::rename(&partial, &target));
+        if let Err(err) = written {
+            let _ = std::fs::remove_file(&partial);
+            return Err(err).with_context(|| format!("writing {}", target.display()));
         }
         Ok(())
     }

@@ -120,18 +120,15 @@ pub trait Target {
 /// Measures `targets` one after the other into `report`, with the same schedule, and calls
 /// `after_each` once each target is in (where the caller saves the report, so a run that stops
 /// halfway keeps what it measured). Ctrl-C on `cancel` ends the current target (reported as
-/// interrupted) and starts no other.
-///
-/// # Errors
-/// Whatever `after_each` returns; measurement itself never fails (a target that does is a
-/// report with status `failed`).
+/// interrupted) and starts no other. Measurement never fails: a target that does is a report
+/// with status `failed`, and whatever goes wrong in `after_each` is the caller's to keep.
 pub async fn measure_all(
     workload: &Workload,
     targets: &[&TargetSpec],
     report: &mut RunReport,
     options: Options<'_>,
-    mut after_each: impl FnMut(&RunReport) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
+    mut after_each: impl FnMut(&RunReport),
+) {
     for target in targets {
         if options.cancel.is_cancelled() {
             break;
@@ -147,9 +144,8 @@ pub async fn measure_all(
             eprintln!("warning: target {}: {warning}", measured.name);
         }
         report.targets.push(measured);
-        after_each(report)?;
+        after_each(report);
     }
-    Ok(())
 }
 
 /// Runs the workload's schedule against one target of the workload.
