@@ -11,7 +11,6 @@ use std::net::TcpListener;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use coldbench::lambda::BillingMode;
 use coldbench::policy::PoolConfig;
 use coldbench::runtime::{FunctionConfig, FunctionRuntime};
 
@@ -95,21 +94,9 @@ fn bare_spawn(dir: &std::path::Path) -> Option<Vec<f64>> {
 fn cold_starts(command: Vec<String>) -> Vec<f64> {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     runtime.block_on(async {
-        let config = FunctionConfig {
-            name: "bench".into(),
-            command,
-            handler: "handler".into(),
-            memory_mb: 128,
-            timeout: Duration::from_secs(10),
-            init_timeout: Duration::from_secs(10),
-            region: "us-east-1".into(),
-            env: Vec::new(),
-            // Every instance retires after one invocation: each invocation is a cold start.
-            pool: PoolConfig { max_lifetime: Some(Duration::ZERO), ..PoolConfig::default() },
-            billing: BillingMode::Standard,
-            log: None,
-            clock: coldbench::time::clock::Clock::real(),
-        };
+        // Every instance retires after one invocation: each invocation is a cold start.
+        let pool = PoolConfig { max_lifetime: Some(Duration::ZERO), ..PoolConfig::default() };
+        let config = FunctionConfig::new("bench", command).timeout(Duration::from_secs(10)).pool(pool);
         let function = FunctionRuntime::start(config).await.expect("runtime starts");
         for _ in 0..SAMPLES {
             function.invoke(bytes::Bytes::from_static(b"{\"kind\":\"echo\"}"), None).await;

@@ -479,3 +479,14 @@ async fn an_endless_chunked_body_gets_413_as_soon_as_it_passes_the_limit() {
     assert!(sent < 100, "the gateway kept reading: {sent} MiB accepted");
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_counting_runtime_keeps_no_record_per_invocation() {
+    let h = Harness::start(|c| c.keep_records = false).await;
+    for _ in 0..3 {
+        assert_eq!(h.invoke(SLEEP_5MS).await.status, 200);
+    }
+    assert_eq!(h.runtime.invocations(), 3);
+    assert!(h.runtime.records().is_empty(), "memory stays flat however long it serves");
+    h.stop().await;
+}

@@ -238,7 +238,10 @@ fn record(
         max_memory_used_mb: instance.map_or(0, |i| i.peak_rss_mb()),
         outcome,
     };
-    inner.records.lock().expect("records lock").push(record.clone());
+    inner.invocations.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if inner.config.keep_records {
+        inner.records.lock().expect("records lock").push(record.clone());
+    }
     record
 }
 

@@ -47,6 +47,9 @@ pub struct FunctionConfig {
     pub billing: BillingMode,
     /// Where START/END/REPORT lines and the function's output go.
     pub log: Option<LineSink>,
+    /// Keep every invocation's billing record (a measured run reports them); `false` only
+    /// counts them, so a long-lived runtime's memory stays flat.
+    pub keep_records: bool,
     /// The clock keep-alive, lifetime and the scale-out bucket read (fast-forwarded in runs
     /// that skip idle time).
     pub clock: Clock,
@@ -70,8 +73,16 @@ impl FunctionConfig {
             pool: PoolConfig::default(),
             billing: BillingMode::default(),
             log: None,
+            keep_records: true,
             clock: Clock::real(),
         }
+    }
+
+    /// Counts invocations instead of keeping their records (see [`FunctionConfig::keep_records`]).
+    #[must_use]
+    pub fn count_only(mut self) -> Self {
+        self.keep_records = false;
+        self
     }
 
     #[must_use]
@@ -147,6 +158,8 @@ struct Inner {
     pool: Mutex<Pool>,
     instances: Mutex<HashMap<InstanceId, Arc<FunctionInstance>>>,
     records: Mutex<Vec<BillingRecord>>,
+    /// Invocations recorded, kept or not.
+    invocations: std::sync::atomic::AtomicU64,
     shutdown: CancellationToken,
     /// Holds the keep-alive policy's next pre-warm, so that fast-forward does not jump past it.
     prewarm_alarm: Alarm,
@@ -174,6 +187,7 @@ impl FunctionRuntime {
             pool: Mutex::new(pool),
             instances: Mutex::new(HashMap::new()),
             records: Mutex::new(Vec::new()),
+            invocations: std::sync::atomic::AtomicU64::new(0),
             shutdown: CancellationToken::new(),
         });
         let runtime = Self { inner };
@@ -197,7 +211,12 @@ impl FunctionRuntime {
         invoke::invoke(&self.inner, payload, client_context).await
     }
 
-    /// Billing records so far.
+    /// Invocations so far (every one, also when records are not kept).
+    pub fn invocations(&self) -> u64 {
+        self.inner.invocations.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Billing records so far (none when the runtime only counts).
     pub fn records(&self) -> Vec<BillingRecord> {
         self.inner.records.lock().expect("records lock").clone()
     }

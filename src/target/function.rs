@@ -295,6 +295,8 @@ fn function_config(
         pool: pool_config(workload, spec)?,
         billing: spec.billing,
         log: log_dir.map(|dir| function_log(&dir.join(format!("{}.function.log", spec.name)))).transpose()?,
+        // The report lists every invocation (invocations.csv).
+        keep_records: true,
         clock: clock.clone(),
     })
 }
