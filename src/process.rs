@@ -43,6 +43,32 @@ impl Tail {
     }
 }
 
+/// A program that could not be started; the OS error stays reachable for [`host_limit`].
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start {program:?}: {source}")]
+struct SpawnError {
+    program: String,
+    source: io::Error,
+}
+
+/// When `err` comes from coldbench's own or the host's limits rather than from the program,
+/// the cause and the fix, for people (`too many open files in coldbench (EMFILE): raise its
+/// limit with ulimit -n`). Such a failure is the host's, never the target's.
+pub fn host_limit(err: &io::Error) -> Option<&'static str> {
+    let code = err.raw_os_error().or_else(|| {
+        err.get_ref().and_then(|inner| inner.downcast_ref::<SpawnError>()).and_then(|e| e.source.raw_os_error())
+    })?;
+    Some(match code {
+        libc::EMFILE => "too many open files in coldbench (EMFILE): raise its limit with `ulimit -n`",
+        libc::ENFILE => "the host's open-file table is full (ENFILE): raise fs.file-max",
+        libc::EAGAIN => "the host refused another process (EAGAIN): raise `ulimit -u` or lower the concurrency",
+        libc::ENOMEM => "the host is out of memory (ENOMEM)",
+        libc::ENOSPC => "no space left on the host (ENOSPC)",
+        libc::EADDRNOTAVAIL => "no free loopback port (EADDRNOTAVAIL): too many connections in TIME_WAIT",
+        _ => return None,
+    })
+}
+
 /// Every process group coldbench has started and not yet finished with: what a forced exit
 /// kills (see [`kill_every_group`]).
 static LIVE_GROUPS: Mutex<std::collections::BTreeSet<u32>> = Mutex::new(std::collections::BTreeSet::new());
@@ -105,8 +131,9 @@ impl GroupChild {
                 Ok(())
             });
         }
-        let mut child =
-            command.spawn().map_err(|e| io::Error::new(e.kind(), format!("cannot start {program:?}: {e}")))?;
+        let mut child = command
+            .spawn()
+            .map_err(|source| io::Error::new(source.kind(), SpawnError { program: program.clone(), source }))?;
         let pid = child.id().expect("a just-spawned child has a pid");
         LIVE_GROUPS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(pid);
         let tail = Arc::new(Mutex::new(Tail::default()));

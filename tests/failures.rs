@@ -207,3 +207,52 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
     }
     found
 }
+
+#[test]
+fn coldbench_s_own_open_file_limit_is_named_as_coldbench_s_not_the_function_s() {
+    if std::process::Command::new("prlimit").arg("--version").output().is_err() {
+        eprintln!("skipped: prlimit (util-linux) is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // 50 instances wanted at once; 64 open files allow only a few.
+    let workload = write_workload(
+        dir.path(),
+        "w.toml",
+        r#"
+name = "emfile"
+duration = "2s"
+[traffic]
+pattern = "constant"
+rate = 100
+[load]
+timeout = "5s"
+[function]
+work = { kind = "sleep", duration = "500ms" }
+[[targets]]
+name = "fn"
+kind = "function"
+"#,
+    );
+    let out = dir.path().join("out");
+    let output = std::process::Command::new("prlimit")
+        .arg("--nofile=64:64")
+        .arg(env!("CARGO_BIN_EXE_coldbench"))
+        .args(["run", "--quiet", "--out"])
+        .arg(&out)
+        .arg(&workload)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let json = results(&out);
+    assert_valid_results(&json);
+    assert_counts_add_up(&json);
+    let target = &json["targets"][0];
+    let outcomes = &target["measurement"]["outcomes"];
+    assert!(outcomes["host_error"].as_u64().unwrap() > 0, "the limit was hit: {outcomes}");
+    assert_eq!(outcomes["function_error"], 0, "nothing is blamed on the function: {outcomes}");
+    let records = target["invocations"].as_array().unwrap();
+    assert!(records.iter().any(|r| r["outcome"] == "host_error"), "billing records say so too");
+    assert!(records.iter().all(|r| r["outcome"] != "init_error"), "no Runtime.InvalidEntrypoint");
+    assert!(stderr.contains("coldbench's own") && stderr.contains("ulimit -n"), "{stderr}");
+}

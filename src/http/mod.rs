@@ -24,6 +24,9 @@ pub const DURATION_MS_HEADER: &str = "x-coldbench-duration-ms";
 pub const BILLED_MS_HEADER: &str = "x-coldbench-billed-ms";
 /// Stamped by the gateway on cold starts: the instance's Init duration in milliseconds.
 pub const INIT_MS_HEADER: &str = "x-coldbench-init-ms";
+/// Set by coldbench's own platforms when coldbench or the host, not the target, failed the
+/// request; the value names the cause.
+pub const HOST_ERROR_HEADER: &str = "x-coldbench-host-error";
 /// Set by a Lambda-style platform when the function failed.
 pub const FUNCTION_ERROR_HEADER: &str = "x-amz-function-error";
 

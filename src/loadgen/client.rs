@@ -73,7 +73,9 @@ async fn exchange(conn: &mut Connection, template: &RequestTemplate) -> Result<R
 fn classify(response: &Response<Incoming>) -> Reply {
     let headers = response.headers();
     let status = response.status().as_u16();
-    let outcome = if status == 429 {
+    let outcome = if headers.contains_key(crate::http::HOST_ERROR_HEADER) {
+        Outcome::HostError
+    } else if status == 429 {
         Outcome::Throttled
     } else if headers.contains_key(FUNCTION_ERROR_HEADER) {
         Outcome::FunctionError
@@ -155,6 +157,8 @@ async fn send_on(
     }
     let mut conn = match OwnedConnection::open(addr).await {
         Ok(conn) => conn,
+        // coldbench's own open-file limit is not the target refusing a connection.
+        Err(err) if crate::process::host_limit(&err).is_some() => return (Reply::failed(Outcome::HostError), None),
         Err(_) => return (Reply::failed(Outcome::ConnectError), None),
     };
     match conn.exchange(template).await {

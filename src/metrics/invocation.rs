@@ -20,6 +20,9 @@ pub enum InvocationOutcome {
     /// Init failed (`/init/error`, exit before `/next`, or the init limit).
     InitError,
     Throttled,
+    /// coldbench could not start an instance for lack of its own or the host's resources (open
+    /// files, processes, memory): not the function's failure, and not billed.
+    HostError,
 }
 
 /// One invocation's billing record (a REPORT line as data).

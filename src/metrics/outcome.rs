@@ -19,6 +19,9 @@ pub enum Outcome {
     Timeout,
     /// The TCP connection could not be made.
     ConnectError,
+    /// coldbench itself, or the host, failed the request: its own open-file limit, a process it
+    /// could not start for lack of resources. Not the target's doing.
+    HostError,
     /// Anything else: the connection broke mid-request, a malformed response, or the run was
     /// interrupted while the request was in flight.
     Other,
@@ -41,6 +44,9 @@ pub struct OutcomeCounts {
     pub function_error: u64,
     pub timeout: u64,
     pub connect_error: u64,
+    /// Failed by coldbench's own limits or the host's, not by the target.
+    #[serde(default)]
+    pub host_error: u64,
     pub other: u64,
 }
 
@@ -54,6 +60,7 @@ impl OutcomeCounts {
             Outcome::FunctionError => self.function_error += 1,
             Outcome::Timeout => self.timeout += 1,
             Outcome::ConnectError => self.connect_error += 1,
+            Outcome::HostError => self.host_error += 1,
             Outcome::Other => self.other += 1,
         }
     }
@@ -71,6 +78,7 @@ impl OutcomeCounts {
             + self.function_error
             + self.timeout
             + self.connect_error
+            + self.host_error
             + self.other
     }
 
@@ -84,6 +92,7 @@ impl OutcomeCounts {
         self.function_error += other.function_error;
         self.timeout += other.timeout;
         self.connect_error += other.connect_error;
+        self.host_error += other.host_error;
         self.other += other.other;
     }
 
@@ -95,6 +104,7 @@ impl OutcomeCounts {
             ("function error", self.function_error),
             ("timeout", self.timeout),
             ("connect error", self.connect_error),
+            ("host error (coldbench's own limits)", self.host_error),
             ("other", self.other),
         ] {
             if n > 0 {
@@ -121,6 +131,7 @@ mod tests {
             Outcome::FunctionError,
             Outcome::Timeout,
             Outcome::ConnectError,
+            Outcome::HostError,
             Outcome::Other,
         ];
         for o in all {
@@ -129,6 +140,6 @@ mod tests {
         assert_eq!(counts.total(), all.len() as u64);
         assert_eq!(counts.errors(), all.len() as u64 - 1);
         assert_eq!(counts.http_error[&500], 2);
-        assert_eq!(counts.error_kinds().len(), 7);
+        assert_eq!(counts.error_kinds().len(), 8);
     }
 }

@@ -68,8 +68,17 @@ async fn invoke_api(runtime: &FunctionRuntime, invocation: Invocation) -> Served
             response
         }
         Invoked::Throttled { reason, .. } => throttled(reason),
+        Invoked::HostError { cause, .. } => host_error(cause),
     };
     Served { response, record }
+}
+
+/// coldbench's own failure, marked so that no one blames the function.
+fn host_error(cause: &'static str) -> Response<Bytes> {
+    let body = serde_json::json!({ "errorType": "Coldbench.HostError", "errorMessage": cause }).to_string();
+    let mut response = json_response(StatusCode::INTERNAL_SERVER_ERROR, Bytes::from(body));
+    response.headers_mut().insert(crate::http::HOST_ERROR_HEADER, HeaderValue::from_static(cause));
+    response
 }
 
 async fn function_url(runtime: &FunctionRuntime, invocation: Invocation) -> Served {
@@ -82,6 +91,7 @@ async fn function_url(runtime: &FunctionRuntime, invocation: Invocation) -> Serv
             json_response(StatusCode::BAD_GATEWAY, Bytes::from_static(b"{\"Message\":\"Internal Server Error\"}"))
         }
         Invoked::Throttled { reason, .. } => throttled(reason),
+        Invoked::HostError { cause, .. } => host_error(cause),
     };
     Served { response, record }
 }

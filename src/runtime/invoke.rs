@@ -30,6 +30,9 @@ pub enum Invoked {
     FunctionError { body: Bytes, record: BillingRecord },
     /// Refused before reaching an instance.
     Throttled { reason: ThrottleReason, record: BillingRecord },
+    /// coldbench could not start an instance for lack of its own or the host's resources:
+    /// `cause` says which and how to fix it. Not the function's failure.
+    HostError { cause: &'static str, record: BillingRecord },
 }
 
 impl Invoked {
@@ -38,7 +41,8 @@ impl Invoked {
         match self {
             Invoked::Success { record, .. }
             | Invoked::FunctionError { record, .. }
-            | Invoked::Throttled { record, .. } => record,
+            | Invoked::Throttled { record, .. }
+            | Invoked::HostError { record, .. } => record,
         }
     }
 }
@@ -115,6 +119,12 @@ async fn acquire(inner: &Arc<Inner>, request_id: &str) -> Result<(Arc<FunctionIn
                 }
                 Err(err) => {
                     inner.pool.lock().expect("pool lock").discard(id);
+                    if let Some(cause) = crate::process::host_limit(&err) {
+                        inner.log(&format!("coldbench: cannot start an instance: {cause}"));
+                        let outcome = InvocationOutcome::HostError;
+                        let record = record(inner, request_id, None, true, None, Duration::ZERO, outcome);
+                        return Err(Box::new(Invoked::HostError { cause, record }));
+                    }
                     let message = format!("RequestId: {request_id} Error: cannot start the function: {err}");
                     let body = error_body("Runtime.InvalidEntrypoint", &message);
                     let record =
@@ -233,7 +243,12 @@ fn record(
         provisioned: instance.is_some_and(|i| i.provisioned),
         init_ms: init.map(|d| d.as_secs_f64() * 1e3),
         duration_ms: duration.as_secs_f64() * 1e3,
-        billed_ms: if outcome == InvocationOutcome::Throttled { 0 } else { billed_ms(duration, init, config.billing) },
+        // Nothing ran: a throttle, or an instance coldbench could not start, bills nothing.
+        billed_ms: if matches!(outcome, InvocationOutcome::Throttled | InvocationOutcome::HostError) {
+            0
+        } else {
+            billed_ms(duration, init, config.billing)
+        },
         memory_mb: config.memory_mb,
         max_memory_used_mb: instance.map_or(0, |i| i.peak_rss_mb()),
         outcome,

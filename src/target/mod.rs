@@ -234,10 +234,19 @@ pub fn conclude(name: &str, kind: TargetKind, endpoint: &str, result: anyhow::Re
     } else {
         (TargetStatus::Complete, None)
     };
+    let mut warnings = result.warnings;
+    if m.outcomes.host_error > 0 {
+        warnings.push(format!(
+            "{} of {} requests failed because of coldbench's own or the host's limits (open files, processes, \
+             memory), not because of the target; the response (and a function's log) names the cause — for open \
+             files raise the limit with `ulimit -n`",
+            m.outcomes.host_error, m.requests
+        ));
+    }
     TargetReport {
         measurement: result.measurement,
         coldbench_cpu_us_per_request: result.cpu_us_per_request,
-        warnings: result.warnings,
+        warnings,
         ..empty_report(name, kind, endpoint, status, error)
     }
 }

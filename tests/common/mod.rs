@@ -112,7 +112,7 @@ pub fn assert_counts_add_up(results: &serde_json::Value) {
         let m = &target["measurement"];
         let o = &m["outcomes"];
         let http: u64 = o["http_error"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
-        let total = ["ok", "throttled", "function_error", "timeout", "connect_error", "other"]
+        let total = ["ok", "throttled", "function_error", "timeout", "connect_error", "host_error", "other"]
             .iter()
             .map(|k| o[k].as_u64().unwrap())
             .sum::<u64>()
