@@ -19,9 +19,6 @@ use crate::process::GroupChild;
 /// How often start-up checks whether the instance accepts connections.
 const READY_POLL: Duration = Duration::from_millis(2);
 
-/// How many times a failed exchange checks whether the instance died (every [`READY_POLL`]).
-const DEATH_POLLS: u32 = 25;
-
 /// Why an instance did not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -49,6 +46,10 @@ pub struct ContainerInstance {
     death: std::sync::Mutex<Option<(Duration, String)>>,
     /// Requests that failed on it because it had died.
     failed: AtomicU64,
+    /// Exchanges that failed since its last good one while it still looked alive: a killed
+    /// server's sockets close a moment before its exit can be collected, so if its death is seen
+    /// next, these failed because of it.
+    suspect: AtomicU64,
 }
 
 impl ContainerInstance {
@@ -99,6 +100,7 @@ impl ContainerInstance {
             ready_at: Instant::now(),
             death: std::sync::Mutex::new(None),
             failed: AtomicU64::new(0),
+            suspect: AtomicU64::new(0),
         })
     }
 
@@ -112,25 +114,30 @@ impl ContainerInstance {
         let Ok(mut process) = self.process.try_lock() else { return true };
         let Some(status) = process.try_exit() else { return true };
         let mut death = self.death.lock().expect("death lock");
-        death.get_or_insert_with(|| (self.ready_at.elapsed(), status.to_string()));
+        if death.is_none() {
+            *death = Some((self.ready_at.elapsed(), status.to_string()));
+            self.failed.fetch_add(self.suspect.swap(0, Ordering::Relaxed), Ordering::Relaxed);
+        }
         false
     }
 
     /// Sends one invocation to this instance and reads the whole response. A failure on an
-    /// instance that turns out to have died counts against it.
+    /// instance that turns out to have died counts against it, now or when its death is seen.
     ///
     /// # Errors
     /// When the instance cannot be reached or breaks the exchange.
     pub async fn forward(&self, invocation: Invocation) -> anyhow::Result<Response<Bytes>> {
         let result = self.exchange(invocation).await;
-        if result.is_err() {
-            // A killed server's sockets close a moment before its exit can be collected.
-            for _ in 0..DEATH_POLLS {
-                if !self.is_alive() {
-                    self.failed.fetch_add(1, Ordering::Relaxed);
-                    break;
-                }
-                tokio::time::sleep(READY_POLL).await;
+        match &result {
+            // A good exchange clears suspicion (a plain load first: no write per request).
+            Ok(_) if self.suspect.load(Ordering::Relaxed) > 0 => self.suspect.store(0, Ordering::Relaxed),
+            Ok(_) => {}
+            // Perhaps dying: the next look at it decides, without delaying this answer.
+            Err(_) if self.is_alive() => {
+                self.suspect.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {
+                self.failed.fetch_add(1, Ordering::Relaxed);
             }
         }
         result

@@ -178,7 +178,7 @@ impl Pool {
                 self.last_end = Some(self.last_end.map_or(now, |e| e.max(now)));
                 // The windows describe the function's idle times: they govern its last instance,
                 // when the whole function goes idle. Extra instances keep the fixed fallback.
-                let windows = histogram.windows().filter(|_| self.instances.len() == 1);
+                let windows = if self.instances.len() == 1 { histogram.windows() } else { None };
                 match windows {
                     Some(w) if !w.prewarm.is_zero() && !self.is_provisioned(id) => {
                         self.remove(id);

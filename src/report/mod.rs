@@ -95,16 +95,12 @@ impl ReportDir {
     /// # Errors
     /// When the folder cannot be created.
     pub fn create(out: &Path, name: &str, started_at: &str) -> anyhow::Result<Self> {
-        let workload = name;
         let timestamp = folder_timestamp(started_at);
         std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
         for attempt in 1.. {
-            let name = if attempt == 1 {
-                format!("{timestamp}-{workload}")
-            } else {
-                format!("{timestamp}-{workload}-{attempt}")
-            };
-            let path = out.join(name);
+            let folder =
+                if attempt == 1 { format!("{timestamp}-{name}") } else { format!("{timestamp}-{name}-{attempt}") };
+            let path = out.join(folder);
             match std::fs::create_dir(&path) {
                 Ok(()) => return Ok(Self { path }),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,

@@ -305,6 +305,10 @@ impl Inner {
     /// Moves the pre-warm alarm to the pool's next planned pre-warm (or clears it); called after
     /// every pool call that may plan or cancel one.
     fn follow_prewarm(&self) {
+        // Only the hybrid keep-alive plans pre-warms: no other pool pays for the lookup.
+        if !matches!(self.config.pool.keep_alive, crate::policy::KeepAlive::Hybrid { .. }) {
+            return;
+        }
         match self.pool.lock().expect("pool lock").next_prewarm() {
             Some(at) => self.prewarm_alarm.set(self.origin + at),
             None => self.prewarm_alarm.clear(),

@@ -37,7 +37,7 @@ pub fn simulate_workload(
     let mut info = workload.info()?;
     // The workload's warnings are about real-time runs (e.g. sparse traffic taking days).
     info.warnings.clear();
-    let mut report = RunReport::new(info.clone(), started_at.to_string(), pricing);
+    let mut report = RunReport::new(info, started_at.to_string(), pricing);
     let mut sources = Vec::new();
     let mut invocations = 0;
     let nominal_work = Durations::Fixed(workload.spec.function.work.nominal_duration());
@@ -67,7 +67,7 @@ pub fn simulate_workload(
                 target
             }
             TargetSpec::Url(url) => {
-                info.warnings.push(format!(
+                report.workload.warnings.push(format!(
                     "target {}: a URL target is a real deployment elsewhere and cannot be simulated; skipped",
                     url.name
                 ));
@@ -81,7 +81,6 @@ pub fn simulate_workload(
         "{}: no function or container target to simulate",
         workload.path.display()
     );
-    report.workload = info;
     let wall_s = wall.elapsed().as_secs_f64();
     report.simulation = Some(SimulationInfo {
         simulated_s: workload.duration().as_secs_f64(),

@@ -56,7 +56,7 @@ impl Target for ContainerTarget<'_> {
     }
 
     async fn start(&mut self, run: &Run<'_>) -> Result<Endpoint, StartError> {
-        let config = self.config(run.demo);
+        let config = self.config(run.options.demo);
         let pool = Arc::new(
             ContainerPool::start(&config)
                 .await

@@ -52,7 +52,7 @@ impl Target for FunctionTarget<'_> {
 
     async fn start(&mut self, run: &Run<'_>) -> Result<Endpoint, StartError> {
         let spec = self.spec;
-        let config = function_config(run.workload, spec, run.log_dir, &run.clock, run.demo)
+        let config = function_config(run.workload, spec, run.options.log_dir, &run.clock, run.options.demo)
             .map_err(|e| StartError::Failed(format!("{e:#}")))?;
         let runtime = FunctionRuntime::start(config)
             .await
@@ -89,7 +89,7 @@ impl Target for FunctionTarget<'_> {
         // when fast-forwarding), as the simulator's does; Ctrl-C ends it at once. The sampler
         // goes on counting instances alive until it is done.
         let pings = match running.pinger {
-            Some(pinger) => Some(pinger.finish(run.cancel).await),
+            Some(pinger) => Some(pinger.finish(run.options.cancel).await),
             None => None,
         };
         running.sampler.abort();

@@ -44,25 +44,19 @@ pub struct Options<'a> {
     pub demo: &'a DemoFunction,
 }
 
-/// What every target of one run shares: the workload, the target's own clock, Ctrl-C, where
-/// logs go, and the demo function.
+/// What every target of one run shares: the workload, the target's own clock, and the run's
+/// options.
 pub struct Run<'a> {
     pub workload: &'a Workload,
     /// Each target gets a clock of its own: they run one after the other.
     pub clock: Clock,
-    pub cancel: &'a CancellationToken,
-    /// No progress bar.
-    pub quiet: bool,
-    /// Where a function target's log goes (`<target>.function.log`).
-    pub log_dir: Option<&'a Path>,
-    pub demo: &'a DemoFunction,
+    pub options: Options<'a>,
 }
 
 impl<'a> Run<'a> {
     /// A run of `workload` with a fresh clock (fast-forwarded when the workload asks for it).
     pub fn new(workload: &'a Workload, options: Options<'a>) -> Self {
-        let Options { cancel, quiet, log_dir, demo } = options;
-        Self { workload, clock: Clock::new(workload.spec.load.fast_forward), cancel, quiet, log_dir, demo }
+        Self { workload, clock: Clock::new(workload.spec.load.fast_forward), options }
     }
 }
 
@@ -164,7 +158,7 @@ pub async fn measure_with<T: Target>(mut target: T, run: &Run<'_>) -> TargetRepo
     let real_start = Instant::now();
     let endpoint = tokio::select! {
         biased;
-        () = run.cancel.cancelled() => Err(StartError::Interrupted),
+        () = run.options.cancel.cancelled() => Err(StartError::Interrupted),
         started = target.start(run) => started,
     };
     let endpoint = match endpoint {
@@ -212,9 +206,9 @@ async fn drive(run: &Run<'_>, name: &str, template: RequestTemplate) -> anyhow::
     let plan = Plan::Open { schedule: Box::new(workload.schedule()), max_in_flight: workload.spec.load.max_in_flight };
     let live = Arc::new(Live::default());
     let expected = workload.arrivals.expected_requests(workload.duration()).round() as u64;
-    let progress = Progress::start(name, Some(expected), Arc::clone(&live), !run.quiet);
+    let progress = Progress::start(name, Some(expected), Arc::clone(&live), !run.options.quiet);
     let timing = Timing { timeout: workload.spec.load.timeout.0, clock: run.clock.clone(), interval: run.interval() };
-    let result = loadgen::drive(template, plan, timing, run.cancel.child_token(), live).await;
+    let result = loadgen::drive(template, plan, timing, run.options.cancel.child_token(), live).await;
     progress.finish();
     result
 }
