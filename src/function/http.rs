@@ -31,7 +31,7 @@ pub async fn serve_http(shutdown: CancellationToken) -> anyhow::Result<()> {
     let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port)))
         .await
         .with_context(|| format!("binding 127.0.0.1:{port}"))?;
-    crate::http::serve(listener, shutdown, handle).await;
+    crate::http::serve(listener, crate::http::Limits::front_door(), shutdown, handle).await;
     Ok(())
 }
 

@@ -100,10 +100,15 @@ impl Gateway {
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
         let addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(crate::http::serve(listener, shutdown.clone(), move |request| {
-            let backend = Arc::clone(&backend);
-            async move { Ok::<_, std::convert::Infallible>(handle(backend.as_ref(), request).await) }
-        }));
+        let task = tokio::spawn(crate::http::serve(
+            listener,
+            crate::http::Limits::front_door(),
+            shutdown.clone(),
+            move |request| {
+                let backend = Arc::clone(&backend);
+                async move { Ok::<_, std::convert::Infallible>(handle(backend.as_ref(), request).await) }
+            },
+        ));
         Ok(Self { addr, shutdown, task: Some(task) })
     }
 

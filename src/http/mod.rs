@@ -12,7 +12,7 @@ use http::{Response, StatusCode};
 use http_body_util::Full;
 
 pub use request::{RequestTemplate, TemplateError};
-pub use server::serve;
+pub use server::{serve, Limits};
 
 /// Stamped by the gateway: the instance that served the request.
 pub const INSTANCE_HEADER: &str = "x-coldbench-instance";

@@ -103,11 +103,11 @@ type Driver = Pin<Box<http1::Connection<TokioIo<TcpStream>, Full<Bytes>>>>;
 /// A keep-alive connection together with its state machine.
 ///
 /// Whoever sends on it also polls its driver, in the same task, instead of spawning the driver:
-/// one task per exchange halves the wake-ups per request.
+/// one task per exchange halves the wake-ups per request. A driver that finished is dropped at
+/// once: that is what fails an exchange still waiting on it instead of leaving it pending.
 pub struct OwnedConnection {
     sender: Connection,
-    driver: Driver,
-    closed: bool,
+    driver: Option<Driver>,
 }
 
 impl OwnedConnection {
@@ -119,23 +119,25 @@ impl OwnedConnection {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
         let (sender, driver) = http1::handshake(TokioIo::new(stream)).await.map_err(std::io::Error::other)?;
-        Ok(Self { sender, driver: Box::pin(driver), closed: false })
+        Ok(Self { sender, driver: Some(Box::pin(driver)) })
     }
 
     /// Whether the connection can carry another request.
     fn reusable(&self) -> bool {
-        !self.closed && !self.sender.is_closed()
+        self.driver.is_some() && !self.sender.is_closed()
     }
 
     /// Runs one exchange while polling the connection.
     async fn exchange(&mut self, template: &RequestTemplate) -> Result<Reply, ExchangeError> {
         let exchange = exchange(&mut self.sender, template);
         tokio::pin!(exchange);
+        let driver = &mut self.driver;
         loop {
+            let Some(running) = driver.as_mut() else { return exchange.await };
             tokio::select! {
                 biased;
                 result = &mut exchange => return result,
-                _ = self.driver.as_mut(), if !self.closed => self.closed = true,
+                _ = running.as_mut() => *driver = None,
             }
         }
     }
@@ -216,5 +218,39 @@ impl Worker {
         let (reply, conn) = send_on(self.addr, self.conn.take(), template).await;
         self.conn = conn;
         reply
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Limits;
+    use tokio_util::sync::CancellationToken;
+
+    async fn bounded(send: impl std::future::Future<Output = Reply>) -> Option<Outcome> {
+        tokio::time::timeout(Duration::from_secs(10), send).await.ok().map(|reply| reply.outcome)
+    }
+
+    /// A server that closes a keep-alive connection idle for 200 ms, as Node (5 s) or an ALB
+    /// (60 s) do: the next request must go out on a fresh connection, not fail on the dead one.
+    #[tokio::test]
+    async fn a_connection_the_server_closed_while_idle_is_not_reused() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let limits = Limits { max_connections: 8, header_timeout: Some(Duration::from_millis(200)) };
+        let shutdown = CancellationToken::new();
+        tokio::spawn(crate::http::serve(listener, limits, shutdown.clone(), |_| async {
+            Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
+        }));
+        let template =
+            RequestTemplate::new("GET", &format!("http://{addr}/"), &Default::default(), Bytes::new()).unwrap();
+        let mut worker = Worker::new(addr);
+        let pool = Pool::new(addr);
+        assert_eq!(bounded(worker.send(&template)).await, Some(Outcome::Ok));
+        assert_eq!(bounded(pool.send(&template)).await, Some(Outcome::Ok));
+        tokio::time::sleep(Duration::from_millis(1_300)).await;
+        assert_eq!(bounded(worker.send(&template)).await, Some(Outcome::Ok));
+        assert_eq!(bounded(pool.send(&template)).await, Some(Outcome::Ok));
+        shutdown.cancel();
     }
 }

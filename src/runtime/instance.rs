@@ -54,7 +54,7 @@ impl FunctionInstance {
         let addr = listener.local_addr()?;
         let (api, events, lifecycle) = RuntimeApi::new(config.function_arn(), config.timeout);
         let server = CancellationToken::new();
-        tokio::spawn(crate::http::serve(listener, server.clone(), move |request| {
+        tokio::spawn(crate::http::serve(listener, crate::http::Limits::private(), server.clone(), move |request| {
             let api = Arc::clone(&api);
             async move { Ok::<_, std::convert::Infallible>(api.handle(request).await) }
         }));

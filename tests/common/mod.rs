@@ -162,7 +162,7 @@ where
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let token = CancellationToken::new();
-    tokio::spawn(coldbench::http::serve(listener, token.clone(), handler));
+    tokio::spawn(coldbench::http::serve(listener, coldbench::http::Limits::front_door(), token.clone(), handler));
     (addr, token)
 }
 
