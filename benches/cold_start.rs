@@ -98,11 +98,13 @@ fn cold_starts(command: Vec<String>) -> Vec<f64> {
         let pool = PoolConfig { max_lifetime: Some(Duration::ZERO), ..PoolConfig::default() };
         let config = FunctionConfig::new("bench", command).timeout(Duration::from_secs(10)).pool(pool);
         let function = FunctionRuntime::start(config).await.expect("runtime starts");
+        let mut inits = Vec::new();
         for _ in 0..SAMPLES {
-            function.invoke(bytes::Bytes::from_static(b"{\"kind\":\"echo\"}"), None).await;
+            let invoked = function.invoke(bytes::Bytes::from_static(b"{\"kind\":\"echo\"}"), None).await;
+            inits.extend(invoked.record().init_ms);
         }
         function.stop();
-        function.records().iter().filter_map(|r| r.init_ms).collect()
+        inits
     })
 }
 

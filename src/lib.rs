@@ -10,7 +10,9 @@ pub(crate) mod container;
 pub mod cost;
 pub mod function;
 pub mod gateway;
+pub mod host;
 pub mod http;
+pub(crate) mod isolation;
 pub mod lambda;
 pub mod loadgen;
 pub mod metrics;
@@ -31,6 +33,23 @@ use cli::{Cli, Command};
 
 /// How long shutdown waits for blocking tasks before dropping them.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Prepares a command that starts processes (`run`, `runtime`): hides coldbench's environment
+/// from them (see `isolation`) and starts the watchdog that kills what is left of them if
+/// coldbench itself is killed (`process::start_watchdog`). Other commands start nothing.
+///
+/// # Safety
+/// Must be called before any other thread exists (first thing in `main`): it rewrites the
+/// environment without a lock and forks.
+pub unsafe fn prepare(cli: &Cli) {
+    if matches!(cli.command, Command::Run(_) | Command::Runtime(_)) {
+        // SAFETY: the caller guarantees that no other thread exists yet.
+        unsafe {
+            isolation::hide_own_environment();
+            process::start_watchdog();
+        }
+    }
+}
 
 /// Runs a parsed command line to completion and returns the process exit code.
 ///

@@ -6,6 +6,8 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = coldbench::cli::Cli::parse();
+    // SAFETY: nothing but this thread runs yet.
+    unsafe { coldbench::prepare(&cli) };
     match coldbench::run(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -8,6 +8,7 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::isolation::NetNamespace;
 use crate::lambda;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::{Child, Command};
@@ -104,18 +105,20 @@ impl GroupChild {
     /// # Errors
     /// When the program cannot be started (not found, not executable).
     pub fn spawn(argv: &[String], env: &[(String, String)], clear_env: bool) -> io::Result<Self> {
-        Self::spawn_with_sink(argv, env, clear_env, None)
+        Self::spawn_with_sink(argv, env, clear_env, None, None)
     }
 
-    /// Like [`GroupChild::spawn`], also sending every output line to `sink`.
+    /// Like [`GroupChild::spawn`], also sending every output line to `sink`, and starting the
+    /// process inside `namespace` when one is given (it must outlive the process).
     ///
     /// # Errors
-    /// When the program cannot be started (not found, not executable).
+    /// When the program cannot be started (not found, not executable, the namespace refused).
     pub fn spawn_with_sink(
         argv: &[String],
         env: &[(String, String)],
         clear_env: bool,
         sink: Option<LineSink>,
+        namespace: Option<&NetNamespace>,
     ) -> io::Result<Self> {
         let (program, args) = argv.split_first().ok_or_else(|| io::Error::other("empty command"))?;
         let mut command = Command::new(program);
@@ -124,17 +127,24 @@ impl GroupChild {
             command.env_clear();
         }
         command.envs(env.iter().map(|(k, v)| (k, v)));
-        // SAFETY: prctl is async-signal-safe; it asks the kernel to SIGKILL the child if coldbench dies.
+        if let Some((name, value)) = run_marker() {
+            command.env(name, value);
+        }
+        let entry = namespace.map(NetNamespace::entry);
+        // SAFETY: between fork and exec only async-signal-safe calls run: prctl (SIGKILL the
+        // child if coldbench dies; give up CAP_SYS_PTRACE) and setns.
         unsafe {
-            command.pre_exec(|| {
+            command.pre_exec(move || {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
-                Ok(())
+                crate::isolation::drop_ptrace();
+                entry.map_or(Ok(()), |enter| enter.enter())
             });
         }
         let mut child = command
             .spawn()
             .map_err(|source| io::Error::new(source.kind(), SpawnError { program: program.clone(), source }))?;
         let pid = child.id().expect("a just-spawned child has a pid");
+        crate::host::count_spawn();
         LIVE_GROUPS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(pid);
         let tail = Arc::new(Mutex::new(Tail::default()));
         if let Some(out) = child.stdout.take() {
@@ -310,12 +320,110 @@ pub fn become_subreaper() {
     }
 }
 
+/// The variable every process coldbench starts carries (and its descendants inherit), naming
+/// this coldbench: what the watchdog looks for when coldbench itself was killed.
+pub const RUN_MARKER: &str = "COLDBENCH_RUN";
+
+/// This coldbench's marker value and its watchdog's pid, once started.
+static WATCHDOG: std::sync::OnceLock<(String, u32)> = std::sync::OnceLock::new();
+
+/// Starts the watchdog: a forked process that outlives coldbench only to clean up after it.
+/// It waits for coldbench's end (the close of a pipe only coldbench holds), then SIGKILLs every
+/// process still carrying this run's [`RUN_MARKER`] — what a `kill -9` of coldbench leaves
+/// behind (`PR_SET_PDEATHSIG` reaches only direct children, and a subreaper that died reaps
+/// nothing) — and exits. It ignores the terminal's signals, so Ctrl-C leaves the cleanup to
+/// coldbench itself.
+///
+/// # Safety
+/// Must be called before any other thread exists (it forks).
+pub unsafe fn start_watchdog() {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: the caller guarantees a single thread, so the forked child inherits no lock held
+    // by another thread and may run ordinary code; it never returns from `watch`.
+    unsafe {
+        if libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
+            return;
+        }
+        let token = format!("{}-{}", std::process::id(), std::time::UNIX_EPOCH.elapsed().map_or(0, |d| d.as_nanos()));
+        match libc::fork() {
+            -1 => {
+                libc::close(fds[0]);
+                libc::close(fds[1]);
+            }
+            0 => {
+                libc::close(fds[1]);
+                watch(fds[0], &token);
+            }
+            pid => {
+                libc::close(fds[0]);
+                // The write end stays open, unseen (close-on-exec), until coldbench ends.
+                let _ = WATCHDOG.set((token, pid as u32));
+            }
+        }
+    }
+}
+
+/// The watchdog's life: wait for the pipe to close, sweep, exit.
+fn watch(pipe: libc::c_int, token: &str) -> ! {
+    // SAFETY: signal dispositions and the process group of this process only; read on our own
+    // pipe into a local buffer.
+    unsafe {
+        for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
+            libc::signal(signal, libc::SIG_IGN);
+        }
+        libc::setpgid(0, 0);
+        // Nothing is ever written: the read returns 0 when coldbench's end closes the pipe.
+        let mut byte = 0u8;
+        loop {
+            match libc::read(pipe, (&raw mut byte).cast(), 1) {
+                0 => break,
+                n if n < 0 && *libc::__errno_location() != libc::EINTR => break,
+                _ => {}
+            }
+        }
+    }
+    let needle = format!("{RUN_MARKER}={token}");
+    // A process may fork while it is being killed: sweep until a sweep finds nobody.
+    for _ in 0..20 {
+        let found = marked_processes(&needle);
+        if found.is_empty() {
+            break;
+        }
+        for pid in found {
+            kill_pid(pid);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: ends this process without running coldbench's atexit handlers or destructors.
+    unsafe { libc::_exit(0) }
+}
+
+/// Every process whose environment holds `needle` as a whole entry.
+fn marked_processes(needle: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|environ| environ.split(|b| *b == 0).any(|entry| entry == needle.as_bytes()))
+        })
+        .collect()
+}
+
+/// The marker every started process gets, when the watchdog runs.
+fn run_marker() -> Option<(&'static str, &'static str)> {
+    WATCHDOG.get().map(|(token, _)| (RUN_MARKER, token.as_str()))
+}
+
 /// SIGKILL to every process still below coldbench — re-parented orphans included — and reaps
 /// them. Called when coldbench is done with all its children (the end of a command, a forced
 /// exit), so nothing it started outlives it, whatever process group or session it moved to.
 pub fn kill_orphans() {
     let own = std::process::id();
-    for pid in descendants(own, usize::MAX) {
+    // The watchdog is left to see coldbench's end and exit by itself.
+    let watchdog = WATCHDOG.get().map(|(_, pid)| *pid);
+    for pid in descendants(own, usize::MAX).into_iter().filter(|pid| Some(*pid) != watchdog) {
         kill_pid(pid);
     }
     for pid in descendants(own, usize::MAX) {
@@ -471,7 +579,7 @@ mod tests {
         let sink: LineSink = Arc::new(move |line: &str| sink.lock().unwrap().push(line.len()));
         let script = "head -c 10485760 /dev/zero | tr '\\0' x; printf 'after'".to_string();
         let mut child =
-            GroupChild::spawn_with_sink(&["sh".into(), "-c".into(), script], &[], false, Some(sink)).unwrap();
+            GroupChild::spawn_with_sink(&["sh".into(), "-c".into(), script], &[], false, Some(sink), None).unwrap();
         let started = std::time::Instant::now();
         while seen.lock().unwrap().is_empty() && started.elapsed() < Duration::from_secs(20) {
             tokio::time::sleep(Duration::from_millis(20)).await;

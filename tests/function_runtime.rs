@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use coldbench::function::DemoFunction;
 use coldbench::gateway::Gateway;
-use coldbench::metrics::InvocationOutcome;
+use coldbench::metrics::{BillingRecord, InvocationOutcome, RecordLog};
 use coldbench::policy::KeepAlive;
 use coldbench::runtime::{FunctionConfig, FunctionRuntime};
 use common::*;
@@ -17,6 +17,17 @@ struct Harness {
     runtime: FunctionRuntime,
     gateway: Gateway,
     tag: String,
+    records: Arc<Records>,
+}
+
+/// The billing records the runtime streamed, in order.
+#[derive(Default)]
+struct Records(std::sync::Mutex<Vec<BillingRecord>>);
+
+impl RecordLog for Records {
+    fn record(&self, _target: &str, record: &BillingRecord) {
+        self.0.lock().unwrap().push(record.clone());
+    }
 }
 
 impl Harness {
@@ -26,10 +37,17 @@ impl Harness {
         let mut config = FunctionConfig::new("fn", demo.lambda_command())
             .timeout(Duration::from_secs(2))
             .env(tag_key.clone(), tag_value.clone());
+        let records = Arc::new(Records::default());
+        config.records = Some(records.clone());
         configure(&mut config);
         let runtime = FunctionRuntime::start(config).await.unwrap();
         let gateway = Gateway::start(Arc::new(runtime.clone())).await.unwrap();
-        Self { runtime, gateway, tag: format!("{tag_key}={tag_value}") }
+        Self { runtime, gateway, tag: format!("{tag_key}={tag_value}"), records }
+    }
+
+    /// The user invocations' billing records so far.
+    fn records(&self) -> Vec<BillingRecord> {
+        self.records.0.lock().unwrap().clone()
     }
 
     fn url(&self) -> String {
@@ -83,7 +101,7 @@ async fn sequential_requests_reuse_one_instance_and_concurrent_ones_start_more()
     let cold = replies.iter().filter(|r| r.header("x-coldbench-cold") == "true").count();
     let instances: std::collections::HashSet<_> = replies.iter().map(|r| r.header("x-coldbench-instance")).collect();
     assert_eq!((cold, instances.len()), (3, 4));
-    let records = h.runtime.records();
+    let records = h.records();
     assert_eq!(records.iter().filter(|r| r.cold).count(), 4, "every instance is cold exactly once");
     assert!(records.iter().all(|r| r.outcome == InvocationOutcome::Success));
     assert_eq!(h.runtime.stats().instances_started, 4);
@@ -150,7 +168,7 @@ async fn exit_mid_invocation_is_runtime_exit_error_and_the_next_invocation_is_co
     assert!(message.starts_with("RequestId: ") && message.ends_with("Error: Runtime exited with error: exit status 3"));
     let next = h.invoke(SLEEP_5MS).await;
     assert_eq!((next.status, next.header("x-coldbench-cold").as_str()), (200, "true"));
-    assert_eq!(h.runtime.records()[1].outcome, InvocationOutcome::Crash);
+    assert_eq!(h.records()[1].outcome, InvocationOutcome::Crash);
     h.stop().await;
 }
 
@@ -168,7 +186,7 @@ async fn a_hang_past_the_timeout_kills_the_process_and_answers_the_timeout_error
         .await;
     let next = h.invoke(SLEEP_5MS).await;
     assert_eq!(next.header("x-coldbench-cold"), "true");
-    let timeout_record = &h.runtime.records()[1];
+    let timeout_record = &h.records()[1];
     assert_eq!(timeout_record.outcome, InvocationOutcome::Timeout);
     assert_eq!(timeout_record.billed_ms, 500);
     h.stop().await;
@@ -182,7 +200,7 @@ async fn init_errors_reach_the_caller() {
     let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(body["errorType"], "Runtime.InitError");
     assert_eq!(body["errorMessage"], "config missing");
-    assert_eq!(h.runtime.records()[0].outcome, InvocationOutcome::InitError);
+    assert_eq!(h.records()[0].outcome, InvocationOutcome::InitError);
     h.stop().await;
 
     let h = Harness::start(|c| c.env.push(("COLDBENCH_INIT_EXIT".into(), "4".into()))).await;
@@ -204,7 +222,7 @@ async fn the_concurrency_cap_throttles_exactly_the_excess() {
     assert_eq!(t.header("x-amzn-errortype"), "TooManyRequestsException");
     assert_eq!(t.text(), r#"{"Reason":"ConcurrentInvocationLimitExceeded","Type":"User","message":"Rate Exceeded."}"#);
     assert_eq!(h.runtime.stats().throttled, 3);
-    assert_eq!(h.runtime.records().iter().filter(|r| r.outcome == InvocationOutcome::Throttled).count(), 3);
+    assert_eq!(h.records().iter().filter(|r| r.outcome == InvocationOutcome::Throttled).count(), 3);
     h.stop().await;
 }
 
@@ -226,7 +244,7 @@ async fn provisioned_instances_serve_without_cold_starts() {
     assert_eq!(h.processes().len(), 2, "provisioned instances start before traffic");
     let replies = futures_join(2, || h.invoke(r#"{"kind":"sleep","duration":"200ms"}"#)).await;
     assert!(replies.iter().all(|r| r.status == 200 && r.header("x-coldbench-cold") == "false"));
-    let records = h.runtime.records();
+    let records = h.records();
     assert!(records.iter().all(|r| r.provisioned && !r.cold && r.init_ms.is_none()));
     h.stop().await;
 }
@@ -249,7 +267,7 @@ async fn billing_records_have_lambdas_rounding_and_memory() {
     let h = Harness::start(|c| c.memory_mb = 256).await;
     h.invoke(SLEEP_5MS).await;
     h.invoke(SLEEP_5MS).await;
-    let records = h.runtime.records();
+    let records = h.records();
     let (cold, warm) = (&records[0], &records[1]);
     let init = cold.init_ms.unwrap();
     // Billed = Init + Duration on a cold start, rounded up to the next millisecond.
@@ -406,7 +424,7 @@ async fn a_stuck_init_is_ended_by_the_init_limit() {
     let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(body["errorType"], "Sandbox.Timedout");
     assert!(body["errorMessage"].as_str().unwrap().ends_with("Error: Init timed out after 0.30 seconds"), "{body}");
-    assert_eq!(h.runtime.records()[0].outcome, InvocationOutcome::InitError);
+    assert_eq!(h.records()[0].outcome, InvocationOutcome::InitError);
     h.stop().await;
 }
 
@@ -481,12 +499,24 @@ async fn an_endless_chunked_body_gets_413_as_soon_as_it_passes_the_limit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_counting_runtime_keeps_no_record_per_invocation() {
-    let h = Harness::start(|c| c.keep_records = false).await;
+async fn a_runtime_sums_its_invocations_and_streams_their_records() {
+    #[derive(Default)]
+    struct Ids(std::sync::Mutex<Vec<String>>);
+    impl RecordLog for Ids {
+        fn record(&self, target: &str, record: &BillingRecord) {
+            self.0.lock().unwrap().push(format!("{target}/{}", record.request_id));
+        }
+    }
+    let ids = Arc::new(Ids::default());
+    let log: Arc<dyn RecordLog> = ids.clone();
+    let h = Harness::start(move |c| c.records = Some(log)).await;
     for _ in 0..3 {
         assert_eq!(h.invoke(SLEEP_5MS).await.status, 200);
     }
-    assert_eq!(h.runtime.invocations(), 3);
-    assert!(h.runtime.records().is_empty(), "memory stays flat however long it serves");
+    let summary = h.runtime.summary();
+    assert_eq!((summary.invocations, summary.cold, summary.duration_us.len()), (3, 1, 3));
+    let ids = ids.0.lock().unwrap().clone();
+    assert_eq!(ids.len(), 3, "each record went to the log as it was made");
+    assert!(ids.iter().all(|id| id.starts_with("fn/")), "{ids:?}");
     h.stop().await;
 }

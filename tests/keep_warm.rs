@@ -59,7 +59,9 @@ fn pings_every_five_minutes_keep_the_instance_warm_and_are_billed_apart() {
     assert_eq!(pings["cold"].as_u64(), Some(1), "only the first ping started an instance: {pings}");
     assert_eq!(pings["failed"].as_u64(), Some(0));
     // User traffic's records hold no ping; the function log holds both.
-    assert_eq!(t["invocations"].as_array().unwrap().len(), 6);
+    assert_eq!(t["function"]["invocations"]["invocations"].as_u64(), Some(6));
+    let csv = std::fs::read_to_string(results_path(&out).unwrap().with_file_name("invocations.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 6, "a header and the 6 user invocations: {csv}");
     let log = std::fs::read_to_string(results_path(&out).unwrap().with_file_name("fn.function.log")).unwrap();
     assert_eq!(log.lines().filter(|l| l.starts_with("REPORT ")).count(), 30, "6 requests + 24 pings");
     let cost = &json["analysis"]["targets"][0]["cost"];

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 const LAYERS: &[&[&str]] = &[
-    &["time", "units", "process", "http", "lambda"],
+    &["time", "units", "host", "isolation", "process", "http", "lambda"],
     &["metrics", "cost"],
     &["workload"],
     &["policy"],

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use coldbench::analysis::analyse;
 use coldbench::function::DemoFunction;
-use coldbench::metrics::{RunReport, TargetKind, TargetStatus, WorkloadInfo};
+use coldbench::metrics::{BillingRecord, RecordLog, RunReport, TargetKind, TargetStatus, WorkloadInfo};
 use coldbench::target::{measure_with, FakeScript, FakeTarget, Options, Run};
 use coldbench::workload::Workload;
 use tokio_util::sync::CancellationToken;
@@ -24,13 +24,26 @@ kind = "url"
 url = "http://127.0.0.1:9/"
 "#;
 
-async fn measure(script: FakeScript) -> (Workload, coldbench::metrics::TargetReport) {
+/// Keeps the records a run streams, as `invocations.csv` would get them.
+#[derive(Default)]
+struct Collected(std::sync::Mutex<Vec<(String, BillingRecord)>>);
+
+impl RecordLog for Collected {
+    fn record(&self, target: &str, record: &BillingRecord) {
+        self.0.lock().unwrap().push((target.to_string(), record.clone()));
+    }
+}
+
+async fn measure(script: FakeScript) -> (Workload, coldbench::metrics::TargetReport, Vec<(String, BillingRecord)>) {
     let workload = Workload::parse(Path::new("pipeline.toml"), WORKLOAD).unwrap();
     let cancel = CancellationToken::new();
     let demo = DemoFunction::new(env!("CARGO_BIN_EXE_coldbench"));
-    let run = Run::new(&workload, Options { cancel: &cancel, quiet: true, log_dir: None, demo: &demo });
-    let report = measure_with(FakeTarget::new("fake", script), &run).await;
-    (workload, report)
+    let collected = std::sync::Arc::new(Collected::default());
+    let log: std::sync::Arc<dyn RecordLog> = collected.clone();
+    let options = Options { cancel: &cancel, quiet: true, log_dir: None, demo: &demo, records: Some(&log) };
+    let report = measure_with(FakeTarget::new("fake", script), &Run::new(&workload, options)).await;
+    let records = std::mem::take(&mut *collected.0.lock().unwrap());
+    (workload, report, records)
 }
 
 fn info(workload: &Workload) -> WorkloadInfo {
@@ -55,7 +68,7 @@ async fn scripted_cold_starts_and_failures_flow_through_to_counts_and_cost() {
         fail_every: 8,
         memory_mb: 512,
     };
-    let (workload, target) = measure(script).await;
+    let (workload, target, records) = measure(script).await;
     assert_eq!(target.kind, TargetKind::Function);
     assert_eq!(target.status, TargetStatus::Complete);
     let m = &target.measurement;
@@ -65,8 +78,15 @@ async fn scripted_cold_starts_and_failures_flow_through_to_counts_and_cost() {
     assert_eq!(m.outcomes.http_error.get(&500), Some(&5));
     let init = m.init.as_ref().unwrap();
     assert_eq!((init.count, init.p50_us / 1_000), (4, 250));
-    assert_eq!(target.invocations.len(), 40);
-    assert_eq!(target.function.as_ref().unwrap().stats.instances_started, 4);
+    let function = target.function.as_ref().unwrap();
+    assert_eq!(function.stats.instances_started, 4);
+    // Every record went to the log as it was made; the report keeps only their sum.
+    assert_eq!(records.len(), 40);
+    assert!(records.iter().all(|(t, _)| t == "fake"));
+    assert_eq!(records.iter().filter(|(_, r)| r.cold).count(), 4);
+    let summary = &function.invocations;
+    assert_eq!((summary.invocations, summary.billed, summary.cold, summary.billed_ms_total), (40, 40, 4, 1_800));
+    assert_eq!(summary.duration_us.len(), 40);
 
     let mut report =
         RunReport::new(info(&workload), "2026-12-01T00:00:00Z".into(), coldbench::cost::Pricing::embedded());
@@ -85,7 +105,7 @@ async fn scripted_cold_starts_and_failures_flow_through_to_counts_and_cost() {
 
 #[tokio::test]
 async fn a_fake_whose_every_answer_fails_is_a_failed_target_without_a_cost() {
-    let (workload, target) = measure(FakeScript { fail_every: 1, ..FakeScript::default() }).await;
+    let (workload, target, _) = measure(FakeScript { fail_every: 1, ..FakeScript::default() }).await;
     assert_eq!(target.status, TargetStatus::Failed);
     assert_eq!(target.error.as_deref(), Some("no request succeeded (40 http 500)"));
     let mut report =
@@ -102,7 +122,7 @@ async fn ctrl_c_before_the_start_reports_an_interrupted_target() {
     let cancel = CancellationToken::new();
     cancel.cancel();
     let demo = DemoFunction::new(env!("CARGO_BIN_EXE_coldbench"));
-    let run = Run::new(&workload, Options { cancel: &cancel, quiet: true, log_dir: None, demo: &demo });
+    let run = Run::new(&workload, Options { cancel: &cancel, quiet: true, log_dir: None, demo: &demo, records: None });
     let report = measure_with(FakeTarget::new("fake", FakeScript::default()), &run).await;
     assert_eq!((report.status, report.measurement.requests), (TargetStatus::Interrupted, 0));
 }

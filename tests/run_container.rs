@@ -84,8 +84,11 @@ fn quickstart_compares_function_and_container_and_shows_cold_starts() {
     assert!(cold >= 1, "the first request at least is a cold start");
     assert_eq!(cold + m["warm"].as_u64().unwrap(), m["outcomes"]["ok"].as_u64().unwrap());
     assert!(m["init"]["p50_us"].as_u64().unwrap() >= 150_000, "Init includes the workload's 150 ms delay");
-    let invocations = function["invocations"].as_array().unwrap();
-    assert_eq!(invocations.len() as u64, m["requests"].as_u64().unwrap());
+    let invocations = &function["function"]["invocations"];
+    assert_eq!(invocations["invocations"], m["requests"], "{invocations}");
+    assert_eq!(invocations["cold"].as_u64(), Some(cold));
+    // The host was watched: every cold start was a process coldbench started.
+    assert!(function["host"]["spawns"].as_u64().unwrap() >= cold, "{}", function["host"]);
     assert_eq!(function["function"]["stats"]["instances_started"].as_u64().unwrap(), cold);
     // Cost projection: two always-on t3.micro at 730 h, and a function priced from its billing records.
     let costs = &results["analysis"]["targets"];
@@ -96,7 +99,10 @@ fn quickstart_compares_function_and_container_and_shows_cold_starts() {
     assert!(function_cost["break_even_requests_per_month"].as_f64().unwrap() > 0.0);
     let log = std::fs::read_dir(out.path()).unwrap().next().unwrap().unwrap().path().join("function.function.log");
     let log = std::fs::read_to_string(log).unwrap();
-    assert_eq!(log.lines().filter(|l| l.starts_with("REPORT RequestId: ")).count(), invocations.len());
+    assert_eq!(
+        log.lines().filter(|l| l.starts_with("REPORT RequestId: ")).count() as u64,
+        invocations["invocations"].as_u64().unwrap()
+    );
 }
 
 #[test]

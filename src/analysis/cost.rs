@@ -8,7 +8,7 @@ use crate::cost::{
     break_even_requests, container_monthly, function_monthly, per_million, Container, CostSettings, FunctionUsage,
     MonthlyCost, Pricing,
 };
-use crate::metrics::{InvocationOutcome, RunReport, TargetKind, TargetReport, TargetStatus};
+use crate::metrics::{RunReport, TargetKind, TargetReport, TargetStatus};
 
 /// One target's projected month.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -101,12 +101,11 @@ fn function_cost(
     container_total: f64,
 ) -> Option<TargetCost> {
     let function = target.function.as_ref()?;
-    let billed: Vec<u64> =
-        target.invocations.iter().filter(|r| r.outcome != InvocationOutcome::Throttled).map(|r| r.billed_ms).collect();
-    // Measured runs keep every record; simulated ones only the total.
+    // Measured runs sum every billing record; simulated ones keep only the total.
+    let records = &function.invocations;
     let served = target.measurement.requests.saturating_sub(target.measurement.outcomes.throttled);
-    let mean_billed_s = if !billed.is_empty() {
-        billed.iter().sum::<u64>() as f64 / billed.len() as f64 / 1e3
+    let mean_billed_s = if records.billed > 0 {
+        records.billed_ms_total as f64 / records.billed as f64 / 1e3
     } else if served > 0 {
         function.billed_ms_total as f64 / served as f64 / 1e3
     } else {
@@ -142,7 +141,7 @@ fn function_cost(
             "{} MB, {:.2} ms mean billed duration over {} invocations (cold starts' Init included)",
             function.memory_mb,
             mean_billed_s * 1e3,
-            if billed.is_empty() { served } else { billed.len() as u64 }
+            if records.billed == 0 { served } else { records.billed }
         ) + &function.keep_warm.map_or(String::new(), |k| {
             format!(
                 "; keep-warm: {} pings/month ({} every {}), {:.2} ms mean billed",

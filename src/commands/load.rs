@@ -70,7 +70,7 @@ pub async fn run(args: &LoadArgs, cancel: CancellationToken) -> anyhow::Result<E
         }
     }
     let failed = target.status == TargetStatus::Failed;
-    Ok(exit_code(cancel.is_cancelled(), failed))
+    Ok(exit_code(cancel.is_cancelled(), failed, target.status == TargetStatus::Degraded))
 }
 
 type PlanParts = (Plan, Option<u64>, serde_json::Value);

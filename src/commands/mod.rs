@@ -21,6 +21,9 @@ pub const EXIT_TARGET_FAILED: u8 = 2;
 /// Exit code when the measurement finished but its report could not be written in full (a full
 /// disk, a read-only folder): the table was printed, the files are missing or stale.
 pub const EXIT_OUTPUTS_INCOMPLETE: u8 = 3;
+/// Exit code when every target ran but one was degraded: coldbench or the host, not the target,
+/// failed part of it (its own limits, a saturated CPU), so its numbers measure this machine.
+pub const EXIT_DEGRADED: u8 = 4;
 /// Exit code after Ctrl-C, as shells expect (128 + SIGINT).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
@@ -63,11 +66,13 @@ async fn next_signal(
     }
 }
 
-fn exit_code(interrupted: bool, failed: bool) -> ExitCode {
+fn exit_code(interrupted: bool, failed: bool, degraded: bool) -> ExitCode {
     if interrupted {
         ExitCode::from(EXIT_INTERRUPTED)
     } else if failed {
         ExitCode::from(EXIT_TARGET_FAILED)
+    } else if degraded {
+        ExitCode::from(EXIT_DEGRADED)
     } else {
         ExitCode::SUCCESS
     }

@@ -1,6 +1,7 @@
 //! `coldbench run`: every target of a workload in turn, with the same schedule, saving after each.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
@@ -9,8 +10,8 @@ use super::{exit_code, print_run};
 use crate::analysis::analyse;
 use crate::cli::RunArgs;
 use crate::function::DemoFunction;
-use crate::metrics::{RunReport, TargetStatus};
-use crate::report::{exporters_for, ReportDir};
+use crate::metrics::{RecordLog, RunReport, TargetStatus};
+use crate::report::{exporters_for, InvocationLog, ReportDir};
 use crate::target;
 use crate::time::utc_now;
 use crate::workload::Workload;
@@ -39,17 +40,31 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
     let save = |report: &RunReport| dir.write(report, &analyse(report, &report.pricing)?, &exporters_for(report));
     // A report that cannot be saved (a full disk) does not stop the measuring: the next target's
     // save, and one more at the end, try again.
+    let records = InvocationLog::create(dir.path())?;
     let mut unsaved = false;
     let after_each = |report: &RunReport| {
+        records.flush();
         if let Err(err) = save(report) {
             eprintln!("warning: cannot save the report ({err:#}); still measuring, will retry at the end");
             unsaved = true;
         }
     };
     let demo = DemoFunction::this_executable().context("finding the demo function (this executable)")?;
-    let options = target::Options { cancel: &cancel, quiet: args.quiet, log_dir: Some(dir.path()), demo: &demo };
+    let log: Arc<dyn RecordLog> = records.clone();
+    let options = target::Options {
+        cancel: &cancel,
+        quiet: args.quiet,
+        log_dir: Some(dir.path()),
+        demo: &demo,
+        records: Some(&log),
+    };
     target::measure_all(&workload, &targets, &mut report, options, after_each).await;
     let saved = if unsaved { save(&report) } else { Ok(()) };
+    let saved = match (saved, records.finish()) {
+        (Ok(()), rows) => rows,
+        (Err(err), Ok(())) => Err(err),
+        (Err(err), Err(rows)) => Err(err.context(format!("{rows:#}"))),
+    };
     print_run(&report, &analyse(&report, &report.pricing)?, dir.path(), args.json)?;
     if let Err(err) = saved {
         eprintln!("error: the report in {} is incomplete: {err:#}", dir.path().display());
@@ -57,5 +72,6 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
     }
     let interrupted = cancel.is_cancelled() || report.targets.iter().any(|t| t.status == TargetStatus::Interrupted);
     let failed = report.targets.iter().any(|t| t.status == TargetStatus::Failed);
-    Ok(exit_code(interrupted, failed))
+    let degraded = report.targets.iter().any(|t| t.status == TargetStatus::Degraded);
+    Ok(exit_code(interrupted, failed, degraded))
 }

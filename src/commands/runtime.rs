@@ -34,7 +34,7 @@ pub async fn run(args: &RuntimeArgs, cancel: CancellationToken) -> anyhow::Resul
     let stats = runtime.stats();
     println!(
         "stopped: {} invocations, {} instances started, {} evicted, {} discarded, peak {}",
-        runtime.invocations(),
+        runtime.summary().invocations,
         stats.instances_started,
         stats.evicted_idle + stats.evicted_lifetime,
         stats.discarded,
@@ -85,6 +85,5 @@ fn config(args: &RuntimeArgs) -> anyhow::Result<FunctionConfig> {
             .pool(pool)
             .billing(if args.legacy_billing { BillingMode::Legacy } else { BillingMode::Standard })
             .log(log)
-            .count_only()
     })
 }

@@ -94,3 +94,26 @@ mod tests {
         assert!(Summary::of(&new_histogram()).is_none());
     }
 }
+
+/// Serde for a histogram field as [`encode`]d text: `#[serde(with = "histogram::encoded")]`.
+pub mod encoded {
+    use hdrhistogram::Histogram;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the histogram as base64 of compressed HdrHistogram V2.
+    ///
+    /// # Errors
+    /// Only the serializer's own.
+    pub fn serialize<S: Serializer>(h: &Histogram<u64>, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&super::encode(h))
+    }
+
+    /// Reads what [`serialize`] wrote.
+    ///
+    /// # Errors
+    /// When the text is not an encoded histogram.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Histogram<u64>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        super::decode(&text).map_err(serde::de::Error::custom)
+    }
+}

@@ -58,3 +58,97 @@ pub struct FunctionStats {
     pub prewarmed: u64,
     pub peak_instances: usize,
 }
+
+/// Where billing records go as they happen (a run streams them to `invocations.csv`), so that
+/// no record is kept in memory: a run's memory stays flat at any invocation count.
+pub trait RecordLog: Send + Sync {
+    /// Takes one user invocation's record of target `target`.
+    fn record(&self, target: &str, record: &BillingRecord);
+}
+
+/// What a report keeps of a function target's invocations: counts and distributions, summed as
+/// each billing record is made (the records themselves go to a [`RecordLog`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InvocationSummary {
+    pub invocations: u64,
+    /// Invocations that bill: every one but throttles.
+    pub billed: u64,
+    pub billed_ms_total: u64,
+    pub cold: u64,
+    /// Init durations of the cold starts, in µs (base64 of a compressed HdrHistogram V2).
+    #[serde(with = "super::histogram::encoded")]
+    pub init_us: hdrhistogram::Histogram<u64>,
+    /// Durations of the invocations an instance answered, in µs (encoded as `init_us`).
+    #[serde(with = "super::histogram::encoded")]
+    pub duration_us: hdrhistogram::Histogram<u64>,
+    /// The highest Max Memory Used of any invocation.
+    pub max_memory_used_mb: u64,
+}
+
+impl Default for InvocationSummary {
+    fn default() -> Self {
+        Self {
+            invocations: 0,
+            billed: 0,
+            billed_ms_total: 0,
+            cold: 0,
+            init_us: super::new_histogram(),
+            duration_us: super::new_histogram(),
+            max_memory_used_mb: 0,
+        }
+    }
+}
+
+impl InvocationSummary {
+    /// Adds one record.
+    pub fn add(&mut self, record: &BillingRecord) {
+        self.invocations += 1;
+        self.billed += u64::from(record.outcome != InvocationOutcome::Throttled);
+        self.billed_ms_total += record.billed_ms;
+        if let Some(init_ms) = record.init_ms {
+            self.cold += 1;
+            super::record_us(&mut self.init_us, std::time::Duration::from_secs_f64(init_ms.max(0.0) / 1e3));
+        }
+        if record.instance.is_some() {
+            super::record_us(
+                &mut self.duration_us,
+                std::time::Duration::from_secs_f64(record.duration_ms.max(0.0) / 1e3),
+            );
+        }
+        self.max_memory_used_mb = self.max_memory_used_mb.max(record.max_memory_used_mb);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(outcome: InvocationOutcome, init_ms: Option<f64>, instance: bool) -> BillingRecord {
+        BillingRecord {
+            request_id: "r".into(),
+            instance: instance.then(|| "f-0".into()),
+            cold: init_ms.is_some(),
+            provisioned: false,
+            init_ms,
+            duration_ms: 12.5,
+            billed_ms: 13,
+            memory_mb: 128,
+            max_memory_used_mb: 40,
+            outcome,
+        }
+    }
+
+    #[test]
+    fn a_summary_counts_what_the_records_said_and_survives_json() {
+        let mut summary = InvocationSummary::default();
+        summary.add(&record(InvocationOutcome::Success, Some(250.0), true));
+        summary.add(&record(InvocationOutcome::Success, None, true));
+        summary.add(&record(InvocationOutcome::Throttled, None, false));
+        assert_eq!((summary.invocations, summary.billed, summary.cold, summary.billed_ms_total), (3, 2, 1, 39));
+        assert_eq!((summary.init_us.len(), summary.duration_us.len()), (1, 2));
+        assert!(summary.init_us.equivalent(summary.init_us.value_at_quantile(0.5), 250_000));
+        assert_eq!(summary.max_memory_used_mb, 40);
+        let back: InvocationSummary = serde_json::from_str(&serde_json::to_string(&summary).unwrap()).unwrap();
+        assert_eq!(back, summary);
+    }
+}

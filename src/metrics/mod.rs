@@ -9,10 +9,10 @@ mod recorder;
 mod report;
 
 pub use histogram::{decode, encode, new_histogram, record_us, Summary, SIGNIFICANT_DIGITS};
-pub use invocation::{BillingRecord, FunctionStats, InvocationOutcome};
+pub use invocation::{BillingRecord, FunctionStats, InvocationOutcome, InvocationSummary, RecordLog};
 pub use outcome::{Outcome, OutcomeCounts};
 pub use recorder::{interval_for, Recorder, Sample, INTERVAL, MAX_INTERVALS};
 pub use report::{
-    FastForwardInfo, FunctionReport, Histograms, InstanceReport, IntervalReport, KeepWarmReport, LoadMode, Measurement,
-    RunReport, SimulationInfo, TargetKind, TargetReport, TargetStatus, WorkloadInfo, SCHEMA_VERSION,
+    FastForwardInfo, FunctionReport, Histograms, HostReport, InstanceReport, IntervalReport, KeepWarmReport, LoadMode,
+    Measurement, RunReport, SimulationInfo, TargetKind, TargetReport, TargetStatus, WorkloadInfo, SCHEMA_VERSION,
 };

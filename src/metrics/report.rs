@@ -66,6 +66,10 @@ pub struct WorkloadInfo {
 pub enum TargetStatus {
     /// The schedule was sent and every request ended.
     Complete,
+    /// The schedule was sent, but coldbench or the host — not the target — failed some of it
+    /// (its own limits, or a saturated CPU): the warnings say what; the numbers measure this
+    /// machine as much as the model.
+    Degraded,
     /// Ctrl-C stopped it; what was measured until then is kept.
     Interrupted,
     /// It could not be measured (did not start), or no request succeeded.
@@ -77,6 +81,7 @@ impl TargetStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             TargetStatus::Complete => "complete",
+            TargetStatus::Degraded => "degraded",
             TargetStatus::Interrupted => "interrupted",
             TargetStatus::Failed => "failed",
         }
@@ -140,9 +145,9 @@ pub struct TargetReport {
     /// The function runtime's view, for `function` targets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function: Option<FunctionReport>,
-    /// One billing record per invocation, for `function` targets.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub invocations: Vec<super::BillingRecord>,
+    /// What the host did while the load ran (measured targets on Linux).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<HostReport>,
     /// CPU time the coldbench process used while driving this target, per request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coldbench_cpu_us_per_request: Option<f64>,
@@ -177,12 +182,32 @@ pub struct FunctionReport {
     pub stats: super::FunctionStats,
     /// Billed milliseconds over all invocations.
     pub billed_ms_total: u64,
+    /// The user invocations' billing records, summed (measured runs; the records are in
+    /// `invocations.csv`). Empty for simulated targets, which keep only the totals.
+    #[serde(default)]
+    pub invocations: super::InvocationSummary,
     /// Instances alive, sampled once per interval of the time series from the start of the load.
     #[serde(default)]
     pub alive_per_second: Vec<u32>,
     /// Keep-warm pings, apart from user traffic (which never includes them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_warm: Option<KeepWarmReport>,
+}
+
+/// The host's CPU and coldbench's process starts while one target's load ran, sampled once a
+/// second: what tells a saturated machine from a slow model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HostReport {
+    /// Mean share of the host's CPU time that was busy (0–1).
+    pub cpu_busy: f64,
+    /// Mean share of it spent in the kernel (0–1): process churn shows here.
+    pub cpu_kernel: f64,
+    /// Seconds in which the host's CPU was at least 95 % busy.
+    pub saturated_s: f64,
+    /// Processes coldbench started (instances and everything it runs).
+    pub spawns: u64,
+    /// The most processes started in one second.
+    pub peak_spawns_per_s: f64,
 }
 
 /// What a function's keep-warm pings did and cost.

@@ -1,11 +1,17 @@
 //! `timeseries.csv` (one row per second and target) and `invocations.csv` (one row per billing
 //! record). Plain CSV: a header line, comma-separated, empty cells for missing values.
 
-use std::fmt::Write;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufWriter, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
 
 use super::Exporter;
 use crate::analysis::Analysis;
-use crate::metrics::RunReport;
+use crate::metrics::{BillingRecord, RecordLog, RunReport};
 
 /// Columns of `timeseries.csv`.
 pub const TIMESERIES_COLUMNS: &str =
@@ -50,36 +56,85 @@ impl Exporter for TimeseriesCsv {
     }
 }
 
-/// Writes `invocations.csv`.
-pub struct InvocationsCsv;
+/// `invocations.csv`, written as the run goes: one row per user invocation, appended the moment
+/// its billing record is made, so that no record waits in memory (a run of ten million
+/// invocations keeps only their summary) and a run that dies keeps every row written so far.
+///
+/// A write that fails (a full disk) stops the rows, not the run; [`InvocationLog::finish`] says so.
+pub struct InvocationLog {
+    path: PathBuf,
+    state: Mutex<LogState>,
+}
 
-impl Exporter for InvocationsCsv {
-    fn file_name(&self) -> String {
-        "invocations.csv".into()
+struct LogState {
+    /// `None` once a write failed.
+    writer: Option<BufWriter<File>>,
+    failure: Option<String>,
+}
+
+impl InvocationLog {
+    /// Creates `invocations.csv` in `dir` with its header line.
+    ///
+    /// # Errors
+    /// When the file cannot be created.
+    pub fn create(dir: &Path) -> anyhow::Result<Arc<Self>> {
+        let path = dir.join("invocations.csv");
+        let file = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        let mut writer = BufWriter::with_capacity(64 * 1024, file);
+        let header = writeln!(writer, "{INVOCATIONS_COLUMNS}");
+        let failure = header.err().map(|e| format!("writing {}: {e}", path.display()));
+        let writer = failure.is_none().then_some(writer);
+        Ok(Arc::new(Self { path, state: Mutex::new(LogState { writer, failure }) }))
     }
 
-    fn serialize(&self, report: &RunReport, _analysis: &Analysis) -> anyhow::Result<Vec<u8>> {
-        let mut out = format!("{INVOCATIONS_COLUMNS}\n");
-        for t in &report.targets {
-            for r in &t.invocations {
-                let outcome = serde_json::to_value(r.outcome)?;
-                writeln!(
-                    out,
-                    "{},{},{},{},{},{},{:.3},{},{},{},{}",
-                    t.name,
-                    r.request_id,
-                    r.instance.as_deref().unwrap_or(""),
-                    r.cold,
-                    r.provisioned,
-                    r.init_ms.map_or(String::new(), |v| format!("{v:.3}")),
-                    r.duration_ms,
-                    r.billed_ms,
-                    r.memory_mb,
-                    r.max_memory_used_mb,
-                    outcome.as_str().unwrap_or("")
-                )?;
+    fn with_writer(&self, write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>) {
+        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(writer) = state.writer.as_mut() {
+            if let Err(err) = write(writer) {
+                state.failure = Some(format!("writing {}: {err}", self.path.display()));
+                state.writer = None;
             }
         }
-        Ok(out.into_bytes())
+    }
+
+    /// Pushes the rows written so far to the file (after each target).
+    pub fn flush(&self) {
+        self.with_writer(|w| w.flush());
+    }
+
+    /// Flushes and syncs the file.
+    ///
+    /// # Errors
+    /// When any row could not be written: the file then holds the rows up to the first failure.
+    pub fn finish(&self) -> anyhow::Result<()> {
+        self.with_writer(|w| w.flush().and_then(|()| w.get_ref().sync_all()));
+        let state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &state.failure {
+            Some(failure) => anyhow::bail!("{failure} (the rows after it are missing)"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl RecordLog for InvocationLog {
+    fn record(&self, target: &str, r: &BillingRecord) {
+        let outcome = serde_json::to_value(r.outcome).ok();
+        self.with_writer(|w| {
+            writeln!(
+                w,
+                "{},{},{},{},{},{},{:.3},{},{},{},{}",
+                target,
+                r.request_id,
+                r.instance.as_deref().unwrap_or(""),
+                r.cold,
+                r.provisioned,
+                r.init_ms.map_or(String::new(), |v| format!("{v:.3}")),
+                r.duration_ms,
+                r.billed_ms,
+                r.memory_mb,
+                r.max_memory_used_mb,
+                outcome.as_ref().and_then(serde_json::Value::as_str).unwrap_or("")
+            )
+        });
     }
 }

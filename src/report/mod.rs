@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-pub use csv::{InvocationsCsv, TimeseriesCsv};
+pub use csv::{InvocationLog, TimeseriesCsv};
 pub use hlog::HlogExporter;
 pub use html::HtmlExporter;
 pub use json::{results_json, JsonExporter};
@@ -45,7 +45,7 @@ pub trait Exporter {
 /// `.hlog` per target.
 pub fn exporters_for(report: &RunReport) -> Vec<Box<dyn Exporter>> {
     let mut all: Vec<Box<dyn Exporter>> =
-        vec![Box::new(JsonExporter), Box::new(MarkdownExporter), Box::new(TimeseriesCsv), Box::new(InvocationsCsv)];
+        vec![Box::new(JsonExporter), Box::new(MarkdownExporter), Box::new(TimeseriesCsv)];
     for target in &report.targets {
         all.push(Box::new(HlogExporter { target: target.name.clone() }));
     }

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::api::{Event, Lifecycle, RuntimeApi};
 use super::FunctionConfig;
+use crate::isolation::NetNamespace;
 use crate::policy::InstanceId;
 use crate::process::{GroupChild, LineSink, Supervised};
 
@@ -37,6 +38,8 @@ pub struct FunctionInstance {
     events: mpsc::Sender<Event>,
     lifecycle: watch::Receiver<Lifecycle>,
     server: CancellationToken,
+    /// The instance's own network namespace, when isolated: kept while the instance lives.
+    _namespace: Option<NetNamespace>,
 }
 
 impl FunctionInstance {
@@ -50,7 +53,17 @@ impl FunctionInstance {
         provisioned: bool,
         log: Option<LineSink>,
     ) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        // Isolated: a loopback of the instance's own, with the Runtime API at 127.0.0.1:9001 as
+        // on Lambda; else a port of the host's loopback.
+        let (namespace, listener) = if config.isolate {
+            let (namespace, listener) =
+                tokio::task::spawn_blocking(|| NetNamespace::with_listener(crate::isolation::RUNTIME_API_PORT))
+                    .await
+                    .map_err(std::io::Error::other)??;
+            (Some(namespace), TcpListener::from_std(listener)?)
+        } else {
+            (None, TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?)
+        };
         let addr = listener.local_addr()?;
         let (api, events, lifecycle) = RuntimeApi::new(config.function_arn(), config.timeout);
         let server = CancellationToken::new();
@@ -61,8 +74,8 @@ impl FunctionInstance {
         let name = format!("{}-{id}", config.name);
         let env = lambda_environment(config, &name, addr, provisioned);
         let spawned_at = Instant::now();
-        let process = GroupChild::spawn_with_sink(&config.command, &env, true, log)?.supervise();
-        Ok(Self { id, name, provisioned, spawned_at, process, events, lifecycle, server })
+        let process = GroupChild::spawn_with_sink(&config.command, &env, true, log, namespace.as_ref())?.supervise();
+        Ok(Self { id, name, provisioned, spawned_at, process, events, lifecycle, server, _namespace: namespace })
     }
 
     /// Waits until Init ends or `deadline` passes (then the instance is killed).

@@ -236,7 +236,7 @@ fn record(
     outcome: InvocationOutcome,
 ) -> BillingRecord {
     let config = &inner.config;
-    let record = BillingRecord {
+    BillingRecord {
         request_id: request_id.to_string(),
         instance: instance.map(|i| i.name.clone()),
         cold,
@@ -252,12 +252,7 @@ fn record(
         memory_mb: config.memory_mb,
         max_memory_used_mb: instance.map_or(0, |i| i.peak_rss_mb()),
         outcome,
-    };
-    inner.invocations.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    if inner.config.keep_records {
-        inner.records.lock().expect("records lock").push(record.clone());
     }
-    record
 }
 
 /// Returns the instance to the pool as soon as the runtime has answered. The next invocation may

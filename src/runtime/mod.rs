@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::lambda::{self, BillingMode};
-use crate::metrics::{BillingRecord, FunctionStats};
+use crate::metrics::{FunctionStats, InvocationSummary, RecordLog};
 pub use invoke::Invoked;
 
 use crate::gateway::{Backend, Invocation, InvokeFuture};
@@ -47,9 +47,13 @@ pub struct FunctionConfig {
     pub billing: BillingMode,
     /// Where START/END/REPORT lines and the function's output go.
     pub log: Option<LineSink>,
-    /// Keep every invocation's billing record (a measured run reports them); `false` only
-    /// counts them, so a long-lived runtime's memory stays flat.
-    pub keep_records: bool,
+    /// Where each user invocation's billing record goes as it is made (a run's
+    /// `invocations.csv`); the runtime itself keeps only their [`InvocationSummary`], so its
+    /// memory stays flat at any invocation count.
+    pub records: Option<Arc<dyn RecordLog>>,
+    /// Give each instance a network namespace of its own (see `crate::isolation`); only when
+    /// `isolation::available()` says it can be done.
+    pub isolate: bool,
     /// The clock keep-alive, lifetime and the scale-out bucket read (fast-forwarded in runs
     /// that skip idle time).
     pub clock: Clock,
@@ -73,16 +77,10 @@ impl FunctionConfig {
             pool: PoolConfig::default(),
             billing: BillingMode::default(),
             log: None,
-            keep_records: true,
+            records: None,
+            isolate: false,
             clock: Clock::real(),
         }
-    }
-
-    /// Counts invocations instead of keeping their records (see [`FunctionConfig::keep_records`]).
-    #[must_use]
-    pub fn count_only(mut self) -> Self {
-        self.keep_records = false;
-        self
     }
 
     #[must_use]
@@ -157,9 +155,8 @@ struct Inner {
     origin: Instant,
     pool: Mutex<Pool>,
     instances: Mutex<HashMap<InstanceId, Arc<FunctionInstance>>>,
-    records: Mutex<Vec<BillingRecord>>,
-    /// Invocations recorded, kept or not.
-    invocations: std::sync::atomic::AtomicU64,
+    /// The user invocations' records, summed.
+    summary: Mutex<InvocationSummary>,
     shutdown: CancellationToken,
     /// Holds the keep-alive policy's next pre-warm, so that fast-forward does not jump past it.
     prewarm_alarm: Alarm,
@@ -186,8 +183,7 @@ impl FunctionRuntime {
             origin,
             pool: Mutex::new(pool),
             instances: Mutex::new(HashMap::new()),
-            records: Mutex::new(Vec::new()),
-            invocations: std::sync::atomic::AtomicU64::new(0),
+            summary: Mutex::new(InvocationSummary::default()),
             shutdown: CancellationToken::new(),
         });
         let runtime = Self { inner };
@@ -206,19 +202,27 @@ impl FunctionRuntime {
         Ok(())
     }
 
-    /// Invokes the function with a raw event, as the Invoke API does.
+    /// Invokes the function with a raw event, as the Invoke API does; the invocation is the
+    /// user's: it is summed and its record goes to [`FunctionConfig::records`].
     pub async fn invoke(&self, payload: bytes::Bytes, client_context: Option<String>) -> Invoked {
-        invoke::invoke(&self.inner, payload, client_context).await
+        let invoked = invoke::invoke(&self.inner, payload, client_context).await;
+        let record = invoked.record();
+        self.inner.summary.lock().expect("summary lock").add(record);
+        if let Some(log) = &self.inner.config.records {
+            log.record(&self.inner.config.name, record);
+        }
+        invoked
     }
 
-    /// Invocations so far (every one, also when records are not kept).
-    pub fn invocations(&self) -> u64 {
-        self.inner.invocations.load(std::sync::atomic::Ordering::Relaxed)
+    /// Invokes the function for the platform (a keep-warm ping): billed and logged like any
+    /// invocation, but not the user's, so neither summed nor recorded.
+    pub async fn ping(&self, payload: bytes::Bytes) -> Invoked {
+        invoke::invoke(&self.inner, payload, None).await
     }
 
-    /// Billing records so far (none when the runtime only counts).
-    pub fn records(&self) -> Vec<BillingRecord> {
-        self.inner.records.lock().expect("records lock").clone()
+    /// The user invocations so far, summed.
+    pub fn summary(&self) -> InvocationSummary {
+        self.inner.summary.lock().expect("summary lock").clone()
     }
 
     /// Instance counters so far.

@@ -42,6 +42,11 @@ impl Durations {
         for us in samples {
             histogram.record(us.max(1)).expect("auto-resizing histograms accept any value");
         }
+        Self::from_histogram_us(&histogram)
+    }
+
+    /// The distribution a histogram of microseconds holds; `None` when it is empty.
+    pub fn from_histogram_us(histogram: &hdrhistogram::Histogram<u64>) -> Option<Self> {
         if histogram.is_empty() {
             return None;
         }

@@ -102,7 +102,7 @@ fn calibrated(
 ) -> anyhow::Result<(Durations, Durations, String)> {
     let Calibration { path, results } = *calibration;
     let measured: Vec<&TargetReport> =
-        results.targets.iter().filter(|t| t.kind == TargetKind::Function && !t.invocations.is_empty()).collect();
+        results.targets.iter().filter(|t| t.function.as_ref().is_some_and(|f| f.invocations.invocations > 0)).collect();
     let target = match measured.iter().find(|t| t.name == name) {
         Some(t) => *t,
         None if measured.len() == 1 => measured[0],
@@ -115,22 +115,20 @@ fn calibrated(
             );
         }
     };
-    let answered = target.invocations.iter().filter(|r| r.instance.is_some());
-    let work =
-        Durations::from_samples_us(answered.map(|r| (r.duration_ms * 1e3).round() as u64)).with_context(|| {
-            format!("--calibrate {}: target {:?} has no answered invocation", path.display(), target.name)
-        })?;
-    let inits = target.invocations.iter().filter_map(|r| r.init_ms).map(|ms| (ms * 1e3).round() as u64);
-    let (init, note) = match Durations::from_samples_us(inits) {
+    let records = &target.function.as_ref().expect("only function targets with records are candidates").invocations;
+    let work = Durations::from_histogram_us(&records.duration_us).with_context(|| {
+        format!("--calibrate {}: target {:?} has no answered invocation", path.display(), target.name)
+    })?;
+    let (init, note) = match Durations::from_histogram_us(&records.init_us) {
         Some(init) => (init, ""),
         None => (nominal_init, " (no cold start measured: nominal Init)"),
     };
-    let cold = target.invocations.iter().filter(|r| r.init_ms.is_some()).count();
     let source = format!(
-        "calibrated from {} target {:?} ({} invocations, {cold} cold starts){note}",
+        "calibrated from {} target {:?} ({} invocations, {} cold starts){note}",
         path.display(),
         target.name,
-        target.invocations.len()
+        records.invocations,
+        records.cold
     );
     Ok((init, work, source))
 }

@@ -14,7 +14,8 @@ use super::{Endpoint, Part, Run, StartError, Target};
 use crate::gateway::{Backend, Gateway, Invocation, InvocationRecord, InvokeFuture, Served};
 use crate::http::RequestTemplate;
 use crate::lambda::{billed_ms, BillingMode, EventShape};
-use crate::metrics::{BillingRecord, FunctionReport, FunctionStats, InvocationOutcome, TargetKind};
+use crate::metrics::{BillingRecord, FunctionReport, FunctionStats, InvocationOutcome, InvocationSummary};
+use crate::metrics::{RecordLog, TargetKind};
 
 /// What the fake does with the n-th invocation (counting from 0).
 #[derive(Clone, Debug, PartialEq)]
@@ -51,20 +52,24 @@ pub struct FakeTarget {
 
 impl FakeTarget {
     pub fn new(name: &str, script: FakeScript) -> Self {
-        let backend = Arc::new(FakeBackend { script, tally: Mutex::default() });
+        let backend =
+            Arc::new(FakeBackend { name: name.to_string(), script, tally: Mutex::default(), log: Mutex::default() });
         Self { name: name.to_string(), backend, gateway: None }
     }
 }
 
 struct FakeBackend {
+    name: String,
     script: FakeScript,
     tally: Mutex<Tally>,
+    /// The run's record log, while the target runs.
+    log: Mutex<Option<Arc<dyn RecordLog>>>,
 }
 
-/// Every invocation's record so far, and how many instances the cold ones started.
+/// Every invocation's record so far, summed, and how many instances the cold ones started.
 #[derive(Default)]
 struct Tally {
-    records: Vec<BillingRecord>,
+    summary: InvocationSummary,
     instances: usize,
 }
 
@@ -72,14 +77,14 @@ impl FakeBackend {
     fn serve(&self) -> Served {
         let s = &self.script;
         let mut tally = self.tally.lock().expect("tally lock");
-        let n = tally.records.len() as u64;
+        let n = tally.summary.invocations;
         let cold = n == 0 || (s.cold_every > 0 && n % s.cold_every == 0);
         let fails = s.fail_every > 0 && (n + 1) % s.fail_every == 0;
         let init = cold.then_some(s.init);
         tally.instances += usize::from(cold);
         let instance = format!("fake-{}", tally.instances);
         let billed = billed_ms(s.duration, init, BillingMode::Standard);
-        tally.records.push(BillingRecord {
+        let record = BillingRecord {
             request_id: format!("fake-request-{n}"),
             instance: Some(instance.clone()),
             cold,
@@ -90,7 +95,12 @@ impl FakeBackend {
             memory_mb: s.memory_mb,
             max_memory_used_mb: 0,
             outcome: if fails { InvocationOutcome::HandlerError } else { InvocationOutcome::Success },
-        });
+        };
+        tally.summary.add(&record);
+        drop(tally);
+        if let Some(log) = &*self.log.lock().expect("log lock") {
+            log.record(&self.name, &record);
+        }
         let (status, body) =
             if fails { (StatusCode::INTERNAL_SERVER_ERROR, "scripted failure") } else { (StatusCode::OK, "{}") };
         let mut response = Response::new(Bytes::from_static(body.as_bytes()));
@@ -115,7 +125,8 @@ impl Target for FakeTarget {
         TargetKind::Function
     }
 
-    async fn start(&mut self, _run: &Run<'_>) -> Result<Endpoint, StartError> {
+    async fn start(&mut self, run: &Run<'_>) -> Result<Endpoint, StartError> {
+        self.backend.log.lock().expect("log lock").clone_from(&run.options.records.cloned());
         let gateway = Gateway::start(Arc::clone(&self.backend) as _)
             .await
             .map_err(|e| StartError::Failed(format!("cannot start the gateway: {e}")))?;
@@ -131,7 +142,8 @@ impl Target for FakeTarget {
             gateway.stop().await;
         }
         let tally = std::mem::take(&mut *self.backend.tally.lock().expect("tally lock"));
-        let (invocations, started) = (tally.records, tally.instances as u64);
+        self.backend.log.lock().expect("log lock").take();
+        let (invocations, started) = (tally.summary, tally.instances as u64);
         let function = FunctionReport {
             memory_mb: self.backend.script.memory_mb,
             timeout_ms: crate::lambda::DEFAULT_TIMEOUT.as_millis() as u64,
@@ -143,10 +155,11 @@ impl Target for FakeTarget {
                 peak_instances: usize::from(started > 0),
                 ..FunctionStats::default()
             },
-            billed_ms_total: invocations.iter().map(|r| r.billed_ms).sum(),
+            billed_ms_total: invocations.billed_ms_total,
+            invocations,
             alive_per_second: Vec::new(),
             keep_warm: None,
         };
-        Part { function: Some(function), invocations, ..Part::default() }
+        Part { function: Some(function), ..Part::default() }
     }
 }

@@ -1,7 +1,7 @@
 //! A function target: the local Lambda-style runtime behind the gateway, with its keep-warm
 //! pinger and the sampler of instances alive, both of which belong to this target alone.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -10,21 +10,22 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::{Endpoint, Part, Run, StartError, Target};
-use crate::function::DemoFunction;
 use crate::gateway::Gateway;
 use crate::http::RequestTemplate;
 use crate::metrics::{BillingRecord, FunctionStats, InvocationOutcome};
-use crate::metrics::{FunctionReport, KeepWarmReport, TargetKind};
+use crate::metrics::{FunctionReport, InvocationSummary, KeepWarmReport, TargetKind};
 use crate::policy::{KeepAlive, KeepWarm, PoolConfig};
 use crate::process::LineSink;
 use crate::runtime::{FunctionConfig, FunctionRuntime};
 use crate::time::Clock;
-use crate::workload::{FunctionTargetSpec, Workload};
+use crate::workload::{FunctionTargetSpec, Network, Workload};
 
 /// On-demand instances; the runtime, its gateway, pinger and sampler while they run.
 pub struct FunctionTarget<'a> {
     spec: &'a FunctionTargetSpec,
     running: Option<Running>,
+    /// Said in the report: what the run could not do as asked.
+    warnings: Vec<String>,
 }
 
 struct Running {
@@ -37,7 +38,7 @@ struct Running {
 
 impl<'a> FunctionTarget<'a> {
     pub fn new(spec: &'a FunctionTargetSpec) -> Self {
-        Self { spec, running: None }
+        Self { spec, running: None, warnings: Vec::new() }
     }
 }
 
@@ -52,8 +53,18 @@ impl Target for FunctionTarget<'_> {
 
     async fn start(&mut self, run: &Run<'_>) -> Result<Endpoint, StartError> {
         let spec = self.spec;
-        let config = function_config(run.workload, spec, run.options.log_dir, &run.clock, run.options.demo)
+        let mut config = function_config(run.workload, spec, &run.options, &run.clock)
             .map_err(|e| StartError::Failed(format!("{e:#}")))?;
+        if spec.network == Network::Isolated {
+            match crate::isolation::available() {
+                Ok(()) => config.isolate = true,
+                Err(why) => self.warnings.push(format!(
+                    "instances are not isolated ({why}): they share the host's loopback, so one instance could \
+                     reach another's Runtime API; run as root for a network namespace per instance, or set \
+                     network = \"host\" to accept this"
+                )),
+            }
+        }
         let runtime = FunctionRuntime::start(config)
             .await
             .map_err(|e| StartError::Failed(format!("function did not start: {e:#}")))?;
@@ -96,18 +107,11 @@ impl Target for FunctionTarget<'_> {
         let alive_per_second = std::mem::take(&mut *running.samples.lock().expect("samples lock"));
         running.gateway.stop().await;
         running.runtime.stop();
-        let mut invocations = running.runtime.records();
-        let keep_warm = pings.map(|(pings, ids)| {
-            invocations.retain(|r| !ids.contains(&r.request_id));
-            pings
-        });
-        let billed_ms_total = invocations.iter().map(|r| r.billed_ms).sum();
+        let invocations = running.runtime.summary();
         let stats = running.runtime.stats();
-        Part {
-            function: Some(function_report(self.spec, stats, billed_ms_total, alive_per_second, keep_warm)),
-            invocations,
-            ..Part::default()
-        }
+        let mut function = function_report(self.spec, stats, invocations.billed_ms_total, alive_per_second, pings);
+        function.invocations = invocations;
+        Part { function: Some(function), warnings: std::mem::take(&mut self.warnings), ..Part::default() }
     }
 }
 
@@ -127,6 +131,7 @@ pub fn function_report(
         provisioned: spec.provisioned,
         stats,
         billed_ms_total,
+        invocations: InvocationSummary::default(),
         alive_per_second,
         keep_warm,
     }
@@ -143,7 +148,7 @@ struct Pinger {
     runtime: FunctionRuntime,
     clock: Clock,
     schedule: KeepWarm,
-    tally: Mutex<(KeepWarmReport, HashSet<String>)>,
+    tally: Mutex<KeepWarmReport>,
     /// Set once the load has ended: the rest of the schedule may skip idle time itself.
     load_done: CancellationToken,
     stop: CancellationToken,
@@ -161,7 +166,7 @@ impl Pinger {
             runtime,
             clock,
             schedule,
-            tally: Mutex::new((report, HashSet::new())),
+            tally: Mutex::new(report),
             load_done: CancellationToken::new(),
             stop: CancellationToken::new(),
             task: Mutex::new(None),
@@ -222,7 +227,7 @@ impl Pinger {
         let mut pings = tokio::task::JoinSet::new();
         for _ in 0..self.schedule.concurrency {
             let runtime = self.runtime.clone();
-            pings.spawn(async move { runtime.invoke(ping_event(), None).await.record().clone() });
+            pings.spawn(async move { runtime.ping(ping_event()).await.record().clone() });
         }
         while let Some(Ok(record)) = pings.join_next().await {
             self.count(record);
@@ -231,17 +236,14 @@ impl Pinger {
 
     fn count(&self, record: BillingRecord) {
         let mut tally = self.tally.lock().expect("tally lock");
-        let (report, ids) = &mut *tally;
-        report.pings += 1;
-        report.cold += u64::from(record.cold);
-        report.failed += u64::from(record.outcome != InvocationOutcome::Success);
-        report.billed_ms_total += record.billed_ms;
-        ids.insert(record.request_id);
+        tally.pings += 1;
+        tally.cold += u64::from(record.cold);
+        tally.failed += u64::from(record.outcome != InvocationOutcome::Success);
+        tally.billed_ms_total += record.billed_ms;
     }
 
-    /// Runs the rest of the schedule (Ctrl-C on `cancel` cuts it short); returns the tally and
-    /// the pings' request ids.
-    async fn finish(&self, cancel: &CancellationToken) -> (KeepWarmReport, HashSet<String>) {
+    /// Runs the rest of the schedule (Ctrl-C on `cancel` cuts it short); returns the tally.
+    async fn finish(&self, cancel: &CancellationToken) -> KeepWarmReport {
         self.load_done.cancel();
         let task = self.task.lock().expect("task lock").take();
         if let Some(mut task) = task {
@@ -276,11 +278,10 @@ async fn sample_alive(runtime: FunctionRuntime, samples: Arc<Mutex<Vec<u32>>>, c
 fn function_config(
     workload: &Workload,
     spec: &FunctionTargetSpec,
-    log_dir: Option<&Path>,
+    options: &super::Options<'_>,
     clock: &Clock,
-    demo: &DemoFunction,
 ) -> anyhow::Result<FunctionConfig> {
-    let command = spec.command.clone().unwrap_or_else(|| demo.lambda_command());
+    let command = spec.command.clone().unwrap_or_else(|| options.demo.lambda_command());
     let mut env: Vec<(String, String)> = workload.spec.function.init.to_env();
     env.extend(spec.env.iter().map(|(k, v)| (k.clone(), v.clone())));
     Ok(FunctionConfig {
@@ -294,9 +295,9 @@ fn function_config(
         env,
         pool: pool_config(workload, spec)?,
         billing: spec.billing,
-        log: log_dir.map(|dir| function_log(&dir.join(format!("{}.function.log", spec.name)))).transpose()?,
-        // The report lists every invocation (invocations.csv).
-        keep_records: true,
+        log: options.log_dir.map(|dir| function_log(&dir.join(format!("{}.function.log", spec.name)))).transpose()?,
+        records: options.records.cloned(),
+        isolate: false,
         clock: clock.clone(),
     })
 }

@@ -22,7 +22,7 @@ pub use demo::{parse_request, Init, Work, ENV_INIT_DELAY, ENV_INIT_MEMORY_MB};
 pub use duration::HumanDuration;
 pub use keep_alive::KeepAliveSetting;
 pub use spec::{
-    ContainerSpec, FunctionSpec, FunctionTargetSpec, KeepWarmSpec, LoadSpec, RampStage, Spread, TargetSpec,
+    ContainerSpec, FunctionSpec, FunctionTargetSpec, KeepWarmSpec, LoadSpec, Network, RampStage, Spread, TargetSpec,
     TraceFormat, TrafficSpec, UrlSpec, WorkloadSpec, DEFAULT_MAX_IN_FLIGHT,
 };
 

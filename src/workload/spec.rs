@@ -261,6 +261,22 @@ pub struct FunctionTargetSpec {
     /// apart from user traffic.
     #[serde(default)]
     pub keep_warm: Option<KeepWarmSpec>,
+    /// `isolated`: each instance in a network namespace of its own, as in a Lambda micro-VM;
+    /// `host`: instances share the host's loopback (to call a service running on it).
+    #[serde(default)]
+    pub network: Network,
+}
+
+/// Which network a function's instances see.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Network {
+    /// A loopback of each instance's own, with its Runtime API at 127.0.0.1:9001 (needs root;
+    /// elsewhere the run warns and uses `host`).
+    #[default]
+    Isolated,
+    /// The host's loopback: instances can reach each other and every local port.
+    Host,
 }
 
 /// `keep_warm = { every = "5m", concurrency = 1 }`: every `every`, `concurrency` simultaneous

@@ -48,14 +48,22 @@ pub fn run_json(workload: &Path, duration: Option<std::time::Duration>, out: &Pa
         let mut report = coldbench::metrics::RunReport::new(workload.info().unwrap(), started_at, pricing);
         let demo = coldbench::function::DemoFunction::new(env!("CARGO_BIN_EXE_coldbench"));
         let cancel = tokio_util::sync::CancellationToken::new();
-        let options =
-            coldbench::target::Options { cancel: &cancel, quiet: true, log_dir: Some(dir.path()), demo: &demo };
+        let records = coldbench::report::InvocationLog::create(dir.path()).unwrap();
+        let log: std::sync::Arc<dyn coldbench::metrics::RecordLog> = records.clone();
+        let options = coldbench::target::Options {
+            cancel: &cancel,
+            quiet: true,
+            log_dir: Some(dir.path()),
+            demo: &demo,
+            records: Some(&log),
+        };
         let targets = workload.select_targets(&[]).unwrap();
         let save = |report: &coldbench::metrics::RunReport| {
             let analysis = coldbench::analysis::analyse(report, &report.pricing).unwrap();
             dir.write(report, &analysis, &coldbench::report::exporters_for(report)).unwrap();
         };
         coldbench::target::measure_all(&workload, &targets, &mut report, options, save).await;
+        records.finish().unwrap();
     });
     let json = results(out);
     assert_valid_results(&json);

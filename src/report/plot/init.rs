@@ -11,6 +11,9 @@ use crate::metrics::RunReport;
 /// Bars in the histogram.
 const BINS: usize = 20;
 
+/// An Init duration in milliseconds and how many cold starts had it.
+type InitCount = (f64, u64);
+
 /// The Init-duration histogram figure.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct InitHistogram;
@@ -29,11 +32,16 @@ impl Figure for InitHistogram {
     where
         DB::ErrorType: 'static,
     {
-        let inits: Vec<(usize, &str, Vec<f64>)> = report
+        // Per target: (Init in ms, how many cold starts had it), from its summed records.
+        let inits: Vec<(usize, &str, Vec<InitCount>)> = report
             .targets
             .iter()
             .enumerate()
-            .map(|(i, t)| (i, t.name.as_str(), t.invocations.iter().filter_map(|r| r.init_ms).collect::<Vec<f64>>()))
+            .filter_map(|(i, t)| {
+                let init = &t.function.as_ref()?.invocations.init_us;
+                let values = init.iter_recorded().map(|v| (v.value_iterated_to() as f64 / 1e3, v.count_at_value()));
+                Some((i, t.name.as_str(), values.collect::<Vec<_>>()))
+            })
             .filter(|(_, _, v)| !v.is_empty())
             .collect();
         let title = format!("Init duration of cold starts — {}", report.workload.name);
@@ -43,16 +51,17 @@ impl Figure for InitHistogram {
             root.draw(&Text::new(title, (20, 16), (FONT, 24))).map_err(|e| anyhow!("init: {e}"))?;
             return Ok(());
         }
-        let low = inits.iter().flat_map(|(_, _, v)| v.iter().copied()).fold(f64::MAX, f64::min);
-        let high = inits.iter().flat_map(|(_, _, v)| v.iter().copied()).fold(0.0_f64, f64::max);
+        let low = inits.iter().flat_map(|(_, _, v)| v.iter().map(|(ms, _)| *ms)).fold(f64::MAX, f64::min);
+        let high = inits.iter().flat_map(|(_, _, v)| v.iter().map(|(ms, _)| *ms)).fold(0.0_f64, f64::max);
         let (low, width) =
             if high > low { (low, (high - low) / BINS as f64 * 1.0001) } else { (low - 0.5, 1.0 / BINS as f64) };
         let counts: Vec<(usize, &str, Vec<u32>)> = inits
             .iter()
             .map(|(i, name, values)| {
                 let mut bins = vec![0u32; BINS];
-                for v in values {
-                    bins[(((v - low) / width) as usize).min(BINS - 1)] += 1;
+                for (ms, n) in values {
+                    let bin = &mut bins[(((ms - low) / width) as usize).min(BINS - 1)];
+                    *bin = bin.saturating_add(u32::try_from(*n).unwrap_or(u32::MAX));
                 }
                 (*i, *name, bins)
             })
