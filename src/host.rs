@@ -8,6 +8,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Processes coldbench has started since it began (every instance, every helper it runs).
 static SPAWNS: AtomicU64 = AtomicU64::new(0);
 
+/// Accept attempts of coldbench's servers that failed for lack of its own or the host's
+/// resources (open files): their clients wait, and may time out, through no fault of a target.
+static REFUSED_ACCEPTS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts one accept that failed for lack of resources.
+pub fn count_refused_accept() {
+    REFUSED_ACCEPTS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Accepts failed so far.
+pub fn refused_accepts() -> u64 {
+    REFUSED_ACCEPTS.load(Ordering::Relaxed)
+}
+
 /// Counts one started process.
 pub fn count_spawn() {
     SPAWNS.fetch_add(1, Ordering::Relaxed);

@@ -102,8 +102,14 @@ async fn accept(
     loop {
         match listener.accept().await {
             Ok((stream, _)) => return (stream, slot),
-            // Out of file descriptors, or a connection reset before accept: keep serving.
-            Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+            // Out of file descriptors (counted: the client's wait is coldbench's fault), or a
+            // connection reset before accept: keep serving.
+            Err(err) => {
+                if crate::process::host_limit(&err).is_some() {
+                    crate::host::count_refused_accept();
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
         }
     }
 }

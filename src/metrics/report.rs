@@ -208,6 +208,10 @@ pub struct HostReport {
     pub spawns: u64,
     /// The most processes started in one second.
     pub peak_spawns_per_s: f64,
+    /// Accept attempts of coldbench's servers (gateway, Runtime API; retried every 5 ms) that
+    /// failed for lack of open files: their clients waited through no fault of the target.
+    #[serde(default)]
+    pub refused_accepts: u64,
 }
 
 /// What a function's keep-warm pings did and cost.

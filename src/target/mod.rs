@@ -231,6 +231,7 @@ impl HostWatch {
 
 async fn sample_host(stop: CancellationToken) -> Option<HostReport> {
     let (first, first_spawns) = (crate::host::CpuTimes::now()?, crate::host::spawns());
+    let first_refused = crate::host::refused_accepts();
     let (mut last, mut last_spawns) = (first, first_spawns);
     let (mut saturated, mut peak_spawns) = (0.0, 0.0_f64);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -259,6 +260,7 @@ async fn sample_host(stop: CancellationToken) -> Option<HostReport> {
         saturated_s: saturated,
         spawns: last_spawns - first_spawns,
         peak_spawns_per_s: peak_spawns,
+        refused_accepts: crate::host::refused_accepts() - first_refused,
     })
 }
 
@@ -272,6 +274,15 @@ fn judge_host(report: &mut TargetReport) {
     let m = &report.measurement;
     let failed = m.requests.saturating_sub(m.outcomes.ok + m.outcomes.throttled);
     let Some(host) = report.host else { return };
+    if host.refused_accepts > 0 {
+        report.status = TargetStatus::Degraded;
+        report.warnings.push(format!(
+            "coldbench's servers hit the open-file limit {} times while accepting connections (EMFILE; they retry \
+             every 5 ms): those clients waited in the accept queue, so timeouts and latency in this run are partly \
+             coldbench's own — raise the limit with `ulimit -n`",
+            host.refused_accepts
+        ));
+    }
     if host.saturated_s >= 1.0 && failed > 0 && failed * 100 >= m.requests {
         report.status = TargetStatus::Degraded;
         let throttled = if m.outcomes.throttled > 0 {
@@ -386,8 +397,14 @@ mod tests {
         report
     }
 
-    const SATURATED_HOST: HostReport =
-        HostReport { cpu_busy: 0.94, cpu_kernel: 0.8, saturated_s: 150.0, spawns: 15_659, peak_spawns_per_s: 712.0 };
+    const SATURATED_HOST: HostReport = HostReport {
+        cpu_busy: 0.94,
+        cpu_kernel: 0.8,
+        saturated_s: 150.0,
+        spawns: 15_659,
+        peak_spawns_per_s: 712.0,
+        refused_accepts: 0,
+    };
 
     #[test]
     fn errors_on_a_saturated_host_are_blamed_on_the_host() {
@@ -398,6 +415,16 @@ mod tests {
         assert!(warning.contains("100 of 1000 requests failed while this host's CPU was saturated"), "{warning}");
         assert!(warning.contains("80 % of all its CPU time in the kernel; 15659 process starts"), "{warning}");
         assert!(warning.contains("not the deployment model"), "{warning}");
+    }
+
+    #[test]
+    fn connections_coldbench_could_not_accept_degrade_the_run() {
+        let idle = HostReport { cpu_busy: 0.2, saturated_s: 0.0, refused_accepts: 37, ..SATURATED_HOST };
+        let mut report = with_errors(990, 10, Some(idle));
+        judge_host(&mut report);
+        assert_eq!(report.status, TargetStatus::Degraded);
+        assert!(report.warnings[0].contains("hit the open-file limit 37 times"), "{:?}", report.warnings);
+        assert!(report.warnings[0].contains("ulimit -n"), "{:?}", report.warnings);
     }
 
     #[test]
