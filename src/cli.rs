@@ -69,6 +69,17 @@ pub struct RunArgs {
     /// A pricing catalog replacing the embedded one, for the cost projection.
     #[arg(long)]
     pub pricing: Option<PathBuf>,
+    /// CPU and memory limits per instance with cgroups, as the cloud gives them (`on`, where
+    /// the host allows it), or the whole host for every instance (`off`, on purpose).
+    #[arg(long, value_enum, default_value_t = Switch::On)]
+    pub resources: Switch,
+}
+
+/// `on` or `off`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
 }
 
 #[derive(Debug, Args)]

@@ -19,6 +19,15 @@ pub const MIN_MEMORY_MB: u32 = 128;
 pub const MAX_MEMORY_MB: u32 = 10_240;
 /// Memory size when none is given.
 pub const DEFAULT_MEMORY_MB: u32 = 128;
+/// The memory size that has "the equivalent of one vCPU (one vCPU-second of credits per
+/// second)"; CPU is proportional to memory (configuration-memory.html; reference §1).
+pub const MB_PER_VCPU: u32 = 1_769;
+
+/// The vCPUs a function of `memory_mb` gets: `memory_mb / 1,769`, from 0.072 at 128 MB to 5.79
+/// at 10,240 MB.
+pub fn vcpus_for(memory_mb: u32) -> f64 {
+    f64::from(memory_mb) / f64::from(MB_PER_VCPU)
+}
 /// Invocation timeout when none is given.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Longest invocation timeout Lambda accepts.

@@ -4,6 +4,7 @@
 //! `main` parses the command line and calls [`run`]; everything else lives in the modules below.
 
 pub mod analysis;
+pub(crate) mod cgroup;
 pub mod cli;
 pub(crate) mod commands;
 pub(crate) mod container;

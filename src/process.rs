@@ -44,6 +44,15 @@ impl Tail {
     }
 }
 
+/// Where a process starts, beyond its process group: each given one must outlive it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Placement<'a> {
+    /// A network namespace of its own.
+    pub namespace: Option<&'a NetNamespace>,
+    /// A cgroup that limits and measures it.
+    pub cgroup: Option<&'a crate::cgroup::Cgroup>,
+}
+
 /// A program that could not be started; the OS error stays reachable for [`host_limit`].
 #[derive(Debug, thiserror::Error)]
 #[error("cannot start {program:?}: {source}")]
@@ -100,25 +109,19 @@ pub struct GroupChild {
 }
 
 impl GroupChild {
-    /// Spawns `argv` with `env` added to (or, with `clear_env`, replacing) the environment.
+    /// Spawns `argv` with `env` added to (or, with `clear_env`, replacing) the environment,
+    /// sending every output line to `sink` if given, and starting the process where `place`
+    /// says (a namespace, a cgroup: each must outlive the process).
     ///
     /// # Errors
-    /// When the program cannot be started (not found, not executable).
-    pub fn spawn(argv: &[String], env: &[(String, String)], clear_env: bool) -> io::Result<Self> {
-        Self::spawn_with_sink(argv, env, clear_env, None, None)
-    }
-
-    /// Like [`GroupChild::spawn`], also sending every output line to `sink`, and starting the
-    /// process inside `namespace` when one is given (it must outlive the process).
-    ///
-    /// # Errors
-    /// When the program cannot be started (not found, not executable, the namespace refused).
+    /// When the program cannot be started (not found, not executable, the namespace or the
+    /// cgroup refused it).
     pub fn spawn_with_sink(
         argv: &[String],
         env: &[(String, String)],
         clear_env: bool,
         sink: Option<LineSink>,
-        namespace: Option<&NetNamespace>,
+        place: Placement<'_>,
     ) -> io::Result<Self> {
         let (program, args) = argv.split_first().ok_or_else(|| io::Error::other("empty command"))?;
         let mut command = Command::new(program);
@@ -130,14 +133,16 @@ impl GroupChild {
         if let Some((name, value)) = run_marker() {
             command.env(name, value);
         }
-        let entry = namespace.map(NetNamespace::entry);
+        let namespace = place.namespace.map(NetNamespace::entry);
+        let cgroup = place.cgroup.map(crate::cgroup::Cgroup::entry);
         // SAFETY: between fork and exec only async-signal-safe calls run: prctl (SIGKILL the
-        // child if coldbench dies; give up CAP_SYS_PTRACE) and setns.
+        // child if coldbench dies; give up CAP_SYS_PTRACE), write (join the cgroup) and setns.
         unsafe {
             command.pre_exec(move || {
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
                 crate::isolation::drop_ptrace();
-                entry.map_or(Ok(()), |enter| enter.enter())
+                cgroup.map_or(Ok(()), crate::cgroup::Entry::join)?;
+                namespace.map_or(Ok(()), |enter| enter.enter())
             });
         }
         let mut child = command
@@ -344,7 +349,8 @@ pub unsafe fn start_watchdog() {
         if libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
             return;
         }
-        let token = format!("{}-{}", std::process::id(), std::time::UNIX_EPOCH.elapsed().map_or(0, |d| d.as_nanos()));
+        let coldbench = std::process::id();
+        let token = format!("{coldbench}-{}", std::time::UNIX_EPOCH.elapsed().map_or(0, |d| d.as_nanos()));
         match libc::fork() {
             -1 => {
                 libc::close(fds[0]);
@@ -352,7 +358,7 @@ pub unsafe fn start_watchdog() {
             }
             0 => {
                 libc::close(fds[1]);
-                watch(fds[0], &token);
+                watch(fds[0], &token, coldbench);
             }
             pid => {
                 libc::close(fds[0]);
@@ -363,8 +369,8 @@ pub unsafe fn start_watchdog() {
     }
 }
 
-/// The watchdog's life: wait for the pipe to close, sweep, exit.
-fn watch(pipe: libc::c_int, token: &str) -> ! {
+/// The watchdog's life: wait for the pipe to close, sweep processes and cgroups, exit.
+fn watch(pipe: libc::c_int, token: &str, coldbench: u32) -> ! {
     // SAFETY: signal dispositions and the process group of this process only; read on our own
     // pipe into a local buffer.
     unsafe {
@@ -394,6 +400,7 @@ fn watch(pipe: libc::c_int, token: &str) -> ! {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    crate::cgroup::remove_run_groups(coldbench);
     // SAFETY: ends this process without running coldbench's atexit handlers or destructors.
     unsafe { libc::_exit(0) }
 }
@@ -417,8 +424,9 @@ fn run_marker() -> Option<(&'static str, &'static str)> {
 }
 
 /// SIGKILL to every process still below coldbench — re-parented orphans included — and reaps
-/// them. Called when coldbench is done with all its children (the end of a command, a forced
-/// exit), so nothing it started outlives it, whatever process group or session it moved to.
+/// them, and removes the run's cgroups. Called when coldbench is done with all its children (the
+/// end of a command, a forced exit), so nothing it started outlives it, whatever process group
+/// or session it moved to.
 pub fn kill_orphans() {
     let own = std::process::id();
     // The watchdog is left to see coldbench's end and exit by itself.
@@ -426,6 +434,7 @@ pub fn kill_orphans() {
     for pid in descendants(own, usize::MAX).into_iter().filter(|pid| Some(*pid) != watchdog) {
         kill_pid(pid);
     }
+    crate::cgroup::remove_run_groups(own);
     for pid in descendants(own, usize::MAX) {
         let pid = libc::pid_t::try_from(pid).expect("pids fit in pid_t");
         // SAFETY: waitpid on one specific child (never -1, which would take the statuses
@@ -578,8 +587,14 @@ mod tests {
         let sink = Arc::clone(&seen);
         let sink: LineSink = Arc::new(move |line: &str| sink.lock().unwrap().push(line.len()));
         let script = "head -c 10485760 /dev/zero | tr '\\0' x; printf 'after'".to_string();
-        let mut child =
-            GroupChild::spawn_with_sink(&["sh".into(), "-c".into(), script], &[], false, Some(sink), None).unwrap();
+        let mut child = GroupChild::spawn_with_sink(
+            &["sh".into(), "-c".into(), script],
+            &[],
+            false,
+            Some(sink),
+            Placement::default(),
+        )
+        .unwrap();
         let started = std::time::Instant::now();
         while seen.lock().unwrap().is_empty() && started.elapsed() < Duration::from_secs(20) {
             tokio::time::sleep(Duration::from_millis(20)).await;

@@ -48,7 +48,8 @@ fn a_million_invocations_keep_memory_flat() {
         let log: std::sync::Arc<dyn RecordLog> = records.clone();
         let cancel = CancellationToken::new();
         let demo = DemoFunction::new(env!("CARGO_BIN_EXE_coldbench"));
-        let options = Options { cancel: &cancel, quiet: true, log_dir: None, demo: &demo, records: Some(&log) };
+        let options =
+            Options { cancel: &cancel, quiet: true, log_dir: None, demo: &demo, records: Some(&log), resources: true };
         let run = Run::new(&workload, options);
         let mut target = FakeTarget::new("fake", FakeScript { cold_every: 1_000, ..FakeScript::default() });
         let endpoint = target.start(&run).await.unwrap();

@@ -40,7 +40,8 @@ async fn measure(script: FakeScript) -> (Workload, coldbench::metrics::TargetRep
     let demo = DemoFunction::new(env!("CARGO_BIN_EXE_coldbench"));
     let collected = std::sync::Arc::new(Collected::default());
     let log: std::sync::Arc<dyn RecordLog> = collected.clone();
-    let options = Options { cancel: &cancel, quiet: true, log_dir: None, demo: &demo, records: Some(&log) };
+    let options =
+        Options { cancel: &cancel, quiet: true, log_dir: None, demo: &demo, records: Some(&log), resources: true };
     let report = measure_with(FakeTarget::new("fake", script), &Run::new(&workload, options)).await;
     let records = std::mem::take(&mut *collected.0.lock().unwrap());
     (workload, report, records)
@@ -122,7 +123,10 @@ async fn ctrl_c_before_the_start_reports_an_interrupted_target() {
     let cancel = CancellationToken::new();
     cancel.cancel();
     let demo = DemoFunction::new(env!("CARGO_BIN_EXE_coldbench"));
-    let run = Run::new(&workload, Options { cancel: &cancel, quiet: true, log_dir: None, demo: &demo, records: None });
+    let run = Run::new(
+        &workload,
+        Options { cancel: &cancel, quiet: true, log_dir: None, demo: &demo, records: None, resources: true },
+    );
     let report = measure_with(FakeTarget::new("fake", FakeScript::default()), &run).await;
     assert_eq!((report.status, report.measurement.requests), (TargetStatus::Interrupted, 0));
 }

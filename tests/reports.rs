@@ -39,10 +39,11 @@ fn a_run_folder_holds_every_output_and_report_reproduces_them_byte_for_byte() {
     let mut lines = invocations.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "target,request_id,instance,cold,provisioned,init_ms,duration_ms,billed_ms,memory_mb,max_memory_used_mb,outcome"
+        "target,request_id,instance,cold,provisioned,init_ms,duration_ms,billed_ms,memory_mb,max_memory_used_mb,outcome,\
+         cpu_ms,throttled_ms"
     );
     let rows: Vec<&str> = lines.collect();
-    assert!(rows.iter().all(|r| r.split(',').count() == 11 && r.starts_with("function,")), "{rows:?}");
+    assert!(rows.iter().all(|r| r.split(',').count() == 13 && r.starts_with("function,")), "{rows:?}");
     let results = results(out.path());
     assert_eq!(Some(rows.len() as u64), results["targets"][0]["function"]["invocations"]["invocations"].as_u64());
     let again = tempfile::tempdir().unwrap();

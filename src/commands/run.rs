@@ -57,6 +57,7 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
         log_dir: Some(dir.path()),
         demo: &demo,
         records: Some(&log),
+        resources: args.resources == crate::cli::Switch::On,
     };
     target::measure_all(&workload, &targets, &mut report, options, after_each).await;
     let saved = if unsaved { save(&report) } else { Ok(()) };

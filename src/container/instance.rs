@@ -12,9 +12,10 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use super::ContainerConfig;
+use crate::cgroup::Cgroup;
 use crate::gateway::Invocation;
 use crate::metrics::InstanceReport;
-use crate::process::GroupChild;
+use crate::process::{GroupChild, Placement};
 
 /// How often start-up checks whether the instance accepts connections.
 const READY_POLL: Duration = Duration::from_millis(2);
@@ -35,6 +36,8 @@ pub struct ContainerInstance {
     pub id: String,
     pub index: usize,
     process: tokio::sync::Mutex<GroupChild>,
+    /// Its cgroup when resources are enforced (after `process`: dropped last).
+    cgroup: Option<Cgroup>,
     pid: u32,
     addr: SocketAddr,
     client: Client<HttpConnector, Full<Bytes>>,
@@ -64,7 +67,14 @@ impl ContainerInstance {
         env.push(("PORT".into(), port.to_string()));
         env.push(("COLDBENCH_INSTANCE".into(), id.clone()));
         let spawned_at = Instant::now();
-        let mut process = GroupChild::spawn(&config.command, &env, true)
+        let cgroup = match config.limits {
+            Some(limits) => Some(
+                Cgroup::create_unique(&id, limits).map_err(|source| StartError::Spawn { id: id.clone(), source })?,
+            ),
+            None => None,
+        };
+        let place = Placement { cgroup: cgroup.as_ref(), ..Placement::default() };
+        let mut process = GroupChild::spawn_with_sink(&config.command, &env, true, None, place)
             .map_err(|source| StartError::Spawn { id: id.clone(), source })?;
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         loop {
@@ -92,6 +102,7 @@ impl ContainerInstance {
             id,
             index,
             process: tokio::sync::Mutex::new(process),
+            cgroup,
             pid,
             addr,
             client,
@@ -115,7 +126,14 @@ impl ContainerInstance {
         let Some(status) = process.try_exit() else { return true };
         let mut death = self.death.lock().expect("death lock");
         if death.is_none() {
-            *death = Some((self.ready_at.elapsed(), status.to_string()));
+            // Killed for its memory: what ECS says (exit 137 = 128 + SIGKILL).
+            let oom = self.cgroup.as_ref().is_some_and(|c| c.usage().oom_kills > 0);
+            let how = if oom {
+                "OutOfMemoryError: Container killed due to memory usage (exit code 137)".to_string()
+            } else {
+                status.to_string()
+            };
+            *death = Some((self.ready_at.elapsed(), how));
             self.failed.fetch_add(self.suspect.swap(0, Ordering::Relaxed), Ordering::Relaxed);
         }
         false

@@ -29,6 +29,8 @@ pub struct ContainerConfig {
     pub env: Vec<(String, String)>,
     pub startup_timeout: Duration,
     pub stop_grace: Duration,
+    /// CPU and memory of each instance, enforced with a cgroup; `None`: the whole host.
+    pub limits: Option<crate::cgroup::Limits>,
 }
 
 /// Running container instances, served round robin.

@@ -39,9 +39,17 @@ pub struct BillingRecord {
     pub duration_ms: f64,
     pub billed_ms: u64,
     pub memory_mb: u32,
-    /// Peak resident memory of the instance's process group.
+    /// The instance's peak memory so far: its cgroup's peak (never above `memory_mb`, and
+    /// `memory_mb` after an out-of-memory kill), else the peak RSS of its process group.
     pub max_memory_used_mb: u64,
     pub outcome: InvocationOutcome,
+    /// CPU time the instance used during the invocation (from its cgroup; absent when resources
+    /// are not enforced).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ms: Option<f64>,
+    /// Of the invocation's time, how long the CPU quota held the instance back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttled_ms: Option<f64>,
 }
 
 /// Instance counts over a function target's run, for the report.
@@ -83,6 +91,16 @@ pub struct InvocationSummary {
     pub duration_us: hdrhistogram::Histogram<u64>,
     /// The highest Max Memory Used of any invocation.
     pub max_memory_used_mb: u64,
+    /// CPU time per invocation, in µs, where the instance's cgroup measured it (encoded as
+    /// `init_us`; empty when resources were not enforced).
+    #[serde(default = "super::new_histogram", with = "super::histogram::encoded")]
+    pub cpu_us: hdrhistogram::Histogram<u64>,
+    /// Over the invocations whose CPU was measured: their summed duration and the part of it
+    /// the CPU quota held the instance back, in µs.
+    #[serde(default)]
+    pub measured_duration_us: u64,
+    #[serde(default)]
+    pub throttled_us: u64,
 }
 
 impl Default for InvocationSummary {
@@ -95,6 +113,9 @@ impl Default for InvocationSummary {
             init_us: super::new_histogram(),
             duration_us: super::new_histogram(),
             max_memory_used_mb: 0,
+            cpu_us: super::new_histogram(),
+            measured_duration_us: 0,
+            throttled_us: 0,
         }
     }
 }
@@ -116,6 +137,16 @@ impl InvocationSummary {
             );
         }
         self.max_memory_used_mb = self.max_memory_used_mb.max(record.max_memory_used_mb);
+        if let Some(cpu_ms) = record.cpu_ms {
+            super::record_us(&mut self.cpu_us, std::time::Duration::from_secs_f64(cpu_ms.max(0.0) / 1e3));
+            self.measured_duration_us += (record.duration_ms.max(0.0) * 1e3) as u64;
+            self.throttled_us += (record.throttled_ms.unwrap_or(0.0).max(0.0) * 1e3) as u64;
+        }
+    }
+
+    /// The share of the measured invocations' time that the CPU quota held them back.
+    pub fn throttled_share(&self) -> Option<f64> {
+        (self.measured_duration_us > 0).then(|| self.throttled_us as f64 / self.measured_duration_us as f64)
     }
 }
 
@@ -135,6 +166,8 @@ mod tests {
             memory_mb: 128,
             max_memory_used_mb: 40,
             outcome,
+            cpu_ms: None,
+            throttled_ms: None,
         }
     }
 

@@ -145,6 +145,10 @@ pub struct TargetReport {
     /// The function runtime's view, for `function` targets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function: Option<FunctionReport>,
+    /// How CPU and memory were given to the instances: `enforced (cgroup v1): …`, `not
+    /// enforced (why)` or `off`; absent for targets without instances of coldbench's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<String>,
     /// What the host did while the load ran (measured targets on Linux).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<HostReport>,

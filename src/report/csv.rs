@@ -18,7 +18,7 @@ pub const TIMESERIES_COLUMNS: &str =
     "target,second,requests,ok,errors,throttled,cold_starts,p50_us,p99_us,max_us,max_in_flight,instances_alive";
 /// Columns of `invocations.csv`.
 pub const INVOCATIONS_COLUMNS: &str =
-    "target,request_id,instance,cold,provisioned,init_ms,duration_ms,billed_ms,memory_mb,max_memory_used_mb,outcome";
+    "target,request_id,instance,cold,provisioned,init_ms,duration_ms,billed_ms,memory_mb,max_memory_used_mb,outcome,cpu_ms,throttled_ms";
 
 /// Writes `timeseries.csv`.
 pub struct TimeseriesCsv;
@@ -122,7 +122,7 @@ impl RecordLog for InvocationLog {
         self.with_writer(|w| {
             writeln!(
                 w,
-                "{},{},{},{},{},{},{:.3},{},{},{},{}",
+                "{},{},{},{},{},{},{:.3},{},{},{},{},{},{}",
                 target,
                 r.request_id,
                 r.instance.as_deref().unwrap_or(""),
@@ -133,7 +133,9 @@ impl RecordLog for InvocationLog {
                 r.billed_ms,
                 r.memory_mb,
                 r.max_memory_used_mb,
-                outcome.as_ref().and_then(serde_json::Value::as_str).unwrap_or("")
+                outcome.as_ref().and_then(serde_json::Value::as_str).unwrap_or(""),
+                r.cpu_ms.map_or(String::new(), |v| format!("{v:.3}")),
+                r.throttled_ms.map_or(String::new(), |v| format!("{v:.3}"))
             )
         });
     }

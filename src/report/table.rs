@@ -42,6 +42,28 @@ pub fn comparison_rows(report: &RunReport, analysis: &Analysis) -> Rows {
     row("warm p50 / p99", &|t| pair(&t.measurement.warm_latency));
     row("init p50 / p99", &|t| pair(&t.measurement.init));
     row("throttled", &|t| t.measurement.outcomes.throttled.to_string());
+    if targets.iter().any(|t| t.function.as_ref().is_some_and(|f| !f.invocations.cpu_us.is_empty())) {
+        row("CPU per invocation p50 / p99", &|t| {
+            t.function
+                .as_ref()
+                .and_then(|f| Summary::of(&f.invocations.cpu_us))
+                .map_or("-".to_string(), |s| format!("{} / {}", format_us(s.p50_us), format_us(s.p99_us)))
+        });
+        row("CPU-throttled share", &|t| {
+            t.function
+                .as_ref()
+                .and_then(|f| f.invocations.throttled_share())
+                .map_or("-".to_string(), |share| format!("{:.1} %", share * 100.0))
+        });
+        row("peak memory", &|t| {
+            t.function
+                .as_ref()
+                .map_or("-".to_string(), |f| format!("{} of {} MB", f.invocations.max_memory_used_mb, f.memory_mb))
+        });
+    }
+    if targets.iter().any(|t| t.resources.is_some()) {
+        row("resources", &|t| t.resources.clone().unwrap_or_else(|| "-".to_string()));
+    }
     row("instances started/evicted/peak", &|t| function_instances_cell(t));
     row("instances (startup)", &|t| instances_cell(t));
     row("generator lag p99", &|t| pct(&t.measurement.lag, |s| s.p99_us));

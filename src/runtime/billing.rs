@@ -55,6 +55,8 @@ mod tests {
             memory_mb: 128,
             max_memory_used_mb: 19,
             outcome: InvocationOutcome::Success,
+            cpu_ms: None,
+            throttled_ms: None,
         };
         assert_eq!(
             report_line(&record),

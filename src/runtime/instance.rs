@@ -11,9 +11,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::api::{Event, Lifecycle, RuntimeApi};
 use super::FunctionConfig;
+use crate::cgroup::{Cgroup, Limits, Usage};
 use crate::isolation::NetNamespace;
 use crate::policy::InstanceId;
-use crate::process::{GroupChild, LineSink, Supervised};
+use crate::process::{GroupChild, LineSink, Placement, Supervised};
 
 /// How an instance's Init ended.
 #[derive(Debug)]
@@ -40,6 +41,10 @@ pub struct FunctionInstance {
     server: CancellationToken,
     /// The instance's own network namespace, when isolated: kept while the instance lives.
     _namespace: Option<NetNamespace>,
+    /// Its cgroup, when resources are enforced: dropped after the process, it kills whatever
+    /// is left of the instance and removes itself.
+    cgroup: Option<Cgroup>,
+    memory_mb: u32,
 }
 
 impl FunctionInstance {
@@ -73,9 +78,30 @@ impl FunctionInstance {
         }));
         let name = format!("{}-{id}", config.name);
         let env = lambda_environment(config, &name, addr, provisioned);
+        // Lambda's CPU follows memory: one vCPU at 1,769 MB, linear (reference §1).
+        let cgroup = if config.enforce_resources {
+            let cpus = crate::lambda::vcpus_for(config.memory_mb);
+            let memory_bytes = u64::from(config.memory_mb) << 20;
+            Some(Cgroup::create_unique(&name, Limits { cpus, memory_bytes })?)
+        } else {
+            None
+        };
         let spawned_at = Instant::now();
-        let process = GroupChild::spawn_with_sink(&config.command, &env, true, log, namespace.as_ref())?.supervise();
-        Ok(Self { id, name, provisioned, spawned_at, process, events, lifecycle, server, _namespace: namespace })
+        let place = Placement { namespace: namespace.as_ref(), cgroup: cgroup.as_ref() };
+        let process = GroupChild::spawn_with_sink(&config.command, &env, true, log, place)?.supervise();
+        Ok(Self {
+            id,
+            name,
+            provisioned,
+            spawned_at,
+            process,
+            events,
+            lifecycle,
+            server,
+            _namespace: namespace,
+            cgroup,
+            memory_mb: config.memory_mb,
+        })
     }
 
     /// Waits until Init ends or `deadline` passes (then the instance is killed).
@@ -114,6 +140,21 @@ impl FunctionInstance {
         self.process.peak_rss_mb().unwrap_or(0)
     }
 
+    /// Max Memory Used as Lambda reports it: the cgroup's peak, capped at the memory size (the
+    /// size itself after an out-of-memory kill); without a cgroup, the peak RSS.
+    pub fn max_memory_used_mb(&self) -> u64 {
+        match self.usage() {
+            Some(usage) if usage.oom_kills > 0 => u64::from(self.memory_mb),
+            Some(usage) => (usage.peak_memory_bytes >> 20).min(u64::from(self.memory_mb)),
+            None => self.peak_rss_mb(),
+        }
+    }
+
+    /// The cgroup's counters, when resources are enforced.
+    pub fn usage(&self) -> Option<Usage> {
+        self.cgroup.as_ref().map(Cgroup::usage)
+    }
+
     /// The last lines the process wrote.
     pub fn tail(&self) -> String {
         self.process.tail()
@@ -122,6 +163,9 @@ impl FunctionInstance {
     /// SIGKILL to the process group (Lambda stops environments without a grace period).
     pub fn kill(&self) {
         self.process.kill();
+        if let Some(cgroup) = &self.cgroup {
+            cgroup.kill();
+        }
     }
 }
 

@@ -72,17 +72,20 @@ pub(super) async fn invoke(inner: &Arc<Inner>, payload: Bytes, client_context: O
     let taken_at = tokio::select! {
         taken = taken_rx, if delivered => taken.unwrap_or_else(|_| Instant::now()),
         status = instance.exited() => {
-            let ended = Ended { instance: &instance, request_id: &request_id, cold, init, taken_at: Instant::now() };
+            let used_before = instance.usage();
+            let ended = Ended { instance: &instance, request_id: &request_id, cold, init, taken_at: Instant::now(), used_before };
             return crashed(inner, ended, status);
         }
         () = tokio::time::sleep_until((sent_at + inner.config.timeout).into()) => {
-            let ended = Ended { instance: &instance, request_id: &request_id, cold, init, taken_at: sent_at };
+            let used_before = instance.usage();
+            let ended = Ended { instance: &instance, request_id: &request_id, cold, init, taken_at: sent_at, used_before };
             return timed_out(inner, ended);
         }
     };
     inner.log(&start_line(&request_id));
     let timeout = inner.config.timeout;
-    let ended = Ended { instance: &instance, request_id: &request_id, cold, init, taken_at };
+    let used_before = instance.usage();
+    let ended = Ended { instance: &instance, request_id: &request_id, cold, init, taken_at, used_before };
     tokio::select! {
         biased;
         reply = reply_rx => match reply {
@@ -151,6 +154,8 @@ struct Ended<'a> {
     cold: bool,
     init: Option<Duration>,
     taken_at: Instant,
+    /// The instance's cgroup counters when it took the invocation.
+    used_before: Option<crate::cgroup::Usage>,
 }
 
 fn init_failed(inner: &Arc<Inner>, instance: &Arc<FunctionInstance>, request_id: &str, end: InitEnd) -> Invoked {
@@ -220,7 +225,11 @@ fn timed_out(inner: &Arc<Inner>, ended: Ended<'_>) -> Invoked {
 /// Builds, logs (END + REPORT) and stores the record of an invocation that reached an instance.
 fn finish(inner: &Arc<Inner>, ended: &Ended<'_>, duration: Duration, outcome: InvocationOutcome) -> BillingRecord {
     let init = ended.init.filter(|_| ended.cold);
-    let record = record(inner, ended.request_id, Some(ended.instance), ended.cold, init, duration, outcome);
+    let mut record = record(inner, ended.request_id, Some(ended.instance), ended.cold, init, duration, outcome);
+    if let (Some(before), Some(after)) = (ended.used_before, ended.instance.usage()) {
+        record.cpu_ms = Some(after.cpu.saturating_sub(before.cpu).as_secs_f64() * 1e3);
+        record.throttled_ms = Some(after.throttled.saturating_sub(before.throttled).as_secs_f64() * 1e3);
+    }
     inner.log(&end_line(ended.request_id));
     inner.log(&report_line(&record));
     record
@@ -250,8 +259,10 @@ fn record(
             billed_ms(duration, init, config.billing)
         },
         memory_mb: config.memory_mb,
-        max_memory_used_mb: instance.map_or(0, |i| i.peak_rss_mb()),
+        max_memory_used_mb: instance.map_or(0, |i| i.max_memory_used_mb()),
         outcome,
+        cpu_ms: None,
+        throttled_ms: None,
     }
 }
 

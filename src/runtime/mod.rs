@@ -54,6 +54,9 @@ pub struct FunctionConfig {
     /// Give each instance a network namespace of its own (see `crate::isolation`); only when
     /// `isolation::available()` says it can be done.
     pub isolate: bool,
+    /// Give each instance a cgroup with Lambda's CPU share and memory limit (see
+    /// `crate::cgroup`); only when `cgroup::available()` says it can be done.
+    pub enforce_resources: bool,
     /// The clock keep-alive, lifetime and the scale-out bucket read (fast-forwarded in runs
     /// that skip idle time).
     pub clock: Clock,
@@ -79,6 +82,7 @@ impl FunctionConfig {
             log: None,
             records: None,
             isolate: false,
+            enforce_resources: false,
             clock: Clock::real(),
         }
     }

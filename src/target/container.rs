@@ -12,20 +12,69 @@ use crate::http::RequestTemplate;
 use crate::metrics::TargetKind;
 use crate::workload::{ContainerSpec, Workload};
 
+/// The CPU and memory of one instance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Shape {
+    pub cpus: f64,
+    pub memory_mb: u32,
+}
+
 /// Always-on servers; the pool and its gateway while they run.
 pub struct ContainerTarget<'a> {
     spec: &'a ContainerSpec,
     workload: &'a Workload,
+    /// The `[cost] instance` type's size, the default of each instance's.
+    instance_type: Option<Shape>,
     pool: Option<Arc<ContainerPool>>,
     gateway: Option<Gateway>,
+    warnings: Vec<String>,
+    resources: Option<String>,
 }
 
 impl<'a> ContainerTarget<'a> {
-    pub fn new(spec: &'a ContainerSpec, workload: &'a Workload) -> Self {
-        Self { spec, workload, pool: None, gateway: None }
+    pub fn new(spec: &'a ContainerSpec, workload: &'a Workload, instance_type: Option<Shape>) -> Self {
+        Self { spec, workload, instance_type, pool: None, gateway: None, warnings: Vec::new(), resources: None }
     }
 
-    fn config(&self, demo: &DemoFunction) -> ContainerConfig {
+    /// Each instance's size: the target's `cpus` and `memory_mb`, else the instance type's.
+    fn shape(&self) -> Option<Shape> {
+        let base = self.instance_type;
+        let cpus = self.spec.cpus.or(base.map(|s| s.cpus))?;
+        let memory_mb = self.spec.memory_mb.or(base.map(|s| s.memory_mb))?;
+        Some(Shape { cpus, memory_mb })
+    }
+
+    /// Decides the limits for `--resources` and the host, noting what the report says.
+    fn limits(&mut self, wanted: bool) -> Option<crate::cgroup::Limits> {
+        let shape = self.shape();
+        match (super::resources(wanted), shape) {
+            (Ok(version), Some(shape)) => {
+                self.resources = Some(format!(
+                    "enforced (cgroup {}): {} vCPU and {} MiB per instance",
+                    version.as_str(),
+                    shape.cpus,
+                    shape.memory_mb
+                ));
+                Some(crate::cgroup::Limits { cpus: shape.cpus, memory_bytes: u64::from(shape.memory_mb) << 20 })
+            }
+            (Ok(_), None) => {
+                self.resources = Some("not enforced (no size: set cpus and memory_mb)".into());
+                None
+            }
+            (Err(words), _) => {
+                if words.starts_with("not enforced") {
+                    self.warnings.push(format!(
+                        "resources {words}: every instance has the whole host's CPU and memory instead of its \
+                         instance type's"
+                    ));
+                }
+                self.resources = Some(words);
+                None
+            }
+        }
+    }
+
+    fn config(&self, demo: &DemoFunction, limits: Option<crate::cgroup::Limits>) -> ContainerConfig {
         let command = self.spec.command.clone().unwrap_or_else(|| demo.http_command());
         // A clean environment, as `docker run` gives: the image's usual PATH and HOME (the
         // host's, so local programs are found), the variables named in `inherit_env`, the demo
@@ -42,6 +91,7 @@ impl<'a> ContainerTarget<'a> {
             env,
             startup_timeout: self.spec.startup_timeout.0,
             stop_grace: self.spec.stop_grace.0,
+            limits,
         }
     }
 }
@@ -56,7 +106,8 @@ impl Target for ContainerTarget<'_> {
     }
 
     async fn start(&mut self, run: &Run<'_>) -> Result<Endpoint, StartError> {
-        let config = self.config(run.options.demo);
+        let limits = self.limits(run.options.resources);
+        let config = self.config(run.options.demo, limits);
         let pool = Arc::new(
             ContainerPool::start(&config)
                 .await
@@ -78,8 +129,9 @@ impl Target for ContainerTarget<'_> {
         if let Some(gateway) = self.gateway.take() {
             gateway.stop().await;
         }
-        let Some(pool) = self.pool.take() else { return Part::default() };
+        let (warnings, resources) = (std::mem::take(&mut self.warnings), self.resources.take());
+        let Some(pool) = self.pool.take() else { return Part { warnings, resources, ..Part::default() } };
         pool.stop().await;
-        Part { instances: pool.reports(), ..Part::default() }
+        Part { instances: pool.reports(), warnings, resources, ..Part::default() }
     }
 }

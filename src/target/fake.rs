@@ -95,6 +95,8 @@ impl FakeBackend {
             memory_mb: s.memory_mb,
             max_memory_used_mb: 0,
             outcome: if fails { InvocationOutcome::HandlerError } else { InvocationOutcome::Success },
+            cpu_ms: None,
+            throttled_ms: None,
         };
         tally.summary.add(&record);
         drop(tally);

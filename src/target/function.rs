@@ -26,6 +26,8 @@ pub struct FunctionTarget<'a> {
     running: Option<Running>,
     /// Said in the report: what the run could not do as asked.
     warnings: Vec<String>,
+    /// How CPU and memory were given, for the report.
+    resources: Option<String>,
 }
 
 struct Running {
@@ -38,7 +40,7 @@ struct Running {
 
 impl<'a> FunctionTarget<'a> {
     pub fn new(spec: &'a FunctionTargetSpec) -> Self {
-        Self { spec, running: None, warnings: Vec::new() }
+        Self { spec, running: None, warnings: Vec::new(), resources: None }
     }
 }
 
@@ -55,6 +57,26 @@ impl Target for FunctionTarget<'_> {
         let spec = self.spec;
         let mut config = function_config(run.workload, spec, &run.options, &run.clock)
             .map_err(|e| StartError::Failed(format!("{e:#}")))?;
+        match super::resources(run.options.resources) {
+            Ok(version) => {
+                config.enforce_resources = true;
+                self.resources = Some(format!(
+                    "enforced (cgroup {}): {:.3} vCPU and {} MiB per instance",
+                    version.as_str(),
+                    crate::lambda::vcpus_for(spec.memory_mb),
+                    spec.memory_mb
+                ));
+            }
+            Err(words) => {
+                if words.starts_with("not enforced") {
+                    self.warnings.push(format!(
+                        "resources {words}: every instance has the whole host's CPU and memory, so CPU-bound \
+                         latency, billed duration and cost do not follow memory_mb as on Lambda"
+                    ));
+                }
+                self.resources = Some(words);
+            }
+        }
         if spec.network == Network::Isolated {
             match crate::isolation::available() {
                 Ok(()) => config.isolate = true,
@@ -111,7 +133,12 @@ impl Target for FunctionTarget<'_> {
         let stats = running.runtime.stats();
         let mut function = function_report(self.spec, stats, invocations.billed_ms_total, alive_per_second, pings);
         function.invocations = invocations;
-        Part { function: Some(function), warnings: std::mem::take(&mut self.warnings), ..Part::default() }
+        Part {
+            function: Some(function),
+            warnings: std::mem::take(&mut self.warnings),
+            resources: self.resources.take(),
+            ..Part::default()
+        }
     }
 }
 
@@ -298,6 +325,7 @@ fn function_config(
         log: options.log_dir.map(|dir| function_log(&dir.join(format!("{}.function.log", spec.name)))).transpose()?,
         records: options.records.cloned(),
         isolate: false,
+        enforce_resources: false,
         clock: clock.clone(),
     })
 }

@@ -44,6 +44,9 @@ pub struct Options<'a> {
     pub demo: &'a DemoFunction,
     /// Where function targets' billing records go as they happen (`invocations.csv`).
     pub records: Option<&'a Arc<dyn RecordLog>>,
+    /// Enforce CPU and memory with cgroups where the host allows it (`--resources on`, the
+    /// default); `false` runs every instance with the whole host, on purpose.
+    pub resources: bool,
 }
 
 /// What every target of one run shares: the workload, the target's own clock, and the run's
@@ -87,6 +90,8 @@ pub struct Part {
     pub function: Option<FunctionReport>,
     /// What the target itself has to tell the reader (e.g. what it could not do as asked).
     pub warnings: Vec<String>,
+    /// How CPU and memory were given to its instances (see [`TargetReport::resources`]).
+    pub resources: Option<String>,
 }
 
 /// Why a target produced no endpoint.
@@ -133,7 +138,7 @@ pub async fn measure_all(
         if !options.quiet {
             eprintln!("measuring {} ({})", target.name(), target.kind());
         }
-        let measured = measure(workload, target, options).await;
+        let measured = measure(workload, target, options, &report.pricing).await;
         if let Some(error) = &measured.error {
             eprintln!("error: target {}: {error}", measured.name);
         }
@@ -146,11 +151,22 @@ pub async fn measure_all(
 }
 
 /// Runs the workload's schedule against one target of the workload.
-pub async fn measure(workload: &Workload, spec: &TargetSpec, options: Options<'_>) -> TargetReport {
+pub async fn measure(
+    workload: &Workload,
+    spec: &TargetSpec,
+    options: Options<'_>,
+    pricing: &crate::cost::Pricing,
+) -> TargetReport {
     let run = Run::new(workload, options);
     match spec {
         TargetSpec::Url(s) => measure_with(url::UrlTarget::new(s), &run).await,
-        TargetSpec::Container(s) => measure_with(container::ContainerTarget::new(s, workload), &run).await,
+        TargetSpec::Container(s) => {
+            // Each instance is sized as the instance type the cost model prices it on.
+            let shape = pricing.ec2_price(&workload.spec.cost.instance).ok();
+            let shape =
+                shape.map(|p| container::Shape { cpus: f64::from(p.vcpu), memory_mb: (p.memory_gb * 1024.0) as u32 });
+            measure_with(container::ContainerTarget::new(s, workload, shape), &run).await
+        }
         TargetSpec::Function(s) => measure_with(function::FunctionTarget::new(s), &run).await,
     }
 }
@@ -184,6 +200,7 @@ pub async fn measure_with<T: Target>(mut target: T, run: &Run<'_>) -> TargetRepo
     judge_host(&mut report);
     report.instances = part.instances;
     report.warnings.extend(part.warnings);
+    report.resources = part.resources;
     for instance in &report.instances {
         if let (Some(after), Some(how)) = (instance.died_after_s, &instance.exit) {
             report.warnings.push(format!(
@@ -381,7 +398,17 @@ pub fn empty_report(
         warnings: Vec::new(),
         function: None,
         host: None,
+        resources: None,
     }
+}
+
+/// What `--resources` and the host allow, for a target's report: `Ok(limits)` when instances get
+/// cgroups, else the words the report shows (`not enforced (why)`, or `off`).
+pub fn resources(wanted: bool) -> Result<crate::cgroup::Version, String> {
+    if !wanted {
+        return Err("off (--resources off: every instance has the whole host)".into());
+    }
+    crate::cgroup::available().map_err(|why| format!("not enforced ({why})"))
 }
 
 #[cfg(test)]

@@ -204,6 +204,12 @@ pub struct ContainerSpec {
     /// Time between SIGTERM and SIGKILL when stopping.
     #[serde(default = "default_stop_grace")]
     pub stop_grace: HumanDuration,
+    /// vCPUs of each instance, as a CPU quota; default: the `[cost] instance` type's.
+    #[serde(default)]
+    pub cpus: Option<f64>,
+    /// Memory of each instance in MiB, a hard limit; default: the `[cost] instance` type's.
+    #[serde(default)]
+    pub memory_mb: Option<u32>,
     /// Requests one instance serves at once in `coldbench simulate` (more wait in a queue).
     /// Default: unlimited for waiting work, one per vCPU of `[cost] instance` for CPU-bound work.
     /// Real servers decide for themselves.

@@ -56,6 +56,7 @@ pub fn run_json(workload: &Path, duration: Option<std::time::Duration>, out: &Pa
             log_dir: Some(dir.path()),
             demo: &demo,
             records: Some(&log),
+            resources: true,
         };
         let targets = workload.select_targets(&[]).unwrap();
         let save = |report: &coldbench::metrics::RunReport| {

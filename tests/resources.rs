@@ -1,0 +1,251 @@
+//! CPU and memory as Lambda gives them, with real processes in real cgroups: CPU in proportion
+//! to memory, a memory limit that kills, Max Memory Used from the cgroup, and no cgroup left
+//! behind. Each test prints why and skips where cgroups cannot be written here.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use coldbench::function::DemoFunction;
+use coldbench::gateway::Gateway;
+use coldbench::metrics::{BillingRecord, RecordLog};
+use coldbench::runtime::{FunctionConfig, FunctionRuntime};
+use common::*;
+
+/// One test at a time: CPU shares are measured, and the tests of this file would share the two
+/// cores with each other.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn on_runtime(test: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap().block_on(test);
+}
+
+/// Whether cgroups can be used here; prints why not.
+fn cgroups() -> bool {
+    match coldbench::target::resources(true) {
+        Ok(_) => true,
+        Err(why) => {
+            eprintln!("skipped: resources {why}");
+            false
+        }
+    }
+}
+
+#[derive(Default)]
+struct Records(std::sync::Mutex<Vec<BillingRecord>>);
+
+impl RecordLog for Records {
+    fn record(&self, _target: &str, record: &BillingRecord) {
+        self.0.lock().unwrap().push(record.clone());
+    }
+}
+
+struct Function {
+    runtime: FunctionRuntime,
+    gateway: Gateway,
+    records: Arc<Records>,
+}
+
+impl Function {
+    async fn start(memory_mb: u32) -> Self {
+        let records = Arc::new(Records::default());
+        let demo = DemoFunction::new(env!("CARGO_BIN_EXE_coldbench"));
+        let mut config =
+            FunctionConfig::new("res", demo.lambda_command()).memory_mb(memory_mb).timeout(Duration::from_secs(30));
+        config.records = Some(records.clone());
+        config.enforce_resources = true;
+        let runtime = FunctionRuntime::start(config).await.unwrap();
+        let gateway = Gateway::start(Arc::new(runtime.clone())).await.unwrap();
+        Self { runtime, gateway, records }
+    }
+
+    async fn invoke(&self, work: &str) -> Reply {
+        let url = format!("{}2015-03-31/functions/res/invocations", self.gateway.url());
+        send("POST", &url, &[], work.to_string()).await
+    }
+
+    fn records(&self) -> Vec<BillingRecord> {
+        self.records.0.lock().unwrap().clone()
+    }
+
+    async fn stop(self) {
+        self.gateway.stop().await;
+        self.runtime.stop();
+    }
+}
+
+/// ~135 ms of CPU at one vCPU on this machine class.
+const CPU_WORK: &str = r#"{"kind":"cpu","rounds":30000000}"#;
+
+/// The fastest warm invocation so far: (duration ms, billed ms, CPU ms).
+fn fastest(f: &Function) -> (f64, u64, f64) {
+    let warm: Vec<BillingRecord> = f.records().into_iter().filter(|r| !r.cold).collect();
+    let best = warm.iter().min_by(|a, b| a.duration_ms.total_cmp(&b.duration_ms)).unwrap();
+    (best.duration_ms, best.billed_ms, best.cpu_ms.expect("CPU is measured where resources are enforced"))
+}
+
+#[test]
+fn cpu_follows_memory_as_on_lambda() {
+    let _serial = serial();
+    if !cgroups() {
+        return;
+    }
+    on_runtime(async {
+        let (small, large) = (Function::start(128).await, Function::start(1_769).await);
+        // Interleaved, so that both sizes see the same machine; a cold one each first.
+        for _ in 0..4 {
+            for f in [&small, &large] {
+                let reply = f.invoke(CPU_WORK).await;
+                assert_eq!(reply.status, 200, "{}", reply.text());
+            }
+        }
+        let ((small_ms, small_billed, small_cpu), (large_ms, large_billed, large_cpu)) =
+            (fastest(&small), fastest(&large));
+        small.stop().await;
+        large.stop().await;
+        let ratio = small_ms / large_ms;
+        eprintln!("128 MB: {small_ms:.1} ms ({small_cpu:.1} ms CPU); 1,769 MB: {large_ms:.1} ms ({large_cpu:.1} ms CPU): {ratio:.2}x");
+        // Lambda: 1,769 / 128 = 13.8 times the CPU share; the same work takes 13.8 times as long.
+        assert!((13.8 * 0.8..=13.8 * 1.2).contains(&ratio), "ratio {ratio:.2}, expected 13.8 ± 20 %");
+        let billed_ratio = small_billed as f64 / large_billed as f64;
+        assert!((13.8 * 0.8..=13.8 * 1.2).contains(&billed_ratio), "billed ratio {billed_ratio:.2}");
+        // The same work needs about the same CPU time whatever the share.
+        assert!((small_cpu / large_cpu - 1.0).abs() < 0.5, "{small_cpu:.1} vs {large_cpu:.1} ms CPU");
+    });
+}
+
+#[test]
+fn a_function_over_its_memory_is_killed_as_on_lambda() {
+    let _serial = serial();
+    if !cgroups() {
+        return;
+    }
+    on_runtime(async {
+        let alloc = r#"{"kind":"alloc","memory_mb":400}"#;
+        let small = Function::start(128).await;
+        let killed = small.invoke(alloc).await;
+        assert_eq!(killed.header("x-amz-function-error"), "Unhandled", "{}", killed.text());
+        let body: serde_json::Value = serde_json::from_slice(&killed.body).unwrap();
+        assert_eq!(body["errorType"], "Runtime.ExitError", "{body}");
+        assert!(
+            body["errorMessage"].as_str().unwrap().ends_with("Runtime exited with error: signal: killed"),
+            "{body}"
+        );
+        let after = small.invoke(r#"{"kind":"sleep","duration":"1ms"}"#).await;
+        assert_eq!((after.status, after.header("x-coldbench-cold").as_str()), (200, "true"), "the next one is cold");
+        let records = small.records();
+        // The REPORT line is written from the record (runtime::billing's tests check its layout).
+        assert_eq!(records[0].max_memory_used_mb, 128, "Max Memory Used = Memory Size after the kill");
+        small.stop().await;
+
+        let large = Function::start(1_024).await;
+        let fine = large.invoke(alloc).await;
+        assert_eq!(fine.status, 200, "{}", fine.text());
+        assert!(fine.header("x-amz-function-error").is_empty(), "{}", fine.text());
+        let used = large.records()[0].max_memory_used_mb;
+        assert!((400..=1_024).contains(&used), "Max Memory Used {used} MB for 400 MiB touched");
+        large.stop().await;
+    });
+}
+
+/// The run groups of every coldbench process: `/sys/fs/cgroup/<controller>/…/coldbench-<pid>`.
+fn run_groups_of(pid: u32) -> Vec<String> {
+    let name = format!("coldbench-{pid}");
+    let mut found = Vec::new();
+    let mut stack = vec![std::path::PathBuf::from("/sys/fs/cgroup")];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.filter_map(Result::ok) {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) && !entry.file_type().unwrap().is_symlink() {
+                if entry.file_name().to_string_lossy() == name {
+                    found.push(path.display().to_string());
+                } else if path.components().count() < 9 {
+                    stack.push(path);
+                }
+            }
+        }
+    }
+    found
+}
+
+fn cgroups_are_gone_after(signal: Option<libc::c_int>) {
+    let _serial = serial();
+    if !cgroups() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let duration = if signal.is_some() { "30s" } else { "1s" };
+    let workload = write_workload(
+        dir.path(),
+        "groups.toml",
+        &format!(
+            "name = \"groups\"\nduration = \"{duration}\"\n[traffic]\npattern = \"constant\"\nrate = 5\n\
+             [[targets]]\nname = \"fn\"\nkind = \"function\"\n"
+        ),
+    );
+    let mut child = coldbench()
+        .args(["run", "--quiet", "--out"])
+        .arg(dir.path().join("out"))
+        .arg(&workload)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let started = std::time::Instant::now();
+    while run_groups_of(pid).is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(20), "no run group appeared");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if let Some(signal) = signal {
+        std::thread::sleep(Duration::from_millis(500));
+        // SAFETY: a signal to our own child.
+        assert_eq!(unsafe { libc::kill(libc::pid_t::try_from(pid).unwrap(), signal) }, 0);
+    }
+    child.wait().unwrap();
+    let left = run_groups_of(pid);
+    assert!(left.is_empty(), "cgroups left after {signal:?}: {left:?}");
+}
+
+#[test]
+fn no_cgroup_remains_after_a_normal_end() {
+    cgroups_are_gone_after(None);
+}
+
+#[test]
+fn no_cgroup_remains_after_ctrl_c() {
+    cgroups_are_gone_after(Some(libc::SIGINT));
+}
+
+#[test]
+fn a_container_with_half_a_cpu_serves_cpu_bound_requests_half_as_fast() {
+    let _serial = serial();
+    if !cgroups() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let workload = write_workload(
+        dir.path(),
+        "cpus.toml",
+        "name = \"cpus\"\nduration = \"4s\"\n[traffic]\npattern = \"constant\"\nrate = 1\n\
+         [function]\nwork = { kind = \"cpu\", rounds = 100000000 }\n\
+         [[targets]]\nname = \"half\"\nkind = \"container\"\ncpus = 0.5\n\
+         [[targets]]\nname = \"one\"\nkind = \"container\"\ncpus = 1\nmemory_mb = 512\n",
+    );
+    let json = run_json(&workload, None, &dir.path().join("out"));
+    let p50 = |i: usize| json["targets"][i]["measurement"]["latency"]["p50_us"].as_f64().unwrap();
+    let ratio = p50(0) / p50(1);
+    eprintln!("p50 at 0.5 vCPU {:.1} ms, at 1 vCPU {:.1} ms: {ratio:.2}x", p50(0) / 1e3, p50(1) / 1e3);
+    // ~0.45 s of CPU: the 100 ms quota periods round away little of the 2×.
+    assert!((1.5..=2.5).contains(&ratio), "ratio {ratio:.2}, expected about 2");
+    // Memory defaults to the instance type's (t3.micro: 1 GiB) unless the target sets it.
+    let resources = |i: usize| json["targets"][i]["resources"].as_str().unwrap().to_string();
+    assert!(resources(0).ends_with("0.5 vCPU and 1024 MiB per instance"), "{}", resources(0));
+    assert!(resources(1).ends_with("1 vCPU and 512 MiB per instance"), "{}", resources(1));
+}
