@@ -174,7 +174,7 @@ fn run_groups_of(pid: u32) -> Vec<String> {
     found
 }
 
-fn cgroups_are_gone_after(signal: Option<libc::c_int>) {
+fn cgroups_are_gone_after(signal: Option<libc::c_int>, command: &str) {
     let _serial = serial();
     if !cgroups() {
         return;
@@ -186,7 +186,7 @@ fn cgroups_are_gone_after(signal: Option<libc::c_int>) {
         "groups.toml",
         &format!(
             "name = \"groups\"\nduration = \"{duration}\"\n[traffic]\npattern = \"constant\"\nrate = 5\n\
-             [[targets]]\nname = \"fn\"\nkind = \"function\"\n"
+             [[targets]]\nname = \"fn\"\nkind = \"function\"\n{command}\n"
         ),
     );
     let mut child = coldbench()
@@ -215,12 +215,18 @@ fn cgroups_are_gone_after(signal: Option<libc::c_int>) {
 
 #[test]
 fn no_cgroup_remains_after_a_normal_end() {
-    cgroups_are_gone_after(None);
+    cgroups_are_gone_after(None, "");
 }
 
 #[test]
 fn no_cgroup_remains_after_ctrl_c() {
-    cgroups_are_gone_after(Some(libc::SIGINT));
+    cgroups_are_gone_after(Some(libc::SIGINT), "");
+}
+
+#[test]
+fn no_cgroup_remains_after_a_target_fails() {
+    // Every instance exits during Init: the target fails (exit code 2).
+    cgroups_are_gone_after(None, r#"command = ["sh", "-c", "exit 3"]"#);
 }
 
 #[test]
