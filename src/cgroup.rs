@@ -218,17 +218,16 @@ impl Cgroup {
                 _ => {}
             }
         }
-        let quota = ((limits.cpus * CPU_PERIOD_US as f64).round() as u64).max(1_000);
         match group.version {
             Version::V1 => {
                 write(&group.cpu.join("cpu.cfs_period_us"), &CPU_PERIOD_US.to_string())?;
-                write(&group.cpu.join("cpu.cfs_quota_us"), &quota.to_string())?;
+                group.set_cpus(limits.cpus)?;
                 write(&group.memory.join("memory.limit_in_bytes"), &limits.memory_bytes.to_string())?;
                 // No swap either, where the kernel accounts it.
                 let _ = write(&group.memory.join("memory.memsw.limit_in_bytes"), &limits.memory_bytes.to_string());
             }
             Version::V2 => {
-                write(&group.cpu.join("cpu.max"), &format!("{quota} {CPU_PERIOD_US}"))?;
+                group.set_cpus(limits.cpus)?;
                 write(&group.memory.join("memory.max"), &limits.memory_bytes.to_string())?;
                 let _ = write(&group.memory.join("memory.swap.max"), "0");
             }
@@ -245,6 +244,18 @@ impl Cgroup {
         let mut dirs = vec![self.cpu.as_path(), self.cpuacct.as_path(), self.memory.as_path()];
         dirs.dedup();
         dirs
+    }
+
+    /// Sets the CPU quota to `cpus` vCPUs per 100 ms period (at least 1 ms, the kernel's floor).
+    ///
+    /// # Errors
+    /// When the kernel refuses the value.
+    pub fn set_cpus(&self, cpus: f64) -> io::Result<()> {
+        let quota = ((cpus * CPU_PERIOD_US as f64).round() as u64).max(1_000);
+        match self.version {
+            Version::V1 => write(&self.cpu.join("cpu.cfs_quota_us"), &quota.to_string()),
+            Version::V2 => write(&self.cpu.join("cpu.max"), &format!("{quota} {CPU_PERIOD_US}")),
+        }
     }
 
     /// What a child runs between fork and exec to join the group: raw descriptors only.

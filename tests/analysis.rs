@@ -105,7 +105,7 @@ fn an_instance_type_only_in_the_given_catalog_is_accepted() {
     let workload = coldbench::workload::Workload::parse(Path::new("w.toml"), text).unwrap();
     let err = workload.check_pricing(&Pricing::embedded()).unwrap_err().to_string();
     assert!(err.starts_with("w.toml: cost.instance: no EC2 price for \"x9.mega\""), "{err}");
-    let custom = coldbench::cost::EMBEDDED.replace("[ec2.\"t3.micro\"]", "[ec2.\"x9.mega\"]");
+    let custom = coldbench::cost::EMBEDDED.replace("[ec2.\"t3.micro\"", "[ec2.\"x9.mega\"");
     assert_ne!(custom, coldbench::cost::EMBEDDED);
     workload.check_pricing(&Pricing::parse(&custom, "custom").unwrap()).unwrap();
 }
@@ -155,4 +155,26 @@ fn compare_prints_json_on_request() {
     let container = json["targets"].as_array().unwrap().iter().find(|t| t["name"] == "container").unwrap();
     let requests = container["figures"].as_array().unwrap().iter().find(|f| f["figure"] == "requests").unwrap();
     assert_eq!(requests["change_percent"].as_f64(), Some(100.0));
+}
+
+#[test]
+fn surplus_cpu_credits_of_an_unlimited_t3_are_billed_per_vcpu_hour() {
+    let mut report = fixture();
+    // The fixture's catalog predates burst credits; today's has them.
+    report.pricing = Pricing::embedded();
+    assert_eq!(report.workload.cost.instance, "t3.micro");
+    let before = analyse(&report, &report.pricing).unwrap().cost_of("container").unwrap().monthly.clone();
+    assert_eq!(before.get(CostItem::CpuCredits), 0.0);
+    // 6 surplus credits (6 vCPU-minutes) in the run's 10 s: 0.1 vCPU-hour per 10 s.
+    let container = report.targets.iter_mut().find(|t| t.name == "container").unwrap();
+    container.instances[0].credits = Some(coldbench::metrics::CreditsReport {
+        mode: coldbench::cost::CreditMode::Unlimited,
+        surplus: 6.0,
+        ..Default::default()
+    });
+    let after = analyse(&report, &report.pricing).unwrap().cost_of("container").unwrap().monthly.clone();
+    let hours = report.pricing.hours_per_month;
+    let expected = 0.1 * 0.05 * hours * 3600.0 / report.workload.duration_s;
+    assert!((after.get(CostItem::CpuCredits) - expected).abs() < 1e-9, "{after:?}");
+    assert!((after.total - before.total - expected).abs() < 1e-9);
 }

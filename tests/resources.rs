@@ -255,3 +255,98 @@ fn a_container_with_half_a_cpu_serves_cpu_bound_requests_half_as_fast() {
     assert!(resources(0).ends_with("0.5 vCPU and 1024 MiB per instance"), "{}", resources(0));
     assert!(resources(1).ends_with("1 vCPU and 512 MiB per instance"), "{}", resources(1));
 }
+
+#[test]
+fn a_t3_in_standard_mode_drops_to_its_baseline_when_its_credits_run_out() {
+    let _serial = serial();
+    if !cgroups() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // 6 requests a second of ~140 ms of CPU: 0.84 vCPU busy spends 0.014 credits a second
+    // (one credit is a vCPU-minute) and earns 0.0033 back; 0.03 credits last about 3 s.
+    let workload = write_workload(
+        dir.path(),
+        "credits.toml",
+        "name = \"credits\"\nduration = \"14s\"\n[traffic]\npattern = \"constant\"\nrate = 6\n\
+         [function]\nwork = { kind = \"cpu\", rounds = 30000000 }\n\
+         [[targets]]\nname = \"t3\"\nkind = \"container\"\ncredits = \"standard\"\ninitial_credits = 0.03\n\
+         [cost]\ninstance = \"t3.micro\"\n",
+    );
+    let json = run_json(&workload, None, &dir.path().join("out"));
+    let target = &json["targets"][0];
+    let credits = &target["instances"][0]["credits"];
+    assert_eq!(credits["mode"], "standard", "{credits}");
+    let balance: Vec<f64> =
+        credits["balance_per_second"].as_array().unwrap().iter().map(|b| b.as_f64().unwrap()).collect();
+    assert!(balance.contains(&0.0), "the balance ran out: {balance:?}");
+    assert!(credits["at_baseline_s"].as_f64().unwrap() >= 3.0, "held at the baseline: {credits}");
+    assert!(target["resources"].as_str().unwrap().contains("CPU credits standard from 0.03 (10 % baseline per vCPU)"));
+    // At 10 % of 2 vCPUs the same requests take several times as long as at the start.
+    let p50 = |interval: &serde_json::Value| interval["p50_us"].as_f64();
+    let intervals = target["measurement"]["intervals"].as_array().unwrap();
+    let first = p50(&intervals[1]).unwrap();
+    let last = intervals.iter().rev().find_map(p50).unwrap();
+    assert!(last > 3.0 * first, "p50 {:.0} ms at first, {:.0} ms at the end", first / 1e3, last / 1e3);
+}
+
+/// The CPU quota of the only group whose name starts with `prefix`, in µs per 100 ms.
+fn quota_of(prefix: &str) -> Option<u64> {
+    let run = format!("coldbench-{}", std::process::id());
+    let bases = ["/sys/fs/cgroup/cpu", "/sys/fs/cgroup"];
+    let mut stack: Vec<std::path::PathBuf> = bases.iter().map(std::path::PathBuf::from).collect();
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).ok()?.filter_map(Result::ok) {
+            let path = entry.path();
+            if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name == run {
+                let group = std::fs::read_dir(&path)
+                    .ok()?
+                    .filter_map(Result::ok)
+                    .find(|e| e.file_name().to_string_lossy().starts_with(prefix) && e.path().is_dir())?;
+                let v1 = std::fs::read_to_string(group.path().join("cpu.cfs_quota_us"));
+                let v2 = std::fs::read_to_string(group.path().join("cpu.max"));
+                let text = v1.or(v2).ok()?;
+                return text.split_whitespace().next()?.parse().ok();
+            } else if path.components().count() < 7 {
+                stack.push(path);
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn init_can_get_more_cpu_than_the_invocations() {
+    let _serial = serial();
+    if !cgroups() {
+        return;
+    }
+    on_runtime(async {
+        let demo = DemoFunction::new(env!("CARGO_BIN_EXE_coldbench"));
+        let mut config = FunctionConfig::new("boost", demo.lambda_command()).env("COLDBENCH_INIT_DELAY", "800ms");
+        config.enforce_resources = true;
+        config.init_cpus = Some(2.0);
+        let runtime = FunctionRuntime::start(config).await.unwrap();
+        let gateway = Gateway::start(Arc::new(runtime.clone())).await.unwrap();
+        let url = format!("{}2015-03-31/functions/boost/invocations", gateway.url());
+        let invoke = tokio::spawn(async move { send("POST", &url, &[], r#"{"kind":"sleep","duration":"1ms"}"#).await });
+        let mut during = None;
+        for _ in 0..100 {
+            during = quota_of("boost-");
+            if during.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(during, Some(200_000), "2 vCPUs while Init runs");
+        assert_eq!(invoke.await.unwrap().status, 200);
+        // 128 / 1,769 of a vCPU for the invocations: 7,236 µs per 100 ms.
+        assert_eq!(quota_of("boost-"), Some(7_236), "the memory's share once Init is over");
+        gateway.stop().await;
+        runtime.stop();
+    });
+}

@@ -131,3 +131,17 @@ fn keep_alive_policies_parse_and_a_bad_one_is_named() {
     let err = error_of(&function("keep_alive = \"hybrid\"\nkeep_alive_jitter = \"1m\""));
     assert!(err.contains("keep_alive_jitter: applies to a fixed keep_alive only"), "{err}");
 }
+
+#[test]
+fn resource_sizes_out_of_range_are_named_with_their_value() {
+    let err = error_of(&GOOD.replace("kind = \"container\"", "kind = \"container\"\ncpus = 0"));
+    assert!(err.contains("targets[0].cpus") && err.contains("got 0"), "{err}");
+    let err = error_of(&GOOD.replace("kind = \"container\"", "kind = \"container\"\nmemory_mb = 4"));
+    assert!(err.contains("targets[0].memory_mb") && err.contains("at least 16 MiB"), "{err}");
+    let err = error_of(&GOOD.replace("kind = \"container\"", "kind = \"container\"\ninitial_credits = -1.0"));
+    assert!(err.contains("targets[0].initial_credits"), "{err}");
+    let err = error_of(&GOOD.replace("kind = \"container\"", "kind = \"function\"\ninit_cpus = 0.0"));
+    assert!(err.contains("targets[0].init_cpus"), "{err}");
+    let err = error_of(&GOOD.replace("kind = \"container\"", "kind = \"container\"\ncredits = \"sometimes\""));
+    assert!(err.contains("targets[0]") && err.contains("`sometimes`, expected `standard` or `unlimited`"), "{err}");
+}

@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cost::{
-    break_even_requests, container_monthly, function_monthly, per_million, Container, CostSettings, FunctionUsage,
-    MonthlyCost, Pricing,
+    break_even_requests, container_monthly, function_monthly, per_million, Container, CostItem, CostSettings,
+    FunctionUsage, MonthlyCost, Pricing,
 };
 use crate::metrics::{RunReport, TargetKind, TargetReport, TargetStatus};
 
@@ -61,7 +61,17 @@ pub(super) fn project(
                 }
                 TargetKind::Container => {
                     let count = running_instances(target);
-                    let monthly = container_cost(pricing, settings, count, hours);
+                    let mut monthly = container_cost(pricing, settings, count, hours);
+                    // Unlimited burstable instances pay for the credits they spent beyond their
+                    // balance: this run's surplus, at this run's rate for the month.
+                    let surplus: f64 =
+                        target.instances.iter().filter_map(|i| i.credits.as_ref()).map(|c| c.surplus).sum();
+                    let price = pricing.ec2_price(&settings.instance).ok().and_then(|p| p.burst.as_ref());
+                    if let Some(burst) = price.filter(|_| surplus > 0.0) {
+                        let per_month =
+                            surplus / 60.0 * burst.surplus_vcpu_hourly * hours * 3600.0 / covered_s.max(1.0);
+                        monthly = monthly.with(CostItem::CpuCredits, per_month);
+                    }
                     Some(TargetCost {
                         requests_per_month,
                         per_million: per_million(monthly.total, requests_per_month),

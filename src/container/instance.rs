@@ -177,6 +177,18 @@ impl ContainerInstance {
     }
 
     /// Start-up time and requests served.
+    /// Its cgroup's counters, when resources are enforced.
+    pub fn usage(&self) -> Option<crate::cgroup::Usage> {
+        self.cgroup.as_ref().map(Cgroup::usage)
+    }
+
+    /// Changes its CPU quota (burst credits running out or coming back).
+    pub fn set_cpus(&self, cpus: f64) {
+        if let Some(cgroup) = &self.cgroup {
+            let _ = cgroup.set_cpus(cpus);
+        }
+    }
+
     pub fn report(&self) -> InstanceReport {
         let death = self.death.lock().expect("death lock").clone();
         InstanceReport {
@@ -187,6 +199,7 @@ impl ContainerInstance {
             died_after_s: death.as_ref().map(|(after, _)| after.as_secs_f64()),
             exit: death.map(|(_, how)| how),
             failed_requests: self.failed.load(Ordering::Relaxed),
+            credits: None,
         }
     }
 

@@ -71,6 +71,11 @@ impl ContainerPool {
     }
 
     /// Per-instance start-up times and request counts.
+    /// The instances, in rotation order.
+    pub fn instances(&self) -> &[Arc<ContainerInstance>] {
+        &self.instances
+    }
+
     pub fn reports(&self) -> Vec<InstanceReport> {
         self.instances.iter().map(|i| i.report()).collect()
     }

@@ -73,6 +73,35 @@ pub struct Ec2Price {
     pub memory_gb: f64,
     pub hourly: f64,
     pub source: String,
+    /// CPU credits, for burstable (t2, t3) types.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<BurstCredits>,
+}
+
+/// What a burstable instance does when its CPU credits run out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CreditMode {
+    /// Held at the baseline (t2's default).
+    #[default]
+    Standard,
+    /// Never held; surplus credits are billed (t3's default).
+    Unlimited,
+}
+
+/// A burstable type's CPU credits (one credit: one vCPU at 100 % for a minute).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BurstCredits {
+    pub credits_per_hour: f64,
+    pub max_credits: f64,
+    /// Baseline share of each vCPU.
+    pub baseline: f64,
+    /// `standard` (t2) or `unlimited` (t3) when launched without saying.
+    pub default_mode: CreditMode,
+    /// Price of surplus credits in unlimited mode, per vCPU-hour.
+    pub surplus_vcpu_hourly: f64,
+    pub source: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

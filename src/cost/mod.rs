@@ -7,7 +7,7 @@ mod catalog;
 mod model;
 mod settings;
 
-pub use catalog::{PriceError, Pricing, EMBEDDED};
+pub use catalog::{BurstCredits, CreditMode, Ec2Price, PriceError, Pricing, EMBEDDED};
 pub use model::{
     break_even_requests, container_monthly, function_monthly, implied_hours, per_million, Arch, Container, CostItem,
     FrontDoor, FunctionUsage, LineItem, MonthlyCost,

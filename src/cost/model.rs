@@ -79,6 +79,8 @@ pub enum CostItem {
     KeepWarm,
     /// Public IPv4 addresses of always-on instances.
     PublicIpv4,
+    /// Surplus CPU credits of burstable instances in unlimited mode.
+    CpuCredits,
 }
 
 impl CostItem {
@@ -91,6 +93,7 @@ impl CostItem {
             CostItem::Provisioned => "provisioned",
             CostItem::KeepWarm => "keep-warm",
             CostItem::PublicIpv4 => "public IPv4",
+            CostItem::CpuCredits => "CPU credits",
         }
     }
 }
@@ -115,6 +118,14 @@ impl MonthlyCost {
         let items: Vec<LineItem> = items.into_iter().map(|(item, usd)| LineItem { item, usd }).collect();
         let total = items.iter().map(|l| l.usd).sum();
         Self { items, total }
+    }
+
+    /// The bill with one more line, totalled.
+    #[must_use]
+    pub fn with(mut self, item: CostItem, usd: f64) -> Self {
+        self.items.push(LineItem { item, usd });
+        self.total += usd;
+        self
     }
 
     /// The amount on one kind of line (0 when the bill has none).

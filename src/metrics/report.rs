@@ -250,9 +250,24 @@ pub struct InstanceReport {
     /// Requests that failed because it had died (sent before its death was noticed).
     #[serde(default)]
     pub failed_requests: u64,
+    /// CPU credits of a burstable instance type, where they were modelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credits: Option<CreditsReport>,
 }
 
-/// What the load generator measured for one target.
+/// A burstable instance's CPU credits over the run, accounted once a second from its cgroup.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreditsReport {
+    /// `standard` or `unlimited`.
+    pub mode: crate::cost::CreditMode,
+    pub initial: f64,
+    /// The balance at the end of each second.
+    pub balance_per_second: Vec<f64>,
+    /// Seconds held at the baseline (standard mode, empty balance).
+    pub at_baseline_s: f64,
+    /// Credits spent beyond the balance (unlimited mode), billed per vCPU-hour.
+    pub surplus: f64,
+}
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Measurement {
     /// Time from the first intended send to the last request's end.

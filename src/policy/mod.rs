@@ -16,10 +16,12 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 mod config;
+mod credits;
 mod hybrid;
 mod keep_warm;
 
 pub use config::{Decision, Eviction, InstanceId, KeepAlive, PoolConfig, Reuse, ThrottleReason};
+pub use credits::{CreditBucket, CreditMode, CreditSpec};
 use hybrid::IdleHistogram;
 pub use keep_warm::KeepWarm;
 

@@ -45,6 +45,10 @@ pub struct FunctionInstance {
     /// is left of the instance and removes itself.
     cgroup: Option<Cgroup>,
     memory_mb: u32,
+    /// The CPU share of its memory, which invocations get.
+    cpus: f64,
+    /// Init runs with `init_cpus` until it ends.
+    init_boost: bool,
 }
 
 impl FunctionInstance {
@@ -79,10 +83,12 @@ impl FunctionInstance {
         let name = format!("{}-{id}", config.name);
         let env = lambda_environment(config, &name, addr, provisioned);
         // Lambda's CPU follows memory: one vCPU at 1,769 MB, linear (reference §1).
+        let cpus = crate::lambda::vcpus_for(config.memory_mb);
         let cgroup = if config.enforce_resources {
-            let cpus = crate::lambda::vcpus_for(config.memory_mb);
             let memory_bytes = u64::from(config.memory_mb) << 20;
-            Some(Cgroup::create_unique(&name, Limits { cpus, memory_bytes })?)
+            // Init may run with more CPU than the invocations get (`init_cpus`).
+            let limits = Limits { cpus: config.init_cpus.unwrap_or(cpus), memory_bytes };
+            Some(Cgroup::create_unique(&name, limits)?)
         } else {
             None
         };
@@ -101,6 +107,8 @@ impl FunctionInstance {
             _namespace: namespace,
             cgroup,
             memory_mb: config.memory_mb,
+            cpus,
+            init_boost: config.init_cpus.is_some(),
         })
     }
 
@@ -116,6 +124,9 @@ impl FunctionInstance {
         match ended {
             Some(Lifecycle { init_error: Some((error_type, body)), .. }) => InitEnd::Failed { error_type, body },
             Some(Lifecycle { initialized: Some(at), .. }) => {
+                if let (true, Some(cgroup)) = (self.init_boost, &self.cgroup) {
+                    let _ = cgroup.set_cpus(self.cpus);
+                }
                 InitEnd::Ready(at.saturating_duration_since(self.spawned_at))
             }
             _ => {

@@ -57,6 +57,9 @@ pub struct FunctionConfig {
     /// Give each instance a cgroup with Lambda's CPU share and memory limit (see
     /// `crate::cgroup`); only when `cgroup::available()` says it can be done.
     pub enforce_resources: bool,
+    /// vCPUs during Init, when it should get more than the memory's share (observed on Lambda,
+    /// 2nd-hand: about 2 unthrottled vCPUs even at low memory); `None`: the same share.
+    pub init_cpus: Option<f64>,
     /// The clock keep-alive, lifetime and the scale-out bucket read (fast-forwarded in runs
     /// that skip idle time).
     pub clock: Clock,
@@ -83,6 +86,7 @@ impl FunctionConfig {
             records: None,
             isolate: false,
             enforce_resources: false,
+            init_cpus: None,
             clock: Clock::real(),
         }
     }

@@ -5,43 +5,79 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::{Endpoint, Part, Run, StartError, Target};
+use crate::container::ContainerInstance;
 use crate::container::{ContainerConfig, ContainerPool};
+use crate::cost::Ec2Price;
 use crate::function::DemoFunction;
 use crate::gateway::Gateway;
 use crate::http::RequestTemplate;
+use crate::metrics::CreditsReport;
 use crate::metrics::TargetKind;
+use crate::policy::{CreditBucket, CreditMode, CreditSpec};
 use crate::workload::{ContainerSpec, Workload};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
-/// The CPU and memory of one instance.
+/// The CPU and memory of one instance, and its CPU credits for a burstable type.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Shape {
-    pub cpus: f64,
-    pub memory_mb: u32,
+struct Shape {
+    cpus: f64,
+    memory_mb: u32,
+    /// The credit figures and the initial balance.
+    credits: Option<(CreditSpec, f64)>,
 }
 
 /// Always-on servers; the pool and its gateway while they run.
 pub struct ContainerTarget<'a> {
     spec: &'a ContainerSpec,
     workload: &'a Workload,
-    /// The `[cost] instance` type's size, the default of each instance's.
-    instance_type: Option<Shape>,
+    /// The `[cost] instance` type, whose size each instance has by default.
+    instance_type: Option<&'a Ec2Price>,
     pool: Option<Arc<ContainerPool>>,
     gateway: Option<Gateway>,
     warnings: Vec<String>,
     resources: Option<String>,
+    /// One CPU-credit accountant per instance of a burstable type, while the target runs.
+    credits: Vec<(String, tokio::task::JoinHandle<CreditsReport>)>,
+    stop_credits: CancellationToken,
 }
 
 impl<'a> ContainerTarget<'a> {
-    pub fn new(spec: &'a ContainerSpec, workload: &'a Workload, instance_type: Option<Shape>) -> Self {
-        Self { spec, workload, instance_type, pool: None, gateway: None, warnings: Vec::new(), resources: None }
+    pub fn new(spec: &'a ContainerSpec, workload: &'a Workload, instance_type: Option<&'a Ec2Price>) -> Self {
+        Self {
+            spec,
+            workload,
+            instance_type,
+            pool: None,
+            gateway: None,
+            warnings: Vec::new(),
+            resources: None,
+            credits: Vec::new(),
+            stop_credits: CancellationToken::new(),
+        }
     }
 
-    /// Each instance's size: the target's `cpus` and `memory_mb`, else the instance type's.
+    /// Each instance's size: the target's `cpus` and `memory_mb`, else the instance type's; and
+    /// the type's CPU credits unless the target sets its own `cpus` (then it is not that type).
     fn shape(&self) -> Option<Shape> {
         let base = self.instance_type;
-        let cpus = self.spec.cpus.or(base.map(|s| s.cpus))?;
-        let memory_mb = self.spec.memory_mb.or(base.map(|s| s.memory_mb))?;
-        Some(Shape { cpus, memory_mb })
+        let cpus = self.spec.cpus.or(base.map(|p| f64::from(p.vcpu)))?;
+        let memory_mb = self.spec.memory_mb.or(base.map(|p| (p.memory_gb * 1024.0) as u32))?;
+        let credits = base.filter(|_| self.spec.cpus.is_none()).and_then(|p| {
+            let burst = p.burst.as_ref()?;
+            let mode = self.spec.credits.unwrap_or(burst.default_mode);
+            let spec = CreditSpec {
+                vcpus: cpus,
+                credits_per_hour: burst.credits_per_hour,
+                max_credits: burst.max_credits,
+                baseline: burst.baseline,
+                mode,
+            };
+            // EC2's launch credits: 30 per vCPU for t2 (standard by default), none for t3.
+            let launch = if burst.default_mode == CreditMode::Standard { 30.0 * cpus } else { 0.0 };
+            Some((spec, self.spec.initial_credits.unwrap_or(launch)))
+        });
+        Some(Shape { cpus, memory_mb, credits })
     }
 
     /// Decides the limits for `--resources` and the host, noting what the report says.
@@ -49,8 +85,15 @@ impl<'a> ContainerTarget<'a> {
         let shape = self.shape();
         match (super::resources(wanted), shape) {
             (Ok(version), Some(shape)) => {
+                let credits = shape.credits.map_or(String::new(), |(spec, initial)| {
+                    format!(
+                        ", CPU credits {} from {initial} ({} % baseline per vCPU)",
+                        if spec.mode == CreditMode::Standard { "standard" } else { "unlimited" },
+                        spec.baseline * 100.0
+                    )
+                });
                 self.resources = Some(format!(
-                    "enforced (cgroup {}): {} vCPU and {} MiB per instance",
+                    "enforced (cgroup {}): {} vCPU and {} MiB per instance{credits}",
                     version.as_str(),
                     shape.cpus,
                     shape.memory_mb
@@ -107,12 +150,21 @@ impl Target for ContainerTarget<'_> {
 
     async fn start(&mut self, run: &Run<'_>) -> Result<Endpoint, StartError> {
         let limits = self.limits(run.options.resources);
+        let credits = limits.and(self.shape()).and_then(|s| s.credits);
         let config = self.config(run.options.demo, limits);
         let pool = Arc::new(
             ContainerPool::start(&config)
                 .await
                 .map_err(|e| StartError::Failed(format!("container did not start: {e}")))?,
         );
+        if let Some((spec, initial)) = credits {
+            for instance in pool.instances() {
+                let bucket = CreditBucket::new(spec, initial);
+                let task =
+                    tokio::spawn(account_credits(Arc::clone(instance), bucket, initial, self.stop_credits.clone()));
+                self.credits.push((instance.id.clone(), task));
+            }
+        }
         self.pool = Some(Arc::clone(&pool));
         let gateway = Gateway::start(pool as _)
             .await
@@ -129,9 +181,62 @@ impl Target for ContainerTarget<'_> {
         if let Some(gateway) = self.gateway.take() {
             gateway.stop().await;
         }
+        self.stop_credits.cancel();
+        let mut credits = std::collections::HashMap::new();
+        for (id, task) in self.credits.drain(..) {
+            if let Ok(report) = task.await {
+                credits.insert(id, report);
+            }
+        }
         let (warnings, resources) = (std::mem::take(&mut self.warnings), self.resources.take());
         let Some(pool) = self.pool.take() else { return Part { warnings, resources, ..Part::default() } };
         pool.stop().await;
-        Part { instances: pool.reports(), warnings, resources, ..Part::default() }
+        let mut instances = pool.reports();
+        for instance in &mut instances {
+            instance.credits = credits.remove(&instance.id);
+        }
+        Part { instances, warnings, resources, ..Part::default() }
     }
+}
+
+/// Keeps one burstable instance's CPU credits once a second from its cgroup's CPU time, and
+/// holds it at its baseline (standard mode) while the balance is empty.
+async fn account_credits(
+    instance: Arc<ContainerInstance>,
+    mut bucket: CreditBucket,
+    initial: f64,
+    stop: CancellationToken,
+) -> CreditsReport {
+    let mut report = CreditsReport { mode: bucket.mode(), initial, ..CreditsReport::default() };
+    let full = bucket.full_cpus();
+    let mut allowed = bucket.allowed();
+    instance.set_cpus(allowed);
+    let mut used = instance.usage().map_or(Duration::ZERO, |u| u.cpu);
+    let mut at = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.tick().await;
+    loop {
+        let stopped = tokio::select! {
+            _ = tick.tick() => false,
+            () = stop.cancelled() => true,
+        };
+        let now = instance.usage().map_or(used, |u| u.cpu);
+        let elapsed = at.elapsed().as_secs_f64();
+        at = Instant::now();
+        let next = bucket.tick(elapsed, now.saturating_sub(used).as_secs_f64());
+        used = now;
+        if allowed < full {
+            report.at_baseline_s += elapsed;
+        }
+        if next != allowed {
+            instance.set_cpus(next);
+            allowed = next;
+        }
+        report.balance_per_second.push(bucket.balance());
+        if stopped {
+            break;
+        }
+    }
+    report.surplus = bucket.surplus();
+    report
 }

@@ -326,6 +326,7 @@ fn function_config(
         records: options.records.cloned(),
         isolate: false,
         enforce_resources: false,
+        init_cpus: spec.init_cpus,
         clock: clock.clone(),
     })
 }

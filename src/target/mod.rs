@@ -162,10 +162,8 @@ pub async fn measure(
         TargetSpec::Url(s) => measure_with(url::UrlTarget::new(s), &run).await,
         TargetSpec::Container(s) => {
             // Each instance is sized as the instance type the cost model prices it on.
-            let shape = pricing.ec2_price(&workload.spec.cost.instance).ok();
-            let shape =
-                shape.map(|p| container::Shape { cpus: f64::from(p.vcpu), memory_mb: (p.memory_gb * 1024.0) as u32 });
-            measure_with(container::ContainerTarget::new(s, workload, shape), &run).await
+            let instance_type = pricing.ec2_price(&workload.spec.cost.instance).ok();
+            measure_with(container::ContainerTarget::new(s, workload, instance_type), &run).await
         }
         TargetSpec::Function(s) => measure_with(function::FunctionTarget::new(s), &run).await,
     }

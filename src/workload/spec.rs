@@ -210,6 +210,15 @@ pub struct ContainerSpec {
     /// Memory of each instance in MiB, a hard limit; default: the `[cost] instance` type's.
     #[serde(default)]
     pub memory_mb: Option<u32>,
+    /// CPU credits of a burstable `[cost] instance` type (t2, t3): `standard` (held at the
+    /// baseline when they run out) or `unlimited` (surplus billed); default: the type's own
+    /// (t2 standard, t3 unlimited).
+    #[serde(default)]
+    pub credits: Option<crate::cost::CreditMode>,
+    /// The balance each instance starts with; default: EC2's launch credits (30 per vCPU for
+    /// t2, none for t3).
+    #[serde(default)]
+    pub initial_credits: Option<f64>,
     /// Requests one instance serves at once in `coldbench simulate` (more wait in a queue).
     /// Default: unlimited for waiting work, one per vCPU of `[cost] instance` for CPU-bound work.
     /// Real servers decide for themselves.
@@ -267,6 +276,10 @@ pub struct FunctionTargetSpec {
     /// apart from user traffic.
     #[serde(default)]
     pub keep_warm: Option<KeepWarmSpec>,
+    /// vCPUs during Init, more than the memory's share (Lambda was observed to give Init about
+    /// 2 unthrottled vCPUs even at low memory, 2nd-hand); default: the same share.
+    #[serde(default)]
+    pub init_cpus: Option<f64>,
     /// `isolated`: each instance in a network namespace of its own, as in a Lambda micro-VM;
     /// `host`: instances share the host's loopback (to call a service running on it).
     #[serde(default)]

@@ -185,6 +185,15 @@ fn check_targets(targets: &[TargetSpec]) -> Result<(), FieldError> {
                 if c.startup_timeout.0.is_zero() {
                     return Err(field_error(&field("startup_timeout"), "must be greater than 0"));
                 }
+                if let Some(cpus) = c.cpus.filter(|v| !(v.is_finite() && (0.01..=192.0).contains(v))) {
+                    return Err(field_error(&field("cpus"), format!("must be 0.01 to 192 vCPUs, got {cpus}")));
+                }
+                if let Some(mb) = c.memory_mb.filter(|mb| *mb < 16) {
+                    return Err(field_error(&field("memory_mb"), format!("must be at least 16 MiB, got {mb}")));
+                }
+                if let Some(credits) = c.initial_credits.filter(|v| !(v.is_finite() && *v >= 0.0)) {
+                    return Err(field_error(&field("initial_credits"), format!("must be 0 or more, got {credits}")));
+                }
             }
             TargetSpec::Function(f) => check_function_target(f).map_err(|(name, m)| field_error(&field(&name), m))?,
             TargetSpec::Url(u) => {
@@ -197,6 +206,9 @@ fn check_targets(targets: &[TargetSpec]) -> Result<(), FieldError> {
 }
 
 fn check_function_target(f: &super::FunctionTargetSpec) -> Result<(), FieldError> {
+    if let Some(cpus) = f.init_cpus.filter(|v| !(v.is_finite() && (0.01..=192.0).contains(v))) {
+        return Err(field_error("init_cpus", format!("must be 0.01 to 192 vCPUs, got {cpus}")));
+    }
     if !(lambda::MIN_MEMORY_MB..=lambda::MAX_MEMORY_MB).contains(&f.memory_mb) {
         return Err(field_error(
             "memory_mb",
