@@ -229,22 +229,28 @@ fn no_cgroup_remains_after_a_target_fails() {
     cgroups_are_gone_after(None, r#"command = ["sh", "-c", "exit 3"]"#);
 }
 
-#[test]
-fn a_container_with_half_a_cpu_serves_cpu_bound_requests_half_as_fast() {
+/// Runs workload `text` in process, alone; `None` (skipped, with the reason printed) where
+/// cgroups cannot be used.
+fn run_alone(text: &str) -> Option<serde_json::Value> {
     let _serial = serial();
     if !cgroups() {
-        return;
+        return None;
     }
     let dir = tempfile::tempdir().unwrap();
-    let workload = write_workload(
-        dir.path(),
-        "cpus.toml",
+    let workload = write_workload(dir.path(), "workload.toml", text);
+    Some(run_json(&workload, None, &dir.path().join("out")))
+}
+
+#[test]
+fn a_container_with_half_a_cpu_serves_cpu_bound_requests_half_as_fast() {
+    let Some(json) = run_alone(
         "name = \"cpus\"\nduration = \"4s\"\n[traffic]\npattern = \"constant\"\nrate = 1\n\
          [function]\nwork = { kind = \"cpu\", rounds = 100000000 }\n\
          [[targets]]\nname = \"half\"\nkind = \"container\"\ncpus = 0.5\n\
          [[targets]]\nname = \"one\"\nkind = \"container\"\ncpus = 1\nmemory_mb = 512\n",
-    );
-    let json = run_json(&workload, None, &dir.path().join("out"));
+    ) else {
+        return;
+    };
     let p50 = |i: usize| json["targets"][i]["measurement"]["latency"]["p50_us"].as_f64().unwrap();
     let ratio = p50(0) / p50(1);
     eprintln!("p50 at 0.5 vCPU {:.1} ms, at 1 vCPU {:.1} ms: {ratio:.2}x", p50(0) / 1e3, p50(1) / 1e3);
@@ -258,22 +264,16 @@ fn a_container_with_half_a_cpu_serves_cpu_bound_requests_half_as_fast() {
 
 #[test]
 fn a_t3_in_standard_mode_drops_to_its_baseline_when_its_credits_run_out() {
-    let _serial = serial();
-    if !cgroups() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
     // 6 requests a second of ~140 ms of CPU: 0.84 vCPU busy spends 0.014 credits a second
     // (one credit is a vCPU-minute) and earns 0.0033 back; 0.03 credits last about 3 s.
-    let workload = write_workload(
-        dir.path(),
-        "credits.toml",
+    let Some(json) = run_alone(
         "name = \"credits\"\nduration = \"14s\"\n[traffic]\npattern = \"constant\"\nrate = 6\n\
          [function]\nwork = { kind = \"cpu\", rounds = 30000000 }\n\
          [[targets]]\nname = \"t3\"\nkind = \"container\"\ncredits = \"standard\"\ninitial_credits = 0.03\n\
          [cost]\ninstance = \"t3.micro\"\n",
-    );
-    let json = run_json(&workload, None, &dir.path().join("out"));
+    ) else {
+        return;
+    };
     let target = &json["targets"][0];
     let credits = &target["instances"][0]["credits"];
     assert_eq!(credits["mode"], "standard", "{credits}");

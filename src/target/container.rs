@@ -213,13 +213,8 @@ async fn account_credits(
     instance.set_cpus(allowed);
     let mut used = instance.usage().map_or(Duration::ZERO, |u| u.cpu);
     let mut at = Instant::now();
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.tick().await;
-    loop {
-        let stopped = tokio::select! {
-            _ = tick.tick() => false,
-            () = stop.cancelled() => true,
-        };
+    let mut seconds = super::EverySecond::start(stop).await;
+    while seconds.next().await {
         let now = instance.usage().map_or(used, |u| u.cpu);
         let elapsed = at.elapsed().as_secs_f64();
         at = Instant::now();
@@ -233,9 +228,6 @@ async fn account_credits(
             allowed = next;
         }
         report.balance_per_second.push(bucket.balance());
-        if stopped {
-            break;
-        }
     }
     report.surplus = bucket.surplus();
     report

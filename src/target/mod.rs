@@ -244,29 +244,50 @@ impl HostWatch {
     }
 }
 
+/// Once a second until `stop`, and once more when it fires, so that the last, partial second
+/// is counted too: `while seconds.next().await { … }`.
+pub(crate) struct EverySecond {
+    tick: tokio::time::Interval,
+    stop: CancellationToken,
+    /// The stop has fired: the current round is the last.
+    pub(crate) stopped: bool,
+}
+
+impl EverySecond {
+    pub(crate) async fn start(stop: CancellationToken) -> Self {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.tick().await;
+        Self { tick, stop, stopped: false }
+    }
+
+    /// Waits for the next round; `false` after the last one.
+    pub(crate) async fn next(&mut self) -> bool {
+        if self.stopped {
+            return false;
+        }
+        tokio::select! {
+            _ = self.tick.tick() => {}
+            () = self.stop.cancelled() => self.stopped = true,
+        }
+        true
+    }
+}
+
 async fn sample_host(stop: CancellationToken) -> Option<HostReport> {
     let (first, first_spawns) = (crate::host::CpuTimes::now()?, crate::host::spawns());
     let first_refused = crate::host::refused_accepts();
     let (mut last, mut last_spawns) = (first, first_spawns);
     let (mut saturated, mut peak_spawns) = (0.0, 0.0_f64);
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.tick().await;
-    loop {
-        let stopped = tokio::select! {
-            _ = tick.tick() => false,
-            () = stop.cancelled() => true,
-        };
+    let mut seconds = EverySecond::start(stop).await;
+    while seconds.next().await {
         let (now, spawns) = (crate::host::CpuTimes::now()?, crate::host::spawns());
         if let Some(shares) = now.shares_since(&last) {
-            // A last, partial second counts for its share of a second.
-            let span = if stopped { 0.5 } else { 1.0 };
+            // A last, partial second counts for half a second.
+            let span = if seconds.stopped { 0.5 } else { 1.0 };
             saturated += if shares.busy >= SATURATED { span } else { 0.0 };
             peak_spawns = peak_spawns.max((spawns - last_spawns) as f64 / span);
         }
         (last, last_spawns) = (now, spawns);
-        if stopped {
-            break;
-        }
     }
     let whole = last.shares_since(&first)?;
     Some(HostReport {
