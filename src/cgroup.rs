@@ -2,7 +2,7 @@
 //! instance used, and a kill that misses no process of it.
 //!
 //! Both hierarchies are supported and detected once: cgroup v2 (the unified hierarchy; coldbench
-//! nests under its own cgroup, so a delegated subtree works without root) and v1 (one hierarchy
+//! nests under its own cgroup, which must hand `cpu` and `memory` down) and v1 (one hierarchy
 //! per controller: `cpu`, `cpuacct`, `memory`). Every group lives under one run group,
 //! `coldbench-<pid>`, below coldbench's own cgroup in each hierarchy; an instance's group is
 //! removed when the instance is dropped, and the run group when coldbench ends (or, after a
@@ -113,6 +113,18 @@ fn bases() -> Result<(Version, PathBuf, PathBuf, PathBuf), String> {
         if !controllers.split_whitespace().any(|c| c == needed) {
             return Err(format!("the {needed} controller is not delegated to {}", base.display()));
         }
+    }
+    // The run group below gets the controllers only if coldbench's own group hands them down,
+    // which v2 allows only in a group without processes of its own (or the root).
+    let handed = fs::read_to_string(base.join("cgroup.subtree_control")).unwrap_or_default();
+    if !["cpu", "memory"].iter().all(|c| handed.split_whitespace().any(|h| h == *c)) {
+        write(&base.join("cgroup.subtree_control"), "+cpu +memory").map_err(|e| {
+            format!(
+                "{} does not hand the cpu and memory controllers down to a group below it ({e}; cgroup v2 \
+                 allows that only in a group without processes of its own, or the root)",
+                base.display()
+            )
+        })?;
     }
     Ok((Version::V2, base.clone(), base.clone(), base))
 }

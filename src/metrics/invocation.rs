@@ -39,8 +39,8 @@ pub struct BillingRecord {
     pub duration_ms: f64,
     pub billed_ms: u64,
     pub memory_mb: u32,
-    /// The instance's peak memory so far: its cgroup's peak (never above `memory_mb`, and
-    /// `memory_mb` after an out-of-memory kill), else the peak RSS of its process group.
+    /// The instance's peak memory so far: the larger of its cgroup's peak and its process
+    /// group's peak RSS, never above `memory_mb` (and `memory_mb` after an out-of-memory kill).
     pub max_memory_used_mb: u64,
     pub outcome: InvocationOutcome,
     /// CPU time the instance used during the invocation (from its cgroup; absent when resources

@@ -151,12 +151,14 @@ impl FunctionInstance {
         self.process.peak_rss_mb().unwrap_or(0)
     }
 
-    /// Max Memory Used as Lambda reports it: the cgroup's peak, capped at the memory size (the
-    /// size itself after an out-of-memory kill); without a cgroup, the peak RSS.
+    /// Max Memory Used as Lambda reports it: the larger of the cgroup's peak and the peak RSS,
+    /// capped at the memory size (the size itself after an out-of-memory kill). The RSS counts
+    /// the program's own file pages, which a cgroup charges to whoever read them first (often
+    /// another instance), and a micro-VM would count; without a cgroup, the peak RSS alone.
     pub fn max_memory_used_mb(&self) -> u64 {
         match self.usage() {
             Some(usage) if usage.oom_kills > 0 => u64::from(self.memory_mb),
-            Some(usage) => (usage.peak_memory_bytes >> 20).min(u64::from(self.memory_mb)),
+            Some(usage) => (usage.peak_memory_bytes >> 20).max(self.peak_rss_mb()).min(u64::from(self.memory_mb)),
             None => self.peak_rss_mb(),
         }
     }

@@ -87,13 +87,12 @@ impl<'a> ContainerTarget<'a> {
             (Ok(version), Some(shape)) => {
                 let credits = shape.credits.map_or(String::new(), |(spec, initial)| {
                     format!(
-                        ", CPU credits {} from {initial} ({} % baseline per vCPU)",
-                        if spec.mode == CreditMode::Standard { "standard" } else { "unlimited" },
-                        spec.baseline * 100.0
+                        ", {} credits from {initial}",
+                        if spec.mode == CreditMode::Standard { "standard" } else { "unlimited" }
                     )
                 });
                 self.resources = Some(format!(
-                    "enforced (cgroup {}): {} vCPU and {} MiB per instance{credits}",
+                    "enforced (cgroup {}): {} vCPU, {} MiB{credits}",
                     version.as_str(),
                     shape.cpus,
                     shape.memory_mb

@@ -61,7 +61,7 @@ impl Target for FunctionTarget<'_> {
             Ok(version) => {
                 config.enforce_resources = true;
                 self.resources = Some(format!(
-                    "enforced (cgroup {}): {:.3} vCPU and {} MiB per instance",
+                    "enforced (cgroup {}): {:.3} vCPU, {} MiB",
                     version.as_str(),
                     crate::lambda::vcpus_for(spec.memory_mb),
                     spec.memory_mb
