@@ -350,3 +350,24 @@ fn init_can_get_more_cpu_than_the_invocations() {
         runtime.stop();
     });
 }
+
+#[test]
+fn a_container_over_its_memory_is_killed_as_ecs_reports_it() {
+    // 32 MiB of memory; every request touches 64 MiB.
+    let Some(json) = run_alone(
+        "name = \"oom\"\nduration = \"2s\"\n[traffic]\npattern = \"constant\"\nrate = 2\n\
+         [function]\nwork = { kind = \"alloc\", memory_mb = 64 }\n\
+         [[targets]]\nname = \"box\"\nkind = \"container\"\nmemory_mb = 32\n",
+    ) else {
+        return;
+    };
+    let target = &json["targets"][0];
+    let instance = &target["instances"][0];
+    assert_eq!(
+        instance["exit"], "OutOfMemoryError: Container killed due to memory usage (exit code 137)",
+        "{instance}"
+    );
+    assert!(instance["failed_requests"].as_u64().unwrap() >= 1, "{instance}");
+    let outcomes = &target["measurement"]["outcomes"];
+    assert_eq!(outcomes["ok"], 0, "no request could succeed: {outcomes}");
+}
