@@ -224,11 +224,12 @@ impl Cgroup {
             procs: Vec::new(),
         };
         let mut group = group;
+        // The run group too, if a command's end (`remove_run_groups`) removed it meanwhile.
         for dir in group.dirs() {
-            match fs::create_dir(dir) {
-                Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
-                _ => {}
-            }
+            fs::create_dir_all(dir)?;
+        }
+        if group.version == Version::V2 {
+            let _ = write(&h.cpu.join("cgroup.subtree_control"), "+cpu +memory");
         }
         match group.version {
             Version::V1 => {
