@@ -2,47 +2,22 @@
 //! with the whole group, dies with its parent (`PR_SET_PDEATHSIG`), and keeps the tail of its
 //! output for error messages.
 
-use std::collections::VecDeque;
 use std::io;
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::isolation::NetNamespace;
-use crate::lambda;
-use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
 
-/// Where a child's output lines go besides the tail (e.g. a function log).
-pub type LineSink = Arc<dyn Fn(&str) + Send + Sync>;
+mod output;
+mod reaper;
 
-/// Lines of output kept for error messages.
-const TAIL_LINES: usize = 20;
-
-/// The last lines a process wrote to stdout and stderr.
-#[derive(Debug, Default)]
-pub struct Tail {
-    lines: VecDeque<String>,
-}
-
-impl Tail {
-    fn push(&mut self, line: String) {
-        if self.lines.len() == TAIL_LINES {
-            self.lines.pop_front();
-        }
-        self.lines.push_back(line);
-    }
-
-    /// The kept lines, joined; `(no output)` when there were none.
-    pub fn text(&self) -> String {
-        if self.lines.is_empty() {
-            "(no output)".to_string()
-        } else {
-            self.lines.iter().cloned().collect::<Vec<_>>().join("\n")
-        }
-    }
-}
+use output::keep_tail;
+pub use output::{LineSink, Tail};
+use reaper::run_marker;
+pub use reaper::{become_subreaper, kill_orphans, start_watchdog};
 
 /// Where a process starts, beyond its process group: each given one must outlive it.
 #[derive(Debug, Clone, Copy, Default)]
@@ -288,7 +263,7 @@ fn vm_hwm_kb(pid: u32) -> Option<u64> {
 }
 
 /// Every descendant of `pid` (children of all its threads, recursively), at most `limit`.
-fn descendants(pid: u32, limit: usize) -> Vec<u32> {
+pub(super) fn descendants(pid: u32, limit: usize) -> Vec<u32> {
     let mut found = Vec::new();
     let mut pending = vec![pid];
     while let Some(parent) = pending.pop() {
@@ -315,136 +290,6 @@ impl Drop for Supervised {
 /// Most processes of one group read for peak memory.
 const MAX_DESCENDANTS: usize = 64;
 
-/// Makes coldbench the reaper of its orphaned descendants: a helper whose parent exits (a
-/// daemon that double-forks, a `setsid` child of a shell that is gone) is re-parented to
-/// coldbench instead of init, so [`kill_orphans`] can still find it.
-pub fn become_subreaper() {
-    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER only sets a flag on this process.
-    unsafe {
-        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
-    }
-}
-
-/// The variable every process coldbench starts carries (and its descendants inherit), naming
-/// this coldbench: what the watchdog looks for when coldbench itself was killed.
-pub const RUN_MARKER: &str = "COLDBENCH_RUN";
-
-/// This coldbench's marker value and its watchdog's pid, once started.
-static WATCHDOG: std::sync::OnceLock<(String, u32)> = std::sync::OnceLock::new();
-
-/// Starts the watchdog: a forked process that outlives coldbench only to clean up after it.
-/// It waits for coldbench's end (the close of a pipe only coldbench holds), then SIGKILLs every
-/// process still carrying this run's [`RUN_MARKER`] — what a `kill -9` of coldbench leaves
-/// behind (`PR_SET_PDEATHSIG` reaches only direct children, and a subreaper that died reaps
-/// nothing) — and exits. It ignores the terminal's signals, so Ctrl-C leaves the cleanup to
-/// coldbench itself.
-///
-/// # Safety
-/// Must be called before any other thread exists (it forks).
-pub unsafe fn start_watchdog() {
-    let mut fds = [0 as libc::c_int; 2];
-    // SAFETY: the caller guarantees a single thread, so the forked child inherits no lock held
-    // by another thread and may run ordinary code; it never returns from `watch`.
-    unsafe {
-        if libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) != 0 {
-            return;
-        }
-        let coldbench = std::process::id();
-        let token = format!("{coldbench}-{}", std::time::UNIX_EPOCH.elapsed().map_or(0, |d| d.as_nanos()));
-        match libc::fork() {
-            -1 => {
-                libc::close(fds[0]);
-                libc::close(fds[1]);
-            }
-            0 => {
-                libc::close(fds[1]);
-                watch(fds[0], &token, coldbench);
-            }
-            pid => {
-                libc::close(fds[0]);
-                // The write end stays open, unseen (close-on-exec), until coldbench ends.
-                let _ = WATCHDOG.set((token, pid as u32));
-            }
-        }
-    }
-}
-
-/// The watchdog's life: wait for the pipe to close, sweep processes and cgroups, exit.
-fn watch(pipe: libc::c_int, token: &str, coldbench: u32) -> ! {
-    // SAFETY: signal dispositions and the process group of this process only; read on our own
-    // pipe into a local buffer.
-    unsafe {
-        for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
-            libc::signal(signal, libc::SIG_IGN);
-        }
-        libc::setpgid(0, 0);
-        // Nothing is ever written: the read returns 0 when coldbench's end closes the pipe.
-        let mut byte = 0u8;
-        loop {
-            match libc::read(pipe, (&raw mut byte).cast(), 1) {
-                0 => break,
-                n if n < 0 && *libc::__errno_location() != libc::EINTR => break,
-                _ => {}
-            }
-        }
-    }
-    let needle = format!("{RUN_MARKER}={token}");
-    // A process may fork while it is being killed: sweep until a sweep finds nobody.
-    for _ in 0..20 {
-        let found = marked_processes(&needle);
-        if found.is_empty() {
-            break;
-        }
-        for pid in found {
-            kill_pid(pid);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    crate::cgroup::remove_run_groups(coldbench);
-    // SAFETY: ends this process without running coldbench's atexit handlers or destructors.
-    unsafe { libc::_exit(0) }
-}
-
-/// Every process whose environment holds `needle` as a whole entry.
-fn marked_processes(needle: &str) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
-    entries
-        .filter_map(Result::ok)
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/environ"))
-                .is_ok_and(|environ| environ.split(|b| *b == 0).any(|entry| entry == needle.as_bytes()))
-        })
-        .collect()
-}
-
-/// The marker every started process gets, when the watchdog runs.
-fn run_marker() -> Option<(&'static str, &'static str)> {
-    WATCHDOG.get().map(|(token, _)| (RUN_MARKER, token.as_str()))
-}
-
-/// SIGKILL to every process still below coldbench — re-parented orphans included — and reaps
-/// them, and removes the run's cgroups. Called when coldbench is done with all its children (the
-/// end of a command, a forced exit), so nothing it started outlives it, whatever process group
-/// or session it moved to.
-pub fn kill_orphans() {
-    let own = std::process::id();
-    // The watchdog is left to see coldbench's end and exit by itself.
-    let watchdog = WATCHDOG.get().map(|(_, pid)| *pid);
-    for pid in descendants(own, usize::MAX).into_iter().filter(|pid| Some(*pid) != watchdog) {
-        kill_pid(pid);
-    }
-    crate::cgroup::remove_run_groups(own);
-    for pid in descendants(own, usize::MAX) {
-        let pid = libc::pid_t::try_from(pid).expect("pids fit in pid_t");
-        // SAFETY: waitpid on one specific child (never -1, which would take the statuses
-        // tokio waits for); WNOHANG keeps it from blocking.
-        unsafe {
-            libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG);
-        }
-    }
-}
-
 /// SIGKILL to a group and to every process below its leader, wherever it moved: a child that
 /// called `setsid` has left the group but not the tree. The tree is read before the group dies.
 fn kill_tree(pid: u32) {
@@ -455,7 +300,7 @@ fn kill_tree(pid: u32) {
     }
 }
 
-fn kill_pid(pid: u32) {
+pub(super) fn kill_pid(pid: u32) {
     let pid = libc::pid_t::try_from(pid).expect("pids fit in pid_t");
     // SAFETY: kill has no memory effects.
     unsafe {
@@ -478,131 +323,5 @@ impl Drop for GroupChild {
             self.kill_now();
         }
         forget_group(self.pid);
-    }
-}
-
-/// Drains a process's output for its whole life: bytes, not text, so that no byte it writes can
-/// end the reading (and leave the process writing into a closed pipe). Lines are decoded lossily
-/// and capped at [`lambda::MAX_LOG_LINE_BYTES`]; a read error or end of file ends the drain.
-async fn keep_tail(mut stream: impl AsyncRead + Unpin, tail: Arc<Mutex<Tail>>, sink: Option<LineSink>) {
-    let mut chunk = vec![0u8; 64 * 1024];
-    let mut lines = LineSplitter::default();
-    let mut emit = |line: String| {
-        if let Some(sink) = &sink {
-            sink(&line);
-        }
-        tail.lock().expect("tail lock").push(line);
-    };
-    loop {
-        match stream.read(&mut chunk).await {
-            Ok(0) => break,
-            Ok(n) => lines.feed(&chunk[..n], &mut emit),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => break,
-        }
-    }
-    lines.finish(&mut emit);
-}
-
-/// Splits output into lines of at most [`lambda::MAX_LOG_LINE_BYTES`] (longer ones are cut and
-/// marked, as Lambda truncates a log event), decoding invalid UTF-8 as U+FFFD.
-#[derive(Default)]
-struct LineSplitter {
-    line: Vec<u8>,
-    truncated: bool,
-}
-
-/// Appended to a line cut at the limit.
-const TRUNCATED: &str = " [truncated by coldbench: line longer than 256 KiB]";
-
-impl LineSplitter {
-    fn feed(&mut self, mut bytes: &[u8], emit: &mut impl FnMut(String)) {
-        while !bytes.is_empty() {
-            let newline = bytes.iter().position(|&b| b == b'\n');
-            let part = &bytes[..newline.unwrap_or(bytes.len())];
-            let room = lambda::MAX_LOG_LINE_BYTES - self.line.len();
-            self.truncated |= part.len() > room;
-            self.line.extend_from_slice(&part[..part.len().min(room)]);
-            bytes = &bytes[part.len() + usize::from(newline.is_some())..];
-            if newline.is_some() {
-                emit(self.take());
-            }
-        }
-    }
-
-    /// The last line, when the output ended without a newline.
-    fn finish(&mut self, emit: &mut impl FnMut(String)) {
-        if !self.line.is_empty() || self.truncated {
-            emit(self.take());
-        }
-    }
-
-    fn take(&mut self) -> String {
-        if self.line.last() == Some(&b'\r') {
-            self.line.pop();
-        }
-        let mut line = String::from_utf8_lossy(&self.line).into_owned();
-        if std::mem::take(&mut self.truncated) {
-            line.push_str(TRUNCATED);
-        }
-        self.line.clear();
-        line
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn split(chunks: &[&[u8]]) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut lines = LineSplitter::default();
-        for chunk in chunks {
-            lines.feed(chunk, &mut |l| out.push(l));
-        }
-        lines.finish(&mut |l| out.push(l));
-        out
-    }
-
-    #[test]
-    fn invalid_utf8_is_decoded_lossily_and_reading_goes_on() {
-        assert_eq!(split(&[b"caf\xe9\nnext line\r\n", b"last"]), ["caf\u{fffd}", "next line", "last"]);
-        // A multi-byte character split across reads is kept whole.
-        assert_eq!(split(&["é".as_bytes()[..1].as_ref(), &"é\n".as_bytes()[1..]]), ["é"]);
-    }
-
-    #[test]
-    fn a_line_past_the_limit_is_cut_marked_and_the_rest_dropped() {
-        let long = vec![b'x'; lambda::MAX_LOG_LINE_BYTES + 10_000];
-        let out = split(&[&long[..100_000], &long[100_000..], b"\nafter\n"]);
-        assert_eq!(out.len(), 2);
-        assert_eq!(out[0].len(), lambda::MAX_LOG_LINE_BYTES + TRUNCATED.len());
-        assert!(out[0].ends_with(TRUNCATED));
-        assert_eq!(out[1], "after");
-    }
-
-    #[tokio::test]
-    async fn a_10_mb_line_without_a_newline_is_kept_only_up_to_the_limit() {
-        let seen = Arc::new(Mutex::new(Vec::<usize>::new()));
-        let sink = Arc::clone(&seen);
-        let sink: LineSink = Arc::new(move |line: &str| sink.lock().unwrap().push(line.len()));
-        let script = "head -c 10485760 /dev/zero | tr '\\0' x; printf 'after'".to_string();
-        let mut child = GroupChild::spawn_with_sink(
-            &["sh".into(), "-c".into(), script],
-            &[],
-            false,
-            Some(sink),
-            Placement::default(),
-        )
-        .unwrap();
-        let started = std::time::Instant::now();
-        while seen.lock().unwrap().is_empty() && started.elapsed() < Duration::from_secs(20) {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        child.stop(Duration::from_secs(1)).await;
-        // One line, cut at 256 KiB: all coldbench ever held of the 10 MB (the last, unterminated
-        // "after" joins it and is past the limit too).
-        assert_eq!(*seen.lock().unwrap(), [lambda::MAX_LOG_LINE_BYTES + TRUNCATED.len()]);
-        assert!(child.tail().len() <= lambda::MAX_LOG_LINE_BYTES + TRUNCATED.len());
     }
 }
