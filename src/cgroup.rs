@@ -12,6 +12,7 @@ use std::fs;
 use std::io::{self, Write as _};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -35,14 +36,33 @@ impl Version {
     }
 }
 
-/// Where coldbench's run group lives, per controller (v1) or once (v2).
-#[derive(Debug, Clone)]
-struct Hierarchy {
-    version: Version,
-    /// v1: the `cpu`, `cpuacct` and `memory` run groups; v2: the run group, three times.
+/// One group's directory per controller: three on v1, the same one three times on v2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Dirs {
     cpu: PathBuf,
     cpuacct: PathBuf,
     memory: PathBuf,
+}
+
+impl Dirs {
+    /// The same group `name` one level below.
+    fn join(&self, name: &str) -> Self {
+        Self { cpu: self.cpu.join(name), cpuacct: self.cpuacct.join(name), memory: self.memory.join(name) }
+    }
+
+    /// Each distinct directory once.
+    fn all(&self) -> Vec<&Path> {
+        let mut dirs = vec![self.cpu.as_path(), self.cpuacct.as_path(), self.memory.as_path()];
+        dirs.dedup();
+        dirs
+    }
+}
+
+/// Where coldbench's run group lives.
+#[derive(Debug, Clone)]
+struct Hierarchy {
+    version: Version,
+    run: Dirs,
 }
 
 /// The run's hierarchy, or why there is none (checked once, by creating the run group).
@@ -63,10 +83,9 @@ fn run_group(pid: u32) -> String {
 
 /// Finds coldbench's own cgroups and creates the run group for `pid` in each.
 fn detect(pid: u32) -> Result<Hierarchy, String> {
-    let (version, cpu, cpuacct, memory) = bases()?;
-    let name = run_group(pid);
-    let (cpu, cpuacct, memory) = (cpu.join(&name), cpuacct.join(&name), memory.join(&name));
-    for dir in [&cpu, &cpuacct, &memory] {
+    let (version, own) = bases()?;
+    let run = own.join(&run_group(pid));
+    for dir in run.all() {
         match fs::create_dir(dir) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -75,16 +94,16 @@ fn detect(pid: u32) -> Result<Hierarchy, String> {
     }
     if version == Version::V2 {
         // A v2 group hands controllers to its children only if they are enabled in it.
-        write(&cpu.join("cgroup.subtree_control"), "+cpu +memory").map_err(|e| {
-            let _ = fs::remove_dir(&cpu);
-            format!("cannot enable the cpu and memory controllers in {}: {e}", cpu.display())
+        write(&run.cpu.join("cgroup.subtree_control"), "+cpu +memory").map_err(|e| {
+            let _ = fs::remove_dir(&run.cpu);
+            format!("cannot enable the cpu and memory controllers in {}: {e}", run.cpu.display())
         })?;
     }
-    Ok(Hierarchy { version, cpu, cpuacct, memory })
+    Ok(Hierarchy { version, run })
 }
 
-/// coldbench's own cgroup directories: (version, cpu, cpuacct, memory).
-fn bases() -> Result<(Version, PathBuf, PathBuf, PathBuf), String> {
+/// coldbench's own cgroup directories.
+fn bases() -> Result<(Version, Dirs), String> {
     let own = fs::read_to_string("/proc/self/cgroup").map_err(|e| format!("no /proc/self/cgroup ({e}): not Linux?"))?;
     let mounts = fs::read_to_string("/proc/self/mountinfo").map_err(|e| format!("no /proc/self/mountinfo: {e}"))?;
     let mounts: Vec<Mount> = mounts.lines().filter_map(Mount::parse).collect();
@@ -100,7 +119,7 @@ fn bases() -> Result<(Version, PathBuf, PathBuf, PathBuf), String> {
         Some(mount.resolve(&path_of(controller)?))
     };
     if let (Some(cpu), Some(cpuacct), Some(memory)) = (v1("cpu"), v1("cpuacct"), v1("memory")) {
-        return Ok((Version::V1, cpu, cpuacct, memory));
+        return Ok((Version::V1, Dirs { cpu, cpuacct, memory }));
     }
     let unified = mounts
         .iter()
@@ -126,7 +145,7 @@ fn bases() -> Result<(Version, PathBuf, PathBuf, PathBuf), String> {
             )
         })?;
     }
-    Ok((Version::V2, base.clone(), base.clone(), base))
+    Ok((Version::V2, Dirs { cpu: base.clone(), cpuacct: base.clone(), memory: base }))
 }
 
 /// One line of `/proc/self/mountinfo` that matters here.
@@ -192,9 +211,7 @@ pub struct Usage {
 #[derive(Debug)]
 pub struct Cgroup {
     version: Version,
-    cpu: PathBuf,
-    cpuacct: PathBuf,
-    memory: PathBuf,
+    dirs: Dirs,
     /// `cgroup.procs` of each directory, open for a child to join between fork and exec.
     procs: Vec<OwnedFd>,
 }
@@ -216,47 +233,34 @@ impl Cgroup {
     /// When cgroups are unavailable ([`available`] says why) or the group cannot be written.
     pub fn create(name: &str, limits: Limits) -> io::Result<Self> {
         let h = hierarchy().map_err(io::Error::other)?;
-        let group = Self {
-            version: h.version,
-            cpu: h.cpu.join(name),
-            cpuacct: h.cpuacct.join(name),
-            memory: h.memory.join(name),
-            procs: Vec::new(),
-        };
-        let mut group = group;
-        // The run group too, if a command's end (`remove_run_groups`) removed it meanwhile.
-        for dir in group.dirs() {
+        // Counted from here: a group that fails half-made is dropped, and removed, like any.
+        LIVE.fetch_add(1, Ordering::SeqCst);
+        let mut group = Self { version: h.version, dirs: h.run.join(name), procs: Vec::new() };
+        // The run group too, if the last group's end removed it meanwhile.
+        for dir in group.dirs.all() {
             fs::create_dir_all(dir)?;
         }
-        if group.version == Version::V2 {
-            let _ = write(&h.cpu.join("cgroup.subtree_control"), "+cpu +memory");
-        }
+        let d = &group.dirs;
         match group.version {
             Version::V1 => {
-                write(&group.cpu.join("cpu.cfs_period_us"), &CPU_PERIOD_US.to_string())?;
+                write(&d.cpu.join("cpu.cfs_period_us"), &CPU_PERIOD_US.to_string())?;
                 group.set_cpus(limits.cpus)?;
-                write(&group.memory.join("memory.limit_in_bytes"), &limits.memory_bytes.to_string())?;
+                write(&d.memory.join("memory.limit_in_bytes"), &limits.memory_bytes.to_string())?;
                 // No swap either, where the kernel accounts it.
-                let _ = write(&group.memory.join("memory.memsw.limit_in_bytes"), &limits.memory_bytes.to_string());
+                let _ = write(&d.memory.join("memory.memsw.limit_in_bytes"), &limits.memory_bytes.to_string());
             }
             Version::V2 => {
+                let _ = write(&h.run.cpu.join("cgroup.subtree_control"), "+cpu +memory");
                 group.set_cpus(limits.cpus)?;
-                write(&group.memory.join("memory.max"), &limits.memory_bytes.to_string())?;
-                let _ = write(&group.memory.join("memory.swap.max"), "0");
+                write(&d.memory.join("memory.max"), &limits.memory_bytes.to_string())?;
+                let _ = write(&d.memory.join("memory.swap.max"), "0");
             }
         }
-        let dirs: Vec<PathBuf> = group.dirs().into_iter().map(Path::to_path_buf).collect();
-        for dir in dirs {
-            let file = fs::OpenOptions::new().write(true).open(dir.join("cgroup.procs"))?;
-            group.procs.push(OwnedFd::from(file));
-        }
+        let procs =
+            group.dirs.all().into_iter().map(|dir| fs::OpenOptions::new().write(true).open(dir.join("cgroup.procs")));
+        let procs: Vec<fs::File> = procs.collect::<io::Result<_>>()?;
+        group.procs = procs.into_iter().map(OwnedFd::from).collect();
         Ok(group)
-    }
-
-    fn dirs(&self) -> Vec<&Path> {
-        let mut dirs = vec![self.cpu.as_path(), self.cpuacct.as_path(), self.memory.as_path()];
-        dirs.dedup();
-        dirs
     }
 
     /// Sets the CPU quota to `cpus` vCPUs per 100 ms period (at least 1 ms, the kernel's floor).
@@ -266,8 +270,8 @@ impl Cgroup {
     pub fn set_cpus(&self, cpus: f64) -> io::Result<()> {
         let quota = ((cpus * CPU_PERIOD_US as f64).round() as u64).max(1_000);
         match self.version {
-            Version::V1 => write(&self.cpu.join("cpu.cfs_quota_us"), &quota.to_string()),
-            Version::V2 => write(&self.cpu.join("cpu.max"), &format!("{quota} {CPU_PERIOD_US}")),
+            Version::V1 => write(&self.dirs.cpu.join("cpu.cfs_quota_us"), &quota.to_string()),
+            Version::V2 => write(&self.dirs.cpu.join("cpu.max"), &format!("{quota} {CPU_PERIOD_US}")),
         }
     }
 
@@ -284,16 +288,16 @@ impl Cgroup {
     pub fn usage(&self) -> Usage {
         match self.version {
             Version::V1 => Usage {
-                cpu: Duration::from_nanos(read_u64(&self.cpuacct.join("cpuacct.usage")).unwrap_or(0)),
-                throttled: Duration::from_nanos(keyed(&self.cpu.join("cpu.stat"), "throttled_time").unwrap_or(0)),
-                peak_memory_bytes: read_u64(&self.memory.join("memory.max_usage_in_bytes")).unwrap_or(0),
-                oom_kills: keyed(&self.memory.join("memory.oom_control"), "oom_kill").unwrap_or(0),
+                cpu: Duration::from_nanos(read_u64(&self.dirs.cpuacct.join("cpuacct.usage")).unwrap_or(0)),
+                throttled: Duration::from_nanos(keyed(&self.dirs.cpu.join("cpu.stat"), "throttled_time").unwrap_or(0)),
+                peak_memory_bytes: read_u64(&self.dirs.memory.join("memory.max_usage_in_bytes")).unwrap_or(0),
+                oom_kills: keyed(&self.dirs.memory.join("memory.oom_control"), "oom_kill").unwrap_or(0),
             },
             Version::V2 => Usage {
-                cpu: Duration::from_micros(keyed(&self.cpu.join("cpu.stat"), "usage_usec").unwrap_or(0)),
-                throttled: Duration::from_micros(keyed(&self.cpu.join("cpu.stat"), "throttled_usec").unwrap_or(0)),
-                peak_memory_bytes: read_u64(&self.memory.join("memory.peak")).unwrap_or(0),
-                oom_kills: keyed(&self.memory.join("memory.events"), "oom_kill").unwrap_or(0),
+                cpu: Duration::from_micros(keyed(&self.dirs.cpu.join("cpu.stat"), "usage_usec").unwrap_or(0)),
+                throttled: Duration::from_micros(keyed(&self.dirs.cpu.join("cpu.stat"), "throttled_usec").unwrap_or(0)),
+                peak_memory_bytes: read_u64(&self.dirs.memory.join("memory.peak")).unwrap_or(0),
+                oom_kills: keyed(&self.dirs.memory.join("memory.events"), "oom_kill").unwrap_or(0),
             },
         }
     }
@@ -301,10 +305,10 @@ impl Cgroup {
     /// SIGKILL to every process in the group, wherever it moved in the process tree (v2:
     /// `cgroup.kill`; v1: each member once). Does not wait.
     pub fn kill(&self) {
-        if self.version == Version::V2 && write(&self.cpu.join("cgroup.kill"), "1").is_ok() {
+        if self.version == Version::V2 && write(&self.dirs.cpu.join("cgroup.kill"), "1").is_ok() {
             return;
         }
-        signal_members(&self.dirs());
+        signal_members(&self.dirs.all());
     }
 }
 
@@ -315,15 +319,33 @@ impl Drop for Cgroup {
     fn drop(&mut self) {
         self.procs.clear();
         self.kill();
-        let dirs: Vec<PathBuf> = self.dirs().into_iter().map(Path::to_path_buf).collect();
+        let dirs: Vec<PathBuf> = self.dirs.all().into_iter().map(Path::to_path_buf).collect();
         let busy: Vec<PathBuf> = dirs.into_iter().filter(|dir| fs::remove_dir(dir).is_err() && dir.exists()).collect();
-        if !busy.is_empty() {
+        let last = LIVE.fetch_sub(1, Ordering::SeqCst) == 1;
+        if !busy.is_empty() || last {
             remove_later(busy);
         }
     }
 }
 
-/// Hands group directories to the thread that removes them once their processes are gone.
+/// Groups of this process alive now: when the last one goes, so does the run group, so that a
+/// program using the runtime in process (a test) leaves nothing behind either.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Removes the run group if no group of this process is alive (one created meanwhile keeps it:
+/// a directory with a child cannot be removed, and a group recreates a missing run group).
+fn remove_idle_run_group() {
+    if LIVE.load(Ordering::SeqCst) == 0 {
+        if let Ok(h) = hierarchy() {
+            for dir in h.run.all() {
+                let _ = fs::remove_dir(dir);
+            }
+        }
+    }
+}
+
+/// Hands group directories to the thread that removes them once their processes are gone, and
+/// then the run group if it is idle.
 fn remove_later(dirs: Vec<PathBuf>) {
     static REMOVER: OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<Vec<PathBuf>>>> = OnceLock::new();
     let sender = REMOVER.get_or_init(|| {
@@ -333,6 +355,7 @@ fn remove_later(dirs: Vec<PathBuf>) {
             for dirs in rx {
                 kill_members(&dirs.iter().map(PathBuf::as_path).collect::<Vec<_>>());
                 remove_dirs(&dirs);
+                remove_idle_run_group();
             }
         });
         std::sync::Mutex::new(tx)
@@ -401,10 +424,9 @@ fn remove_dirs(dirs: &[PathBuf]) {
 /// at the end of a command, and from the watchdog after coldbench itself was killed (it shares
 /// coldbench's cgroups, so it finds the same run groups).
 pub fn remove_run_groups(pid: u32) {
-    let Ok((_, cpu, cpuacct, memory)) = bases() else { return };
-    let name = run_group(pid);
-    let mut runs = vec![cpu.join(&name), cpuacct.join(&name), memory.join(&name)];
-    runs.dedup();
+    let Ok((_, own)) = bases() else { return };
+    let run = own.join(&run_group(pid));
+    let runs: Vec<PathBuf> = run.all().into_iter().map(Path::to_path_buf).collect();
     for run in &runs {
         let children: Vec<PathBuf> = fs::read_dir(run)
             .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.is_dir()).collect())
@@ -441,13 +463,15 @@ mod tests {
         };
         let limits = Limits { cpus: 0.5, memory_bytes: 64 << 20 };
         let group = Cgroup::create("unit-test", limits).unwrap();
-        let dirs = [group.cpu.clone(), group.cpuacct.clone(), group.memory.clone()];
+        let dirs: Vec<PathBuf> = group.dirs.all().into_iter().map(Path::to_path_buf).collect();
         match version {
             Version::V1 => {
-                assert_eq!(read_u64(&group.cpu.join("cpu.cfs_quota_us")), Some(50_000));
-                assert_eq!(read_u64(&group.memory.join("memory.limit_in_bytes")), Some(64 << 20));
+                assert_eq!(read_u64(&group.dirs.cpu.join("cpu.cfs_quota_us")), Some(50_000));
+                assert_eq!(read_u64(&group.dirs.memory.join("memory.limit_in_bytes")), Some(64 << 20));
             }
-            Version::V2 => assert_eq!(fs::read_to_string(group.cpu.join("cpu.max")).unwrap().trim(), "50000 100000"),
+            Version::V2 => {
+                assert_eq!(fs::read_to_string(group.dirs.cpu.join("cpu.max")).unwrap().trim(), "50000 100000")
+            }
         }
         let entry = group.entry();
         let mut command = std::process::Command::new("sh");

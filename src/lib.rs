@@ -52,12 +52,6 @@ pub unsafe fn prepare(cli: &Cli) {
     }
 }
 
-/// Kills whatever is left in this process's cgroups and removes them: what the end of a
-/// command does, for programs (and tests) that use the library in process.
-pub fn remove_cgroups() {
-    cgroup::remove_run_groups(std::process::id());
-}
-
 /// Runs a parsed command line to completion and returns the process exit code.
 ///
 /// # Errors

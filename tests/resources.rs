@@ -23,7 +23,6 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 
 fn on_runtime(test: impl std::future::Future<Output = ()>) {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap().block_on(test);
-    coldbench::remove_cgroups();
 }
 
 /// Whether cgroups can be used here; prints why not.
@@ -247,9 +246,7 @@ fn run_alone(text: &str) -> Option<serde_json::Value> {
     }
     let dir = tempfile::tempdir().unwrap();
     let workload = write_workload(dir.path(), "workload.toml", text);
-    let json = run_json(&workload, None, &dir.path().join("out"));
-    coldbench::remove_cgroups();
-    Some(json)
+    Some(run_json(&workload, None, &dir.path().join("out")))
 }
 
 #[test]

@@ -81,10 +81,11 @@ impl<'a> ContainerTarget<'a> {
     }
 
     /// Decides the limits for `--resources` and the host, noting what the report says.
-    fn limits(&mut self, wanted: bool) -> Option<crate::cgroup::Limits> {
-        let shape = self.shape();
-        match (super::resources(wanted), shape) {
-            (Ok(version), Some(shape)) => {
+    fn limits(&mut self, wanted: bool, shape: Option<Shape>) -> Option<crate::cgroup::Limits> {
+        let consequence = "every instance has the whole host's CPU and memory instead of its instance type's";
+        let version = super::enforcement(wanted, consequence, &mut self.warnings, &mut self.resources)?;
+        match shape {
+            Some(shape) => {
                 let credits = shape.credits.map_or(String::new(), |(spec, initial)| {
                     format!(
                         ", {} credits from {initial}",
@@ -99,18 +100,8 @@ impl<'a> ContainerTarget<'a> {
                 ));
                 Some(crate::cgroup::Limits { cpus: shape.cpus, memory_bytes: u64::from(shape.memory_mb) << 20 })
             }
-            (Ok(_), None) => {
+            None => {
                 self.resources = Some("not enforced (no size: set cpus and memory_mb)".into());
-                None
-            }
-            (Err(words), _) => {
-                if words.starts_with("not enforced") {
-                    self.warnings.push(format!(
-                        "resources {words}: every instance has the whole host's CPU and memory instead of its \
-                         instance type's"
-                    ));
-                }
-                self.resources = Some(words);
                 None
             }
         }
@@ -148,8 +139,9 @@ impl Target for ContainerTarget<'_> {
     }
 
     async fn start(&mut self, run: &Run<'_>) -> Result<Endpoint, StartError> {
-        let limits = self.limits(run.options.resources);
-        let credits = limits.and(self.shape()).and_then(|s| s.credits);
+        let shape = self.shape();
+        let limits = self.limits(run.options.resources, shape);
+        let credits = limits.and(shape).and_then(|s| s.credits);
         let config = self.config(run.options.demo, limits);
         let pool = Arc::new(
             ContainerPool::start(&config)

@@ -57,25 +57,18 @@ impl Target for FunctionTarget<'_> {
         let spec = self.spec;
         let mut config = function_config(run.workload, spec, &run.options, &run.clock)
             .map_err(|e| StartError::Failed(format!("{e:#}")))?;
-        match super::resources(run.options.resources) {
-            Ok(version) => {
-                config.enforce_resources = true;
-                self.resources = Some(format!(
-                    "enforced (cgroup {}): {:.3} vCPU, {} MiB",
-                    version.as_str(),
-                    crate::lambda::vcpus_for(spec.memory_mb),
-                    spec.memory_mb
-                ));
-            }
-            Err(words) => {
-                if words.starts_with("not enforced") {
-                    self.warnings.push(format!(
-                        "resources {words}: every instance has the whole host's CPU and memory, so CPU-bound \
-                         latency, billed duration and cost do not follow memory_mb as on Lambda"
-                    ));
-                }
-                self.resources = Some(words);
-            }
+        let consequence = "every instance has the whole host's CPU and memory, so CPU-bound latency, billed \
+                           duration and cost do not follow memory_mb as on Lambda";
+        if let Some(version) =
+            super::enforcement(run.options.resources, consequence, &mut self.warnings, &mut self.resources)
+        {
+            config.enforce_resources = true;
+            self.resources = Some(format!(
+                "enforced (cgroup {}): {:.3} vCPU, {} MiB",
+                version.as_str(),
+                crate::lambda::vcpus_for(spec.memory_mb),
+                spec.memory_mb
+            ));
         }
         if spec.network == Network::Isolated {
             match crate::isolation::available() {

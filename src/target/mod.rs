@@ -421,13 +421,34 @@ pub fn empty_report(
     }
 }
 
-/// What `--resources` and the host allow, for a target's report: `Ok(limits)` when instances get
-/// cgroups, else the words the report shows (`not enforced (why)`, or `off`).
+/// What `--resources` and the host allow, for a target's report: `Ok(version)` when instances
+/// get cgroups, else the words the report shows (`not enforced (why)`, or `off`).
 pub fn resources(wanted: bool) -> Result<crate::cgroup::Version, String> {
     if !wanted {
         return Err("off (--resources off: every instance has the whole host)".into());
     }
     crate::cgroup::available().map_err(|why| format!("not enforced ({why})"))
+}
+
+/// [`resources`] for a target: the cgroup version to enforce with, or `None` with the report's
+/// words in `resources` — and, when the host (not `--resources off`) is why, a warning that
+/// ends with `consequence`.
+fn enforcement(
+    wanted: bool,
+    consequence: &str,
+    warnings: &mut Vec<String>,
+    resources: &mut Option<String>,
+) -> Option<crate::cgroup::Version> {
+    match self::resources(wanted) {
+        Ok(version) => Some(version),
+        Err(words) => {
+            if wanted {
+                warnings.push(format!("resources {words}: {consequence}"));
+            }
+            *resources = Some(words);
+            None
+        }
+    }
 }
 
 #[cfg(test)]
