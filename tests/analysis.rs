@@ -162,7 +162,7 @@ fn surplus_cpu_credits_of_an_unlimited_t3_are_billed_per_vcpu_hour() {
     let mut report = fixture();
     // The fixture's catalog predates burst credits; today's has them.
     report.pricing = Pricing::embedded();
-    assert_eq!(report.workload.cost.instance, "t3.micro");
+    assert_eq!(report.workload.cost.instance(), "t3.micro");
     let before = analyse(&report, &report.pricing).unwrap().cost_of("container").unwrap().monthly.clone();
     assert_eq!(before.get(CostItem::CpuCredits), 0.0);
     // 6 surplus credits (6 vCPU-minutes) in the run's 10 s: 0.1 vCPU-hour per 10 s.
@@ -177,4 +177,25 @@ fn surplus_cpu_credits_of_an_unlimited_t3_are_billed_per_vcpu_hour() {
     let expected = 0.1 * 0.05 * hours * 3600.0 / report.workload.duration_s;
     assert!((after.get(CostItem::CpuCredits) - expected).abs() < 1e-9, "{after:?}");
     assert!((after.total - before.total - expected).abs() < 1e-9);
+}
+
+#[test]
+fn a_fargate_task_is_priced_per_vcpu_and_gb_hour_and_has_no_credits() {
+    let mut report = fixture();
+    report.pricing = Pricing::embedded();
+    report.workload.cost.instance = None;
+    report.workload.cost.fargate = Some(coldbench::cost::FargateSize { vcpu: 0.5, memory_gb: 1.0 });
+    let container = report.targets.iter_mut().find(|t| t.name == "container").unwrap();
+    container.instances[0].credits = Some(coldbench::metrics::CreditsReport { surplus: 6.0, ..Default::default() });
+    let analysis = analyse(&report, &report.pricing).unwrap();
+    let cost = analysis.cost_of("container").unwrap();
+    let running = report.targets.iter().find(|t| t.name == "container").unwrap().instances.len() as f64;
+    let hours = report.pricing.hours_per_month;
+    let f = &report.pricing.fargate["x86"];
+    let expected = running * (0.5 * f.vcpu_hourly + 1.0 * f.gb_hourly) * hours;
+    assert!((cost.monthly.get(CostItem::Compute) - expected).abs() < 1e-9, "{:?}", cost.monthly);
+    assert_eq!(cost.monthly.get(CostItem::CpuCredits), 0.0, "Fargate has no burst credits to bill");
+    assert!(cost.basis.starts_with(&format!("{running} × Fargate 0.5 vCPU / 1 GB always on")), "{}", cost.basis);
+    // The reference's monthly figure for 0.5 vCPU / 1 GB: $18.02 per task.
+    assert_eq!(format!("{:.2}", expected / running), "18.02");
 }

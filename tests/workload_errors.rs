@@ -107,6 +107,31 @@ fn an_unknown_cost_instance_is_named() {
 }
 
 #[test]
+fn fargate_sizes_are_only_those_fargate_accepts() {
+    let with = |cost: &str| format!("{GOOD}\n[cost]\n{cost}\n");
+    let w = Workload::parse(Path::new("workloads/x.toml"), &with("fargate = { vcpu = 0.5, memory_gb = 2 }")).unwrap();
+    let size = w.spec.cost.instance_size(&coldbench::cost::Pricing::embedded()).unwrap();
+    assert_eq!((size.vcpus, size.memory_mb, size.burst), (0.5, 2048, None));
+
+    let err = error_of(&with("fargate = { vcpu = 0.25, memory_gb = 4 }"));
+    assert_eq!(
+        err,
+        "workloads/x.toml: cost.fargate.memory_gb: 4 GB does not go with 0.25 vCPU on Fargate: 0.5, 1, 2 GB"
+    );
+    let err = error_of(&with("fargate = { vcpu = 3, memory_gb = 8 }"));
+    assert!(err.starts_with("workloads/x.toml: cost.fargate.vcpu: 3 is not a Fargate vCPU size"), "{err}");
+    let err = error_of(&with("fargate = { vcpu = 8, memory_gb = 18 }"));
+    assert!(err.ends_with("16 to 60 GB in 4 GB steps"), "{err}");
+    let err = error_of(&with("instance = \"t3.micro\"\nfargate = { vcpu = 1, memory_gb = 2 }"));
+    assert!(err.starts_with("workloads/x.toml: cost.fargate: the always-on alternative is either"), "{err}");
+    let credits = format!("{GOOD}credits = \"standard\"\n[cost]\nfargate = {{ vcpu = 1, memory_gb = 2 }}\n");
+    assert_eq!(
+        error_of(&credits),
+        "workloads/x.toml: targets[0].credits: a Fargate task has no CPU credits (they belong to t2 and t3 EC2 instances)"
+    );
+}
+
+#[test]
 fn every_shipped_workload_is_valid() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads");
     let mut checked = 0;

@@ -9,13 +9,6 @@ use crate::cost::{
 };
 use crate::units::format_count as group;
 
-fn describe(container: &Container) -> String {
-    match container {
-        Container::Ec2 { instance, count } => format!("{count} × EC2 {instance}"),
-        Container::Fargate { vcpu, memory_gb, count, .. } => format!("{count} × Fargate {vcpu} vCPU / {memory_gb} GB"),
-    }
-}
-
 /// The calculator's answer as text.
 ///
 /// # Errors
@@ -62,7 +55,7 @@ pub fn comparison(
         breakdown(&c),
         pm(c.total)
     )?;
-    writeln!(out, "  always-on is {}", describe(container))?;
+    writeln!(out, "  always-on is {}", container)?;
     match break_even_requests(p, usage, c.total, hours) {
         Some(be) => writeln!(
             out,

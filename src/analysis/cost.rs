@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cost::{
-    break_even_requests, container_monthly, function_monthly, per_million, Container, CostItem, CostSettings,
-    FunctionUsage, MonthlyCost, Pricing,
+    break_even_requests, container_monthly, function_monthly, per_million, CostItem, CostSettings, FunctionUsage,
+    MonthlyCost, Pricing,
 };
 use crate::metrics::{RunReport, TargetKind, TargetReport, TargetStatus};
 
@@ -66,8 +66,8 @@ pub(super) fn project(
                     // balance: this run's surplus, at this run's rate for the month.
                     let surplus: f64 =
                         target.instances.iter().filter_map(|i| i.credits.as_ref()).map(|c| c.surplus).sum();
-                    let price = pricing.ec2_price(&settings.instance).ok().and_then(|p| p.burst.as_ref());
-                    if let Some(burst) = price.filter(|_| surplus > 0.0) {
+                    let burst = settings.instance_size(pricing).ok().and_then(|s| s.burst);
+                    if let Some(burst) = burst.filter(|_| surplus > 0.0) {
                         let per_month =
                             surplus / 60.0 * burst.surplus_vcpu_hourly * hours * 3600.0 / covered_s.max(1.0);
                         monthly = monthly.with(CostItem::CpuCredits, per_month);
@@ -78,7 +78,7 @@ pub(super) fn project(
                         fixed_monthly: monthly.total,
                         per_request: 0.0,
                         monthly,
-                        basis: format!("{count} × EC2 {} always on, {hours} h", settings.instance),
+                        basis: format!("{} always on, {hours} h", settings.always_on(count)),
                         break_even_requests_per_month: None,
                     })
                 }
@@ -97,8 +97,7 @@ fn running_instances(target: &TargetReport) -> u32 {
 
 /// `count` always-on instances of the settings' type (checked to be in the catalog).
 fn container_cost(pricing: &Pricing, settings: &CostSettings, count: u32, hours: f64) -> MonthlyCost {
-    let c = Container::Ec2 { instance: settings.instance.clone(), count };
-    container_monthly(pricing, &c, settings.front_door, settings.public_ipv4, hours)
+    container_monthly(pricing, &settings.always_on(count), settings.front_door, settings.public_ipv4, hours)
         .expect("analyse checks the instance type first")
 }
 

@@ -39,8 +39,16 @@ pub struct TargetAnalysis {
 
 /// A pricing catalog that cannot price this run.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("cost.instance: {0}")]
+#[error("{field}: {0}", field = field_of(.0))]
 pub struct PricingError(#[from] crate::cost::PriceError);
+
+/// The `[cost]` field a price is missing for.
+fn field_of(e: &crate::cost::PriceError) -> &'static str {
+    match e {
+        crate::cost::PriceError::Fargate { .. } => "cost.fargate",
+        crate::cost::PriceError::Ec2 { .. } => "cost.instance",
+    }
+}
 
 /// Prices every target of `report` with `pricing` under the report's own cost settings.
 ///
@@ -48,7 +56,7 @@ pub struct PricingError(#[from] crate::cost::PriceError);
 /// When the settings name an instance type the catalog does not have.
 pub fn analyse(report: &RunReport, pricing: &Pricing) -> Result<Analysis, PricingError> {
     let settings = &report.workload.cost;
-    pricing.ec2_price(&settings.instance)?;
+    settings.instance_size(pricing)?;
     let hours = settings.hours_per_month.unwrap_or(pricing.hours_per_month);
     let costs = cost::project(report, pricing, settings, hours);
     let targets = report

@@ -6,7 +6,7 @@ use anyhow::Context;
 
 use crate::analysis::calculator::{comparison, examples};
 use crate::cli::{CostArch, CostArgs, CostFrontDoor};
-use crate::cost::{Arch, Container, FrontDoor, FunctionUsage, Pricing};
+use crate::cost::{Arch, Container, FargateSize, FrontDoor, FunctionUsage, Pricing};
 use crate::lambda;
 
 /// Prints both monthly costs and the break-even volume.
@@ -78,10 +78,7 @@ fn container(args: &CostArgs) -> anyhow::Result<Container> {
             .filter(|x| *x > 0.0)
             .with_context(|| format!("--fargate {spec:?}: {what} {v:?} is not a positive number"))
     };
-    Ok(Container::Fargate {
-        vcpu: parse(vcpu, "vCPU")?,
-        memory_gb: parse(gb, "GB")?,
-        arch: arch(args.arch),
-        count: args.count,
-    })
+    let size = FargateSize { vcpu: parse(vcpu, "vCPU")?, memory_gb: parse(gb, "GB")? };
+    size.check().with_context(|| format!("--fargate {spec:?}"))?;
+    Ok(Container::Fargate { vcpu: size.vcpu, memory_gb: size.memory_gb, arch: arch(args.arch), count: args.count })
 }

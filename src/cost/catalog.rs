@@ -121,6 +121,18 @@ pub enum PriceError {
 }
 
 impl Pricing {
+    /// Fargate's prices on one architecture.
+    ///
+    /// # Errors
+    /// When the catalog has none for it.
+    pub fn fargate_price(&self, arch: super::Arch) -> Result<&FargatePrices, PriceError> {
+        let key = match arch {
+            super::Arch::X86 => "x86",
+            super::Arch::Arm64 => "arm64",
+        };
+        self.fargate.get(key).ok_or_else(|| PriceError::Fargate { arch: key.to_string(), as_of: self.as_of.clone() })
+    }
+
     /// The EC2 instance type's price.
     ///
     /// # Errors

@@ -4,12 +4,14 @@
 //! run onto a month).
 
 mod catalog;
+mod fargate;
 mod model;
 mod settings;
 
-pub use catalog::{BurstCredits, CreditMode, Ec2Price, PriceError, Pricing, EMBEDDED};
+pub use catalog::{BurstCredits, CreditMode, Ec2Price, FargatePrices, PriceError, Pricing, EMBEDDED};
+pub use fargate::{FargateSize, FargateSizeError};
 pub use model::{
     break_even_requests, container_monthly, function_monthly, implied_hours, per_million, Arch, Container, CostItem,
     FrontDoor, FunctionUsage, LineItem, MonthlyCost,
 };
-pub use settings::CostSettings;
+pub use settings::{CostSettings, InstanceSize, DEFAULT_INSTANCE};

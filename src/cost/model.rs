@@ -62,6 +62,18 @@ pub enum Container {
     Fargate { vcpu: f64, memory_gb: f64, arch: Arch, count: u32 },
 }
 
+impl std::fmt::Display for Container {
+    /// "2 × EC2 t3.micro", "1 × Fargate 0.5 vCPU / 1 GB".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Container::Ec2 { instance, count } => write!(f, "{count} × EC2 {instance}"),
+            Container::Fargate { vcpu, memory_gb, count, .. } => {
+                write!(f, "{count} × Fargate {vcpu} vCPU / {memory_gb} GB")
+            }
+        }
+    }
+}
+
 /// One kind of line on a monthly bill. A new kind of charge is a variant here and the line that
 /// computes it in this file's bill functions; tables and charts list whatever lines a bill has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -181,14 +193,7 @@ pub fn container_monthly(
             (*count, price.hourly)
         }
         Container::Fargate { vcpu, memory_gb, arch, count } => {
-            let key = match arch {
-                Arch::X86 => "x86",
-                Arch::Arm64 => "arm64",
-            };
-            let price = p
-                .fargate
-                .get(key)
-                .ok_or_else(|| super::PriceError::Fargate { arch: key.to_string(), as_of: p.as_of.clone() })?;
+            let price = p.fargate_price(*arch)?;
             (*count, vcpu * price.vcpu_hourly + memory_gb * price.gb_hourly)
         }
     };

@@ -172,7 +172,7 @@ fn simulate_container_target(
     work: Durations,
 ) -> (TargetReport, u64) {
     let cpu_bound = matches!(workload.spec.function.work, Work::Cpu { .. } | Work::Alloc { .. });
-    let vcpus = pricing.ec2_price(&workload.spec.cost.instance).map_or(1, |p| p.vcpu as usize);
+    let vcpus = workload.spec.cost.instance_size(pricing).map_or(1, |s| s.vcpus.ceil().max(1.0) as usize);
     let slots = container.concurrency.or(cpu_bound.then_some(vcpus));
     let simulated = SimulatedContainer {
         instances: container.instances,

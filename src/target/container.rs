@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::{Endpoint, Part, Run, StartError, Target};
 use crate::container::ContainerInstance;
 use crate::container::{ContainerConfig, ContainerPool};
-use crate::cost::Ec2Price;
+use crate::cost::InstanceSize;
 use crate::function::DemoFunction;
 use crate::gateway::Gateway;
 use crate::http::RequestTemplate;
@@ -31,8 +31,8 @@ struct Shape {
 pub struct ContainerTarget<'a> {
     spec: &'a ContainerSpec,
     workload: &'a Workload,
-    /// The `[cost] instance` type, whose size each instance has by default.
-    instance_type: Option<&'a Ec2Price>,
+    /// The `[cost]` instance type's or Fargate task's size, which each instance has by default.
+    size: Option<InstanceSize>,
     pool: Option<Arc<ContainerPool>>,
     gateway: Option<Gateway>,
     warnings: Vec<String>,
@@ -43,11 +43,11 @@ pub struct ContainerTarget<'a> {
 }
 
 impl<'a> ContainerTarget<'a> {
-    pub fn new(spec: &'a ContainerSpec, workload: &'a Workload, instance_type: Option<&'a Ec2Price>) -> Self {
+    pub fn new(spec: &'a ContainerSpec, workload: &'a Workload, size: Option<InstanceSize>) -> Self {
         Self {
             spec,
             workload,
-            instance_type,
+            size,
             pool: None,
             gateway: None,
             warnings: Vec::new(),
@@ -60,9 +60,9 @@ impl<'a> ContainerTarget<'a> {
     /// Each instance's size: the target's `cpus` and `memory_mb`, else the instance type's; and
     /// the type's CPU credits unless the target sets its own `cpus` (then it is not that type).
     fn shape(&self) -> Option<Shape> {
-        let base = self.instance_type;
-        let cpus = self.spec.cpus.or(base.map(|p| f64::from(p.vcpu)))?;
-        let memory_mb = self.spec.memory_mb.or(base.map(|p| (p.memory_gb * 1024.0) as u32))?;
+        let base = self.size.as_ref();
+        let cpus = self.spec.cpus.or(base.map(|p| p.vcpus))?;
+        let memory_mb = self.spec.memory_mb.or(base.map(|p| p.memory_mb))?;
         let credits = base.filter(|_| self.spec.cpus.is_none()).and_then(|p| {
             let burst = p.burst.as_ref()?;
             let mode = self.spec.credits.unwrap_or(burst.default_mode);

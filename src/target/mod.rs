@@ -161,9 +161,9 @@ pub async fn measure(
     match spec {
         TargetSpec::Url(s) => measure_with(url::UrlTarget::new(s), &run).await,
         TargetSpec::Container(s) => {
-            // Each instance is sized as the instance type the cost model prices it on.
-            let instance_type = pricing.ec2_price(&workload.spec.cost.instance).ok();
-            measure_with(container::ContainerTarget::new(s, workload, instance_type), &run).await
+            // Each instance is sized as the instance type or Fargate task the cost model prices.
+            let size = workload.spec.cost.instance_size(pricing).ok();
+            measure_with(container::ContainerTarget::new(s, workload, size), &run).await
         }
         TargetSpec::Function(s) => measure_with(function::FunctionTarget::new(s), &run).await,
     }

@@ -127,15 +127,17 @@ impl Workload {
     }
 
     /// Checks the `[cost]` table against the pricing catalog the command will use (the embedded
-    /// one or `--pricing FILE`): the instance type must be in it.
+    /// one or `--pricing FILE`): the instance type, or Fargate on the architecture, must be in it.
     ///
     /// # Errors
-    /// A [`WorkloadError`] on `cost.instance` naming the types the catalog has.
+    /// A [`WorkloadError`] on `cost.instance` naming the types the catalog has, or on
+    /// `cost.fargate`.
     pub fn check_pricing(&self, pricing: &crate::cost::Pricing) -> Result<(), WorkloadError> {
-        pricing.ec2_price(&self.spec.cost.instance).map(|_| ()).map_err(|e| WorkloadError {
+        let cost = &self.spec.cost;
+        cost.instance_size(pricing).map(|_| ()).map_err(|e| WorkloadError {
             file: self.path.clone(),
             position: None,
-            field: "cost.instance".into(),
+            field: if cost.fargate.is_some() { "cost.fargate" } else { "cost.instance" }.into(),
             message: e.to_string(),
         })
     }

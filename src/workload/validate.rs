@@ -15,7 +15,7 @@ const MAX_MEMORY_MB: u64 = lambda::MAX_MEMORY_MB as u64;
 /// Most container instances one workload may start.
 const MAX_INSTANCES: usize = 1_000;
 
-pub(super) fn validate(path: &Path, spec: WorkloadSpec) -> Result<Workload, WorkloadError> {
+pub(super) fn validate(path: &Path, mut spec: WorkloadSpec) -> Result<Workload, WorkloadError> {
     let fail = |field: &str, message: String| WorkloadError {
         file: path.to_path_buf(),
         position: None,
@@ -32,12 +32,42 @@ pub(super) fn validate(path: &Path, spec: WorkloadSpec) -> Result<Workload, Work
         ));
     }
     check_targets(&spec.targets).map_err(|(f, m)| fail(&f, m))?;
+    check_cost(&spec.cost, &spec.targets).map_err(|(f, m)| fail(&f, m))?;
+    if spec.cost.fargate.is_none() {
+        // The report says which type it was priced on, also when the workload did not.
+        spec.cost.instance.get_or_insert_with(|| crate::cost::DEFAULT_INSTANCE.to_string());
+    }
     check_fast_forward(&spec).map_err(|(f, m)| fail(&f, m))?;
     let warnings = warnings(&spec, &arrivals);
     Ok(Workload { path: path.to_path_buf(), spec, arrivals, warnings })
 }
 
 type FieldError = (String, String);
+
+/// The always-on alternative is an EC2 type or a Fargate task of a size Fargate accepts; a
+/// Fargate task has no CPU credits to set.
+fn check_cost(cost: &crate::cost::CostSettings, targets: &[TargetSpec]) -> Result<(), FieldError> {
+    let Some(size) = cost.fargate else { return Ok(()) };
+    if let Some(instance) = &cost.instance {
+        return Err(field_error(
+            "cost.fargate",
+            format!("the always-on alternative is either an EC2 instance or a Fargate task: remove cost.instance ({instance:?}) or cost.fargate"),
+        ));
+    }
+    size.check().map_err(|e| field_error(&format!("cost.fargate.{}", e.field()), e.to_string()))?;
+    for (i, target) in targets.iter().enumerate() {
+        if let TargetSpec::Container(c) = target {
+            let set = [("credits", c.credits.is_some()), ("initial_credits", c.initial_credits.is_some())];
+            if let Some((name, _)) = set.iter().find(|(_, set)| *set) {
+                return Err(field_error(
+                    &format!("targets[{i}].{name}"),
+                    "a Fargate task has no CPU credits (they belong to t2 and t3 EC2 instances)",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
 
 fn field_error(field: &str, message: impl Into<String>) -> FieldError {
     (field.to_string(), message.into())
