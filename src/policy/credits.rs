@@ -46,14 +46,17 @@ impl CreditBucket {
         self.allowed()
     }
 
-    /// The vCPUs the instance may use now: all of them while credits last (or always, in
-    /// unlimited mode), else the baseline.
+    /// The vCPUs the instance may use for the next second: all of them while credits last (or
+    /// always, in unlimited mode); with less than a second's burst left, the baseline plus what
+    /// the balance pays for (EC2 spends credits by the millisecond: a crumb of balance buys a
+    /// crumb of burst, not a whole second of it); at an empty balance, the baseline.
     pub fn allowed(&self) -> f64 {
-        if self.spec.mode == CreditMode::Unlimited || self.balance > 0.0 {
-            self.spec.vcpus
-        } else {
-            self.spec.baseline * self.spec.vcpus
+        if self.spec.mode == CreditMode::Unlimited {
+            return self.spec.vcpus;
         }
+        // One credit is one vCPU for 60 s: the balance pays for `balance × 60` vCPU-seconds
+        // beyond the baseline, which the credits earned meanwhile cover.
+        (self.spec.baseline * self.spec.vcpus + self.balance * 60.0).min(self.spec.vcpus)
     }
 
     /// The mode it keeps.
@@ -108,7 +111,20 @@ mod tests {
             seconds += 1;
         }
         assert!((32..=34).contains(&seconds), "{seconds} s at full speed");
-        assert!((bucket.allowed() - 0.2).abs() < 1e-9, "held at 10 % of 2 vCPUs");
+        // Still busy, using what it may: the last crumb of balance goes in a second.
+        bucket.tick(1.0, bucket.allowed());
+        assert!((bucket.allowed() - 0.2).abs() < 1e-9, "held at 10 % of 2 vCPUs: {}", bucket.allowed());
+        // Held at the baseline, it earns what it spends: no second of full speed from a crumb.
+        for _ in 0..60 {
+            let allowed = bucket.tick(1.0, bucket.allowed());
+            assert!(allowed < 0.21, "{allowed} vCPU from a balance of {}", bucket.balance());
+        }
+        // A second's worth of balance (1.8 vCPU-seconds beyond the baseline: 0.03 credits) or
+        // more buys a second of full speed; half of it, half the burst.
+        let mut half = CreditBucket::new(T3_MICRO, 0.015);
+        assert!((half.allowed() - 1.1).abs() < 1e-9, "{}", half.allowed());
+        half = CreditBucket::new(T3_MICRO, 0.04);
+        assert_eq!(half.allowed(), 2.0);
         // Idle, it earns again and is let go.
         assert_eq!(bucket.tick(10.0, 0.0), 2.0);
         assert_eq!(bucket.surplus(), 0.0, "standard mode never bills surplus");
