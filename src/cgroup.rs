@@ -286,20 +286,7 @@ impl Cgroup {
 
     /// What the group has used so far.
     pub fn usage(&self) -> Usage {
-        match self.version {
-            Version::V1 => Usage {
-                cpu: Duration::from_nanos(read_u64(&self.dirs.cpuacct.join("cpuacct.usage")).unwrap_or(0)),
-                throttled: Duration::from_nanos(keyed(&self.dirs.cpu.join("cpu.stat"), "throttled_time").unwrap_or(0)),
-                peak_memory_bytes: read_u64(&self.dirs.memory.join("memory.max_usage_in_bytes")).unwrap_or(0),
-                oom_kills: keyed(&self.dirs.memory.join("memory.oom_control"), "oom_kill").unwrap_or(0),
-            },
-            Version::V2 => Usage {
-                cpu: Duration::from_micros(keyed(&self.dirs.cpu.join("cpu.stat"), "usage_usec").unwrap_or(0)),
-                throttled: Duration::from_micros(keyed(&self.dirs.cpu.join("cpu.stat"), "throttled_usec").unwrap_or(0)),
-                peak_memory_bytes: read_u64(&self.dirs.memory.join("memory.peak")).unwrap_or(0),
-                oom_kills: keyed(&self.dirs.memory.join("memory.events"), "oom_kill").unwrap_or(0),
-            },
-        }
+        usage_of(self.version, &self.dirs)
     }
 
     /// SIGKILL to every process in the group, wherever it moved in the process tree (v2:
@@ -310,6 +297,101 @@ impl Cgroup {
         }
         signal_members(&self.dirs.all());
     }
+}
+
+fn usage_of(version: Version, d: &Dirs) -> Usage {
+    match version {
+        Version::V1 => Usage {
+            cpu: Duration::from_nanos(read_u64(&d.cpuacct.join("cpuacct.usage")).unwrap_or(0)),
+            throttled: Duration::from_nanos(keyed(&d.cpu.join("cpu.stat"), "throttled_time").unwrap_or(0)),
+            peak_memory_bytes: read_u64(&d.memory.join("memory.max_usage_in_bytes")).unwrap_or(0),
+            oom_kills: keyed(&d.memory.join("memory.oom_control"), "oom_kill").unwrap_or(0),
+        },
+        Version::V2 => Usage {
+            cpu: Duration::from_micros(keyed(&d.cpu.join("cpu.stat"), "usage_usec").unwrap_or(0)),
+            throttled: Duration::from_micros(keyed(&d.cpu.join("cpu.stat"), "throttled_usec").unwrap_or(0)),
+            peak_memory_bytes: read_u64(&d.memory.join("memory.peak")).unwrap_or(0),
+            oom_kills: keyed(&d.memory.join("memory.events"), "oom_kill").unwrap_or(0),
+        },
+    }
+}
+
+/// One group of this run as it was when read: what a once-a-second sampler differences.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    /// The group's name without the suffix that made it unique: the instance's id.
+    pub id: String,
+    /// Its CPU quota in vCPUs (`None`: unlimited).
+    pub cpus: Option<f64>,
+    pub usage: Usage,
+    /// Its memory now: what is charged to it, or its processes' resident set if larger (as
+    /// Max Memory Used counts it: the cgroup charges a program's file pages to whichever group
+    /// read them first).
+    pub memory_bytes: u64,
+    /// Time its threads were runnable but not running, summed (`/proc/<tid>/schedstat`): the
+    /// quota's throttling and waits for a free CPU of the host alike. `None` where the kernel
+    /// does not keep it.
+    pub run_delay: Option<Duration>,
+}
+
+/// Every group of this run named `<prefix><digits>` (an instance of one target), read now.
+pub fn read_groups(prefix: &str) -> Vec<Reading> {
+    let Ok(h) = hierarchy() else { return Vec::new() };
+    let Ok(entries) = fs::read_dir(&h.run.cpu) else { return Vec::new() };
+    let mut readings: Vec<Reading> = entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            let id = name.rsplit_once('.').map_or(name.as_str(), |(id, _)| id);
+            let rest = id.strip_prefix(prefix)?;
+            if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            Some(read_group(h, id.to_string(), &h.run.join(&name)))
+        })
+        .collect();
+    readings.sort_by(|a, b| a.id.cmp(&b.id));
+    readings
+}
+
+fn read_group(h: &Hierarchy, id: String, d: &Dirs) -> Reading {
+    let (cpus, memory, threads) = match h.version {
+        Version::V1 => {
+            let quota =
+                fs::read_to_string(d.cpu.join("cpu.cfs_quota_us")).ok().and_then(|q| q.trim().parse::<i64>().ok());
+            let period = read_u64(&d.cpu.join("cpu.cfs_period_us")).unwrap_or(CPU_PERIOD_US);
+            let cpus = quota.filter(|q| *q > 0).map(|q| q as f64 / period as f64);
+            (cpus, read_u64(&d.memory.join("memory.usage_in_bytes")), d.cpu.join("tasks"))
+        }
+        Version::V2 => {
+            let max = fs::read_to_string(d.cpu.join("cpu.max")).unwrap_or_default();
+            let mut fields = max.split_whitespace().map(str::parse::<f64>);
+            let cpus = match (fields.next(), fields.next()) {
+                (Some(Ok(quota)), Some(Ok(period))) if period > 0.0 => Some(quota / period),
+                _ => None,
+            };
+            (cpus, read_u64(&d.memory.join("memory.current")), d.cpu.join("cgroup.threads"))
+        }
+    };
+    // SAFETY: sysconf only reads a constant of the system.
+    let page = u64::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+    let resident: u64 = fs::read_to_string(d.memory.join("cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|pid| fs::read_to_string(format!("/proc/{}/statm", pid.trim())).ok())
+        .filter_map(|statm| statm.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum::<u64>()
+        * page;
+    let mut run_delay = None;
+    for tid in fs::read_to_string(threads).unwrap_or_default().lines() {
+        // "run time, run-queue wait, time slices", in nanoseconds.
+        let Ok(stat) = fs::read_to_string(format!("/proc/{}/schedstat", tid.trim())) else { continue };
+        if let Some(wait) = stat.split_whitespace().nth(1).and_then(|w| w.parse::<u64>().ok()) {
+            run_delay = Some(run_delay.unwrap_or(Duration::ZERO) + Duration::from_nanos(wait));
+        }
+    }
+    let memory_bytes = memory.unwrap_or(0).max(resident);
+    Reading { id, cpus, usage: usage_of(h.version, d), memory_bytes, run_delay }
 }
 
 impl Drop for Cgroup {

@@ -130,16 +130,43 @@ print(checked)
     assert!(checked >= 6, "every interval line was decoded ({checked})");
 }
 
+/// The fixture with each target's instances sampled once a second, as where resources are
+/// enforced: CPU rising to a quota, memory growing.
+fn fixture_with_usage(dir: &Path) -> PathBuf {
+    let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(FIXTURE).unwrap()).unwrap();
+    for (t, target) in json["targets"].as_array_mut().unwrap().iter_mut().enumerate() {
+        let instances: Vec<serde_json::Value> = (0..3)
+            .map(|i| {
+                let samples: Vec<serde_json::Value> = (1..=10)
+                    .map(|s| {
+                        let s = f64::from(s);
+                        serde_json::json!({
+                            "t_s": s, "cpu_vcpus": (0.05 * s).min(0.289) / f64::from(i + 1),
+                            "throttled": 0.0, "withheld_vcpus": 0.0, "memory_mib": 20.0 * (t as f64 + 1.0) + s,
+                        })
+                    })
+                    .collect();
+                serde_json::json!({ "id": format!("i-{i}"), "quota_vcpus": 0.289, "samples": samples })
+            })
+            .collect();
+        target["usage"] = serde_json::json!({ "host_cpus": 2, "seconds": [], "instances": instances });
+    }
+    let path = dir.join("results.json");
+    std::fs::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
+    path
+}
+
 #[test]
 fn every_chart_is_a_valid_svg_and_a_non_blank_png_and_the_html_is_self_contained() {
-    let out = tempfile::tempdir().unwrap();
-    report_into(Path::new(FIXTURE), out.path());
+    let (input, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    report_into(&fixture_with_usage(input.path()), out.path());
     let titles = [
         ("latency", "Latency by percentile"),
         ("timeline", "Timeline"),
         ("init", "Init duration of cold starts"),
         ("cost", "Monthly cost vs monthly requests"),
         ("summary", "p50, p99 and cost per target"),
+        ("usage", "CPU and memory per instance"),
     ];
     for (name, title) in titles {
         let svg = std::fs::read_to_string(out.path().join(format!("{name}.svg"))).unwrap();
@@ -159,7 +186,7 @@ fn every_chart_is_a_valid_svg_and_a_non_blank_png_and_the_html_is_self_contained
     assert!(svg.contains("99.9%"), "the nines axis is labelled");
     let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
-    assert_eq!(html.matches("<svg").count(), 5, "the five charts are inline");
+    assert_eq!(html.matches("<svg").count(), 6, "the six charts are inline");
     assert!(!html.contains("src=\"") && !html.contains("href=\"") && !html.contains("url("), "no external assets");
     assert!(html.contains("<td>latency p99</td>"));
 }

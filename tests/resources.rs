@@ -379,3 +379,61 @@ fn a_container_over_its_memory_is_killed_as_ecs_reports_it() {
     let outcomes = &target["measurement"]["outcomes"];
     assert_eq!(outcomes["ok"], 0, "no request could succeed: {outcomes}");
 }
+
+#[test]
+fn instances_over_the_hosts_cpus_are_reported_as_host_bound() {
+    // 25 requests a second of ~77 ms of CPU at 1 vCPU each (1,769 MB): ~2 vCPUs of quotas busy
+    // at once, more with coldbench's own work, on this 2-CPU host.
+    let cpus = std::thread::available_parallelism().unwrap().get() as f64;
+    if cpus > 2.0 {
+        eprintln!("skipped: 25 requests a second need not fill a host of {cpus} CPUs");
+        return;
+    }
+    let Some(json) = run_alone(
+        "name = \"host\"\nduration = \"4s\"\nseed = 1\n[traffic]\npattern = \"constant\"\nrate = 25\n\
+         [function]\nwork = { kind = \"cpu\", rounds = 20000000 }\n\
+         [[targets]]\nname = \"many\"\nkind = \"function\"\nmemory_mb = 1769\ntimeout = \"30s\"\n",
+    ) else {
+        return;
+    };
+    let many = &json["targets"][0];
+    let host = |key: &str| many["host"][key].as_f64().unwrap();
+    assert!(host("host_bound_s") >= 1.0, "{}", many["host"]);
+    assert!(host("peak_busy_quota_vcpus") > cpus, "{}", many["host"]);
+    assert!(host("withheld_share") > 0.2, "{}", many["host"]);
+    let warned = many["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w.as_str().unwrap().starts_with(&format!("the instances waited for this host's {cpus} CPUs")));
+    assert!(warned, "{}", many["warnings"]);
+    let seconds = many["usage"]["seconds"].as_array().unwrap();
+    assert!(seconds.iter().any(|s| s["withheld_vcpus"].as_f64().unwrap() >= 0.1), "per second: {seconds:?}");
+}
+
+#[test]
+fn an_instance_held_back_by_its_quota_is_not_host_bound_and_is_sampled_each_second() {
+    // One 0.29 vCPU container, ~77 ms of CPU (at one vCPU) twice a second: its quota, not the
+    // host, holds it back.
+    let Some(json) = run_alone(
+        "name = \"quota\"\nduration = \"5s\"\n[traffic]\npattern = \"constant\"\nrate = 2\n\
+         [function]\nwork = { kind = \"cpu\", rounds = 20000000 }\n\
+         [[targets]]\nname = \"one\"\nkind = \"container\"\ncpus = 0.29\n",
+    ) else {
+        return;
+    };
+    let one = &json["targets"][0];
+    let host = |key: &str| one["host"][key].as_f64().unwrap();
+    assert_eq!(host("host_bound_s"), 0.0, "{}", one["host"]);
+    assert!(host("withheld_share") < 0.1, "{}", one["host"]);
+    let usage = &one["usage"];
+    assert_eq!(usage["instances"].as_array().unwrap().len(), 1, "{usage}");
+    let samples = usage["instances"][0]["samples"].as_array().unwrap();
+    assert!(samples.len() >= 4, "a sample a second: {samples:?}");
+    let most = samples.iter().map(|s| s["cpu_vcpus"].as_f64().unwrap()).fold(0.0, f64::max);
+    assert!((0.29 * 0.7..=0.29 * 1.2).contains(&most), "CPU per second at most the quota, and reached: {most}");
+    assert!(samples.iter().any(|s| s["throttled"].as_f64().unwrap() > 0.0), "{samples:?}");
+    // The container's memory is its server's: more than nothing, far less than its 1 GiB.
+    let memory = samples.iter().map(|s| s["memory_mib"].as_f64().unwrap()).fold(0.0, f64::max);
+    assert!((1.0..512.0).contains(&memory), "{memory} MiB");
+}

@@ -152,6 +152,9 @@ pub struct TargetReport {
     /// What the host did while the load ran (measured targets on Linux).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<HostReport>,
+    /// Each instance's CPU and memory once a second, where its cgroup measured them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<UsageReport>,
     /// CPU time the coldbench process used while driving this target, per request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coldbench_cpu_us_per_request: Option<f64>,
@@ -216,6 +219,63 @@ pub struct HostReport {
     /// failed for lack of open files: their clients waited through no fault of the target.
     #[serde(default)]
     pub refused_accepts: u64,
+    /// Seconds in which the instances waited for the host's CPUs, beyond their own quotas, for
+    /// at least a tenth of a vCPU-second together: there the host, not the model, set their speed.
+    #[serde(default)]
+    pub host_bound_s: f64,
+    /// The most vCPUs the instances busy in one second were entitled to together.
+    #[serde(default)]
+    pub peak_busy_quota_vcpus: f64,
+    /// Of the CPU time the instances wanted within their quotas, the share the host withheld.
+    #[serde(default)]
+    pub withheld_share: f64,
+}
+
+/// Each instance's CPU and memory once a second from its cgroup, and the host's share in it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UsageReport {
+    /// The CPUs of the host the instances shared.
+    pub host_cpus: u32,
+    pub seconds: Vec<UsageSecond>,
+    pub instances: Vec<InstanceUsage>,
+}
+
+/// One second of all instances together.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UsageSecond {
+    /// Seconds from the start of the load to the end of this sample.
+    pub t_s: f64,
+    /// vCPUs the instances used.
+    pub used_vcpus: f64,
+    /// The quotas of the instances that wanted CPU in this second, summed: what the model
+    /// entitled them to at once (beyond the host's CPUs, they cannot all have it).
+    pub busy_quota_vcpus: f64,
+    /// vCPUs the instances waited for a free CPU of the host, within their quotas.
+    pub withheld_vcpus: f64,
+}
+
+/// One instance's samples, from its first second to its last.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstanceUsage {
+    pub id: String,
+    /// Its CPU quota in vCPUs (the last one: Init may have had more).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_vcpus: Option<f64>,
+    pub samples: Vec<UsageSample>,
+}
+
+/// One instance in one second.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct UsageSample {
+    pub t_s: f64,
+    /// vCPUs used in the second.
+    pub cpu_vcpus: f64,
+    /// Share of the second its quota held it back.
+    pub throttled: f64,
+    /// vCPUs it waited for the host's CPUs within its quota.
+    pub withheld_vcpus: f64,
+    /// Memory charged to it at the sample, MiB.
+    pub memory_mib: f64,
 }
 
 /// What a function's keep-warm pings did and cost.

@@ -3,7 +3,9 @@
 
 use std::fmt::Write;
 
-use super::plot::{ChartExporter, CostCurve, Figure, Format, InitHistogram, LatencySpectrum, SideBySide, Timeline};
+use super::plot::{
+    ChartExporter, CostCurve, Figure, Format, InitHistogram, LatencySpectrum, SideBySide, Timeline, Usage,
+};
 use super::{comparison_rows, Exporter};
 use crate::analysis::Analysis;
 use crate::metrics::RunReport;
@@ -67,6 +69,7 @@ impl Exporter for HtmlExporter {
             ("Init durations", svg(InitHistogram, report, analysis)?),
             ("Cost against volume", svg(CostCurve, report, analysis)?),
             ("Side by side", svg(SideBySide, report, analysis)?),
+            ("CPU and memory per instance", svg(Usage, report, analysis)?),
         ];
         for (caption, chart) in charts {
             writeln!(out, "<figure>{chart}<figcaption class=\"note\">{caption}</figcaption></figure>")?;

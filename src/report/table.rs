@@ -55,14 +55,29 @@ pub fn comparison_rows(report: &RunReport, analysis: &Analysis) -> Rows {
                 .and_then(|f| f.invocations.throttled_share())
                 .map_or("-".to_string(), |share| format!("{:.1} %", share * 100.0))
         });
-        row("peak memory", &|t| {
-            t.function
-                .as_ref()
-                .map_or("-".to_string(), |f| format!("{} of {} MB", f.invocations.max_memory_used_mb, f.memory_mb))
+    }
+    if targets.iter().any(|t| t.function.is_some() || t.usage.is_some()) {
+        row("peak memory", &|t| match (&t.function, &t.usage) {
+            (Some(f), _) => format!("{} of {} MB", f.invocations.max_memory_used_mb, f.memory_mb),
+            // An always-on instance's, sampled once a second.
+            (None, Some(u)) => {
+                let peak = u.instances.iter().flat_map(|i| &i.samples).map(|s| s.memory_mib).fold(0.0, f64::max);
+                format!("{peak:.0} MiB (sampled)")
+            }
+            (None, None) => "-".to_string(),
         });
     }
     if targets.iter().any(|t| t.resources.is_some()) {
         row("resources", &|t| t.resources.clone().unwrap_or_else(|| "-".to_string()));
+    }
+    if targets.iter().any(|t| t.usage.is_some()) {
+        // Seconds the host's CPUs, not the instances' quotas, set their speed.
+        row("host-bound seconds", &|t| match (t.host, &t.usage) {
+            (Some(h), Some(_)) => {
+                format!("{:.0} s ({:.0} % of wanted CPU withheld)", h.host_bound_s, h.withheld_share * 100.0)
+            }
+            _ => "-".to_string(),
+        });
     }
     row("instances started/evicted/peak", &|t| function_instances_cell(t));
     row("instances (startup)", &|t| instances_cell(t));

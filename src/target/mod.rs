@@ -12,6 +12,7 @@ mod fake;
 mod function;
 mod progress;
 mod url;
+mod watch;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -26,7 +27,7 @@ pub use progress::Progress;
 use crate::function::DemoFunction;
 use crate::http::RequestTemplate;
 use crate::loadgen::{self, Live, LoadResult, Plan, Timing};
-use crate::metrics::{FastForwardInfo, FunctionReport, HostReport, InstanceReport, RecordLog, INTERVAL};
+use crate::metrics::{FastForwardInfo, FunctionReport, InstanceReport, RecordLog, INTERVAL};
 use crate::metrics::{LoadMode, Recorder, RunReport, TargetKind, TargetReport, TargetStatus};
 use crate::time::{utc_now, Clock};
 use crate::workload::{TargetSpec, Workload};
@@ -189,13 +190,14 @@ pub async fn measure_with<T: Target>(mut target: T, run: &Run<'_>) -> TargetRepo
             return empty_report(target.name(), target.kind(), "", TargetStatus::Failed, Some(why));
         }
     };
-    let watch = HostWatch::start();
+    let watch = watch::HostWatch::start(target.name());
     let result = drive(run, target.name(), endpoint.template).await;
-    let host = watch.finish().await;
+    let (host, usage) = watch.finish().await;
     let part = target.stop(run).await;
     let mut report = conclude(target.name(), target.kind(), &endpoint.url, result);
     report.host = host;
-    judge_host(&mut report);
+    report.usage = usage;
+    watch::judge_host(&mut report);
     report.instances = part.instances;
     report.warnings.extend(part.warnings);
     report.resources = part.resources;
@@ -220,28 +222,6 @@ pub async fn measure_with<T: Target>(mut target: T, run: &Run<'_>) -> TargetRepo
         });
     }
     report
-}
-
-/// A second in which the host's CPU was at least this busy counts as saturated.
-const SATURATED: f64 = 0.9;
-
-/// Samples the host once a second while a load runs.
-struct HostWatch {
-    stop: CancellationToken,
-    task: tokio::task::JoinHandle<Option<HostReport>>,
-}
-
-impl HostWatch {
-    fn start() -> Self {
-        let stop = CancellationToken::new();
-        let task = tokio::spawn(sample_host(stop.clone()));
-        Self { stop, task }
-    }
-
-    async fn finish(self) -> Option<HostReport> {
-        self.stop.cancel();
-        self.task.await.ok().flatten()
-    }
 }
 
 /// Once a second until `stop`, and once more when it fires, so that the last, partial second
@@ -270,79 +250,6 @@ impl EverySecond {
             () = self.stop.cancelled() => self.stopped = true,
         }
         true
-    }
-}
-
-async fn sample_host(stop: CancellationToken) -> Option<HostReport> {
-    let (first, first_spawns) = (crate::host::CpuTimes::now()?, crate::host::spawns());
-    let first_refused = crate::host::refused_accepts();
-    let (mut last, mut last_spawns) = (first, first_spawns);
-    let (mut saturated, mut peak_spawns) = (0.0, 0.0_f64);
-    let mut seconds = EverySecond::start(stop).await;
-    while seconds.next().await {
-        let (now, spawns) = (crate::host::CpuTimes::now()?, crate::host::spawns());
-        if let Some(shares) = now.shares_since(&last) {
-            // A last, partial second counts for half a second.
-            let span = if seconds.stopped { 0.5 } else { 1.0 };
-            saturated += if shares.busy >= SATURATED { span } else { 0.0 };
-            peak_spawns = peak_spawns.max((spawns - last_spawns) as f64 / span);
-        }
-        (last, last_spawns) = (now, spawns);
-    }
-    let whole = last.shares_since(&first)?;
-    Some(HostReport {
-        cpu_busy: whole.busy,
-        cpu_kernel: whole.kernel,
-        saturated_s: saturated,
-        spawns: last_spawns - first_spawns,
-        peak_spawns_per_s: peak_spawns,
-        refused_accepts: crate::host::refused_accepts() - first_refused,
-    })
-}
-
-/// Marks a target degraded when requests failed while the host's CPU was saturated: then the
-/// host, not the model, produced them, and the warning says so. (A `host_error` already made it
-/// degraded in [`conclude`].)
-fn judge_host(report: &mut TargetReport) {
-    if !matches!(report.status, TargetStatus::Complete | TargetStatus::Degraded) {
-        return;
-    }
-    let m = &report.measurement;
-    let failed = m.requests.saturating_sub(m.outcomes.ok + m.outcomes.throttled);
-    let Some(host) = report.host else { return };
-    if host.refused_accepts > 0 {
-        report.status = TargetStatus::Degraded;
-        report.warnings.push(format!(
-            "coldbench's servers hit the open-file limit {} times while accepting connections (EMFILE; they retry \
-             every 5 ms): those clients waited in the accept queue, so timeouts and latency in this run are partly \
-             coldbench's own — raise the limit with `ulimit -n`",
-            host.refused_accepts
-        ));
-    }
-    if host.saturated_s >= 1.0 && failed > 0 && failed * 100 >= m.requests {
-        report.status = TargetStatus::Degraded;
-        let throttled = if m.outcomes.throttled > 0 {
-            format!(
-                ", and {} throttles: slow starts held instances longer, so the concurrency limit came sooner",
-                m.outcomes.throttled
-            )
-        } else {
-            String::new()
-        };
-        report.warnings.push(format!(
-            "{failed} of {} requests failed while this host's CPU was saturated (at least {:.0} % busy for {:.0} s, \
-             {:.0} % busy on average, {:.0} % of all its CPU time in the kernel; {} process starts, {:.0} per second at \
-             the peak): the local host and its process churn produced these errors{throttled} — not the deployment \
-             model; the load generator's lag has the same cause. Lower the rate or the churn (a longer keep_alive), \
-             or use `coldbench simulate` for this traffic",
-            m.requests,
-            SATURATED * 100.0,
-            host.saturated_s,
-            host.cpu_busy * 100.0,
-            host.cpu_kernel * 100.0,
-            host.spawns,
-            host.peak_spawns_per_s
-        ));
     }
 }
 
@@ -417,6 +324,7 @@ pub fn empty_report(
         warnings: Vec::new(),
         function: None,
         host: None,
+        usage: None,
         resources: None,
     }
 }
@@ -447,63 +355,6 @@ fn enforcement(
             }
             *resources = Some(words);
             None
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn with_errors(ok: u64, timeout: u64, host: Option<HostReport>) -> TargetReport {
-        let mut report = empty_report("f", TargetKind::Function, "", TargetStatus::Complete, None);
-        report.measurement.requests = ok + timeout;
-        report.measurement.outcomes.ok = ok;
-        report.measurement.outcomes.timeout = timeout;
-        report.host = host;
-        report
-    }
-
-    const SATURATED_HOST: HostReport = HostReport {
-        cpu_busy: 0.94,
-        cpu_kernel: 0.8,
-        saturated_s: 150.0,
-        spawns: 15_659,
-        peak_spawns_per_s: 712.0,
-        refused_accepts: 0,
-    };
-
-    #[test]
-    fn errors_on_a_saturated_host_are_blamed_on_the_host() {
-        let mut report = with_errors(900, 100, Some(SATURATED_HOST));
-        judge_host(&mut report);
-        assert_eq!(report.status, TargetStatus::Degraded);
-        let warning = report.warnings.last().unwrap();
-        assert!(warning.contains("100 of 1000 requests failed while this host's CPU was saturated"), "{warning}");
-        assert!(warning.contains("80 % of all its CPU time in the kernel; 15659 process starts"), "{warning}");
-        assert!(warning.contains("not the deployment model"), "{warning}");
-    }
-
-    #[test]
-    fn connections_coldbench_could_not_accept_degrade_the_run() {
-        let idle = HostReport { cpu_busy: 0.2, saturated_s: 0.0, refused_accepts: 37, ..SATURATED_HOST };
-        let mut report = with_errors(990, 10, Some(idle));
-        judge_host(&mut report);
-        assert_eq!(report.status, TargetStatus::Degraded);
-        assert!(report.warnings[0].contains("hit the open-file limit 37 times"), "{:?}", report.warnings);
-        assert!(report.warnings[0].contains("ulimit -n"), "{:?}", report.warnings);
-    }
-
-    #[test]
-    fn a_busy_host_without_errors_or_errors_on_an_idle_host_change_nothing() {
-        let mut clean = with_errors(1_000, 0, Some(SATURATED_HOST));
-        judge_host(&mut clean);
-        let idle = HostReport { cpu_busy: 0.2, saturated_s: 0.0, ..SATURATED_HOST };
-        let mut slow_target = with_errors(900, 100, Some(idle));
-        judge_host(&mut slow_target);
-        for report in [clean, slow_target] {
-            assert_eq!(report.status, TargetStatus::Complete);
-            assert!(report.warnings.is_empty(), "{:?}", report.warnings);
         }
     }
 }

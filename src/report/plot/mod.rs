@@ -9,6 +9,7 @@ mod init;
 mod latency;
 mod summary;
 mod timeline;
+mod usage;
 
 use std::io::Cursor;
 use std::sync::Once;
@@ -22,6 +23,7 @@ pub use init::InitHistogram;
 pub use latency::LatencySpectrum;
 pub use summary::SideBySide;
 pub use timeline::Timeline;
+pub use usage::Usage;
 
 use super::Exporter;
 use crate::analysis::Analysis;
@@ -152,6 +154,7 @@ pub fn all_charts() -> Vec<Box<dyn Exporter>> {
     all.extend(both(InitHistogram));
     all.extend(both(CostCurve));
     all.extend(both(SideBySide));
+    all.extend(both(Usage));
     all
 }
 
