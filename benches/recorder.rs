@@ -20,6 +20,7 @@ fn record(c: &mut Criterion) {
                 outcome: Outcome::Ok,
                 cold: Some(i % 100 == 0),
                 init: None,
+                cache: None,
             };
             recorder.record(black_box(&sample), start, 10);
         })

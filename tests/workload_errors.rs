@@ -170,3 +170,25 @@ fn resource_sizes_out_of_range_are_named_with_their_value() {
     let err = error_of(&GOOD.replace("kind = \"container\"", "kind = \"container\"\ncredits = \"sometimes\""));
     assert!(err.contains("targets[0]") && err.contains("`sometimes`, expected `standard` or `unlimited`"), "{err}");
 }
+
+#[test]
+fn cache_work_is_checked_seeded_and_explained() {
+    let with = |work: &str| GOOD.replace("[[targets]]", &format!("[function]\nwork = {work}\n[[targets]]"));
+    let good = "{ kind = \"cache\", keys = 100, capacity = 10, hit = \"1ms\", miss = \"20ms\" }";
+    let w = Workload::parse(Path::new("workloads/x.toml"), &with(good)).unwrap();
+    let coldbench::workload::Work::Cache(cache) = &w.spec.function.work else { panic!("{:?}", w.spec.function.work) };
+    assert_eq!((cache.zipf, cache.seed), (1.0, Some(w.spec.seed)), "Zipf(1) and the workload's seed by default");
+    let err = error_of(&with(&good.replace("capacity = 10", "capacity = 0")));
+    assert_eq!(err, "workloads/x.toml: function.work.capacity: must be 1 to 4294967296 entries, got 0");
+    let err = error_of(&with(&good.replace("keys = 100", "keys = 100, zipf = -1")));
+    assert!(err.starts_with("workloads/x.toml: function.work.zipf: must be an exponent"), "{err}");
+    // An Invoke API function cannot say hit or miss: the workload says so.
+    let function = with(good).replace("kind = \"container\"", "kind = \"function\"");
+    let w = Workload::parse(Path::new("workloads/x.toml"), &function).unwrap();
+    assert!(w.warnings.iter().any(|m| m.contains("event = \"http\"")), "{:?}", w.warnings);
+    // The simulator does not model which instance holds which key.
+    let err = coldbench::simulate::simulate_workload(&w, coldbench::cost::Pricing::embedded(), None, "now")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("the cache work's durations depend on which instance serves"), "{err}");
+}

@@ -51,6 +51,17 @@ async fn handle(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Inf
         }
         Work::Echo { .. } => body,
         Work::Fail { message } => return Ok(plain(StatusCode::INTERNAL_SERVER_ERROR, message)),
+        Work::Cache(cache) => {
+            let lookup = match cache.serve().await {
+                Ok(lookup) => lookup,
+                Err(err) => return Ok(plain(StatusCode::INTERNAL_SERVER_ERROR, format!("work failed: {err}"))),
+            };
+            let mut response = Response::new(Full::new(Bytes::from(lookup.body())));
+            let headers = response.headers_mut();
+            headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+            headers.insert(crate::http::CACHE_HEADER, http::HeaderValue::from_static(lookup.verdict()));
+            return Ok(response);
+        }
         blocking => match tokio::task::spawn_blocking(move || perform_blocking(&blocking, &[])).await {
             Ok(out) => Bytes::from(out),
             Err(err) => return Ok(plain(StatusCode::INTERNAL_SERVER_ERROR, format!("work failed: {err}"))),

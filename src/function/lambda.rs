@@ -58,6 +58,16 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
         serde_json::to_vec(&payload)?
     };
     let work = parse_request(&body).map_err(Error::from)?;
+    if let Work::Cache(cache) = &work {
+        // Only a function URL's response has headers to say hit or miss in; the body says it too.
+        let lookup = cache.serve().await?;
+        let body = String::from_utf8_lossy(&lookup.body()).into_owned();
+        if is_url_event {
+            let headers = json!({ "content-type": "application/json", crate::http::CACHE_HEADER: lookup.verdict() });
+            return Ok(json!({ "statusCode": 200, "headers": headers, "body": body }));
+        }
+        return Ok(serde_json::from_str(&body)?);
+    }
     let output = run(work, body).await?;
     if is_url_event {
         let text = String::from_utf8_lossy(&output).into_owned();

@@ -18,6 +18,8 @@ pub use server::{serve, Limits};
 pub const INSTANCE_HEADER: &str = "x-coldbench-instance";
 /// Stamped by the gateway: whether the instance was started for this request.
 pub const COLD_HEADER: &str = "x-coldbench-cold";
+/// `hit` or `miss`: how the demo function's `cache` work found its key.
+pub const CACHE_HEADER: &str = "x-coldbench-cache";
 /// Stamped by the gateway: the invocation's duration on its instance, in milliseconds.
 pub const DURATION_MS_HEADER: &str = "x-coldbench-duration-ms";
 /// Stamped by the gateway for function targets: the billed milliseconds.

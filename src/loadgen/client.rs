@@ -30,12 +30,14 @@ pub struct Reply {
     pub outcome: Outcome,
     pub cold: Option<bool>,
     pub init: Option<Duration>,
+    /// From `x-coldbench-cache`: the demo's cache work hit (`true`) or missed.
+    pub cache: Option<bool>,
 }
 
 impl Reply {
     /// A request that ended without a usable response.
     pub fn failed(outcome: Outcome) -> Self {
-        Self { outcome, cold: None, init: None }
+        Self { outcome, cold: None, init: None, cache: None }
     }
 }
 
@@ -94,7 +96,12 @@ fn classify(response: &Response<Incoming>) -> Reply {
         .and_then(|v| v.parse::<f64>().ok())
         .filter(|ms| ms.is_finite() && *ms >= 0.0)
         .map(|ms| Duration::from_secs_f64(ms / 1e3));
-    Reply { outcome, cold, init }
+    let cache = text(crate::http::CACHE_HEADER).and_then(|v| match v {
+        "hit" => Some(true),
+        "miss" => Some(false),
+        _ => None,
+    });
+    Reply { outcome, cold, init, cache }
 }
 
 /// hyper's connection state machine for one socket, polled by the task using the connection.

@@ -104,6 +104,7 @@ impl Shared {
             outcome: reply.outcome,
             cold: reply.cold,
             init: reply.init,
+            cache: reply.cache,
         };
         self.recorder.lock().expect("recorder lock").record(&sample, end, in_flight);
         self.live.done.fetch_add(1, Ordering::Relaxed);

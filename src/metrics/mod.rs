@@ -13,7 +13,7 @@ pub use invocation::{BillingRecord, FunctionStats, InvocationOutcome, Invocation
 pub use outcome::{Outcome, OutcomeCounts};
 pub use recorder::{interval_for, Recorder, Sample, INTERVAL, MAX_INTERVALS};
 pub use report::{
-    CreditsReport, FastForwardInfo, FunctionReport, Histograms, HostReport, InstanceReport, InstanceUsage,
+    CacheCounts, CreditsReport, FastForwardInfo, FunctionReport, Histograms, HostReport, InstanceReport, InstanceUsage,
     IntervalReport, KeepWarmReport, LoadMode, Measurement, RunReport, SimulationInfo, TargetKind, TargetReport,
     TargetStatus, UsageReport, UsageSample, UsageSecond, WorkloadInfo, SCHEMA_VERSION,
 };

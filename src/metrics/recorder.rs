@@ -8,7 +8,7 @@ use hdrhistogram::Histogram;
 
 use super::histogram::{encode, new_histogram, record_us, Summary};
 use super::outcome::{Outcome, OutcomeCounts};
-use super::report::{Histograms, IntervalReport, Measurement};
+use super::report::{CacheCounts, Histograms, IntervalReport, Measurement};
 
 /// Length of one interval of the time series.
 pub const INTERVAL: Duration = Duration::from_secs(1);
@@ -38,6 +38,8 @@ pub struct Sample {
     pub cold: Option<bool>,
     /// From `x-coldbench-init-ms`, on cold responses.
     pub init: Option<Duration>,
+    /// From `x-coldbench-cache`: a hit (`true`) or a miss of the demo's cache work.
+    pub cache: Option<bool>,
 }
 
 /// Collects samples into histograms, counts and per-second intervals.
@@ -51,6 +53,7 @@ pub struct Recorder {
     warm_latency: Histogram<u64>,
     init: Histogram<u64>,
     outcomes: OutcomeCounts,
+    cache: CacheCounts,
     intervals: Vec<IntervalReport>,
     current: IntervalAccumulator,
     /// When the current interval ends (saves a division per sample).
@@ -114,6 +117,7 @@ impl Recorder {
             warm_latency: new_histogram(),
             init: new_histogram(),
             outcomes: OutcomeCounts::default(),
+            cache: CacheCounts::default(),
             intervals: Vec::new(),
             current: IntervalAccumulator::new(0, length),
             current_end: start + length,
@@ -140,6 +144,11 @@ impl Recorder {
         let current = &mut self.current;
         current.requests += 1;
         current.max_in_flight = current.max_in_flight.max(in_flight);
+        match sample.cache {
+            Some(true) => self.cache.hits += 1,
+            Some(false) => self.cache.misses += 1,
+            None => {}
+        }
         match sample.outcome {
             Outcome::Ok => current.ok += 1,
             Outcome::Throttled => current.throttled += 1,
@@ -223,6 +232,7 @@ impl Recorder {
                 warm_latency: encode(&self.warm_latency),
             },
             outcomes: self.outcomes,
+            cache: self.cache,
             intervals: self.intervals,
         }
     }
@@ -241,7 +251,7 @@ mod tests {
 
     fn sample(outcome: Outcome, ms: u64, cold: Option<bool>) -> Sample {
         let d = Duration::from_millis(ms);
-        Sample { latency: d, service: d, lag: Duration::ZERO, outcome, cold, init: cold.map(|_| d) }
+        Sample { latency: d, service: d, lag: Duration::ZERO, outcome, cold, init: cold.map(|_| d), cache: None }
     }
 
     #[test]

@@ -355,6 +355,9 @@ pub struct Measurement {
     pub cold: u64,
     /// Responses marked warm.
     pub warm: u64,
+    /// Lookups of the demo's `cache` work, from responses that said hit or miss.
+    #[serde(default, skip_serializing_if = "CacheCounts::is_empty")]
+    pub cache: CacheCounts,
     /// Whole-run histograms, encoded (base64 of compressed HdrHistogram V2).
     pub histograms: Histograms,
     /// One entry per interval of the run: a second, or longer for simulated and fast-forwarded
@@ -369,6 +372,25 @@ impl Measurement {
             [first, second, ..] if second.start_s > first.start_s => second.start_s - first.start_s,
             _ => 1.0,
         }
+    }
+}
+
+/// How the demo function's `cache` work found its keys.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheCounts {
+    pub hits: u64,
+    pub misses: u64,
+}
+
+impl CacheCounts {
+    /// No lookup was reported.
+    pub fn is_empty(&self) -> bool {
+        self.hits + self.misses == 0
+    }
+
+    /// Hits per lookup, when there were any.
+    pub fn hit_ratio(&self) -> Option<f64> {
+        (!self.is_empty()).then(|| self.hits as f64 / (self.hits + self.misses) as f64)
     }
 }
 

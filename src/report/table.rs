@@ -42,6 +42,12 @@ pub fn comparison_rows(report: &RunReport, analysis: &Analysis) -> Rows {
     row("warm p50 / p99", &|t| pair(&t.measurement.warm_latency));
     row("init p50 / p99", &|t| pair(&t.measurement.init));
     row("throttled", &|t| t.measurement.outcomes.throttled.to_string());
+    if targets.iter().any(|t| !t.measurement.cache.is_empty()) {
+        row("cache hit ratio", &|t| {
+            let c = t.measurement.cache;
+            c.hit_ratio().map_or("-".to_string(), |r| format!("{:.1} % of {}", r * 100.0, c.hits + c.misses))
+        });
+    }
     if targets.iter().any(|t| t.function.as_ref().is_some_and(|f| !f.invocations.cpu_us.is_empty())) {
         row("CPU per invocation p50 / p99", &|t| {
             t.function

@@ -78,7 +78,8 @@ pub fn simulate_container(
         let waited = done - t;
         let (latency, outcome) = if waited > c.timeout { (c.timeout, Outcome::Timeout) } else { (waited, Outcome::Ok) };
         in_flight.push(Reverse(t + latency));
-        let sample = Sample { latency, service: work, lag: Duration::ZERO, outcome, cold: Some(false), init: None };
+        let sample =
+            Sample { latency, service: work, lag: Duration::ZERO, outcome, cold: Some(false), init: None, cache: None };
         recorder.record(&sample, base + t + latency, in_flight.len() as u64);
     }
     let instances = served

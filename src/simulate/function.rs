@@ -167,7 +167,7 @@ fn ping_round(
 }
 
 fn sample(latency: Duration, outcome: Outcome, cold: Option<bool>, init: Option<Duration>) -> Sample {
-    Sample { latency, service: latency, lag: Duration::ZERO, outcome, cold, init }
+    Sample { latency, service: latency, lag: Duration::ZERO, outcome, cold, init, cache: None }
 }
 
 #[cfg(test)]

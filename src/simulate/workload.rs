@@ -33,6 +33,14 @@ pub fn simulate_workload(
     calibration: Option<Calibration<'_>>,
     started_at: &str,
 ) -> anyhow::Result<RunReport> {
+    if matches!(workload.spec.function.work, crate::workload::Work::Cache(_)) && calibration.is_none() {
+        anyhow::bail!(
+            "{}: function.work: the cache work's durations depend on which instance serves which request, which \
+             the simulator does not model; measure it with `coldbench run`, or simulate with `--calibrate \
+             results.json` to replay a measured run's durations",
+            workload.path.display()
+        );
+    }
     let wall = Instant::now();
     let mut info = workload.info()?;
     // The workload's warnings are about real-time runs (e.g. sparse traffic taking days).

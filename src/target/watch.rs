@@ -42,7 +42,7 @@ async fn sample_host(
         // No host counters (not Linux): the instances' cgroups may still be read.
         let mut seconds = EverySecond::start(stop).await;
         while seconds.next().await {
-            instances.sample();
+            instances = instances.sample_off_thread().await;
         }
         return (None, instances.finish().map(|(usage, _)| usage));
     };
@@ -52,7 +52,7 @@ async fn sample_host(
     let (mut saturated, mut peak_spawns) = (0.0, 0.0_f64);
     let mut seconds = EverySecond::start(stop).await;
     while seconds.next().await {
-        instances.sample();
+        instances = instances.sample_off_thread().await;
         let Some(now) = crate::host::CpuTimes::now() else { break };
         let spawns = crate::host::spawns();
         if let Some(shares) = now.shares_since(&last) {
@@ -129,6 +129,17 @@ impl InstanceSampler {
             used_total: 0.0,
             withheld_total: 0.0,
         }
+    }
+
+    /// Samples on a blocking thread: a thousand instances are thousands of small file reads,
+    /// which must not hold up the load generator's executor.
+    async fn sample_off_thread(mut self) -> Self {
+        tokio::task::spawn_blocking(move || {
+            self.sample();
+            self
+        })
+        .await
+        .expect("sampling does not panic")
     }
 
     fn sample(&mut self) {

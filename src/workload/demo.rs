@@ -66,6 +66,43 @@ pub enum Work {
     },
     /// Fault injection: the process exits with `code` in the middle of the request.
     Exit { code: i32 },
+    /// Look a key up in the instance's own cache (state per instance, kept while it lives).
+    Cache(CacheWork),
+}
+
+/// The `cache` work kind: each request draws a key from a Zipf distribution over `keys` (rank 1
+/// the most popular), looks it up in an LRU of `capacity` entries held by the instance, and
+/// costs `hit` or `miss` (then the key is stored). An instance draws its keys with `seed` mixed
+/// with its own identity, so runs repeat and instances differ.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheWork {
+    pub keys: u64,
+    pub capacity: usize,
+    /// The Zipf exponent: 0 draws every key alike; about 1 is typical of web caches.
+    #[serde(default = "default_zipf")]
+    pub zipf: f64,
+    pub hit: HumanDuration,
+    pub miss: HumanDuration,
+    /// How a hit or miss costs its time: `sleep` (waiting on a store) or `cpu` (computing).
+    #[serde(default)]
+    pub cost: CacheCost,
+    /// Default: the workload's seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+}
+
+/// How the `cache` work spends a hit's or a miss's time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheCost {
+    #[default]
+    Sleep,
+    Cpu,
+}
+
+fn default_zipf() -> f64 {
+    1.0
 }
 
 fn default_failure() -> String {
@@ -93,6 +130,8 @@ impl Work {
     pub fn nominal_duration(&self) -> Duration {
         match self {
             Work::Sleep { duration } | Work::Cpu { duration: Some(duration), .. } => duration.0,
+            // Unused: `simulate` takes cache work only calibrated from a measured run.
+            Work::Cache(cache) => cache.miss.0,
             Work::Cpu { .. } | Work::Alloc { .. } => Duration::from_millis(1),
             Work::Echo { .. } | Work::Fail { .. } | Work::Panic { .. } | Work::Exit { .. } => {
                 Duration::from_micros(100)
@@ -103,6 +142,7 @@ impl Work {
     /// Whether the work blocks a thread (and so must not run on an async executor thread).
     pub fn is_blocking(&self) -> bool {
         matches!(self, Work::Cpu { .. } | Work::Alloc { .. } | Work::Panic { .. } | Work::Exit { .. })
+            || matches!(self, Work::Cache(c) if c.cost == CacheCost::Cpu)
     }
 }
 
@@ -132,6 +172,15 @@ mod tests {
             Work::Cpu { duration: None, rounds: Some(10) },
             Work::Alloc { memory_mb: 1 },
             Work::Echo { payload_bytes: 3 },
+            Work::Cache(CacheWork {
+                keys: 100,
+                capacity: 10,
+                zipf: 1.1,
+                hit: HumanDuration(Duration::from_millis(1)),
+                miss: HumanDuration(Duration::from_millis(20)),
+                cost: CacheCost::Cpu,
+                seed: Some(7),
+            }),
         ];
         for work in cases {
             assert_eq!(parse_request(&work.request_body()).unwrap(), work);

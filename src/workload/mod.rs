@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use arrival::{ArrivalProcess, Schedule, Stage, SECONDS_PER_DAY};
-pub use demo::{parse_request, Init, Work, ENV_INIT_DELAY, ENV_INIT_MEMORY_MB};
+pub use demo::{parse_request, CacheCost, CacheWork, Init, Work, ENV_INIT_DELAY, ENV_INIT_MEMORY_MB};
 pub use duration::HumanDuration;
 pub use keep_alive::KeepAliveSetting;
 pub use spec::{

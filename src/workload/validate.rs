@@ -25,6 +25,9 @@ pub(super) fn validate(path: &Path, mut spec: WorkloadSpec) -> Result<Workload, 
     check_header(&spec).map_err(|(f, m)| fail(&f, m))?;
     let arrivals = arrival_process(path, &spec.traffic).map_err(|(f, m)| fail(&f, m))?;
     check_function(&spec.function.work).map_err(|(f, m)| fail(&format!("function.work.{f}"), m))?;
+    if let Work::Cache(cache) = &mut spec.function.work {
+        cache.seed.get_or_insert(spec.seed);
+    }
     if spec.function.init.memory_mb > MAX_MEMORY_MB {
         return Err(fail(
             "function.init.memory_mb",
@@ -162,8 +165,25 @@ fn check_function(work: &Work) -> Result<(), FieldError> {
         Work::Alloc { memory_mb } if *memory_mb > MAX_MEMORY_MB => {
             Err(field_error("memory_mb", format!("must be at most {MAX_MEMORY_MB}, got {memory_mb}")))
         }
+        Work::Cache(c) => check_cache(c),
         _ => Ok(()),
     }
+}
+
+/// Most keys and entries of the `cache` work: far past any cache an instance's memory holds.
+const MAX_CACHE_KEYS: u64 = 1 << 32;
+
+fn check_cache(c: &super::CacheWork) -> Result<(), FieldError> {
+    if !(1..=MAX_CACHE_KEYS).contains(&c.keys) {
+        return Err(field_error("keys", format!("must be 1 to {MAX_CACHE_KEYS}, got {}", c.keys)));
+    }
+    if c.capacity == 0 || c.capacity as u64 > MAX_CACHE_KEYS {
+        return Err(field_error("capacity", format!("must be 1 to {MAX_CACHE_KEYS} entries, got {}", c.capacity)));
+    }
+    if !(c.zipf.is_finite() && (0.0..=10.0).contains(&c.zipf)) {
+        return Err(field_error("zipf", format!("must be an exponent from 0 (uniform) to 10, got {}", c.zipf)));
+    }
+    Ok(())
 }
 
 /// Fast-forward moves the clock of coldbench and its local targets; a remote URL keeps real time.
@@ -337,6 +357,19 @@ pub(super) fn warnings(spec: &WorkloadSpec, arrivals: &ArrivalProcess) -> Vec<St
             "the traffic is expected to send {expected:.2} requests in {}: the run may send none",
             spec.duration
         ));
+    }
+    if matches!(spec.function.work, Work::Cache(_)) {
+        for target in &spec.targets {
+            if let TargetSpec::Function(f) = target {
+                if f.event == crate::lambda::EventShape::Invoke {
+                    out.push(format!(
+                        "target {}: an Invoke API response has no headers to say whether the cache hit, so its hit \
+                         ratio is not measured; `event = \"http\"` (a function URL) reports it",
+                        f.name
+                    ));
+                }
+            }
+        }
     }
     out
 }
