@@ -99,6 +99,13 @@ fn detect(pid: u32) -> Result<Hierarchy, String> {
             format!("cannot enable the cpu and memory controllers in {}: {e}", run.cpu.display())
         })?;
     }
+    // However this process ends normally (a command's end, a test binary's exit), the run
+    // group goes with it, even if no instance group's drop was the last to remove it.
+    extern "C" fn remove_at_exit() {
+        remove_run_groups(std::process::id());
+    }
+    // SAFETY: registering a plain function with no captured state; it runs once, at exit.
+    unsafe { libc::atexit(remove_at_exit) };
     Ok(Hierarchy { version, run })
 }
 
