@@ -103,3 +103,111 @@ pub fn billed_ms(duration: Duration, init: Option<Duration>, mode: BillingMode) 
     };
     u64::try_from(billed.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX)
 }
+
+/// Platform time of a cold start before Init begins — placement, code download, micro-VM start:
+/// client-visible, but neither billed nor in Init Duration (operator guide,
+/// execution-environments.html). The default is Firecracker's published start-up bound: "≤ 125
+/// ms to go from receiving the InstanceStart API call to the start of the Linux guest
+/// user-space /sbin/init" (firecracker SPECIFICATION.md); placement and code download add to
+/// it on Lambda, so it is a floor, not a typical figure.
+pub const DEFAULT_PLATFORM_OVERHEAD: Duration = Duration::from_millis(125);
+
+/// `platform_overhead` as a workload writes it: `"125ms"` (fixed; `"0ms"` turns it off) or
+/// `"uniform:50ms-300ms"` (each instance its own draw, seeded).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlatformOverhead {
+    Fixed(Duration),
+    Uniform { low: Duration, high: Duration },
+}
+
+impl Default for PlatformOverhead {
+    fn default() -> Self {
+        PlatformOverhead::Fixed(DEFAULT_PLATFORM_OVERHEAD)
+    }
+}
+
+impl PlatformOverhead {
+    /// Parses a setting; the error says which forms are accepted.
+    ///
+    /// # Errors
+    /// Text that is neither form, or a range whose low end is above its high end.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let duration = |d: &str| humantime::parse_duration(d.trim()).map_err(|e| format!("{d:?}: {e}"));
+        let forms = "a duration like 125ms (0ms: off) or uniform:<low>-<high>";
+        match text.trim().strip_prefix("uniform:") {
+            Some(range) => {
+                let (low, high) = range.split_once('-').ok_or_else(|| format!("{text:?}: expected {forms}"))?;
+                let (low, high) = (duration(low)?, duration(high)?);
+                if low > high {
+                    return Err(format!("{text:?}: the low end is above the high end"));
+                }
+                Ok(PlatformOverhead::Uniform { low, high })
+            }
+            None => duration(text).map(PlatformOverhead::Fixed).map_err(|e| format!("{e} ({forms})")),
+        }
+    }
+
+    /// Instance `id`'s overhead in a run seeded with `seed`: the real runtime and the simulator
+    /// number instances alike, so they draw the same.
+    pub fn for_instance(&self, seed: u64, id: u64) -> Duration {
+        match *self {
+            PlatformOverhead::Fixed(d) => d,
+            PlatformOverhead::Uniform { low, high } => {
+                // splitmix64 of the pair: a uniform draw in [0, 1) per instance.
+                let mut z = seed ^ id.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                let u = (z ^ (z >> 31)) as f64 / 2f64.powi(64);
+                low + (high - low).mul_f64(u)
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for PlatformOverhead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use humantime::format_duration as human;
+        match *self {
+            PlatformOverhead::Fixed(d) => write!(f, "{}", human(d)),
+            PlatformOverhead::Uniform { low, high } => {
+                write!(f, "uniform:{}-{}", human(low), human(high))
+            }
+        }
+    }
+}
+
+impl Serialize for PlatformOverhead {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for PlatformOverhead {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        // Named here: serde loses the field's name inside a target's tagged enum.
+        PlatformOverhead::parse(&text).map_err(|e| serde::de::Error::custom(format!("platform_overhead: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platform_overhead_parses_prints_back_and_draws_within_its_range() {
+        assert_eq!(PlatformOverhead::default(), PlatformOverhead::Fixed(Duration::from_millis(125)));
+        for text in ["0s", "125ms", "uniform:50ms-300ms"] {
+            assert_eq!(PlatformOverhead::parse(text).unwrap().to_string(), text);
+        }
+        let uniform = PlatformOverhead::parse("uniform:50ms-300ms").unwrap();
+        let draws: Vec<Duration> = (0..1_000).map(|id| uniform.for_instance(7, id)).collect();
+        assert!(draws.iter().all(|d| (Duration::from_millis(50)..=Duration::from_millis(300)).contains(d)));
+        let mean = draws.iter().sum::<Duration>() / 1_000;
+        assert!((Duration::from_millis(160)..Duration::from_millis(190)).contains(&mean), "{mean:?}");
+        assert_eq!(uniform.for_instance(7, 3), uniform.for_instance(7, 3), "seeded: the same instance, the same draw");
+        assert_ne!(uniform.for_instance(7, 3), uniform.for_instance(8, 3));
+        assert!(PlatformOverhead::parse("uniform:300ms-50ms").unwrap_err().contains("low end is above"));
+        assert!(PlatformOverhead::parse("fast").unwrap_err().contains("uniform:<low>-<high>"));
+    }
+}

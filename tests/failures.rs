@@ -232,6 +232,9 @@ work = { kind = "sleep", duration = "500ms" }
 [[targets]]
 name = "fn"
 kind = "function"
+# Without platform time the first instances start at once, and some requests succeed; with it
+# the requests waiting on it hold every descriptor first.
+platform_overhead = "0ms"
 "#,
     );
     let out = dir.path().join("out");

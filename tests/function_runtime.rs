@@ -520,3 +520,24 @@ async fn a_runtime_sums_its_invocations_and_streams_their_records() {
     assert!(ids.iter().all(|id| id.starts_with("fn/")), "{ids:?}");
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cold_start_waits_for_the_platform_before_init_and_is_not_billed_for_it() {
+    let overhead = Duration::from_millis(300);
+    let h = Harness::start(|c| c.pool.platform_overhead = coldbench::lambda::PlatformOverhead::Fixed(overhead)).await;
+    let started = std::time::Instant::now();
+    let cold = h.invoke(r#"{"kind":"sleep","duration":"5ms"}"#).await;
+    let latency = started.elapsed();
+    assert_eq!(cold.status, 200, "{}", cold.text());
+    let warm = h.invoke(r#"{"kind":"sleep","duration":"5ms"}"#).await;
+    assert_eq!(warm.status, 200);
+    let records = h.records();
+    let first = &records[0];
+    assert!(first.cold && !records[1].cold, "{records:?}");
+    let init = Duration::from_secs_f64(first.init_ms.unwrap() / 1e3);
+    let duration = Duration::from_secs_f64(first.duration_ms / 1e3);
+    // The caller waited for the platform on top of Init and the invocation; neither counts it.
+    assert!(latency >= overhead + init + duration, "{latency:?} < {overhead:?} + {init:?} + {duration:?}");
+    assert!(u128::from(first.billed_ms) <= (init + duration).as_millis() + 1, "{first:?}");
+    h.stop().await;
+}

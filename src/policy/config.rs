@@ -83,6 +83,16 @@ pub struct PoolConfig {
     pub reuse: Reuse,
     /// Seeds keep-alive draws.
     pub seed: u64,
+    /// Platform time before a cold instance's Init begins (not billed, not in Init Duration).
+    pub platform_overhead: lambda::PlatformOverhead,
+}
+
+impl PoolConfig {
+    /// The platform time before instance `id`'s process starts, the same in the runtime and
+    /// the simulator.
+    pub fn platform_overhead_of(&self, id: InstanceId) -> Duration {
+        self.platform_overhead.for_instance(self.seed, id)
+    }
 }
 
 impl Default for PoolConfig {
@@ -96,6 +106,7 @@ impl Default for PoolConfig {
             provisioned: 0,
             reuse: Reuse::Mru,
             seed: 0,
+            platform_overhead: lambda::PlatformOverhead::default(),
         }
     }
 }

@@ -79,9 +79,12 @@ pub fn comparison_rows(report: &RunReport, analysis: &Analysis) -> Rows {
     if targets.iter().any(|t| t.usage.is_some()) {
         // Seconds the host's CPUs, not the instances' quotas, set their speed.
         row("host-bound seconds", &|t| match (t.host, &t.usage) {
-            (Some(h), Some(_)) => {
+            // A woken thread always waits a little for a CPU: the share matters only when seconds
+            // were bound by it.
+            (Some(h), Some(_)) if h.host_bound_s > 0.0 => {
                 format!("{:.0} s ({:.0} % of wanted CPU withheld)", h.host_bound_s, h.withheld_share * 100.0)
             }
+            (Some(_), Some(_)) => "0 s".to_string(),
             _ => "-".to_string(),
         });
     }

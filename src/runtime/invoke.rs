@@ -113,7 +113,13 @@ async fn acquire(inner: &Arc<Inner>, request_id: &str) -> Result<(Arc<FunctionIn
             found.map(|i| (i, false)).ok_or_else(|| Box::new(lost_instance(inner, id, request_id)))
         }
         Decision::Cold(id) => {
-            let provisioned = inner.pool.lock().expect("pool lock").is_provisioned(id);
+            let (provisioned, platform) = {
+                let pool = inner.pool.lock().expect("pool lock");
+                (pool.is_provisioned(id), inner.config.pool.platform_overhead_of(id))
+            };
+            // Placement, code download and micro-VM start: before Init, so the caller waits for
+            // it but Init Duration and billing do not count it.
+            crate::time::timer::sleep_precisely(platform).await;
             match FunctionInstance::spawn(&inner.config, id, provisioned, inner.config.log.clone()).await {
                 Ok(instance) => {
                     let instance = Arc::new(instance);

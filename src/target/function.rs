@@ -337,6 +337,7 @@ pub fn pool_config(workload: &Workload, spec: &FunctionTargetSpec) -> anyhow::Re
         provisioned: spec.provisioned,
         reuse: spec.reuse,
         seed: workload.spec.seed,
+        platform_overhead: spec.platform_overhead,
         ..PoolConfig::default()
     })
 }

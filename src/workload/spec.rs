@@ -261,6 +261,11 @@ pub struct FunctionTargetSpec {
     pub provisioned: usize,
     #[serde(default)]
     pub reuse: crate::lambda::Reuse,
+    /// Platform time of a cold start before Init (placement, code download, micro-VM start):
+    /// `"125ms"` (default, Firecracker's start-up bound), `"0ms"` (off) or
+    /// `"uniform:<low>-<high>"`. Client-visible; not billed, not in Init Duration.
+    #[serde(default)]
+    pub platform_overhead: crate::lambda::PlatformOverhead,
     /// `invoke` (Lambda Invoke API) or `http` (function URL, payload format 2.0).
     #[serde(default)]
     pub event: crate::lambda::EventShape,
