@@ -262,3 +262,34 @@ platform_overhead = "0ms"
     assert!(!outcomes.contains(&"init_error"), "no Runtime.InvalidEntrypoint: {csv}");
     assert!(stderr.contains("coldbench's own") && stderr.contains("ulimit -n"), "{stderr}");
 }
+
+#[test]
+fn a_program_that_is_not_a_lambda_runtime_is_named_as_such_with_its_output_and_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let workload = |command: &str| {
+        write_workload(
+            dir.path(),
+            "w.toml",
+            &format!(
+                "name = \"notlambda\"\nduration = \"1s\"\n[traffic]\npattern = \"constant\"\nrate = 2\n\
+                 [[targets]]\nname = \"fn\"\nkind = \"function\"\ninit_timeout = \"1s\"\nplatform_overhead = \"0ms\"\n\
+                 command = {command}\n"
+            ),
+        )
+    };
+    let run = |path: &std::path::Path| {
+        let output =
+            coldbench().args(["run", "--quiet", "--out"]).arg(dir.path().join("out")).arg(path).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "the target failed");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let stderr = run(&workload(r#"["sh", "-c", "echo no runtime API here; exit 0"]"#));
+    assert!(stderr.contains("exited with exit status 0 before calling /next"), "{stderr}");
+    assert!(stderr.contains("its output ends with:\nno runtime API here"), "{stderr}");
+    assert!(stderr.contains("fn.function.log"), "the log is named: {stderr}");
+    let stderr = run(&workload(r#"["true"]"#));
+    assert!(stderr.contains("exited with exit status 0 before calling /next"), "{stderr}");
+    let stderr = run(&workload(r#"["sh", "-c", "echo waiting; sleep 30"]"#));
+    assert!(stderr.contains("did not call /next within its init_timeout of 1 s"), "{stderr}");
+    assert!(stderr.contains("waiting"), "{stderr}");
+}

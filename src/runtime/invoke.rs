@@ -166,6 +166,7 @@ struct Ended<'a> {
 
 fn init_failed(inner: &Arc<Inner>, instance: &Arc<FunctionInstance>, request_id: &str, end: InitEnd) -> Invoked {
     discard(inner, instance.id);
+    inner.init_failure.lock().expect("init failure lock").get_or_insert_with(|| diagnose(inner, instance, &end));
     let init = Some(instance.spawned_at.elapsed());
     let body = match end {
         InitEnd::Failed { body, .. } if !body.is_empty() => body,
@@ -290,6 +291,27 @@ fn discard(inner: &Arc<Inner>, id: InstanceId) {
 }
 
 /// `exit status 3`, `signal: killed`: how Lambda describes a runtime's end.
+/// What a failed Init tells the person running coldbench: which instance, what it did, and
+/// the end of its output — a program that is not a Lambda runtime exits or hangs before `/next`.
+fn diagnose(inner: &Arc<Inner>, instance: &FunctionInstance, end: &InitEnd) -> String {
+    let what = match end {
+        InitEnd::Exited(status) => format!("exited with {} before calling /next", describe_exit(*status)),
+        InitEnd::TimedOut | InitEnd::Ready(_) => {
+            format!("did not call /next within its init_timeout of {} s", inner.config.init_timeout.as_secs_f64())
+        }
+        InitEnd::Failed { error_type, body } => {
+            let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+            let field = |key: &str| parsed.as_ref().and_then(|v| v.get(key)?.as_str().map(str::to_string));
+            let kind = field("errorType").or_else(|| error_type.clone()).unwrap_or_else(|| "Runtime.Unknown".into());
+            format!("reported an Init error, {kind}: {}", field("errorMessage").unwrap_or_default())
+        }
+    };
+    let tail = instance.tail();
+    let lines: Vec<&str> = tail.lines().collect();
+    let last = lines[lines.len().saturating_sub(10)..].join("\n");
+    format!("instance {} {what}; its output ends with:\n{last}", instance.name)
+}
+
 fn describe_exit(status: ExitStatus) -> String {
     match (status.code(), status.signal()) {
         (Some(code), _) => format!("exit status {code}"),

@@ -168,6 +168,9 @@ struct Inner {
     shutdown: CancellationToken,
     /// Holds the keep-alive policy's next pre-warm, so that fast-forward does not jump past it.
     prewarm_alarm: Alarm,
+    /// What the first instance that failed its Init did, in words for the terminal: the
+    /// invocation's own error is Lambda's terse one.
+    init_failure: Mutex<Option<String>>,
 }
 
 /// The local function runtime, served through the gateway as a [`Backend`].
@@ -192,6 +195,7 @@ impl FunctionRuntime {
             pool: Mutex::new(pool),
             instances: Mutex::new(HashMap::new()),
             summary: Mutex::new(InvocationSummary::default()),
+            init_failure: Mutex::new(None),
             shutdown: CancellationToken::new(),
         });
         let runtime = Self { inner };
@@ -231,6 +235,12 @@ impl FunctionRuntime {
     /// The user invocations so far, summed.
     pub fn summary(&self) -> InvocationSummary {
         self.inner.summary.lock().expect("summary lock").clone()
+    }
+
+    /// How the first instance that failed its Init failed, with the end of its output: "exited
+    /// with exit status 1 before calling /next …", "did not call /next within 10 s …".
+    pub fn init_failure(&self) -> Option<String> {
+        self.inner.init_failure.lock().expect("init failure lock").clone()
     }
 
     /// Instance counters so far.

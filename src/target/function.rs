@@ -23,6 +23,8 @@ use crate::workload::{FunctionTargetSpec, Network, Workload};
 /// On-demand instances; the runtime, its gateway, pinger and sampler while they run.
 pub struct FunctionTarget<'a> {
     spec: &'a FunctionTargetSpec,
+    /// Where the function's output and START / END / REPORT lines go, when they are kept.
+    log: Option<std::path::PathBuf>,
     running: Option<Running>,
     /// Said in the report: what the run could not do as asked.
     warnings: Vec<String>,
@@ -40,7 +42,7 @@ struct Running {
 
 impl<'a> FunctionTarget<'a> {
     pub fn new(spec: &'a FunctionTargetSpec) -> Self {
-        Self { spec, running: None, warnings: Vec::new(), resources: None }
+        Self { spec, running: None, warnings: Vec::new(), resources: None, log: None }
     }
 }
 
@@ -55,6 +57,7 @@ impl Target for FunctionTarget<'_> {
 
     async fn start(&mut self, run: &Run<'_>) -> Result<Endpoint, StartError> {
         let spec = self.spec;
+        self.log = run.options.log_dir.map(|dir| dir.join(format!("{}.function.log", spec.name)));
         let mut config = function_config(run.workload, spec, &run.options, &run.clock)
             .map_err(|e| StartError::Failed(format!("{e:#}")))?;
         let consequence = "every instance has the whole host's CPU and memory, so CPU-bound latency, billed \
@@ -126,10 +129,12 @@ impl Target for FunctionTarget<'_> {
         let stats = running.runtime.stats();
         let mut function = function_report(self.spec, stats, invocations.billed_ms_total, alive_per_second, pings);
         function.invocations = invocations;
+        let log = self.log.as_ref().map_or(String::new(), |path| format!("\n(the function's log: {})", path.display()));
         Part {
             function: Some(function),
             warnings: std::mem::take(&mut self.warnings),
             resources: self.resources.take(),
+            diagnosis: running.runtime.init_failure().map(|d| format!("{d}{log}")),
             ..Part::default()
         }
     }

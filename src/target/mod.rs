@@ -93,6 +93,9 @@ pub struct Part {
     pub warnings: Vec<String>,
     /// How CPU and memory were given to its instances (see [`TargetReport::resources`]).
     pub resources: Option<String>,
+    /// What went wrong in the instances' start-up, in words (a failed Init: what the program
+    /// did and the end of its output), for the target's error or a warning.
+    pub diagnosis: Option<String>,
 }
 
 /// Why a target produced no endpoint.
@@ -201,6 +204,12 @@ pub async fn measure_with<T: Target>(mut target: T, run: &Run<'_>) -> TargetRepo
     report.instances = part.instances;
     report.warnings.extend(part.warnings);
     report.resources = part.resources;
+    if let Some(diagnosis) = part.diagnosis {
+        match (&report.status, &report.error) {
+            (TargetStatus::Failed, Some(error)) => report.error = Some(format!("{error}: {diagnosis}")),
+            _ => report.warnings.push(format!("an instance failed its Init: {diagnosis}")),
+        }
+    }
     for instance in &report.instances {
         if let (Some(after), Some(how)) = (instance.died_after_s, &instance.exit) {
             report.warnings.push(format!(
