@@ -541,3 +541,49 @@ async fn a_cold_start_waits_for_the_platform_before_init_and_is_not_billed_for_i
     assert!(u128::from(first.billed_ms) <= (init + duration).as_millis() + 1, "{first:?}");
     h.stop().await;
 }
+
+/// A shell bootstrap that answers one invocation and then exits, idle, without being asked.
+const ONE_SHOT_BOOTSTRAP: &str = r#"
+HEADERS="$(mktemp)"
+curl -sS -LD "$HEADERS" "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/next" > /dev/null
+ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
+rm -f "$HEADERS"
+curl -sS -X POST "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/$ID/response" -d '{"ok":true}' > /dev/null
+exit 0
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_that_dies_while_idle_is_discarded_and_the_next_invocation_starts_cold() {
+    if std::process::Command::new("curl").arg("--version").output().is_err() {
+        eprintln!("skipped: curl is not installed (the shell bootstrap needs it)");
+        return;
+    }
+    let lines = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = Arc::clone(&lines);
+    let h = Harness::start(move |c| {
+        c.command = vec!["sh".into(), "-c".into(), ONE_SHOT_BOOTSTRAP.into()];
+        c.pool.platform_overhead = coldbench::lambda::PlatformOverhead::Fixed(Duration::ZERO);
+        c.log = Some(Arc::new(move |line: &str| sink.lock().unwrap().push(line.to_string())));
+    })
+    .await;
+    // Each instance serves one invocation and exits: back to back (the next one may find it
+    // still exiting) and after it is surely gone, every caller gets its answer.
+    for n in 0..4 {
+        let reply = h.invoke("{}").await;
+        assert_eq!((reply.status, reply.text().as_str()), (200, r#"{"ok":true}"#), "invocation {n}");
+        if n == 1 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+    let records = h.records();
+    assert!(records.iter().all(|r| r.cold && r.outcome == InvocationOutcome::Success), "{records:?}");
+    let stats = h.runtime.stats();
+    assert_eq!(stats.instances_started, 4, "{stats:?}");
+    assert!(stats.died_idle >= 3, "three idle deaths were noticed at least: {stats:?}");
+    assert!(
+        lines.lock().unwrap().iter().any(|l| l.contains("exited while idle (exit status 0)")),
+        "{:?}",
+        lines.lock().unwrap()
+    );
+    h.stop().await;
+}

@@ -60,6 +60,10 @@ pub struct FunctionStats {
     pub evicted_lifetime: u64,
     /// Instances removed after a timeout, crash or failed Init.
     pub discarded: u64,
+    /// Of those, instances whose runtime exited while they had no invocation (no caller was
+    /// blamed; the next invocation went to another instance).
+    #[serde(default)]
+    pub died_idle: u64,
     pub throttled: u64,
     /// Instances the hybrid keep-alive started ahead of demand.
     #[serde(default)]

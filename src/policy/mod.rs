@@ -430,6 +430,8 @@ impl From<PoolStats> for crate::metrics::FunctionStats {
             throttled: s.throttled,
             prewarmed: s.prewarmed,
             peak_instances: s.peak_alive,
+            // The pool does not see processes; the runtime fills this in.
+            died_idle: 0,
         }
     }
 }

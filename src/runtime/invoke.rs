@@ -50,36 +50,53 @@ impl Invoked {
 /// Runs one invocation.
 pub(super) async fn invoke(inner: &Arc<Inner>, payload: Bytes, client_context: Option<String>) -> Invoked {
     let request_id = new_request_id();
-    let (instance, cold) = match acquire(inner, &request_id).await {
-        Ok(found) => found,
-        Err(invoked) => return *invoked,
-    };
-    let mut init = None;
-    if cold {
-        let deadline = instance.spawned_at + inner.config.init_timeout;
-        match instance.wait_initialized(deadline).await {
-            InitEnd::Ready(took) => init = Some(took),
-            failed => return init_failed(inner, &instance, &request_id, failed),
+    // An instance that died while idle never took the event: it belongs to nobody, and the
+    // event goes to another instance (a fresh one if none is idle), as on Lambda.
+    let mut attempts = 0;
+    let (instance, cold, init, reply_rx, taken_at) = loop {
+        attempts += 1;
+        let (instance, cold) = match acquire(inner, &request_id).await {
+            Ok(found) => found,
+            Err(invoked) => return *invoked,
+        };
+        let mut init = None;
+        if cold {
+            let deadline = instance.spawned_at + inner.config.init_timeout;
+            match instance.wait_initialized(deadline).await {
+                InitEnd::Ready(took) => init = Some(took),
+                failed => return init_failed(inner, &instance, &request_id, failed),
+            }
         }
-    }
-    let (taken_tx, taken_rx) = oneshot::channel();
-    let (reply_tx, reply_rx) = oneshot::channel();
-    let event = Event { request_id: request_id.clone(), payload, client_context, taken: taken_tx, reply: reply_tx };
-    let delivered = instance.deliver(event).await;
-    // A warm instance may still be finishing its previous invocation (it has posted the response
-    // but not yet called `/next`); the event waits for it, under the function timeout.
-    let sent_at = Instant::now();
-    let taken_at = tokio::select! {
-        taken = taken_rx, if delivered => taken.unwrap_or_else(|_| Instant::now()),
-        status = instance.exited() => {
-            let used_before = instance.usage();
-            let ended = Ended { instance: &instance, request_id: &request_id, cold, init, taken_at: Instant::now(), used_before };
-            return crashed(inner, ended, status);
-        }
-        () = tokio::time::sleep_until((sent_at + inner.config.timeout).into()) => {
-            let used_before = instance.usage();
-            let ended = Ended { instance: &instance, request_id: &request_id, cold, init, taken_at: sent_at, used_before };
-            return timed_out(inner, ended);
+        let (taken_tx, taken_rx) = oneshot::channel();
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let event = Event {
+            request_id: request_id.clone(),
+            payload: payload.clone(),
+            client_context: client_context.clone(),
+            taken: taken_tx,
+            reply: reply_tx,
+        };
+        let delivered = instance.deliver(event).await;
+        // A warm instance may still be finishing its previous invocation (it has posted the
+        // response but not yet called `/next`); the event waits for it, under the timeout.
+        let sent_at = Instant::now();
+        tokio::select! {
+            biased;
+            taken = taken_rx, if delivered => break (instance, cold, init, reply_rx, taken.unwrap_or_else(|_| Instant::now())),
+            status = instance.exited() => {
+                if attempts < MAX_ATTEMPTS {
+                    died_idle(inner, &instance, status);
+                    continue;
+                }
+                let used_before = instance.usage();
+                let ended = Ended { instance: &instance, request_id: &request_id, cold, init, taken_at: Instant::now(), used_before };
+                return crashed(inner, ended, status);
+            }
+            () = tokio::time::sleep_until((sent_at + inner.config.timeout).into()) => {
+                let used_before = instance.usage();
+                let ended = Ended { instance: &instance, request_id: &request_id, cold, init, taken_at: sent_at, used_before };
+                return timed_out(inner, ended);
+            }
         }
     };
     inner.log(&start_line(&request_id));
@@ -95,6 +112,22 @@ pub(super) async fn invoke(inner: &Arc<Inner>, payload: Bytes, client_context: O
         status = instance.exited() => crashed(inner, ended, status),
         () = tokio::time::sleep_until((taken_at + timeout).into()) => timed_out(inner, ended),
     }
+}
+
+/// Instances an invocation tries before a death is blamed on it: each one that dies without
+/// taking the event is discarded and the next one tried.
+const MAX_ATTEMPTS: u32 = 3;
+
+/// An instance that exited while it had no invocation: discarded, logged and counted; no
+/// caller is told, since none was being served.
+fn died_idle(inner: &Arc<Inner>, instance: &FunctionInstance, status: ExitStatus) {
+    inner.died_idle.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    inner.log(&format!(
+        "coldbench: instance {} exited while idle ({}); it is discarded and the next invocation goes elsewhere",
+        instance.name,
+        describe_exit(status)
+    ));
+    discard(inner, instance.id);
 }
 
 /// Finds an idle instance or starts one; `Err` carries a throttle or a failed start.
@@ -290,7 +323,6 @@ fn discard(inner: &Arc<Inner>, id: InstanceId) {
     inner.forget(id);
 }
 
-/// `exit status 3`, `signal: killed`: how Lambda describes a runtime's end.
 /// What a failed Init tells the person running coldbench: which instance, what it did, and
 /// the end of its output — a program that is not a Lambda runtime exits or hangs before `/next`.
 fn diagnose(inner: &Arc<Inner>, instance: &FunctionInstance, end: &InitEnd) -> String {
@@ -312,6 +344,7 @@ fn diagnose(inner: &Arc<Inner>, instance: &FunctionInstance, end: &InitEnd) -> S
     format!("instance {} {what}; its output ends with:\n{last}", instance.name)
 }
 
+/// `exit status 3`, `signal: killed`: how Lambda describes a runtime's end.
 fn describe_exit(status: ExitStatus) -> String {
     match (status.code(), status.signal()) {
         (Some(code), _) => format!("exit status {code}"),

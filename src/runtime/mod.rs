@@ -171,6 +171,8 @@ struct Inner {
     /// What the first instance that failed its Init did, in words for the terminal: the
     /// invocation's own error is Lambda's terse one.
     init_failure: Mutex<Option<String>>,
+    /// Instances whose runtime exited while they had no invocation.
+    died_idle: std::sync::atomic::AtomicU64,
 }
 
 /// The local function runtime, served through the gateway as a [`Backend`].
@@ -196,6 +198,7 @@ impl FunctionRuntime {
             instances: Mutex::new(HashMap::new()),
             summary: Mutex::new(InvocationSummary::default()),
             init_failure: Mutex::new(None),
+            died_idle: std::sync::atomic::AtomicU64::new(0),
             shutdown: CancellationToken::new(),
         });
         let runtime = Self { inner };
@@ -245,7 +248,9 @@ impl FunctionRuntime {
 
     /// Instance counters so far.
     pub fn stats(&self) -> FunctionStats {
-        self.inner.pool.lock().expect("pool lock").stats().into()
+        let mut stats: FunctionStats = self.inner.pool.lock().expect("pool lock").stats().into();
+        stats.died_idle = self.inner.died_idle.load(std::sync::atomic::Ordering::Relaxed);
+        stats
     }
 
     /// Instances alive now.
