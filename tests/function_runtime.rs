@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use coldbench::function::DemoFunction;
 use coldbench::gateway::Gateway;
+use coldbench::lambda::PlatformOverhead;
 use coldbench::metrics::{BillingRecord, InvocationOutcome, RecordLog};
 use coldbench::policy::KeepAlive;
 use coldbench::runtime::{FunctionConfig, FunctionRuntime};
@@ -428,6 +429,30 @@ async fn a_stuck_init_is_ended_by_the_init_limit() {
     h.stop().await;
 }
 
+/// The function's log lines, as a test collects them.
+type Lines = Arc<std::sync::Mutex<Vec<String>>>;
+
+/// A harness running shell `bootstrap` as the function, its log collected; `None` (skipped, with
+/// the reason printed) without curl, which the tutorial-style bootstraps use.
+async fn shell_runtime(
+    bootstrap: &'static str,
+    configure: impl FnOnce(&mut FunctionConfig),
+) -> Option<(Harness, Lines)> {
+    if std::process::Command::new("curl").arg("--version").output().is_err() {
+        eprintln!("skipped: curl is not installed (the shell bootstrap needs it)");
+        return None;
+    }
+    let lines: Lines = Arc::default();
+    let sink = Arc::clone(&lines);
+    let h = Harness::start(move |c| {
+        c.command = vec!["sh".into(), "-c".into(), bootstrap.into()];
+        c.log = Some(Arc::new(move |line: &str| sink.lock().unwrap().push(line.to_string())));
+        configure(c);
+    })
+    .await;
+    Some((h, lines))
+}
+
 /// A tutorial-style shell bootstrap (curl, as AWS's custom-runtime tutorial writes it) that
 /// prints a byte that is not UTF-8 before it starts and with every event it handles.
 const LATIN1_BOOTSTRAP: &str = r#"
@@ -444,17 +469,7 @@ done
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn output_that_is_not_utf8_does_not_break_the_function_and_its_later_lines_arrive() {
-    if std::process::Command::new("curl").arg("--version").output().is_err() {
-        eprintln!("skipped: curl is not installed (the shell bootstrap needs it)");
-        return;
-    }
-    let lines = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let sink = Arc::clone(&lines);
-    let h = Harness::start(move |c| {
-        c.command = vec!["sh".into(), "-c".into(), LATIN1_BOOTSTRAP.into()];
-        c.log = Some(Arc::new(move |line: &str| sink.lock().unwrap().push(line.to_string())));
-    })
-    .await;
+    let Some((h, lines)) = shell_runtime(LATIN1_BOOTSTRAP, |_| {}).await else { return };
     for n in 0..5 {
         let reply = h.invoke("{}").await;
         assert_eq!((reply.status, reply.text().as_str()), (200, r#"{"ok":true}"#), "invocation {n}");
@@ -554,18 +569,8 @@ exit 0
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_that_dies_while_idle_is_discarded_and_the_next_invocation_starts_cold() {
-    if std::process::Command::new("curl").arg("--version").output().is_err() {
-        eprintln!("skipped: curl is not installed (the shell bootstrap needs it)");
-        return;
-    }
-    let lines = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let sink = Arc::clone(&lines);
-    let h = Harness::start(move |c| {
-        c.command = vec!["sh".into(), "-c".into(), ONE_SHOT_BOOTSTRAP.into()];
-        c.pool.platform_overhead = coldbench::lambda::PlatformOverhead::Fixed(Duration::ZERO);
-        c.log = Some(Arc::new(move |line: &str| sink.lock().unwrap().push(line.to_string())));
-    })
-    .await;
+    let no_platform_time = |c: &mut FunctionConfig| c.pool.platform_overhead = PlatformOverhead::Fixed(Duration::ZERO);
+    let Some((h, lines)) = shell_runtime(ONE_SHOT_BOOTSTRAP, no_platform_time).await else { return };
     // Each instance serves one invocation and exits: back to back (the next one may find it
     // still exiting) and after it is surely gone, every caller gets its answer.
     for n in 0..4 {
