@@ -126,7 +126,8 @@ impl GroupChild {
         let pid = child.id().expect("a just-spawned child has a pid");
         crate::host::count_spawn();
         LIVE_GROUPS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(pid);
-        let tail = Arc::new(Mutex::new(Tail::default()));
+        let open = usize::from(child.stdout.is_some()) + usize::from(child.stderr.is_some());
+        let tail = Arc::new(Mutex::new(Tail { open, ..Tail::default() }));
         if let Some(out) = child.stdout.take() {
             tokio::spawn(keep_tail(out, Arc::clone(&tail), sink.clone()));
         }
@@ -237,6 +238,15 @@ impl Supervised {
     /// The last lines of its output.
     pub fn tail(&self) -> String {
         self.tail.lock().expect("tail lock").text()
+    }
+
+    /// Waits, for at most `within`, until its output has been read to the end: an exit can be
+    /// seen before its last lines are (a descendant holding the pipe open is why it is bounded).
+    pub async fn output_drained(&self, within: Duration) {
+        let until = std::time::Instant::now() + within;
+        while self.tail.lock().expect("tail lock").open > 0 && std::time::Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     /// Peak resident memory of the process and its descendants in MiB (sum of their `VmHWM`).

@@ -17,7 +17,9 @@ const TAIL_LINES: usize = 20;
 /// The last lines a process wrote to stdout and stderr.
 #[derive(Debug, Default)]
 pub struct Tail {
-    lines: VecDeque<String>,
+    pub(super) lines: VecDeque<String>,
+    /// Output streams still being read (they reach their end after the process exits).
+    pub(super) open: usize,
 }
 
 impl Tail {
@@ -59,6 +61,8 @@ pub(super) async fn keep_tail(mut stream: impl AsyncRead + Unpin, tail: Arc<Mute
         }
     }
     lines.finish(&mut emit);
+    let mut tail = tail.lock().expect("tail lock");
+    tail.open = tail.open.saturating_sub(1);
 }
 
 /// Splits output into lines of at most [`lambda::MAX_LOG_LINE_BYTES`] (longer ones are cut and

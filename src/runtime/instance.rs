@@ -141,6 +141,11 @@ impl FunctionInstance {
         self.events.send(event).await.is_ok()
     }
 
+    /// Waits (at most `within`) for the end of its output, after it exited.
+    pub async fn output_drained(&self, within: Duration) {
+        self.process.output_drained(within).await;
+    }
+
     /// Resolves when the process has exited.
     pub async fn exited(&self) -> std::process::ExitStatus {
         self.process.exited().await

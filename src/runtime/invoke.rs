@@ -64,7 +64,13 @@ pub(super) async fn invoke(inner: &Arc<Inner>, payload: Bytes, client_context: O
             let deadline = instance.spawned_at + inner.config.init_timeout;
             match instance.wait_initialized(deadline).await {
                 InitEnd::Ready(took) => init = Some(took),
-                failed => return init_failed(inner, &instance, &request_id, failed),
+                failed => {
+                    // Its last lines may still be in the pipe: the diagnosis quotes them.
+                    if matches!(failed, InitEnd::Exited(_)) {
+                        instance.output_drained(Duration::from_millis(500)).await;
+                    }
+                    return init_failed(inner, &instance, &request_id, failed);
+                }
             }
         }
         let (taken_tx, taken_rx) = oneshot::channel();
