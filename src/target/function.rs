@@ -58,7 +58,7 @@ impl Target for FunctionTarget<'_> {
     async fn start(&mut self, run: &Run<'_>) -> Result<Endpoint, StartError> {
         let spec = self.spec;
         self.log = run.options.log_dir.map(|dir| dir.join(format!("{}.function.log", spec.name)));
-        let mut config = function_config(run.workload, spec, &run.options, &run.clock)
+        let mut config = function_config(run.workload, spec, &run.options, self.log.as_deref(), &run.clock)
             .map_err(|e| StartError::Failed(format!("{e:#}")))?;
         let consequence = "every instance has the whole host's CPU and memory, so CPU-bound latency, billed \
                            duration and cost do not follow memory_mb as on Lambda";
@@ -304,6 +304,7 @@ fn function_config(
     workload: &Workload,
     spec: &FunctionTargetSpec,
     options: &super::Options<'_>,
+    log: Option<&Path>,
     clock: &Clock,
 ) -> anyhow::Result<FunctionConfig> {
     let command = spec.command.clone().unwrap_or_else(|| options.demo.lambda_command());
@@ -320,7 +321,7 @@ fn function_config(
         env,
         pool: pool_config(workload, spec)?,
         billing: spec.billing,
-        log: options.log_dir.map(|dir| function_log(&dir.join(format!("{}.function.log", spec.name)))).transpose()?,
+        log: log.map(function_log).transpose()?,
         records: options.records.cloned(),
         isolate: false,
         enforce_resources: false,

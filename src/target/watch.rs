@@ -153,15 +153,7 @@ impl InstanceSampler {
         let mut second = UsageSecond { t_s, ..UsageSecond::default() };
         for reading in &readings {
             // A group born since the last sample started from nothing.
-            let sample = match self.last.get(&reading.id) {
-                Some(before) => per_second(before, reading, dt, t_s),
-                None => per_second(
-                    &Reading { usage: Default::default(), run_delay: Some(Duration::ZERO), ..reading.clone() },
-                    reading,
-                    dt,
-                    t_s,
-                ),
-            };
+            let sample = per_second(self.last.get(&reading.id), reading, dt, t_s);
             second.used_vcpus += sample.cpu_vcpus;
             second.withheld_vcpus += sample.withheld_vcpus;
             if sample.cpu_vcpus >= BUSY || sample.throttled > 0.0 || sample.withheld_vcpus > 0.0 {
@@ -205,13 +197,15 @@ impl InstanceSampler {
     }
 }
 
-/// One instance's second from two readings `dt` seconds apart. What it waited for beyond its
-/// quota's throttling was the host's doing, counted within what the quota left unused.
-fn per_second(before: &Reading, now: &Reading, dt: f64, t_s: f64) -> UsageSample {
+/// One instance's second from two readings `dt` seconds apart (no earlier one: a group born
+/// since, which started from nothing). What it waited for beyond its quota's throttling was the
+/// host's doing, counted within what the quota left unused.
+fn per_second(before: Option<&Reading>, now: &Reading, dt: f64, t_s: f64) -> UsageSample {
     let rate = |d: Duration, b: Duration| d.saturating_sub(b).as_secs_f64() / dt;
-    let cpu = rate(now.usage.cpu, before.usage.cpu);
-    let throttled = rate(now.usage.throttled, before.usage.throttled);
-    let withheld = match (now.run_delay, before.run_delay) {
+    let usage = before.map(|b| b.usage).unwrap_or_default();
+    let cpu = rate(now.usage.cpu, usage.cpu);
+    let throttled = rate(now.usage.throttled, usage.throttled);
+    let withheld = match (now.run_delay, before.map_or(Some(Duration::ZERO), |b| b.run_delay)) {
         // Threads that exited took their waits with them: never below zero.
         (Some(n), Some(b)) => (rate(n, b) - throttled).max(0.0),
         _ => 0.0,
@@ -382,14 +376,14 @@ mod tests {
             run_delay: Some(Duration::from_millis(delay_ms)),
         };
         // Throttled for 500 ms and waiting 520 ms: the quota's doing, not the host's.
-        let quota = per_second(&reading(0, 0, 0), &reading(480, 500, 520), 1.0, 1.0);
+        let quota = per_second(Some(&reading(0, 0, 0)), &reading(480, 500, 520), 1.0, 1.0);
         assert_eq!((quota.cpu_vcpus, quota.throttled, quota.withheld_vcpus, quota.memory_mib), (0.48, 0.5, 0.02, 96.0));
         // Never throttled but waiting 700 ms with 200 ms used: the host withheld what the quota
         // left (0.3 vCPU), not the whole wait (threads wait in parallel).
-        let host = per_second(&reading(0, 0, 0), &reading(200, 0, 700), 1.0, 1.0);
+        let host = per_second(Some(&reading(0, 0, 0)), &reading(200, 0, 700), 1.0, 1.0);
         assert_eq!((host.cpu_vcpus, host.withheld_vcpus), (0.2, 0.3));
         // Threads that exited took their waits with them: never negative.
-        let gone = per_second(&reading(0, 0, 900), &reading(100, 0, 100), 1.0, 1.0);
+        let gone = per_second(Some(&reading(0, 0, 900)), &reading(100, 0, 100), 1.0, 1.0);
         assert_eq!(gone.withheld_vcpus, 0.0);
     }
 }

@@ -138,12 +138,6 @@ impl Work {
             }
         }
     }
-
-    /// Whether the work blocks a thread (and so must not run on an async executor thread).
-    pub fn is_blocking(&self) -> bool {
-        matches!(self, Work::Cpu { .. } | Work::Alloc { .. } | Work::Panic { .. } | Work::Exit { .. })
-            || matches!(self, Work::Cache(c) if c.cost == CacheCost::Cpu)
-    }
 }
 
 /// Parses a request body into work. An empty body means the default work.
