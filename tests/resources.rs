@@ -110,18 +110,27 @@ fn cpu_follows_memory_as_on_lambda() {
         small.stop().await;
         large.stop().await;
         let ratio = small_ms / large_ms;
-        // The same work's CPU time itself varies between invocations on a shared VM (±15 %):
-        // wall time per CPU millisecond is the share, whatever the invocation's luck.
-        let share_ratio = (small_ms / small_cpu) / (large_ms / large_cpu);
+        let (small_share, large_share) = (small_cpu / small_ms, large_cpu / large_ms);
         eprintln!(
-            "128 MB: {small_ms:.1} ms ({small_cpu:.1} ms CPU); 1,769 MB: {large_ms:.1} ms ({large_cpu:.1} ms CPU): \
-             {ratio:.2}x, {share_ratio:.2}x per CPU ms"
+            "128 MB: {small_ms:.1} ms ({small_cpu:.1} ms CPU, {small_share:.3} vCPU); \
+             1,769 MB: {large_ms:.1} ms ({large_cpu:.1} ms CPU, {large_share:.3} vCPU): {ratio:.2}x"
         );
-        // Lambda: 1,769 / 128 = 13.8 times the CPU share; the same work takes 13.8 times as long.
-        assert!((13.8 * 0.8..=13.8 * 1.2).contains(&share_ratio), "{share_ratio:.2}x per CPU ms, expected 13.8 ± 20 %");
-        assert!((13.8 * 0.7..=13.8 * 1.3).contains(&ratio), "duration ratio {ratio:.2}, expected 13.8 ± 30 %");
-        let billed_ratio = small_billed as f64 / large_billed as f64;
-        assert!((13.8 * 0.7..=13.8 * 1.3).contains(&billed_ratio), "billed ratio {billed_ratio:.2}");
+        // Lambda: 1,769 MB is one vCPU and 128 MB gets 128 / 1,769 of it. The small side's share
+        // is its quota and nothing else: it is throttled long before the host's two cores are
+        // busy. The large side is never throttled, so a busy host (CI runs other test binaries'
+        // processes too) only slows it: its share is bounded below, not pinned.
+        let expected = 128.0 / 1_769.0;
+        assert!(
+            (expected * 0.8..=expected * 1.2).contains(&small_share),
+            "128 MB ran at {small_share:.4} vCPU, expected {expected:.4} ± 20 %"
+        );
+        assert!(large_share > 0.6, "1,769 MB ran at {large_share:.3} vCPU, expected about one");
+        // So the same work takes about 13.8 times as long (less when the host slowed the large one).
+        assert!((13.8 * 0.6..=13.8 * 1.3).contains(&ratio), "duration ratio {ratio:.2}, expected about 13.8");
+        for (billed, ms) in [(small_billed, small_ms), (large_billed, large_ms)] {
+            let up = billed as f64 - ms;
+            assert!((-0.01..1.01).contains(&up), "billed {billed} ms for {ms} ms: the duration rounded up to the ms");
+        }
         // The same work needs about the same CPU time whatever the share.
         assert!((small_cpu / large_cpu - 1.0).abs() < 0.5, "{small_cpu:.1} vs {large_cpu:.1} ms CPU");
     });
