@@ -47,7 +47,9 @@ impl Harness {
     }
 
     /// The user invocations' billing records so far.
-    fn records(&self) -> Vec<BillingRecord> {
+    async fn records(&self) -> Vec<BillingRecord> {
+        // Invocations end at the runtime's next `/next`, after their answers.
+        self.runtime.settle(&tokio_util::sync::CancellationToken::new()).await;
         self.records.0.lock().unwrap().clone()
     }
 
@@ -56,6 +58,9 @@ impl Harness {
     }
 
     async fn invoke(&self, work: &str) -> Reply {
+        // Back only once the last invocation has ended (its runtime called `/next`), as a caller
+        // a network away from Lambda always is: the tests here are about what follows, not that race.
+        self.runtime.settle(&tokio_util::sync::CancellationToken::new()).await;
         send("POST", &self.url(), &[("content-type", "application/json")], work.to_string()).await
     }
 
@@ -102,7 +107,7 @@ async fn sequential_requests_reuse_one_instance_and_concurrent_ones_start_more()
     let cold = replies.iter().filter(|r| r.header("x-coldbench-cold") == "true").count();
     let instances: std::collections::HashSet<_> = replies.iter().map(|r| r.header("x-coldbench-instance")).collect();
     assert_eq!((cold, instances.len()), (3, 4));
-    let records = h.records();
+    let records = h.records().await;
     assert_eq!(records.iter().filter(|r| r.cold).count(), 4, "every instance is cold exactly once");
     assert!(records.iter().all(|r| r.outcome == InvocationOutcome::Success));
     assert_eq!(h.runtime.stats().instances_started, 4);
@@ -169,7 +174,7 @@ async fn exit_mid_invocation_is_runtime_exit_error_and_the_next_invocation_is_co
     assert!(message.starts_with("RequestId: ") && message.ends_with("Error: Runtime exited with error: exit status 3"));
     let next = h.invoke(SLEEP_5MS).await;
     assert_eq!((next.status, next.header("x-coldbench-cold").as_str()), (200, "true"));
-    assert_eq!(h.records()[1].outcome, InvocationOutcome::Crash);
+    assert_eq!(h.records().await[1].outcome, InvocationOutcome::Crash);
     h.stop().await;
 }
 
@@ -187,7 +192,7 @@ async fn a_hang_past_the_timeout_kills_the_process_and_answers_the_timeout_error
         .await;
     let next = h.invoke(SLEEP_5MS).await;
     assert_eq!(next.header("x-coldbench-cold"), "true");
-    let timeout_record = &h.records()[1];
+    let timeout_record = &h.records().await[1];
     assert_eq!(timeout_record.outcome, InvocationOutcome::Timeout);
     assert_eq!(timeout_record.billed_ms, 500);
     h.stop().await;
@@ -201,7 +206,7 @@ async fn init_errors_reach_the_caller() {
     let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(body["errorType"], "Runtime.InitError");
     assert_eq!(body["errorMessage"], "config missing");
-    assert_eq!(h.records()[0].outcome, InvocationOutcome::InitError);
+    assert_eq!(h.records().await[0].outcome, InvocationOutcome::InitError);
     h.stop().await;
 
     let h = Harness::start(|c| c.env.push(("COLDBENCH_INIT_EXIT".into(), "4".into()))).await;
@@ -223,7 +228,7 @@ async fn the_concurrency_cap_throttles_exactly_the_excess() {
     assert_eq!(t.header("x-amzn-errortype"), "TooManyRequestsException");
     assert_eq!(t.text(), r#"{"Reason":"ConcurrentInvocationLimitExceeded","Type":"User","message":"Rate Exceeded."}"#);
     assert_eq!(h.runtime.stats().throttled, 3);
-    assert_eq!(h.records().iter().filter(|r| r.outcome == InvocationOutcome::Throttled).count(), 3);
+    assert_eq!(h.records().await.iter().filter(|r| r.outcome == InvocationOutcome::Throttled).count(), 3);
     h.stop().await;
 }
 
@@ -245,7 +250,7 @@ async fn provisioned_instances_serve_without_cold_starts() {
     assert_eq!(h.processes().len(), 2, "provisioned instances start before traffic");
     let replies = futures_join(2, || h.invoke(r#"{"kind":"sleep","duration":"200ms"}"#)).await;
     assert!(replies.iter().all(|r| r.status == 200 && r.header("x-coldbench-cold") == "false"));
-    let records = h.records();
+    let records = h.records().await;
     assert!(records.iter().all(|r| r.provisioned && !r.cold && r.init_ms.is_none()));
     h.stop().await;
 }
@@ -268,7 +273,7 @@ async fn billing_records_have_lambdas_rounding_and_memory() {
     let h = Harness::start(|c| c.memory_mb = 256).await;
     h.invoke(SLEEP_5MS).await;
     h.invoke(SLEEP_5MS).await;
-    let records = h.records();
+    let records = h.records().await;
     let (cold, warm) = (&records[0], &records[1]);
     let init = cold.init_ms.unwrap();
     // Billed = Init + Duration on a cold start, rounded up to the next millisecond.
@@ -297,6 +302,17 @@ async fn read_env(path: &str) -> std::collections::BTreeMap<String, String> {
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+}
+
+/// Calls `/next` by hand, and once the instance is idle again (it is busy until that call, as on
+/// Lambda) sends it an invocation: the event `/next` got, and the caller's answer to come.
+async fn next_then_invoke(h: &Harness, api: &str) -> (Reply, tokio::task::JoinHandle<Reply>) {
+    let next_url = format!("{api}/invocation/next");
+    let next = tokio::spawn(async move { send("GET", &next_url, &[], "").await });
+    wait_until("the instance to be idle", || h.runtime.idle() == 1).await;
+    let url = h.url();
+    let caller = tokio::spawn(async move { send("POST", &url, &[], "{}".to_string()).await });
+    (next.await.unwrap(), caller)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -340,9 +356,7 @@ async fn the_runtime_api_answers_protocol_errors_with_the_reference_bodies() {
     let late_init_error = send("POST", &format!("{api}/init/error"), &[], "{}").await;
     assert_eq!(late_init_error.status, 403);
 
-    let url = h.url();
-    let second = tokio::spawn(async move { send("POST", &url, &[], "{}".to_string()).await });
-    let next = send("GET", &format!("{api}/invocation/next"), &[], "").await;
+    let (next, second) = next_then_invoke(&h, &api).await;
     let id = next.header("lambda-runtime-aws-request-id");
     let oversize = vec![b'x'; 6 * 1024 * 1024 + 101];
     let too_large = send("POST", &format!("{api}/invocation/{id}/response"), &[], oversize).await;
@@ -356,9 +370,7 @@ async fn the_runtime_api_answers_protocol_errors_with_the_reference_bodies() {
     let oversize_caller_body = caller.text();
 
     // A chunked (streamed) response is read whole and returned as one body.
-    let url = h.url();
-    let third = tokio::spawn(async move { send("POST", &url, &[], "{}".to_string()).await });
-    let next = send("GET", &format!("{api}/invocation/next"), &[], "").await;
+    let (next, third) = next_then_invoke(&h, &api).await;
     let id = next.header("lambda-runtime-aws-request-id");
     let raw = format!(
         "POST /2018-06-01/runtime/invocation/{id}/response HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
@@ -425,7 +437,7 @@ async fn a_stuck_init_is_ended_by_the_init_limit() {
     let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(body["errorType"], "Sandbox.Timedout");
     assert!(body["errorMessage"].as_str().unwrap().ends_with("Error: Init timed out after 0.30 seconds"), "{body}");
-    assert_eq!(h.records()[0].outcome, InvocationOutcome::InitError);
+    assert_eq!(h.records().await[0].outcome, InvocationOutcome::InitError);
     h.stop().await;
 }
 
@@ -528,6 +540,7 @@ async fn a_runtime_sums_its_invocations_and_streams_their_records() {
     for _ in 0..3 {
         assert_eq!(h.invoke(SLEEP_5MS).await.status, 200);
     }
+    h.runtime.settle(&tokio_util::sync::CancellationToken::new()).await;
     let summary = h.runtime.summary();
     assert_eq!((summary.invocations, summary.cold, summary.duration_us.len()), (3, 1, 3));
     let ids = ids.0.lock().unwrap().clone();
@@ -546,7 +559,7 @@ async fn a_cold_start_waits_for_the_platform_before_init_and_is_not_billed_for_i
     assert_eq!(cold.status, 200, "{}", cold.text());
     let warm = h.invoke(r#"{"kind":"sleep","duration":"5ms"}"#).await;
     assert_eq!(warm.status, 200);
-    let records = h.records();
+    let records = h.records().await;
     let first = &records[0];
     assert!(first.cold && !records[1].cold, "{records:?}");
     let init = Duration::from_secs_f64(first.init_ms.unwrap() / 1e3);
@@ -580,7 +593,7 @@ async fn an_instance_that_dies_while_idle_is_discarded_and_the_next_invocation_s
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
     }
-    let records = h.records();
+    let records = h.records().await;
     assert!(records.iter().all(|r| r.cold && r.outcome == InvocationOutcome::Success), "{records:?}");
     let stats = h.runtime.stats();
     assert_eq!(stats.instances_started, 4, "{stats:?}");
@@ -590,5 +603,83 @@ async fn an_instance_that_dies_while_idle_is_discarded_and_the_next_invocation_s
         "{:?}",
         lines.lock().unwrap()
     );
+    h.stop().await;
+}
+
+/// A shell bootstrap that answers each invocation, then works 600 ms more (a flush, a callback
+/// the handler did not await) before it comes back to `/next`.
+const POST_RESPONSE_BOOTSTRAP: &str = r#"
+while true; do
+  HEADERS="$(mktemp)"
+  curl -sS -LD "$HEADERS" "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/next" > /dev/null
+  ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
+  rm -f "$HEADERS"
+  curl -sS -X POST "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/$ID/response" -d '{"ok":true}' > /dev/null
+  sleep 0.6
+done
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_after_the_response_is_billed_and_a_request_in_that_gap_goes_elsewhere() {
+    let no_platform_time = |c: &mut FunctionConfig| c.pool.platform_overhead = PlatformOverhead::Fixed(Duration::ZERO);
+    let Some((h, _lines)) = shell_runtime(POST_RESPONSE_BOOTSTRAP, no_platform_time).await else { return };
+    let first = h.invoke("{}").await;
+    assert_eq!((first.status, first.text().as_str()), (200, r#"{"ok":true}"#));
+    let answered_ms: f64 = first.header("x-coldbench-duration-ms").parse().unwrap();
+    // Straight after the answer, while the first instance still works: not queued behind it.
+    let second = send("POST", &h.url(), &[], "{}".to_string()).await;
+    assert_eq!(second.status, 200, "{}", second.text());
+    assert_eq!(second.header("x-coldbench-cold"), "true", "a second instance served it");
+    assert_ne!(second.header("x-coldbench-instance"), first.header("x-coldbench-instance"));
+    let records = h.records().await;
+    assert_eq!(records.len(), 2, "{records:?}");
+    let first_instance = first.header("x-coldbench-instance");
+    let whole = records.iter().find(|r| r.instance.as_deref() == Some(first_instance.as_str())).unwrap();
+    assert!(answered_ms < 600.0, "the caller got its answer before the work after it: {answered_ms} ms");
+    assert!(whole.duration_ms >= 600.0, "Duration runs until /next: {whole:?}");
+    assert!(whole.billed_ms as f64 >= whole.duration_ms + whole.init_ms.unwrap_or(0.0), "billed: {whole:?}");
+    let stats = h.runtime.stats();
+    assert_eq!((stats.instances_started, stats.cold_while_finishing), (2, 1), "{stats:?}");
+    // Once it has called `/next`, the first instance is idle and warm again.
+    let third = h.invoke("{}").await;
+    assert_eq!(third.header("x-coldbench-cold"), "false");
+    h.stop().await;
+}
+
+/// A shell bootstrap with a background ticker (a helper process printing `tick` every 20 ms) and
+/// a handler that takes 300 ms.
+const TICKER_BOOTSTRAP: &str = r#"
+( while true; do echo tick; sleep 0.02; done ) &
+while true; do
+  HEADERS="$(mktemp)"
+  curl -sS -LD "$HEADERS" "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/next" > /dev/null
+  ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
+  rm -f "$HEADERS"
+  sleep 0.3
+  curl -sS -X POST "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/$ID/response" -d '{"ok":true}' > /dev/null
+done
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_instance_is_frozen_and_thawed_for_its_next_invocation() {
+    let short_keep_alive =
+        |c: &mut FunctionConfig| c.pool.keep_alive = KeepAlive::Fixed { idle: Duration::from_millis(1_500) };
+    let Some((h, lines)) = shell_runtime(TICKER_BOOTSTRAP, short_keep_alive).await else { return };
+    let ticks = || lines.lock().unwrap().iter().filter(|l| *l == "tick").count();
+    assert_eq!(h.invoke("{}").await.status, 200);
+    h.runtime.settle(&tokio_util::sync::CancellationToken::new()).await;
+    // Idle: the ticker is frozen with the rest of the instance (a tick already in the pipe may
+    // still arrive).
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let idle_from = ticks();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(ticks(), idle_from, "no tick while idle");
+    // Thawed for the next invocation: the ticker runs during its 300 ms.
+    let warm = h.invoke("{}").await;
+    assert_eq!((warm.status, warm.header("x-coldbench-cold").as_str()), (200, "false"));
+    assert!(ticks() > idle_from + 3, "the ticker ran again while the instance worked: {} → {}", idle_from, ticks());
+    // Keep-alive still evicts a frozen instance, and nothing of it is left.
+    wait_until("the frozen instance to be evicted", || h.runtime.alive() == 0).await;
+    assert_eq!(h.runtime.stats().evicted_idle, 1);
     h.stop().await;
 }

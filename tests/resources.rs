@@ -65,11 +65,16 @@ impl Function {
     }
 
     async fn invoke(&self, work: &str) -> Reply {
+        // Back only once the last invocation has ended (its runtime called `/next`), as a caller
+        // a network away from Lambda always is: the tests here are about what follows, not that race.
+        self.runtime.settle(&tokio_util::sync::CancellationToken::new()).await;
         let url = format!("{}2015-03-31/functions/res/invocations", self.gateway.url());
         send("POST", &url, &[], work.to_string()).await
     }
 
-    fn records(&self) -> Vec<BillingRecord> {
+    async fn records(&self) -> Vec<BillingRecord> {
+        // Invocations end at the runtime's next `/next`, after their answers.
+        self.runtime.settle(&tokio_util::sync::CancellationToken::new()).await;
         self.records.0.lock().unwrap().clone()
     }
 
@@ -83,8 +88,8 @@ impl Function {
 const CPU_WORK: &str = r#"{"kind":"cpu","rounds":30000000}"#;
 
 /// The median warm invocation so far: (duration ms, billed ms, CPU ms).
-fn median(f: &Function) -> (f64, u64, f64) {
-    let mut warm: Vec<BillingRecord> = f.records().into_iter().filter(|r| !r.cold).collect();
+async fn median(f: &Function) -> (f64, u64, f64) {
+    let mut warm: Vec<BillingRecord> = f.records().await.into_iter().filter(|r| !r.cold).collect();
     warm.sort_by(|a, b| a.duration_ms.total_cmp(&b.duration_ms));
     let mid = &warm[warm.len() / 2];
     (mid.duration_ms, mid.billed_ms, mid.cpu_ms.expect("CPU is measured where resources are enforced"))
@@ -106,7 +111,7 @@ fn cpu_follows_memory_as_on_lambda() {
             }
         }
         let ((small_ms, small_billed, small_cpu), (large_ms, large_billed, large_cpu)) =
-            (median(&small), median(&large));
+            (median(&small).await, median(&large).await);
         small.stop().await;
         large.stop().await;
         let ratio = small_ms / large_ms;
@@ -155,7 +160,7 @@ fn a_function_over_its_memory_is_killed_as_on_lambda() {
         );
         let after = small.invoke(r#"{"kind":"sleep","duration":"1ms"}"#).await;
         assert_eq!((after.status, after.header("x-coldbench-cold").as_str()), (200, "true"), "the next one is cold");
-        let records = small.records();
+        let records = small.records().await;
         // The REPORT line is written from the record (runtime::billing's tests check its layout).
         assert_eq!(records[0].max_memory_used_mb, 128, "Max Memory Used = Memory Size after the kill");
         small.stop().await;
@@ -164,7 +169,7 @@ fn a_function_over_its_memory_is_killed_as_on_lambda() {
         let fine = large.invoke(alloc).await;
         assert_eq!(fine.status, 200, "{}", fine.text());
         assert!(fine.header("x-amz-function-error").is_empty(), "{}", fine.text());
-        let used = large.records()[0].max_memory_used_mb;
+        let used = large.records().await[0].max_memory_used_mb;
         assert!((400..=1_024).contains(&used), "Max Memory Used {used} MB for 400 MiB touched");
         large.stop().await;
     });

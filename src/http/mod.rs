@@ -20,9 +20,12 @@ pub const INSTANCE_HEADER: &str = "x-coldbench-instance";
 pub const COLD_HEADER: &str = "x-coldbench-cold";
 /// `hit` or `miss`: how the demo function's `cache` work found its key.
 pub const CACHE_HEADER: &str = "x-coldbench-cache";
-/// Stamped by the gateway: the invocation's duration on its instance, in milliseconds.
+/// Stamped by the gateway: the invocation's duration on its instance until its answer, in
+/// milliseconds (a function's invocation may go on after it, until its runtime's next `/next`;
+/// its record and REPORT line have the whole).
 pub const DURATION_MS_HEADER: &str = "x-coldbench-duration-ms";
-/// Stamped by the gateway for function targets: the billed milliseconds.
+/// Stamped by the gateway where billing is known when the answer is (the fake target's): the
+/// billed milliseconds. Not on a function's answers: its billing ends at `/next`, later.
 pub const BILLED_MS_HEADER: &str = "x-coldbench-billed-ms";
 /// Stamped by the gateway on cold starts: the instance's Init duration in milliseconds.
 pub const INIT_MS_HEADER: &str = "x-coldbench-init-ms";

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response};
-use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -61,10 +60,11 @@ fn connection_budget() -> usize {
 
 /// Serves `handler` on every connection accepted from `listener` until `shutdown` fires.
 /// Connections already open finish their current exchange on their own tasks.
-pub async fn serve<F, Fut>(listener: TcpListener, limits: Limits, shutdown: CancellationToken, handler: F)
+pub async fn serve<F, Fut, B>(listener: TcpListener, limits: Limits, shutdown: CancellationToken, handler: F)
 where
     F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static,
+    Fut: Future<Output = Result<Response<B>, Infallible>> + Send + 'static,
+    B: hyper::body::Body<Data = Bytes, Error = Infallible> + Send + 'static,
 {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let mut builder = http1::Builder::new();
@@ -117,6 +117,8 @@ async fn accept(
 #[cfg(test)]
 mod tests {
     use std::net::SocketAddr;
+
+    use http_body_util::Full;
 
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpStream;

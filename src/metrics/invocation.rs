@@ -64,6 +64,10 @@ pub struct FunctionStats {
     /// blamed; the next invocation went to another instance).
     #[serde(default)]
     pub died_idle: u64,
+    /// Cold starts made while another instance had answered and not yet called `/next` (busy
+    /// until then, as on Lambda): a sequential caller's next request can win that race.
+    #[serde(default)]
+    pub cold_while_finishing: u64,
     pub throttled: u64,
     /// Instances the hybrid keep-alive started ahead of demand.
     #[serde(default)]

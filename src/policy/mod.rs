@@ -430,8 +430,9 @@ impl From<PoolStats> for crate::metrics::FunctionStats {
             throttled: s.throttled,
             prewarmed: s.prewarmed,
             peak_instances: s.peak_alive,
-            // The pool does not see processes; the runtime fills this in.
+            // The pool does not see processes or the Runtime API; the runtime fills these in.
             died_idle: 0,
+            cold_while_finishing: 0,
         }
     }
 }

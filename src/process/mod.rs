@@ -240,6 +240,23 @@ impl Supervised {
         self.tail.lock().expect("tail lock").text()
     }
 
+    /// Stops (`SIGSTOP`) or resumes (`SIGCONT`) the group and every process below its leader,
+    /// so that nothing of it runs while stopped, `setsid` helpers included. The tree is read
+    /// again after the group has stopped: a helper forked meanwhile is stopped too. A stopped
+    /// process still dies of `SIGKILL`.
+    pub fn pause(&self, stopped: bool) {
+        if self.exit_status().is_some() {
+            return;
+        }
+        let signal = if stopped { libc::SIGSTOP } else { libc::SIGCONT };
+        signal_group(self.pid, signal);
+        for _ in 0..if stopped { 2 } else { 1 } {
+            for pid in descendants(self.pid, usize::MAX) {
+                signal_pid(pid, signal);
+            }
+        }
+    }
+
     /// Waits, for at most `within`, until its output has been read to the end: an exit can be
     /// seen before its last lines are (a descendant holding the pipe open is why it is bounded).
     pub async fn output_drained(&self, within: Duration) {
@@ -311,10 +328,14 @@ fn kill_tree(pid: u32) {
 }
 
 pub(super) fn kill_pid(pid: u32) {
+    signal_pid(pid, libc::SIGKILL);
+}
+
+fn signal_pid(pid: u32, signal: libc::c_int) {
     let pid = libc::pid_t::try_from(pid).expect("pids fit in pid_t");
     // SAFETY: kill has no memory effects.
     unsafe {
-        libc::kill(pid, libc::SIGKILL);
+        libc::kill(pid, signal);
     }
 }
 

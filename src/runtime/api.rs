@@ -43,8 +43,10 @@ pub enum RuntimeReply {
 pub struct Lifecycle {
     /// When the first `/next` arrived (Init done).
     pub initialized: Option<Instant>,
-    /// How many times the runtime came back to `/next` after finishing an invocation.
+    /// How many times the runtime came back to `/next` after finishing an invocation ...
     pub ready_count: u64,
+    /// ... and when it last did: the end of that invocation (Duration runs until then).
+    pub ready_at: Option<Instant>,
     /// `/init/error`: the error type header and body.
     pub init_error: Option<(Option<String>, Bytes)>,
 }
@@ -68,8 +70,15 @@ impl Phase {
     }
 }
 
+/// Called when the runtime comes back to `/next` after an invocation, before it waits for the
+/// next event: the instance is idle from that moment (returned to the pool there and then, not
+/// a task's wake-up later, so that a caller's next request does not find it busy for longer than
+/// its runtime was).
+pub type ReadyHook = Box<dyn Fn() + Send + Sync>;
+
 /// The Runtime API state of one instance.
 pub struct RuntimeApi {
+    on_ready: ReadyHook,
     events: tokio::sync::Mutex<mpsc::Receiver<Event>>,
     phase: Mutex<Phase>,
     lifecycle: watch::Sender<Lifecycle>,
@@ -82,10 +91,12 @@ impl RuntimeApi {
     pub fn new(
         function_arn: String,
         timeout: Duration,
+        on_ready: ReadyHook,
     ) -> (Arc<Self>, mpsc::Sender<Event>, watch::Receiver<Lifecycle>) {
         let (tx, rx) = mpsc::channel(1);
         let (lifecycle, lifecycle_rx) = watch::channel(Lifecycle::default());
         let api = Arc::new(Self {
+            on_ready,
             events: tokio::sync::Mutex::new(rx),
             phase: Mutex::new(Phase::Started),
             lifecycle,
@@ -96,10 +107,10 @@ impl RuntimeApi {
     }
 
     /// Routes one Runtime API request.
-    pub async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    pub async fn handle(self: Arc<Self>, request: Request<Incoming>) -> Response<Answer> {
         let (method, path) = (request.method().clone(), request.uri().path().to_string());
-        let Some(rest) = path.strip_prefix(PREFIX) else { return not_found() };
-        match (method, rest) {
+        let Some(rest) = path.strip_prefix(PREFIX) else { return not_found().map(Answer::from) };
+        let answer = match (method, rest) {
             (Method::GET, "/invocation/next") => self.next().await,
             (Method::POST, "/init/error") => {
                 let error_type = header_text(&request, "lambda-runtime-function-error-type");
@@ -112,19 +123,20 @@ impl RuntimeApi {
                 let rest = &rest["/invocation/".len()..];
                 let (id, kind) = match rest.rsplit_once('/') {
                     Some((id, kind @ ("response" | "error"))) => (id.to_string(), kind),
-                    _ => return not_found(),
+                    _ => return not_found().map(Answer::from),
                 };
                 // Lambda-Runtime-Function-Error-Type is not read: the caller sees the error body
                 // as posted (its errorType), as Lambda's Invoke API answers.
                 let content_type = request.headers().get(http::header::CONTENT_TYPE).cloned();
                 let (body, size) = match read_limited(request.into_body()).await {
                     Ok(read) => read,
-                    Err(response) => return response,
+                    Err(response) => return response.map(Answer::from),
                 };
-                self.post(&id, kind == "response", body, size, content_type)
+                return self.post(&id, kind == "response", body, size, content_type);
             }
             _ => not_found(),
-        }
+        };
+        answer.map(Answer::from)
     }
 
     async fn next(&self) -> Response<Full<Bytes>> {
@@ -139,7 +151,13 @@ impl RuntimeApi {
                     });
                 }
                 Phase::ResponseSent { .. } => {
-                    self.lifecycle.send_modify(|l| l.ready_count += 1);
+                    // Idle first, then seen to have ended: whoever waits for the end finds the
+                    // instance back in the pool.
+                    (self.on_ready)();
+                    self.lifecycle.send_modify(|l| {
+                        l.ready_count += 1;
+                        l.ready_at = Some(Instant::now());
+                    });
                 }
                 other => return transition_error(other.name(), "Ready"),
             }
@@ -174,13 +192,17 @@ impl RuntimeApi {
         body: Bytes,
         size: usize,
         content_type: Option<HeaderValue>,
-    ) -> Response<Full<Bytes>> {
+    ) -> Response<Answer> {
         let target = if is_response { "InvocationResponse" } else { "InvocationErrorResponse" };
         let mut phase = self.phase.lock().expect("phase lock");
         let reply = match &mut *phase {
             Phase::Running { request_id, reply } if request_id == id => reply.take(),
-            Phase::ResponseSent { request_id } if request_id == id => return transition_error("ResponseSent", target),
-            _ => return error_json(StatusCode::BAD_REQUEST, "Invalid request ID", "InvalidRequestID"),
+            Phase::ResponseSent { request_id } if request_id == id => {
+                return transition_error("ResponseSent", target).map(Answer::from)
+            }
+            _ => {
+                return error_json(StatusCode::BAD_REQUEST, "Invalid request ID", "InvalidRequestID").map(Answer::from)
+            }
         };
         *phase = Phase::ResponseSent { request_id: id.to_string() };
         drop(phase);
@@ -193,14 +215,17 @@ impl RuntimeApi {
         } else {
             RuntimeReply::Error { body, at }
         };
-        if let Some(reply) = reply {
-            let _ = reply.send(message);
-        }
-        if too_large {
+        let response = if too_large {
             let message = format!("Exceeded maximum allowed payload size ({MAX_PAYLOAD_BYTES} bytes).");
-            return error_json(StatusCode::PAYLOAD_TOO_LARGE, &message, "RequestEntityTooLarge");
-        }
-        accepted()
+            error_json(StatusCode::PAYLOAD_TOO_LARGE, &message, "RequestEntityTooLarge")
+        } else {
+            accepted()
+        };
+        // The caller gets the answer once the runtime has been told it was accepted: the
+        // runtime's way back to `/next` starts no later than the caller's next request can.
+        let (parts, body) = response.into_parts();
+        let then = reply.map(|reply| Box::new(move || drop(reply.send(message))) as Box<dyn FnOnce() + Send>);
+        Response::from_parts(parts, Answer { body, then })
     }
 
     fn init_error(&self, error_type: Option<String>, body: Bytes) -> Response<Full<Bytes>> {
@@ -211,6 +236,47 @@ impl RuntimeApi {
         *phase = Phase::InitError;
         self.lifecycle.send_modify(|l| l.init_error = Some((error_type, body)));
         accepted()
+    }
+}
+
+/// A Runtime API response body that, once the connection has taken it (written it out, or
+/// failed), runs `then`.
+pub struct Answer {
+    body: Full<Bytes>,
+    then: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl From<Full<Bytes>> for Answer {
+    fn from(body: Full<Bytes>) -> Self {
+        Self { body, then: None }
+    }
+}
+
+impl Drop for Answer {
+    fn drop(&mut self) {
+        if let Some(then) = self.then.take() {
+            then();
+        }
+    }
+}
+
+impl hyper::body::Body for Answer {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
     }
 }
 

@@ -104,7 +104,8 @@ fn gateway_record(invoked: &Invoked) -> Option<InvocationRecord> {
         cold: record.cold,
         init: record.init_ms.map(|ms| Duration::from_secs_f64(ms / 1e3)),
         duration: Duration::from_secs_f64(record.duration_ms / 1e3),
-        billed_ms: Some(record.billed_ms),
+        // Billing runs on to the runtime's next `/next`, after this answer.
+        billed_ms: None,
     })
 }
 

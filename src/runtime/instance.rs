@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::api::{Event, Lifecycle, RuntimeApi};
+use super::api::{Event, Lifecycle, ReadyHook, RuntimeApi};
 use super::FunctionConfig;
 use crate::cgroup::{Cgroup, Limits, Usage};
 use crate::isolation::NetNamespace;
@@ -26,6 +26,17 @@ pub enum InitEnd {
     /// The process exited before calling `/next`.
     Exited(std::process::ExitStatus),
     /// Init ran past the init limit.
+    TimedOut,
+}
+
+/// How the end of an invocation came, after the runtime had answered it.
+#[derive(Debug)]
+pub enum NextEnd {
+    /// The runtime called `/next` again at this instant: the invocation ended.
+    Ready(Instant),
+    /// The process exited before calling `/next`.
+    Exited(std::process::ExitStatus),
+    /// The function timeout passed first.
     TimedOut,
 }
 
@@ -49,6 +60,8 @@ pub struct FunctionInstance {
     cpus: f64,
     /// Init runs with `init_cpus` until it ends.
     init_boost: bool,
+    /// Frozen while idle, as Lambda freezes an environment between invocations.
+    frozen: std::sync::Mutex<bool>,
 }
 
 impl FunctionInstance {
@@ -61,6 +74,7 @@ impl FunctionInstance {
         id: InstanceId,
         provisioned: bool,
         log: Option<LineSink>,
+        on_ready: ReadyHook,
     ) -> std::io::Result<Self> {
         // Isolated: a loopback of the instance's own, with the Runtime API at 127.0.0.1:9001 as
         // on Lambda; else a port of the host's loopback.
@@ -74,7 +88,7 @@ impl FunctionInstance {
             (None, TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?)
         };
         let addr = listener.local_addr()?;
-        let (api, events, lifecycle) = RuntimeApi::new(config.function_arn(), config.timeout);
+        let (api, events, lifecycle) = RuntimeApi::new(config.function_arn(), config.timeout, on_ready);
         let server = CancellationToken::new();
         tokio::spawn(crate::http::serve(listener, crate::http::Limits::private(), server.clone(), move |request| {
             let api = Arc::clone(&api);
@@ -109,6 +123,7 @@ impl FunctionInstance {
             memory_mb: config.memory_mb,
             cpus,
             init_boost: config.init_cpus.is_some(),
+            frozen: std::sync::Mutex::new(false),
         })
     }
 
@@ -133,6 +148,52 @@ impl FunctionInstance {
                 self.kill();
                 InitEnd::TimedOut
             }
+        }
+    }
+
+    /// How many times the runtime has come back to `/next` after an invocation.
+    pub fn ready_count(&self) -> u64 {
+        self.lifecycle.borrow().ready_count
+    }
+
+    /// Waits until the runtime calls `/next` for the `after + 1`-th time, exits, or `deadline`
+    /// passes: on Lambda an invocation lasts until `/next`, whatever it posted before.
+    pub async fn wait_next(&self, after: u64, deadline: Instant) -> NextEnd {
+        let mut lifecycle = self.lifecycle.clone();
+        let ready = async {
+            let seen = lifecycle.wait_for(|l| l.ready_count > after).await;
+            seen.ok().map(|l| l.ready_at.unwrap_or_else(Instant::now))
+        };
+        tokio::select! {
+            biased;
+            at = ready => match at {
+                Some(at) => NextEnd::Ready(at),
+                None => NextEnd::Exited(self.process.exited().await),
+            },
+            status = self.process.exited() => NextEnd::Exited(status),
+            () = tokio::time::sleep_until(deadline.into()) => NextEnd::TimedOut,
+        }
+    }
+
+    /// Freezes the idle instance: none of its processes runs — no background thread, no timer —
+    /// until [`FunctionInstance::thaw`] (Lambda freezes the environment between invocations;
+    /// reference §1). Done with `SIGSTOP` of its whole process tree, which works with or without
+    /// cgroups, and a frozen instance still dies of `SIGKILL` at once (a cgroup v1 freezer would
+    /// hold a killed process until thawed).
+    pub fn freeze(&self) {
+        let mut frozen = self.frozen.lock().expect("frozen lock");
+        if !*frozen {
+            self.process.pause(true);
+            *frozen = true;
+        }
+    }
+
+    /// Thaws it before an invocation is handed to it.
+    pub fn thaw(&self) {
+        let mut frozen = self.frozen.lock().expect("frozen lock");
+        if *frozen {
+            self.process.pause(false);
+            *frozen = false;
         }
     }
 

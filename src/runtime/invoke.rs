@@ -4,6 +4,7 @@
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,7 @@ use tokio::sync::oneshot;
 
 use super::api::{Event, RuntimeReply};
 use super::billing::{end_line, report_line, start_line};
-use super::instance::{FunctionInstance, InitEnd};
+use super::instance::{FunctionInstance, InitEnd, NextEnd};
 use super::Inner;
 use crate::lambda::{billed_ms, MAX_PAYLOAD_BYTES};
 use crate::metrics::{BillingRecord, InvocationOutcome};
@@ -47,8 +48,54 @@ impl Invoked {
     }
 }
 
-/// Runs one invocation.
-pub(super) async fn invoke(inner: &Arc<Inner>, payload: Bytes, client_context: Option<String>) -> Invoked {
+/// Whose invocation it is, which says where its final record goes.
+pub(super) enum Purpose {
+    /// The user's: summed, and its record written to the run's log.
+    User,
+    /// The platform's (a keep-warm ping): the record goes back to whoever waits for it.
+    Ping(oneshot::Sender<BillingRecord>),
+}
+
+/// Runs one invocation. The caller gets its answer as soon as the runtime posts it; the
+/// invocation itself (its Duration, END and REPORT lines, billing) lasts until the runtime calls
+/// `/next` again, as on Lambda, and only then is the instance idle.
+pub(super) async fn invoke(
+    inner: &Arc<Inner>,
+    payload: Bytes,
+    client_context: Option<String>,
+    purpose: Purpose,
+) -> Invoked {
+    let (invoked, answered) = run(inner, payload, client_context).await;
+    match answered {
+        None => inner.settle(invoked.record().clone(), purpose),
+        Some(answered) => {
+            inner.finishing.fetch_add(1, Ordering::Relaxed);
+            inner.pending.send_modify(|n| *n += 1);
+            // The invocation goes on: a fast-forwarded clock must not skip over it.
+            let busy = inner.config.clock.busy();
+            let inner = Arc::clone(inner);
+            tokio::spawn(async move {
+                let _busy = busy;
+                let record = until_next(&inner, answered).await;
+                inner.settle(record, purpose);
+                inner.pending.send_modify(|n| *n -= 1);
+            });
+        }
+    }
+    invoked
+}
+
+/// An invocation whose runtime has answered and not yet called `/next`.
+struct Answered {
+    ended: Ended,
+    outcome: InvocationOutcome,
+    /// The instance's `/next` count when it took the invocation.
+    ready_before: u64,
+}
+
+/// Carries the invocation to its answer; `Some` when the runtime answered and the invocation
+/// goes on until `/next`, `None` when its record is already final.
+async fn run(inner: &Arc<Inner>, payload: Bytes, client_context: Option<String>) -> (Invoked, Option<Answered>) {
     let request_id = new_request_id();
     // An instance that died while idle never took the event: it belongs to nobody, and the
     // event goes to another instance (a fresh one if none is idle), as on Lambda.
@@ -57,7 +104,7 @@ pub(super) async fn invoke(inner: &Arc<Inner>, payload: Bytes, client_context: O
         attempts += 1;
         let (instance, cold) = match acquire(inner, &request_id).await {
             Ok(found) => found,
-            Err(invoked) => return *invoked,
+            Err(invoked) => return (*invoked, None),
         };
         let mut init = None;
         if cold {
@@ -69,7 +116,7 @@ pub(super) async fn invoke(inner: &Arc<Inner>, payload: Bytes, client_context: O
                     if matches!(failed, InitEnd::Exited(_)) {
                         instance.output_drained(Duration::from_millis(500)).await;
                     }
-                    return init_failed(inner, &instance, &request_id, failed);
+                    return (init_failed(inner, &instance, &request_id, failed), None);
                 }
             }
         }
@@ -83,40 +130,77 @@ pub(super) async fn invoke(inner: &Arc<Inner>, payload: Bytes, client_context: O
             reply: reply_tx,
         };
         let delivered = instance.deliver(event).await;
-        // A warm instance may still be finishing its previous invocation (it has posted the
-        // response but not yet called `/next`); the event waits for it, under the timeout.
         let sent_at = Instant::now();
+        let ended = |taken_at| Ended {
+            used_before: instance.usage(),
+            instance: Arc::clone(&instance),
+            request_id: request_id.clone(),
+            cold,
+            init,
+            taken_at,
+        };
         tokio::select! {
             biased;
-            taken = taken_rx, if delivered => break (instance, cold, init, reply_rx, taken.unwrap_or_else(|_| Instant::now())),
+            taken = taken_rx, if delivered => break (Arc::clone(&instance), cold, init, reply_rx, taken.unwrap_or_else(|_| Instant::now())),
             status = instance.exited() => {
                 if attempts < MAX_ATTEMPTS {
                     died_idle(inner, &instance, status);
                     continue;
                 }
-                let used_before = instance.usage();
-                let ended = Ended { instance: &instance, request_id: &request_id, cold, init, taken_at: Instant::now(), used_before };
-                return crashed(inner, ended, status);
+                return (crashed(inner, &ended(Instant::now()), status), None);
             }
             () = tokio::time::sleep_until((sent_at + inner.config.timeout).into()) => {
-                let used_before = instance.usage();
-                let ended = Ended { instance: &instance, request_id: &request_id, cold, init, taken_at: sent_at, used_before };
-                return timed_out(inner, ended);
+                return (timed_out(inner, &ended(sent_at)), None);
             }
         }
     };
     inner.log(&start_line(&request_id));
     let timeout = inner.config.timeout;
+    let ready_before = instance.ready_count();
     let used_before = instance.usage();
-    let ended = Ended { instance: &instance, request_id: &request_id, cold, init, taken_at, used_before };
+    let ended = Ended { instance: Arc::clone(&instance), request_id, cold, init, taken_at, used_before };
     tokio::select! {
         biased;
         reply = reply_rx => match reply {
-            Ok(reply) => answered(inner, ended, reply),
-            Err(_) => crashed(inner, ended, instance.exited().await),
+            Ok(reply) => {
+                let (invoked, outcome) = answered(inner, &ended, reply);
+                (invoked, Some(Answered { ended, outcome, ready_before }))
+            }
+            Err(_) => (crashed(inner, &ended, instance.exited().await), None),
         },
-        status = instance.exited() => crashed(inner, ended, status),
-        () = tokio::time::sleep_until((taken_at + timeout).into()) => timed_out(inner, ended),
+        status = instance.exited() => (crashed(inner, &ended, status), None),
+        () = tokio::time::sleep_until((taken_at + timeout).into()) => (timed_out(inner, &ended), None),
+    }
+}
+
+/// Waits for the end of an answered invocation — the runtime's next `/next`, its exit, or the
+/// function timeout — and makes its final record. Work after `/response` (a flush, a callback,
+/// a background task awaited) counts in Duration and billing, as on Lambda.
+async fn until_next(inner: &Arc<Inner>, answered: Answered) -> BillingRecord {
+    let Answered { ended, outcome, ready_before } = answered;
+    let deadline = ended.taken_at + inner.config.timeout;
+    match ended.instance.wait_next(ready_before, deadline).await {
+        // The runtime's `/next` has already returned the instance to the pool (`Inner::spawn`).
+        NextEnd::Ready(at) => finish(inner, &ended, at.saturating_duration_since(ended.taken_at), outcome),
+        NextEnd::Exited(status) => {
+            inner.finishing.fetch_sub(1, Ordering::Relaxed);
+            let record = finish(inner, &ended, ended.taken_at.elapsed(), outcome);
+            died_idle(inner, &ended.instance, status);
+            record
+        }
+        NextEnd::TimedOut => {
+            inner.finishing.fetch_sub(1, Ordering::Relaxed);
+            ended.instance.kill();
+            let record = finish(inner, &ended, inner.config.timeout, outcome);
+            discard(inner, ended.instance.id);
+            let seconds = inner.config.timeout.as_secs_f64();
+            inner.log(&format!(
+                "{} {} Task timed out after {seconds:.2} seconds",
+                crate::time::utc_now(),
+                ended.request_id
+            ));
+            record
+        }
     }
 }
 
@@ -149,9 +233,16 @@ async fn acquire(inner: &Arc<Inner>, request_id: &str) -> Result<(Arc<FunctionIn
         }
         Decision::Warm(id) => {
             let found = inner.instances.lock().expect("instances lock").get(&id).cloned();
-            found.map(|i| (i, false)).ok_or_else(|| Box::new(lost_instance(inner, id, request_id)))
+            let instance = found.ok_or_else(|| Box::new(lost_instance(inner, id, request_id)))?;
+            instance.thaw();
+            Ok((instance, false))
         }
         Decision::Cold(id) => {
+            // The race a sequential caller can lose: its next request came before the
+            // instance that answered it called `/next`, so it starts another (counted).
+            if inner.finishing.load(Ordering::Relaxed) > 0 {
+                inner.cold_while_finishing.fetch_add(1, Ordering::Relaxed);
+            }
             let (provisioned, platform) = {
                 let pool = inner.pool.lock().expect("pool lock");
                 (pool.is_provisioned(id), inner.config.pool.platform_overhead_of(id))
@@ -159,7 +250,7 @@ async fn acquire(inner: &Arc<Inner>, request_id: &str) -> Result<(Arc<FunctionIn
             // Placement, code download and micro-VM start: before Init, so the caller waits for
             // it but Init Duration and billing do not count it.
             crate::time::timer::sleep_precisely(platform).await;
-            match FunctionInstance::spawn(&inner.config, id, provisioned, inner.config.log.clone()).await {
+            match inner.spawn(id, provisioned).await {
                 Ok(instance) => {
                     let instance = Arc::new(instance);
                     inner.instances.lock().expect("instances lock").insert(id, Arc::clone(&instance));
@@ -193,9 +284,9 @@ fn lost_instance(inner: &Arc<Inner>, id: InstanceId, request_id: &str) -> Invoke
 }
 
 /// What every ending needs to know about the invocation.
-struct Ended<'a> {
-    instance: &'a Arc<FunctionInstance>,
-    request_id: &'a str,
+struct Ended {
+    instance: Arc<FunctionInstance>,
+    request_id: String,
     cold: bool,
     init: Option<Duration>,
     taken_at: Instant,
@@ -228,15 +319,24 @@ fn init_failed(inner: &Arc<Inner>, instance: &Arc<FunctionInstance>, request_id:
     Invoked::FunctionError { body, record }
 }
 
-fn answered(inner: &Arc<Inner>, ended: Ended<'_>, reply: RuntimeReply) -> Invoked {
+/// What the caller gets when the runtime answers, and the outcome the final record will carry.
+fn answered(inner: &Arc<Inner>, ended: &Ended, reply: RuntimeReply) -> (Invoked, InvocationOutcome) {
     let (at, outcome) = match &reply {
         RuntimeReply::Response { at, .. } => (*at, InvocationOutcome::Success),
         RuntimeReply::Error { at, .. } => (*at, InvocationOutcome::HandlerError),
         RuntimeReply::TooLarge { at, .. } => (*at, InvocationOutcome::ResponseTooLarge),
     };
-    let record = finish(inner, &ended, at.saturating_duration_since(ended.taken_at), outcome);
-    release(inner, ended.instance.id);
-    match reply {
+    // The caller's view: Duration so far. The record is made again at `/next`.
+    let record = record(
+        inner,
+        &ended.request_id,
+        Some(&ended.instance),
+        ended.cold,
+        ended.init,
+        at.saturating_duration_since(ended.taken_at),
+        outcome,
+    );
+    let invoked = match reply {
         RuntimeReply::Response { body, content_type, .. } => Invoked::Success { body, content_type, record },
         RuntimeReply::Error { body, .. } => Invoked::FunctionError { body: strip_error_cause(body), record },
         RuntimeReply::TooLarge { size, .. } => {
@@ -245,12 +345,13 @@ fn answered(inner: &Arc<Inner>, ended: Ended<'_>, reply: RuntimeReply) -> Invoke
             );
             Invoked::FunctionError { body: error_body("Function.ResponseSizeTooLarge", &message), record }
         }
-    }
+    };
+    (invoked, outcome)
 }
 
-fn crashed(inner: &Arc<Inner>, ended: Ended<'_>, status: ExitStatus) -> Invoked {
+fn crashed(inner: &Arc<Inner>, ended: &Ended, status: ExitStatus) -> Invoked {
     discard(inner, ended.instance.id);
-    let record = finish(inner, &ended, ended.taken_at.elapsed(), InvocationOutcome::Crash);
+    let record = finish(inner, ended, ended.taken_at.elapsed(), InvocationOutcome::Crash);
     let message = match status.code() {
         Some(0) => format!("RequestId: {} Error: Runtime exited without providing a reason", ended.request_id),
         _ => format!("RequestId: {} Error: Runtime exited with error: {}", ended.request_id, describe_exit(status)),
@@ -258,9 +359,9 @@ fn crashed(inner: &Arc<Inner>, ended: Ended<'_>, status: ExitStatus) -> Invoked 
     Invoked::FunctionError { body: error_body("Runtime.ExitError", &message), record }
 }
 
-fn timed_out(inner: &Arc<Inner>, ended: Ended<'_>) -> Invoked {
+fn timed_out(inner: &Arc<Inner>, ended: &Ended) -> Invoked {
     ended.instance.kill();
-    let record = finish(inner, &ended, inner.config.timeout, InvocationOutcome::Timeout);
+    let record = finish(inner, ended, inner.config.timeout, InvocationOutcome::Timeout);
     discard(inner, ended.instance.id);
     let seconds = inner.config.timeout.as_secs_f64();
     inner.log(&format!("{} {} Task timed out after {seconds:.2} seconds", crate::time::utc_now(), ended.request_id));
@@ -269,14 +370,14 @@ fn timed_out(inner: &Arc<Inner>, ended: Ended<'_>) -> Invoked {
 }
 
 /// Builds, logs (END + REPORT) and stores the record of an invocation that reached an instance.
-fn finish(inner: &Arc<Inner>, ended: &Ended<'_>, duration: Duration, outcome: InvocationOutcome) -> BillingRecord {
+fn finish(inner: &Arc<Inner>, ended: &Ended, duration: Duration, outcome: InvocationOutcome) -> BillingRecord {
     let init = ended.init.filter(|_| ended.cold);
-    let mut record = record(inner, ended.request_id, Some(ended.instance), ended.cold, init, duration, outcome);
+    let mut record = record(inner, &ended.request_id, Some(&ended.instance), ended.cold, init, duration, outcome);
     if let (Some(before), Some(after)) = (ended.used_before, ended.instance.usage()) {
         record.cpu_ms = Some(after.cpu.saturating_sub(before.cpu).as_secs_f64() * 1e3);
         record.throttled_ms = Some(after.throttled.saturating_sub(before.throttled).as_secs_f64() * 1e3);
     }
-    inner.log(&end_line(ended.request_id));
+    inner.log(&end_line(&ended.request_id));
     inner.log(&report_line(&record));
     record
 }
@@ -309,18 +410,6 @@ fn record(
         outcome,
         cpu_ms: None,
         throttled_ms: None,
-    }
-}
-
-/// Returns the instance to the pool as soon as the runtime has answered. The next invocation may
-/// be handed to it before it calls `/next` again; it waits in the instance's queue for that poll,
-/// where Lambda would start another environment for a request arriving in that gap of
-/// microseconds. Sequential callers therefore always see the same warm instance.
-fn release(inner: &Arc<Inner>, id: InstanceId) {
-    let retired = inner.pool.lock().expect("pool lock").release(id, inner.now());
-    inner.follow_prewarm();
-    if retired.is_some() {
-        inner.forget(id);
     }
 }
 

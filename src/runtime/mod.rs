@@ -12,13 +12,15 @@ mod instance;
 mod invoke;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicIsize, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tokio::sync::{oneshot, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::lambda::{self, BillingMode};
-use crate::metrics::{FunctionStats, InvocationSummary, RecordLog};
+use crate::metrics::{BillingRecord, FunctionStats, InvocationSummary, RecordLog};
 pub use invoke::Invoked;
 
 use crate::gateway::{Backend, Invocation, InvokeFuture};
@@ -159,6 +161,8 @@ impl FunctionConfig {
 }
 
 struct Inner {
+    /// Itself, for the instances' ready hooks (weak: the instances belong to it).
+    me: std::sync::Weak<Inner>,
     config: FunctionConfig,
     origin: Instant,
     pool: Mutex<Pool>,
@@ -172,7 +176,14 @@ struct Inner {
     /// invocation's own error is Lambda's terse one.
     init_failure: Mutex<Option<String>>,
     /// Instances whose runtime exited while they had no invocation.
-    died_idle: std::sync::atomic::AtomicU64,
+    died_idle: AtomicU64,
+    /// Answered invocations whose runtime has not yet called `/next` (for a moment -1: the
+    /// runtime's `/next` can come before its caller's task counts the answer) ...
+    finishing: AtomicIsize,
+    /// ... and cold starts made while there was at least one.
+    cold_while_finishing: AtomicU64,
+    /// How many tasks wait for those `/next` calls to make the invocations' final records.
+    pending: watch::Sender<usize>,
 }
 
 /// The local function runtime, served through the gateway as a [`Backend`].
@@ -190,7 +201,8 @@ impl FunctionRuntime {
         let origin = config.clock.now();
         let pool = Pool::new(config.pool.clone(), Duration::ZERO);
         let prewarm_alarm = config.clock.alarm();
-        let inner = Arc::new(Inner {
+        let inner = Arc::new_cyclic(|me| Inner {
+            me: me.clone(),
             prewarm_alarm,
             config,
             origin,
@@ -198,7 +210,10 @@ impl FunctionRuntime {
             instances: Mutex::new(HashMap::new()),
             summary: Mutex::new(InvocationSummary::default()),
             init_failure: Mutex::new(None),
-            died_idle: std::sync::atomic::AtomicU64::new(0),
+            died_idle: AtomicU64::new(0),
+            finishing: AtomicIsize::new(0),
+            cold_while_finishing: AtomicU64::new(0),
+            pending: watch::Sender::new(0),
             shutdown: CancellationToken::new(),
         });
         let runtime = Self { inner };
@@ -212,27 +227,35 @@ impl FunctionRuntime {
         let ids = inner.pool.lock().expect("pool lock").start_provisioned(inner.now());
         for id in ids {
             inner.initialise(id, true).await?;
-            inner.pool.lock().expect("pool lock").release(id, inner.now());
+            inner.release(id);
         }
         Ok(())
     }
 
     /// Invokes the function with a raw event, as the Invoke API does; the invocation is the
-    /// user's: it is summed and its record goes to [`FunctionConfig::records`].
+    /// user's: it is summed and its record goes to [`FunctionConfig::records`] when it ends (at
+    /// the runtime's next `/next`, which may come after the answer returned here).
     pub async fn invoke(&self, payload: bytes::Bytes, client_context: Option<String>) -> Invoked {
-        let invoked = invoke::invoke(&self.inner, payload, client_context).await;
-        let record = invoked.record();
-        self.inner.summary.lock().expect("summary lock").add(record);
-        if let Some(log) = &self.inner.config.records {
-            log.record(&self.inner.config.name, record);
-        }
-        invoked
+        invoke::invoke(&self.inner, payload, client_context, invoke::Purpose::User).await
     }
 
     /// Invokes the function for the platform (a keep-warm ping): billed and logged like any
-    /// invocation, but not the user's, so neither summed nor recorded.
-    pub async fn ping(&self, payload: bytes::Bytes) -> Invoked {
-        invoke::invoke(&self.inner, payload, None).await
+    /// invocation, but not the user's, so neither summed nor recorded; returns its final record.
+    pub async fn ping(&self, payload: bytes::Bytes) -> BillingRecord {
+        let (tx, rx) = oneshot::channel();
+        let invoked = invoke::invoke(&self.inner, payload, None, invoke::Purpose::Ping(tx)).await;
+        rx.await.unwrap_or_else(|_| invoked.record().clone())
+    }
+
+    /// Waits until every answered invocation has ended (its runtime called `/next`, exited or
+    /// ran out of time), or `cancel` fires; call it before [`FunctionRuntime::stop`] so that work
+    /// after the last response is measured, and after it so that every record is made.
+    pub async fn settle(&self, cancel: &CancellationToken) {
+        let mut pending = self.inner.pending.subscribe();
+        tokio::select! {
+            _ = pending.wait_for(|n| *n == 0) => {}
+            () = cancel.cancelled() => {}
+        }
     }
 
     /// The user invocations so far, summed.
@@ -249,13 +272,19 @@ impl FunctionRuntime {
     /// Instance counters so far.
     pub fn stats(&self) -> FunctionStats {
         let mut stats: FunctionStats = self.inner.pool.lock().expect("pool lock").stats().into();
-        stats.died_idle = self.inner.died_idle.load(std::sync::atomic::Ordering::Relaxed);
+        stats.died_idle = self.inner.died_idle.load(Ordering::Relaxed);
+        stats.cold_while_finishing = self.inner.cold_while_finishing.load(Ordering::Relaxed);
         stats
     }
 
     /// Instances alive now.
     pub fn alive(&self) -> usize {
         self.inner.pool.lock().expect("pool lock").alive()
+    }
+
+    /// Instances alive and idle now: initialised, and their runtime waiting in `/next`.
+    pub fn idle(&self) -> usize {
+        self.inner.pool.lock().expect("pool lock").idle()
     }
 
     /// Kills every instance and stops evicting.
@@ -280,7 +309,7 @@ impl Inner {
     /// # Errors
     /// When it cannot start or fails its Init (it is killed).
     async fn initialise(&self, id: InstanceId, provisioned: bool) -> anyhow::Result<()> {
-        let instance = FunctionInstance::spawn(&self.config, id, provisioned, self.config.log.clone()).await?;
+        let instance = self.spawn(id, provisioned).await?;
         let deadline = instance.spawned_at + self.config.init_timeout;
         match instance.wait_initialized(deadline).await {
             InitEnd::Ready(_) => {}
@@ -303,6 +332,33 @@ impl Inner {
         Ok(())
     }
 
+    /// Starts instance `id`'s process; when its runtime comes back to `/next` after an
+    /// invocation, the instance is released to the pool.
+    async fn spawn(&self, id: InstanceId, provisioned: bool) -> std::io::Result<FunctionInstance> {
+        let me = self.me.clone();
+        let on_ready = Box::new(move || {
+            if let Some(inner) = me.upgrade() {
+                inner.finishing.fetch_sub(1, Ordering::Relaxed);
+                inner.release(id);
+            }
+        });
+        FunctionInstance::spawn(&self.config, id, provisioned, self.config.log.clone(), on_ready).await
+    }
+
+    /// Returns instance `id` to the pool: idle (frozen first, so that whoever takes it next
+    /// thaws it), or retired when its lifetime is over.
+    fn release(&self, id: InstanceId) {
+        let instance = self.instances.lock().expect("instances lock").get(&id).cloned();
+        if let Some(instance) = instance {
+            instance.freeze();
+        }
+        let retired = self.pool.lock().expect("pool lock").release(id, self.now());
+        self.follow_prewarm();
+        if retired.is_some() {
+            self.forget(id);
+        }
+    }
+
     /// Loads the instance the keep-alive policy wants ready before the next expected invocation
     /// (the hybrid policy's pre-warm), if one is due. Not billed: the provider pays for it.
     fn prewarm_due(self: &Arc<Self>) {
@@ -315,12 +371,7 @@ impl Inner {
         tokio::spawn(async move {
             let _busy = busy;
             match inner.initialise(id, false).await {
-                Ok(()) => {
-                    let retired = inner.pool.lock().expect("pool lock").release(id, inner.now());
-                    if retired.is_some() {
-                        inner.forget(id);
-                    }
-                }
+                Ok(()) => inner.release(id),
                 Err(err) => {
                     inner.log(&format!("coldbench: pre-warm failed: {err:#}"));
                     inner.pool.lock().expect("pool lock").discard(id);
@@ -347,6 +398,21 @@ impl Inner {
         let evicted = self.pool.lock().expect("pool lock").evict(self.now());
         for (id, _) in evicted {
             self.forget(id);
+        }
+    }
+
+    /// Where an invocation's final record goes.
+    fn settle(&self, record: BillingRecord, purpose: invoke::Purpose) {
+        match purpose {
+            invoke::Purpose::User => {
+                self.summary.lock().expect("summary lock").add(&record);
+                if let Some(log) = &self.config.records {
+                    log.record(&self.config.name, &record);
+                }
+            }
+            invoke::Purpose::Ping(tx) => {
+                let _ = tx.send(record);
+            }
         }
     }
 

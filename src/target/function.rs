@@ -124,9 +124,21 @@ impl Target for FunctionTarget<'_> {
         running.sampler.abort();
         let alive_per_second = std::mem::take(&mut *running.samples.lock().expect("samples lock"));
         running.gateway.stop().await;
+        // Work after the last responses is measured; a Ctrl-C cuts it short.
+        running.runtime.settle(run.options.cancel).await;
         running.runtime.stop();
+        running.runtime.settle(&CancellationToken::new()).await;
         let invocations = running.runtime.summary();
         let stats = running.runtime.stats();
+        if stats.cold_while_finishing > 0 {
+            self.warnings.push(format!(
+                "{} cold start(s) came from a request that arrived while the instance that had just answered \
+                 was still busy (its runtime had not yet called /next, so it was not idle, as on Lambda); a \
+                 caller on this host's loopback can win that race where one a network away from Lambda would \
+                 not, unless the function works after its response",
+                stats.cold_while_finishing
+            ));
+        }
         let mut function = function_report(self.spec, stats, invocations.billed_ms_total, alive_per_second, pings);
         function.invocations = invocations;
         let log = self.log.as_ref().map_or(String::new(), |path| format!("\n(the function's log: {})", path.display()));
@@ -252,7 +264,7 @@ impl Pinger {
         let mut pings = tokio::task::JoinSet::new();
         for _ in 0..self.schedule.concurrency {
             let runtime = self.runtime.clone();
-            pings.spawn(async move { runtime.ping(ping_event()).await.record().clone() });
+            pings.spawn(async move { runtime.ping(ping_event()).await });
         }
         while let Some(Ok(record)) = pings.join_next().await {
             self.count(record);
