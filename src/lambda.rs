@@ -48,8 +48,11 @@ pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(7_200);
 pub const DEFAULT_REGION: &str = "us-east-1";
 /// `_HANDLER` when none is given.
 pub const DEFAULT_HANDLER: &str = "handler";
-/// Largest synchronous request or response payload (6 MB) plus the small margin Lambda allows.
+/// Largest synchronous response payload (6 MB) plus the small margin Lambda allows a runtime.
 pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024 + 100;
+/// Largest synchronous request payload: 6 MB exactly, 6,291,456 bytes (the Invoke API's 413
+/// `RequestEntityTooLargeException` names this figure; the runtime's response gets 100 more).
+pub const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
 
 /// Whether Init is billed on cold starts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -683,3 +683,20 @@ async fn an_idle_instance_is_frozen_and_thawed_for_its_next_invocation() {
     assert_eq!(h.runtime.stats().evicted_idle, 1);
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_limit_is_6_291_456_bytes_and_every_answer_names_its_request() {
+    let h = Harness::start(|_| {}).await;
+    let at_limit = format!("\"{}\"", "x".repeat(6_291_456 - 2));
+    let fine = send("POST", &h.url(), &[], at_limit).await;
+    assert_eq!(fine.status, 200, "{}", fine.text());
+    let over = send("POST", &h.url(), &[], "x".repeat(6_291_457)).await;
+    assert_eq!(over.status, 413);
+    assert!(over.text().contains("smaller than 6291456 bytes"), "{}", over.text());
+    for answer in [&fine, &over] {
+        let id = answer.header("x-amzn-requestid");
+        assert_eq!((id.len(), &id[14..15]), (36, "4"), "a UUID v4 request id: {id:?}");
+    }
+    assert_eq!(h.records().await[0].request_id, fine.header("x-amzn-requestid"), "the invocation's own id");
+    h.stop().await;
+}

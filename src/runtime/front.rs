@@ -14,44 +14,59 @@ use serde_json::{json, Map, Value};
 use super::invoke::Invoked;
 use super::FunctionRuntime;
 use crate::gateway::{Invocation, InvocationRecord, Served};
-use crate::lambda::MAX_PAYLOAD_BYTES;
+use crate::lambda::MAX_REQUEST_BYTES;
 use crate::policy::ThrottleReason;
 
 /// Lambda's answer to a request payload past 6 MB.
 pub(super) fn request_too_large() -> Response<Bytes> {
     let body = format!(
-        "{{\"Type\":\"User\",\"message\":\"Request must be smaller than {MAX_PAYLOAD_BYTES} bytes for the InvokeFunction operation\"}}"
+        "{{\"Type\":\"User\",\"message\":\"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the InvokeFunction operation\"}}"
     );
     let mut response = json_response(StatusCode::PAYLOAD_TOO_LARGE, Bytes::from(body));
     response.headers_mut().insert("x-amzn-errortype", HeaderValue::from_static("RequestEntityTooLargeException"));
+    name_request(&mut response, None);
     response
+}
+
+/// `x-amzn-RequestId`: Lambda names every answer's request, refused ones too.
+fn name_request(response: &mut Response<Bytes>, request_id: Option<String>) {
+    let request_id = request_id.unwrap_or_else(super::invoke::new_request_id);
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-amzn-requestid", value);
+    }
 }
 
 /// Serves one gateway request through the matching front door.
 pub(super) async fn serve(runtime: &FunctionRuntime, invocation: Invocation) -> Served {
     let path = invocation.uri.path();
     let is_invoke_api = path.starts_with("/2015-03-31/functions/") && path.ends_with("/invocations");
-    if invocation.body.len() > MAX_PAYLOAD_BYTES {
-        return Served { response: request_too_large(), record: None };
-    }
-    if is_invoke_api {
+    let (mut served, request_id) = if invocation.body.len() > MAX_REQUEST_BYTES {
+        (Served { response: request_too_large(), record: None }, None)
+    } else if is_invoke_api {
         invoke_api(runtime, invocation).await
     } else {
         function_url(runtime, invocation).await
-    }
+    };
+    name_request(&mut served.response, request_id);
+    served
 }
 
-async fn invoke_api(runtime: &FunctionRuntime, invocation: Invocation) -> Served {
+/// The answer, and the invocation's request id when it reached the runtime.
+async fn invoke_api(runtime: &FunctionRuntime, invocation: Invocation) -> (Served, Option<String>) {
     let client_context = match invocation.headers.get("x-amz-client-context").map(decode_client_context) {
         Some(Ok(context)) => Some(context),
         Some(Err(message)) => {
             let body = format!("{{\"Type\":\"User\",\"message\":{}}}", Value::from(message));
-            return Served { response: json_response(StatusCode::BAD_REQUEST, Bytes::from(body)), record: None };
+            return (
+                Served { response: json_response(StatusCode::BAD_REQUEST, Bytes::from(body)), record: None },
+                None,
+            );
         }
         None => None,
     };
     let invoked = runtime.invoke(invocation.body, client_context).await;
     let record = gateway_record(&invoked);
+    let request_id = invoked.record().request_id.clone();
     let response = match invoked {
         Invoked::Success { body, content_type, .. } => {
             let mut response = json_response(StatusCode::OK, body);
@@ -70,7 +85,7 @@ async fn invoke_api(runtime: &FunctionRuntime, invocation: Invocation) -> Served
         Invoked::Throttled { reason, .. } => throttled(reason),
         Invoked::HostError { cause, .. } => host_error(cause),
     };
-    Served { response, record }
+    (Served { response, record }, Some(request_id))
 }
 
 /// coldbench's own failure, marked so that no one blames the function.
@@ -81,10 +96,11 @@ fn host_error(cause: &'static str) -> Response<Bytes> {
     response
 }
 
-async fn function_url(runtime: &FunctionRuntime, invocation: Invocation) -> Served {
+async fn function_url(runtime: &FunctionRuntime, invocation: Invocation) -> (Served, Option<String>) {
     let event = url_event(&invocation);
     let invoked = runtime.invoke(Bytes::from(event.to_string()), None).await;
     let record = gateway_record(&invoked);
+    let request_id = invoked.record().request_id.clone();
     let response = match invoked {
         Invoked::Success { body, .. } => url_response(&body),
         Invoked::FunctionError { .. } => {
@@ -93,7 +109,7 @@ async fn function_url(runtime: &FunctionRuntime, invocation: Invocation) -> Serv
         Invoked::Throttled { reason, .. } => throttled(reason),
         Invoked::HostError { cause, .. } => host_error(cause),
     };
-    Served { response, record }
+    (Served { response, record }, Some(request_id))
 }
 
 /// The `x-coldbench-*` facts the gateway stamps on the response.

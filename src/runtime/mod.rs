@@ -447,7 +447,7 @@ impl Backend for FunctionRuntime {
     }
 
     fn body_limit(&self) -> usize {
-        crate::lambda::MAX_PAYLOAD_BYTES
+        crate::lambda::MAX_REQUEST_BYTES
     }
 
     fn body_too_large(&self) -> http::Response<bytes::Bytes> {
