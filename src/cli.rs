@@ -316,6 +316,9 @@ pub struct RuntimeArgs {
     /// Exclude Init from billed duration (billing before August 2025).
     #[arg(long)]
     pub legacy_billing: bool,
+    /// `_HANDLER` for the function's runtime (e.g. `app.handler` for awslambdaric).
+    #[arg(long, default_value = lambda::DEFAULT_HANDLER)]
+    pub handler: String,
     /// The function's command (default: the bundled demo function in Lambda mode).
     #[arg(long, num_args = 1.., allow_hyphen_values = true, value_name = "CMD")]
     pub function: Vec<String>,

@@ -418,6 +418,12 @@ async fn instances_get_lambdas_environment_and_nothing_of_the_hosts() {
     assert!(!env["AWS_LAMBDA_RUNTIME_API"].contains("://"), "host:port without a scheme");
     assert_eq!(env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "128");
     assert_eq!(env["AWS_LAMBDA_INITIALIZATION_TYPE"], "on-demand");
+    assert_eq!(env["_HANDLER"], "handler", "Lambda's default handler when none is given");
+    // `2026/12/02/[$LATEST]<32 hex>`, as Lambda names an environment's log stream.
+    let stream = &env["AWS_LAMBDA_LOG_STREAM_NAME"];
+    let (date, id) = stream.split_once("/[$LATEST]").unwrap_or_else(|| panic!("{stream}"));
+    assert!(date.len() == 10 && date.split('/').count() == 3, "{stream}");
+    assert!(id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit()), "{stream}");
     assert!(!env.contains_key("AWS_LAMBDA_MAX_CONCURRENCY"));
     let leaked: Vec<_> =
         env.keys().filter(|k| k.starts_with("CARGO") || *k == "HOME" || *k == "RUST_BACKTRACE").collect();
@@ -699,4 +705,23 @@ async fn the_request_limit_is_6_291_456_bytes_and_every_answer_names_its_request
     }
     assert_eq!(h.records().await[0].request_id, fine.header("x-amzn-requestid"), "the invocation's own id");
     h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_inits_are_logged_with_init_start_and_init_report_lines() {
+    for (bootstrap, status) in [
+        ("echo starting; exit 3", "Status: error\tError Type: Runtime.ExitError"),
+        ("exec sleep 60", "Status: timeout"),
+    ] {
+        let Some((h, lines)) = shell_runtime(bootstrap, |c| c.init_timeout = Duration::from_millis(300)).await else {
+            return;
+        };
+        let reply = h.invoke("{}").await;
+        assert_eq!(reply.header("x-amz-function-error"), "Unhandled", "{}", reply.text());
+        let lines = lines.lock().unwrap().clone();
+        assert!(lines[0].starts_with("INIT_START Runtime Version: "), "{lines:?}");
+        let report = lines.iter().find(|l| l.starts_with("INIT_REPORT Init Duration: ")).expect("an INIT_REPORT line");
+        assert!(report.ends_with(&format!("ms\tPhase: init\t{status}")), "{report:?}");
+        h.stop().await;
+    }
 }

@@ -427,10 +427,11 @@ fn instances_over_the_hosts_cpus_are_reported_as_host_bound() {
 
 #[test]
 fn an_instance_held_back_by_its_quota_is_not_host_bound_and_is_sampled_each_second() {
-    // One 0.29 vCPU container, ~77 ms of CPU (at one vCPU) twice a second: its quota, not the
-    // host, holds it back.
+    // One 0.29 vCPU container, ~77 ms of CPU (at one vCPU) four times a second, a little more
+    // than its quota gives (at twice a second it was idle half the time, and a second's CPU
+    // could fall short of the quota): its quota, not the host, holds it back.
     let Some(json) = run_alone(
-        "name = \"quota\"\nduration = \"5s\"\n[traffic]\npattern = \"constant\"\nrate = 2\n\
+        "name = \"quota\"\nduration = \"5s\"\n[traffic]\npattern = \"constant\"\nrate = 4\n\
          [function]\nwork = { kind = \"cpu\", rounds = 20000000 }\n\
          [[targets]]\nname = \"one\"\nkind = \"container\"\ncpus = 0.29\n",
     ) else {

@@ -83,6 +83,7 @@ fn config(args: &RuntimeArgs) -> anyhow::Result<FunctionConfig> {
             .memory_mb(args.memory_mb)
             .timeout(args.timeout.0)
             .init_timeout(args.init_timeout.0)
+            .handler(args.handler.clone())
             .pool(pool)
             .billing(if args.legacy_billing { BillingMode::Legacy } else { BillingMode::Standard })
             .log(log)

@@ -3,6 +3,30 @@
 
 use crate::metrics::BillingRecord;
 
+/// `INIT_START Runtime Version: …`: the first line of every execution environment's log. Lambda
+/// names its managed runtime's version there; coldbench, which runs the function's own runtime
+/// program, names itself.
+pub fn init_start_line(region: &str) -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    format!(
+        "INIT_START Runtime Version: coldbench:{version}\tRuntime Version ARN: arn:aws:lambda:{region}::runtime:coldbench-{version}"
+    )
+}
+
+/// `INIT_REPORT Init Duration: 10000.00 ms\tPhase: init\tStatus: timeout`, as Lambda writes it when
+/// an Init does not end in an invocation's REPORT line: when it failed (`Status: timeout`, or
+/// `Status: error` with its `Error Type`) or ran ahead of traffic (provisioned, pre-warmed).
+pub fn init_report_line(init: std::time::Duration, failure: Option<(&str, Option<&str>)>) -> String {
+    let mut line = format!("INIT_REPORT Init Duration: {:.2} ms\tPhase: init", init.as_secs_f64() * 1e3);
+    if let Some((status, error_type)) = failure {
+        line.push_str(&format!("\tStatus: {status}"));
+        if let Some(error_type) = error_type {
+            line.push_str(&format!("\tError Type: {error_type}"));
+        }
+    }
+    line
+}
+
 /// `START RequestId: <id> Version: $LATEST`
 pub fn start_line(request_id: &str) -> String {
     format!("START RequestId: {request_id} Version: $LATEST")
@@ -28,6 +52,17 @@ pub fn report_line(record: &BillingRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn init_lines_have_lambdas_layout() {
+        assert!(init_start_line("eu-west-1").starts_with("INIT_START Runtime Version: coldbench:"));
+        let ms = std::time::Duration::from_micros(1_000_004);
+        assert_eq!(init_report_line(ms, None), "INIT_REPORT Init Duration: 1000.00 ms\tPhase: init");
+        assert_eq!(
+            init_report_line(ms, Some(("error", Some("Runtime.ExitError")))),
+            "INIT_REPORT Init Duration: 1000.00 ms\tPhase: init\tStatus: error\tError Type: Runtime.ExitError"
+        );
+    }
     use crate::lambda::{billed_ms, BillingMode};
     use crate::metrics::InvocationOutcome;
     use std::time::Duration;

@@ -29,6 +29,18 @@ pub enum InitEnd {
     TimedOut,
 }
 
+impl InitEnd {
+    /// A failed Init's `Status` and `Error Type` in its INIT_REPORT line.
+    pub fn status(&self) -> (&'static str, Option<&str>) {
+        match self {
+            InitEnd::Ready(_) => ("success", None),
+            InitEnd::Failed { error_type, .. } => ("error", Some(error_type.as_deref().unwrap_or("Runtime.Unknown"))),
+            InitEnd::Exited(_) => ("error", Some("Runtime.ExitError")),
+            InitEnd::TimedOut => ("timeout", None),
+        }
+    }
+}
+
 /// How the end of an invocation came, after the runtime had answered it.
 #[derive(Debug)]
 pub enum NextEnd {
@@ -255,6 +267,19 @@ impl Drop for FunctionInstance {
     }
 }
 
+/// The 32 hex digits of an instance's log stream name, `2026/12/02/[$LATEST]<32 hex>` as Lambda
+/// names them (one stream per execution environment). Lambda's are random; these are a hash of
+/// the instance's name, so that a seeded run (the `cache` work keys its draws on the stream) is
+/// the same run twice.
+fn stream_id(instance: &str) -> String {
+    let fnv = |salt: u8| {
+        std::iter::once(salt)
+            .chain(instance.bytes())
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    };
+    format!("{:016x}{:016x}", fnv(1), fnv(2))
+}
+
 /// The process environment Lambda gives a custom runtime (reference §3), plus what the workload lists.
 fn lambda_environment(
     config: &FunctionConfig,
@@ -263,8 +288,8 @@ fn lambda_environment(
     provisioned: bool,
 ) -> Vec<(String, String)> {
     let task_root = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| "/".into());
-    let stream =
-        format!("{}/[$LATEST]{}", crate::time::utc_now().get(..10).unwrap_or("1970-01-01").replace('-', "/"), name);
+    let date = crate::time::utc_now().get(..10).unwrap_or("1970-01-01").replace('-', "/");
+    let stream = format!("{date}/[$LATEST]{}", stream_id(name));
     let fixed = [
         ("AWS_LAMBDA_RUNTIME_API", api.to_string()),
         ("AWS_LAMBDA_FUNCTION_NAME", config.name.clone()),

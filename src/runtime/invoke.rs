@@ -295,6 +295,7 @@ struct Ended {
 }
 
 fn init_failed(inner: &Arc<Inner>, instance: &Arc<FunctionInstance>, request_id: &str, end: InitEnd) -> Invoked {
+    inner.log(&super::billing::init_report_line(instance.spawned_at.elapsed(), Some(end.status())));
     discard(inner, instance.id);
     inner.init_failure.lock().expect("init failure lock").get_or_insert_with(|| diagnose(inner, instance, &end));
     let init = Some(instance.spawned_at.elapsed());

@@ -312,8 +312,10 @@ impl Inner {
         let instance = self.spawn(id, provisioned).await?;
         let deadline = instance.spawned_at + self.config.init_timeout;
         match instance.wait_initialized(deadline).await {
-            InitEnd::Ready(_) => {}
+            // Ahead of traffic: no invocation's REPORT line will carry this Init.
+            InitEnd::Ready(took) => self.log(&billing::init_report_line(took, None)),
             other => {
+                self.log(&billing::init_report_line(instance.spawned_at.elapsed(), Some(other.status())));
                 instance.kill();
                 anyhow::bail!(
                     "{} instance {} did not initialise: {other:?}; its output ends with:\n{}",
@@ -342,6 +344,7 @@ impl Inner {
                 inner.release(id);
             }
         });
+        self.log(&billing::init_start_line(&self.config.region));
         FunctionInstance::spawn(&self.config, id, provisioned, self.config.log.clone(), on_ready).await
     }
 
