@@ -165,7 +165,9 @@ fn instance_identity() -> u64 {
     let name = std::env::var("COLDBENCH_INSTANCE")
         .or_else(|_| std::env::var("AWS_LAMBDA_LOG_STREAM_NAME"))
         .unwrap_or_else(|_| std::process::id().to_string());
-    name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    let mut hasher = fnv::FnvHasher::default();
+    std::hash::Hasher::write(&mut hasher, name.as_bytes());
+    std::hash::Hasher::finish(&hasher)
 }
 
 const PAGE: usize = 4096;

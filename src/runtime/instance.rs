@@ -273,9 +273,10 @@ impl Drop for FunctionInstance {
 /// the same run twice.
 fn stream_id(instance: &str) -> String {
     let fnv = |salt: u8| {
-        std::iter::once(salt)
-            .chain(instance.bytes())
-            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+        let mut hasher = fnv::FnvHasher::default();
+        std::hash::Hasher::write(&mut hasher, &[salt]);
+        std::hash::Hasher::write(&mut hasher, instance.as_bytes());
+        std::hash::Hasher::finish(&hasher)
     };
     format!("{:016x}{:016x}", fnv(1), fnv(2))
 }

@@ -190,16 +190,7 @@ async fn until_next(inner: &Arc<Inner>, answered: Answered) -> BillingRecord {
         }
         NextEnd::TimedOut => {
             inner.finishing.fetch_sub(1, Ordering::Relaxed);
-            ended.instance.kill();
-            let record = finish(inner, &ended, inner.config.timeout, outcome);
-            discard(inner, ended.instance.id);
-            let seconds = inner.config.timeout.as_secs_f64();
-            inner.log(&format!(
-                "{} {} Task timed out after {seconds:.2} seconds",
-                crate::time::utc_now(),
-                ended.request_id
-            ));
-            record
+            time_out(inner, &ended, outcome)
         }
     }
 }
@@ -211,7 +202,7 @@ const MAX_ATTEMPTS: u32 = 3;
 /// An instance that exited while it had no invocation: discarded, logged and counted; no
 /// caller is told, since none was being served.
 fn died_idle(inner: &Arc<Inner>, instance: &FunctionInstance, status: ExitStatus) {
-    inner.died_idle.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    inner.died_idle.fetch_add(1, Ordering::Relaxed);
     inner.log(&format!(
         "coldbench: instance {} exited while idle ({}); it is discarded and the next invocation goes elsewhere",
         instance.name,
@@ -360,12 +351,20 @@ fn crashed(inner: &Arc<Inner>, ended: &Ended, status: ExitStatus) -> Invoked {
     Invoked::FunctionError { body: error_body("Runtime.ExitError", &message), record }
 }
 
-fn timed_out(inner: &Arc<Inner>, ended: &Ended) -> Invoked {
+/// Ends an invocation at its function timeout: kills and discards the instance, bills the
+/// timeout, and logs Lambda's line after the REPORT.
+fn time_out(inner: &Arc<Inner>, ended: &Ended, outcome: InvocationOutcome) -> BillingRecord {
     ended.instance.kill();
-    let record = finish(inner, ended, inner.config.timeout, InvocationOutcome::Timeout);
+    let record = finish(inner, ended, inner.config.timeout, outcome);
     discard(inner, ended.instance.id);
     let seconds = inner.config.timeout.as_secs_f64();
     inner.log(&format!("{} {} Task timed out after {seconds:.2} seconds", crate::time::utc_now(), ended.request_id));
+    record
+}
+
+fn timed_out(inner: &Arc<Inner>, ended: &Ended) -> Invoked {
+    let record = time_out(inner, ended, InvocationOutcome::Timeout);
+    let seconds = inner.config.timeout.as_secs_f64();
     let message = format!("RequestId: {} Error: Task timed out after {seconds:.2} seconds", ended.request_id);
     Invoked::FunctionError { body: error_body("Sandbox.Timedout", &message), record }
 }
