@@ -49,7 +49,7 @@ impl Harness {
     /// The user invocations' billing records so far.
     async fn records(&self) -> Vec<BillingRecord> {
         // Invocations end at the runtime's next `/next`, after their answers.
-        self.runtime.settle(&tokio_util::sync::CancellationToken::new()).await;
+        self.runtime.settled().await;
         self.records.0.lock().unwrap().clone()
     }
 
@@ -60,7 +60,7 @@ impl Harness {
     async fn invoke(&self, work: &str) -> Reply {
         // Back only once the last invocation has ended (its runtime called `/next`), as a caller
         // a network away from Lambda always is: the tests here are about what follows, not that race.
-        self.runtime.settle(&tokio_util::sync::CancellationToken::new()).await;
+        self.runtime.settled().await;
         send("POST", &self.url(), &[("content-type", "application/json")], work.to_string()).await
     }
 
@@ -546,7 +546,7 @@ async fn a_runtime_sums_its_invocations_and_streams_their_records() {
     for _ in 0..3 {
         assert_eq!(h.invoke(SLEEP_5MS).await.status, 200);
     }
-    h.runtime.settle(&tokio_util::sync::CancellationToken::new()).await;
+    h.runtime.settled().await;
     let summary = h.runtime.summary();
     assert_eq!((summary.invocations, summary.cold, summary.duration_us.len()), (3, 1, 3));
     let ids = ids.0.lock().unwrap().clone();
@@ -673,7 +673,7 @@ async fn an_idle_instance_is_frozen_and_thawed_for_its_next_invocation() {
     let Some((h, lines)) = shell_runtime(TICKER_BOOTSTRAP, short_keep_alive).await else { return };
     let ticks = || lines.lock().unwrap().iter().filter(|l| *l == "tick").count();
     assert_eq!(h.invoke("{}").await.status, 200);
-    h.runtime.settle(&tokio_util::sync::CancellationToken::new()).await;
+    h.runtime.settled().await;
     // Idle: the ticker is frozen with the rest of the instance (a tick already in the pipe may
     // still arrive).
     tokio::time::sleep(Duration::from_millis(100)).await;

@@ -65,6 +65,7 @@ async fn awslambdaric_functions_run_unmodified() {
     assert_eq!(echo.header("x-coldbench-cold"), "true");
 
     let context = base64::engine::general_purpose::STANDARD.encode(r#"{"custom":{"foo":"bar"}}"#);
+    runtime.settled().await;
     let ctx = send("POST", &url, &[("x-amz-client-context", &context)], r#"{"kind":"context"}"#).await;
     let body: serde_json::Value = serde_json::from_slice(&ctx.body).unwrap();
     assert_eq!(body["function"], "py");
@@ -75,6 +76,7 @@ async fn awslambdaric_functions_run_unmodified() {
     assert!(remaining > 3_000 && remaining <= 5_000, "deadline = timeout from now: {remaining}");
     assert_eq!(ctx.header("x-coldbench-cold"), "false");
 
+    runtime.settled().await;
     let fail = send("POST", &url, &[], r#"{"kind":"fail"}"#).await;
     assert_eq!(fail.header("x-amz-function-error"), "Unhandled");
     let body: serde_json::Value = serde_json::from_slice(&fail.body).unwrap();
@@ -82,8 +84,12 @@ async fn awslambdaric_functions_run_unmodified() {
         (body["errorType"].as_str(), body["errorMessage"].as_str()),
         (Some("ValueError"), Some("boom at invoke"))
     );
+    // awslambdaric prints the traceback after posting the error and only then calls /next:
+    // until it does, the instance is busy and a request would rightly go to a new one.
+    runtime.settled().await;
     assert_eq!(send("POST", &url, &[], "{}").await.header("x-coldbench-cold"), "false", "still warm after the error");
 
+    runtime.settled().await;
     let exit = send("POST", &url, &[], r#"{"kind":"exit"}"#).await;
     let body: serde_json::Value = serde_json::from_slice(&exit.body).unwrap();
     assert_eq!(body["errorType"], "Runtime.ExitError");

@@ -67,14 +67,14 @@ impl Function {
     async fn invoke(&self, work: &str) -> Reply {
         // Back only once the last invocation has ended (its runtime called `/next`), as a caller
         // a network away from Lambda always is: the tests here are about what follows, not that race.
-        self.runtime.settle(&tokio_util::sync::CancellationToken::new()).await;
+        self.runtime.settled().await;
         let url = format!("{}2015-03-31/functions/res/invocations", self.gateway.url());
         send("POST", &url, &[], work.to_string()).await
     }
 
     async fn records(&self) -> Vec<BillingRecord> {
         // Invocations end at the runtime's next `/next`, after their answers.
-        self.runtime.settle(&tokio_util::sync::CancellationToken::new()).await;
+        self.runtime.settled().await;
         self.records.0.lock().unwrap().clone()
     }
 

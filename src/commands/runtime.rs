@@ -31,7 +31,7 @@ pub async fn run(args: &RuntimeArgs, cancel: CancellationToken) -> anyhow::Resul
     cancel.cancelled().await;
     gateway.stop().await;
     runtime.stop();
-    runtime.settle(&CancellationToken::new()).await;
+    runtime.settled().await;
     let stats = runtime.stats();
     println!(
         "stopped: {} invocations, {} instances started, {} evicted, {} discarded, peak {}",

@@ -258,6 +258,12 @@ impl FunctionRuntime {
         }
     }
 
+    /// [`FunctionRuntime::settle`] without a way out: for callers that send one request after
+    /// another and need the instance that answered back in the pool first.
+    pub async fn settled(&self) {
+        self.settle(&CancellationToken::new()).await;
+    }
+
     /// The user invocations so far, summed.
     pub fn summary(&self) -> InvocationSummary {
         self.inner.summary.lock().expect("summary lock").clone()

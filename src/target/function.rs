@@ -127,7 +127,7 @@ impl Target for FunctionTarget<'_> {
         // Work after the last responses is measured; a Ctrl-C cuts it short.
         running.runtime.settle(run.options.cancel).await;
         running.runtime.stop();
-        running.runtime.settle(&CancellationToken::new()).await;
+        running.runtime.settled().await;
         let invocations = running.runtime.summary();
         let stats = running.runtime.stats();
         if stats.cold_while_finishing > 0 {
