@@ -100,7 +100,7 @@ fn cold_starts(command: Vec<String>) -> Vec<f64> {
         let function = FunctionRuntime::start(config).await.expect("runtime starts");
         let mut inits = Vec::new();
         for _ in 0..SAMPLES {
-            let invoked = function.invoke(bytes::Bytes::from_static(b"{\"kind\":\"echo\"}"), None).await;
+            let invoked = function.invoke(bytes::Bytes::from_static(b"{\"kind\":\"echo\"}"), Default::default()).await;
             inits.extend(invoked.record().init_ms);
         }
         function.stop();

@@ -32,8 +32,21 @@ pub fn vcpus_for(memory_mb: u32) -> f64 {
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Longest invocation timeout Lambda accepts.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(900);
-/// The Init phase's limit: an instance that has not called `/next` by then is stopped.
+/// The Init phase's limit: an on-demand instance that has not called `/next` by then is reset
+/// and its Init retried inside the first invocation, under the function timeout.
 pub const DEFAULT_INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A provisioned environment's Init may take longer: its limit is the larger of this and the
+/// function timeout (reference `lambda-and-container-model.md`, "init timeout").
+pub const PROVISIONED_INIT_FLOOR: Duration = Duration::from_secs(130);
+
+/// The Init limit of an instance: `init_timeout` on demand, max(130 s, `timeout`) provisioned.
+pub fn init_limit(provisioned: bool, init_timeout: Duration, timeout: Duration) -> Duration {
+    if provisioned {
+        PROVISIONED_INIT_FLOOR.max(timeout)
+    } else {
+        init_timeout
+    }
+}
 /// Account concurrency limit (concurrent instances) by default.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 1_000;
 /// Scale-out: 1,000 new instances per 10 s, refilled continuously — the bucket's capacity ...
@@ -196,6 +209,14 @@ impl<'de> Deserialize<'de> for PlatformOverhead {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn provisioned_inits_may_take_130_s_or_the_function_timeout() {
+        let (init, s) = (DEFAULT_INIT_TIMEOUT, Duration::from_secs);
+        assert_eq!(init_limit(false, init, s(900)), s(10));
+        assert_eq!(init_limit(true, init, s(3)), s(130));
+        assert_eq!(init_limit(true, init, s(900)), s(900));
+    }
 
     #[test]
     fn platform_overhead_parses_prints_back_and_draws_within_its_range() {

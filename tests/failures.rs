@@ -272,7 +272,7 @@ fn a_program_that_is_not_a_lambda_runtime_is_named_as_such_with_its_output_and_l
             "w.toml",
             &format!(
                 "name = \"notlambda\"\nduration = \"1s\"\n[traffic]\npattern = \"constant\"\nrate = 2\n\
-                 [[targets]]\nname = \"fn\"\nkind = \"function\"\ninit_timeout = \"1s\"\nplatform_overhead = \"0ms\"\n\
+                 [[targets]]\nname = \"fn\"\nkind = \"function\"\ninit_timeout = \"1s\"\ntimeout = \"1s\"\nplatform_overhead = \"0ms\"\n\
                  command = {command}\n"
             ),
         )
@@ -290,6 +290,9 @@ fn a_program_that_is_not_a_lambda_runtime_is_named_as_such_with_its_output_and_l
     let stderr = run(&workload(r#"["true"]"#));
     assert!(stderr.contains("exited with exit status 0 before calling /next"), "{stderr}");
     let stderr = run(&workload(r#"["sh", "-c", "echo waiting; sleep 30"]"#));
-    assert!(stderr.contains("did not call /next within its init_timeout of 1 s"), "{stderr}");
+    assert!(
+        stderr.contains("did not call /next within its init_timeout of 1 s, nor when Init was retried"),
+        "{stderr}"
+    );
     assert!(stderr.contains("waiting"), "{stderr}");
 }

@@ -4,7 +4,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use coldbench::function::DemoFunction;
 use coldbench::gateway::Gateway;
@@ -432,38 +432,40 @@ async fn instances_get_lambdas_environment_and_nothing_of_the_hosts() {
     h.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stuck_init_is_ended_by_the_init_limit() {
-    let h = Harness::start(|c| {
-        c.command = vec!["sh".into(), "-c".into(), "exec sleep 60".into()];
-        c.init_timeout = Duration::from_millis(300);
-    })
-    .await;
-    let r = h.invoke("{}").await;
-    let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
-    assert_eq!(body["errorType"], "Sandbox.Timedout");
-    assert!(body["errorMessage"].as_str().unwrap().ends_with("Error: Init timed out after 0.30 seconds"), "{body}");
-    assert_eq!(h.records().await[0].outcome, InvocationOutcome::InitError);
-    h.stop().await;
-}
-
 /// The function's log lines, as a test collects them.
 type Lines = Arc<std::sync::Mutex<Vec<String>>>;
 
-/// A harness running shell `bootstrap` as the function, its log collected; `None` (skipped, with
-/// the reason printed) without curl, which the tutorial-style bootstraps use.
+/// A harness running a tutorial-style shell `bootstrap` (curl, as AWS's custom-runtime tutorial
+/// writes it) as the function, its log collected: `init` runs once, then `handle` for each
+/// event, with `$ID`, `$EVENT` and `$HEADERS` (a file of `/next`'s headers) set and `respond BODY`
+/// to post the response. `None` (skipped, with the reason printed) without curl.
 async fn shell_runtime(
-    bootstrap: &'static str,
+    init: &str,
+    handle: &str,
     configure: impl FnOnce(&mut FunctionConfig),
 ) -> Option<(Harness, Lines)> {
     if std::process::Command::new("curl").arg("--version").output().is_err() {
         eprintln!("skipped: curl is not installed (the shell bootstrap needs it)");
         return None;
     }
+    let bootstrap = format!(
+        r#"
+API="http://${{AWS_LAMBDA_RUNTIME_API}}/2018-06-01/runtime"
+respond() {{ curl -sS -X POST "$API/invocation/$ID/response" -d "$1" > /dev/null; }}
+{init}
+while true; do
+  HEADERS="$(mktemp)"
+  EVENT=$(curl -sS -LD "$HEADERS" "$API/invocation/next")
+  ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
+  {handle}
+  rm -f "$HEADERS"
+done
+"#
+    );
     let lines: Lines = Arc::default();
     let sink = Arc::clone(&lines);
     let h = Harness::start(move |c| {
-        c.command = vec!["sh".into(), "-c".into(), bootstrap.into()];
+        c.command = vec!["sh".into(), "-c".into(), bootstrap];
         c.log = Some(Arc::new(move |line: &str| sink.lock().unwrap().push(line.to_string())));
         configure(c);
     })
@@ -471,23 +473,17 @@ async fn shell_runtime(
     Some((h, lines))
 }
 
-/// A tutorial-style shell bootstrap (curl, as AWS's custom-runtime tutorial writes it) that
-/// prints a byte that is not UTF-8 before it starts and with every event it handles.
-const LATIN1_BOOTSTRAP: &str = r#"
-printf 'caf\351 at init\n'
-while true; do
-  HEADERS="$(mktemp)"
-  curl -sS -LD "$HEADERS" "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/next" > /dev/null
-  ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
-  rm -f "$HEADERS"
-  printf 'handled %s caf\351\n' "$ID"
-  curl -sS -X POST "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/$ID/response" -d '{"ok":true}' > /dev/null
-done
-"#;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn output_that_is_not_utf8_does_not_break_the_function_and_its_later_lines_arrive() {
-    let Some((h, lines)) = shell_runtime(LATIN1_BOOTSTRAP, |_| {}).await else { return };
+    let Some((h, lines)) = shell_runtime(
+        r"printf 'caf\351 at init\n'",
+        r#"printf 'handled %s caf\351\n' $ID; respond '{"ok":true}'"#,
+        |_| {},
+    )
+    .await
+    else {
+        return;
+    };
     for n in 0..5 {
         let reply = h.invoke("{}").await;
         assert_eq!((reply.status, reply.text().as_str()), (200, r#"{"ok":true}"#), "invocation {n}");
@@ -576,20 +572,11 @@ async fn a_cold_start_waits_for_the_platform_before_init_and_is_not_billed_for_i
     h.stop().await;
 }
 
-/// A shell bootstrap that answers one invocation and then exits, idle, without being asked.
-const ONE_SHOT_BOOTSTRAP: &str = r#"
-HEADERS="$(mktemp)"
-curl -sS -LD "$HEADERS" "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/next" > /dev/null
-ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
-rm -f "$HEADERS"
-curl -sS -X POST "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/$ID/response" -d '{"ok":true}' > /dev/null
-exit 0
-"#;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_that_dies_while_idle_is_discarded_and_the_next_invocation_starts_cold() {
-    let no_platform_time = |c: &mut FunctionConfig| c.pool.platform_overhead = PlatformOverhead::Fixed(Duration::ZERO);
-    let Some((h, lines)) = shell_runtime(ONE_SHOT_BOOTSTRAP, no_platform_time).await else { return };
+    let Some((h, lines)) = shell_runtime("", r#"respond '{"ok":true}'; exit 0"#, no_platform_time).await else {
+        return;
+    };
     // Each instance serves one invocation and exits: back to back (the next one may find it
     // still exiting) and after it is surely gone, every caller gets its answer.
     for n in 0..4 {
@@ -612,23 +599,11 @@ async fn an_instance_that_dies_while_idle_is_discarded_and_the_next_invocation_s
     h.stop().await;
 }
 
-/// A shell bootstrap that answers each invocation, then works 600 ms more (a flush, a callback
-/// the handler did not await) before it comes back to `/next`.
-const POST_RESPONSE_BOOTSTRAP: &str = r#"
-while true; do
-  HEADERS="$(mktemp)"
-  curl -sS -LD "$HEADERS" "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/next" > /dev/null
-  ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
-  rm -f "$HEADERS"
-  curl -sS -X POST "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/$ID/response" -d '{"ok":true}' > /dev/null
-  sleep 0.6
-done
-"#;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn work_after_the_response_is_billed_and_a_request_in_that_gap_goes_elsewhere() {
-    let no_platform_time = |c: &mut FunctionConfig| c.pool.platform_overhead = PlatformOverhead::Fixed(Duration::ZERO);
-    let Some((h, _lines)) = shell_runtime(POST_RESPONSE_BOOTSTRAP, no_platform_time).await else { return };
+    let Some((h, _lines)) = shell_runtime("", r#"respond '{"ok":true}'; sleep 0.6"#, no_platform_time).await else {
+        return;
+    };
     let first = h.invoke("{}").await;
     assert_eq!((first.status, first.text().as_str()), (200, r#"{"ok":true}"#));
     let answered_ms: f64 = first.header("x-coldbench-duration-ms").parse().unwrap();
@@ -652,25 +627,19 @@ async fn work_after_the_response_is_billed_and_a_request_in_that_gap_goes_elsewh
     h.stop().await;
 }
 
-/// A shell bootstrap with a background ticker (a helper process printing `tick` every 20 ms) and
-/// a handler that takes 300 ms.
-const TICKER_BOOTSTRAP: &str = r#"
-( while true; do echo tick; sleep 0.02; done ) &
-while true; do
-  HEADERS="$(mktemp)"
-  curl -sS -LD "$HEADERS" "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/next" > /dev/null
-  ID=$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)
-  rm -f "$HEADERS"
-  sleep 0.3
-  curl -sS -X POST "http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/$ID/response" -d '{"ok":true}' > /dev/null
-done
-"#;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_instance_is_frozen_and_thawed_for_its_next_invocation() {
     let short_keep_alive =
         |c: &mut FunctionConfig| c.pool.keep_alive = KeepAlive::Fixed { idle: Duration::from_millis(1_500) };
-    let Some((h, lines)) = shell_runtime(TICKER_BOOTSTRAP, short_keep_alive).await else { return };
+    let Some((h, lines)) = shell_runtime(
+        "( while true; do echo tick; sleep 0.02; done ) &",
+        r#"sleep 0.3; respond '{"ok":true}'"#,
+        short_keep_alive,
+    )
+    .await
+    else {
+        return;
+    };
     let ticks = || lines.lock().unwrap().iter().filter(|l| *l == "tick").count();
     assert_eq!(h.invoke("{}").await.status, 200);
     h.runtime.settled().await;
@@ -708,20 +677,107 @@ async fn the_request_limit_is_6_291_456_bytes_and_every_answer_names_its_request
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failed_inits_are_logged_with_init_start_and_init_report_lines() {
-    for (bootstrap, status) in [
-        ("echo starting; exit 3", "Status: error\tError Type: Runtime.ExitError"),
-        ("exec sleep 60", "Status: timeout"),
-    ] {
-        let Some((h, lines)) = shell_runtime(bootstrap, |c| c.init_timeout = Duration::from_millis(300)).await else {
-            return;
-        };
-        let reply = h.invoke("{}").await;
-        assert_eq!(reply.header("x-amz-function-error"), "Unhandled", "{}", reply.text());
-        let lines = lines.lock().unwrap().clone();
-        assert!(lines[0].starts_with("INIT_START Runtime Version: "), "{lines:?}");
-        let report = lines.iter().find(|l| l.starts_with("INIT_REPORT Init Duration: ")).expect("an INIT_REPORT line");
-        assert!(report.ends_with(&format!("ms\tPhase: init\t{status}")), "{report:?}");
-        h.stop().await;
-    }
+async fn a_failed_init_is_logged_with_init_start_and_init_report_lines() {
+    let Some((h, lines)) =
+        shell_runtime("echo starting; exit 3", "", |c| c.init_timeout = Duration::from_millis(300)).await
+    else {
+        return;
+    };
+    let reply = h.invoke("{}").await;
+    assert_eq!(reply.header("x-amz-function-error"), "Unhandled", "{}", reply.text());
+    let lines = lines.lock().unwrap().clone();
+    assert!(lines[0].starts_with("INIT_START Runtime Version: "), "{lines:?}");
+    let report = lines.iter().find(|l| l.starts_with("INIT_REPORT Init Duration: ")).expect("an INIT_REPORT line");
+    assert!(report.ends_with("ms\tPhase: init\tStatus: error\tError Type: Runtime.ExitError"), "{report:?}");
+    h.stop().await;
+}
+
+fn no_platform_time(c: &mut FunctionConfig) {
+    c.pool.platform_overhead = PlatformOverhead::Fixed(Duration::ZERO);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_init_past_its_limit_is_retried_inside_the_first_invocation() {
+    // A 2 s Init against a 1 s limit: reset at 1 s, retried under the 3 s function timeout,
+    // ready 2 s later. The caller waits both; the invocation's Duration holds the retry.
+    let slow_init = |c: &mut FunctionConfig| {
+        no_platform_time(c);
+        c.init_timeout = Duration::from_secs(1);
+        c.timeout = Duration::from_secs(3);
+    };
+    let Some((h, lines)) = shell_runtime("sleep 2", r#"respond '{"ok":true}'"#, slow_init).await else { return };
+    let sent = Instant::now();
+    let reply = h.invoke("{}").await;
+    let waited = sent.elapsed();
+    assert_eq!((reply.status, reply.text().as_str()), (200, r#"{"ok":true}"#));
+    assert_eq!(reply.header("x-coldbench-cold"), "true");
+    assert!(waited >= Duration::from_secs(3), "1 s of Init, then 2 s of the retry: {waited:?}");
+    let record = &h.records().await[0];
+    assert!(record.cold && record.init_ms.is_none(), "the retry is the invocation's: {record:?}");
+    assert!(record.duration_ms >= 2_000.0 && record.billed_ms >= 2_000, "{record:?}");
+    let lines = lines.lock().unwrap().clone();
+    let platform: Vec<&str> =
+        lines.iter().map(String::as_str).filter(|l| l.starts_with("INIT_") || l.starts_with("START")).collect();
+    assert_eq!(platform.len(), 3, "one INIT_START, the timed-out Init, the START: {lines:?}");
+    assert!(platform[1].ends_with("ms\tPhase: init\tStatus: timeout"), "{platform:?}");
+    let report = lines.iter().find(|l| l.starts_with("REPORT")).unwrap();
+    assert!(!report.contains("Init Duration"), "{report}");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runtime_that_never_calls_next_is_retried_then_times_out_with_lambdas_message() {
+    let limits = |c: &mut FunctionConfig| {
+        no_platform_time(c);
+        c.init_timeout = Duration::from_millis(300);
+        c.timeout = Duration::from_secs(1);
+    };
+    let Some((h, lines)) = shell_runtime("exec sleep 60", "", limits).await else { return };
+    let sent = Instant::now();
+    let reply = h.invoke("{}").await;
+    assert!(sent.elapsed() >= Duration::from_millis(1_300), "the Init limit, then the function timeout");
+    assert_eq!(reply.header("x-amz-function-error"), "Unhandled");
+    let body: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(body["errorType"], "Sandbox.Timedout");
+    let message = body["errorMessage"].as_str().unwrap();
+    assert!(message.ends_with("Error: Task timed out after 1.00 seconds"), "{message}");
+    let record = &h.records().await[0];
+    assert_eq!((record.outcome, record.billed_ms), (InvocationOutcome::Timeout, 1_000), "{record:?}");
+    let lines = lines.lock().unwrap().clone();
+    let reports: Vec<&String> = lines.iter().filter(|l| l.starts_with("INIT_REPORT")).collect();
+    assert_eq!(reports.len(), 2, "{lines:?}");
+    assert!(reports[0].ends_with("ms\tPhase: init\tStatus: timeout"), "{reports:?}");
+    assert!(reports[1].ends_with("ms\tPhase: invoke\tStatus: timeout"), "{reports:?}");
+    assert!(lines.iter().any(|l| l.ends_with("Task timed out after 1.00 seconds")), "{lines:?}");
+    let failure = h.runtime.init_failure().unwrap_or_default();
+    assert!(failure.contains("nor when Init was retried"), "{failure}");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_callers_trace_id_reaches_the_runtime() {
+    let handle = r#"grep -Fi Lambda-Runtime-Trace-Id "$HEADERS" | tr -d '\r'; respond '{"ok":true}'"#;
+    let Some((h, lines)) = shell_runtime("", handle, |_| {}).await else { return };
+    let trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+    h.runtime.settled().await;
+    assert_eq!(send("POST", &h.url(), &[("x-amzn-trace-id", trace)], "{}".to_string()).await.status, 200);
+    h.runtime.settled().await;
+    let url = format!("{}any/path", h.gateway.url());
+    assert_eq!(send("GET", &url, &[("x-amzn-trace-id", trace)], String::new()).await.status, 200);
+    // Without one, a trace is started, as Lambda does.
+    assert_eq!(h.invoke("{}").await.status, 200);
+    let seen = || {
+        lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|l| l.strip_prefix("lambda-runtime-trace-id: "))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    wait_until("three traced events", || seen().len() == 3).await;
+    let seen = seen();
+    assert_eq!(&seen[..2], &[trace, trace]);
+    assert!(seen[2].starts_with("Root=1-") && seen[2] != trace, "{seen:?}");
+    h.stop().await;
 }

@@ -13,10 +13,13 @@ use coldbench::runtime::{FunctionConfig, FunctionRuntime};
 use common::*;
 
 const HANDLER: &str = r#"
+import os
 import sys
 
 def handler(event, context):
     kind = event.get("kind")
+    if kind == "trace":
+        return {"trace": os.environ.get("_X_AMZN_TRACE_ID")}
     if kind == "fail":
         raise ValueError("boom at invoke")
     if kind == "exit":
@@ -75,6 +78,11 @@ async fn awslambdaric_functions_run_unmodified() {
     let remaining = body["remaining_ms"].as_u64().unwrap();
     assert!(remaining > 3_000 && remaining <= 5_000, "deadline = timeout from now: {remaining}");
     assert_eq!(ctx.header("x-coldbench-cold"), "false");
+
+    runtime.settled().await;
+    let trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+    let traced = send("POST", &url, &[("x-amzn-trace-id", trace)], r#"{"kind":"trace"}"#).await;
+    assert_eq!(traced.text(), format!(r#"{{"trace": "{trace}"}}"#), "the caller's trace id, as _X_AMZN_TRACE_ID");
 
     runtime.settled().await;
     let fail = send("POST", &url, &[], r#"{"kind":"fail"}"#).await;

@@ -21,6 +21,12 @@ pub struct Event {
     pub payload: Bytes,
     /// JSON for `Lambda-Runtime-Client-Context`, when the caller gave one.
     pub client_context: Option<String>,
+    /// The caller's `X-Amzn-Trace-Id`, passed on as `Lambda-Runtime-Trace-Id`; one is made up
+    /// when the caller sent none, as Lambda starts a trace.
+    pub trace_id: Option<String>,
+    /// The time the invocation has left when the runtime takes it (`Lambda-Runtime-Deadline-Ms`):
+    /// the function timeout, less an Init retried inside the invocation.
+    pub budget: Duration,
     /// When the instance took it (answered from `/next`).
     pub taken: oneshot::Sender<Instant>,
     /// The runtime's answer.
@@ -83,14 +89,12 @@ pub struct RuntimeApi {
     phase: Mutex<Phase>,
     lifecycle: watch::Sender<Lifecycle>,
     function_arn: String,
-    timeout: Duration,
 }
 
 impl RuntimeApi {
     /// A new API and the sender that feeds it invocations.
     pub fn new(
         function_arn: String,
-        timeout: Duration,
         on_ready: ReadyHook,
     ) -> (Arc<Self>, mpsc::Sender<Event>, watch::Receiver<Lifecycle>) {
         let (tx, rx) = mpsc::channel(1);
@@ -101,7 +105,6 @@ impl RuntimeApi {
             phase: Mutex::new(Phase::Started),
             lifecycle,
             function_arn,
-            timeout,
         });
         (api, tx, lifecycle_rx)
     }
@@ -167,7 +170,7 @@ impl RuntimeApi {
             // The instance is being stopped: keep the poll open until the process is killed.
             return std::future::pending().await;
         };
-        let deadline_ms = epoch_ms() + self.timeout.as_millis();
+        let deadline_ms = epoch_ms() + event.budget.as_millis();
         *self.phase.lock().expect("phase lock") =
             Phase::Running { request_id: event.request_id.clone(), reply: Some(event.reply) };
         let _ = event.taken.send(Instant::now());
@@ -177,7 +180,8 @@ impl RuntimeApi {
         headers.insert("lambda-runtime-aws-request-id", value(&event.request_id));
         headers.insert("lambda-runtime-deadline-ms", value(&deadline_ms.to_string()));
         headers.insert("lambda-runtime-invoked-function-arn", value(&self.function_arn));
-        headers.insert("lambda-runtime-trace-id", value(&trace_id(&event.request_id)));
+        let trace = event.trace_id.unwrap_or_else(|| trace_id(&event.request_id));
+        headers.insert("lambda-runtime-trace-id", value(&trace));
         if let Some(context) = &event.client_context {
             headers.insert("lambda-runtime-client-context", value(context));
         }

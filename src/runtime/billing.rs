@@ -16,8 +16,9 @@ pub fn init_start_line(region: &str) -> String {
 /// `INIT_REPORT Init Duration: 10000.00 ms\tPhase: init\tStatus: timeout`, as Lambda writes it when
 /// an Init does not end in an invocation's REPORT line: when it failed (`Status: timeout`, or
 /// `Status: error` with its `Error Type`) or ran ahead of traffic (provisioned, pre-warmed).
-pub fn init_report_line(init: std::time::Duration, failure: Option<(&str, Option<&str>)>) -> String {
-    let mut line = format!("INIT_REPORT Init Duration: {:.2} ms\tPhase: init", init.as_secs_f64() * 1e3);
+/// `phase` is `invoke` for an Init retried inside the first invocation.
+pub fn init_report_line(init: std::time::Duration, phase: &str, failure: Option<(&str, Option<&str>)>) -> String {
+    let mut line = format!("INIT_REPORT Init Duration: {:.2} ms\tPhase: {phase}", init.as_secs_f64() * 1e3);
     if let Some((status, error_type)) = failure {
         line.push_str(&format!("\tStatus: {status}"));
         if let Some(error_type) = error_type {
@@ -57,9 +58,9 @@ mod tests {
     fn init_lines_have_lambdas_layout() {
         assert!(init_start_line("eu-west-1").starts_with("INIT_START Runtime Version: coldbench:"));
         let ms = std::time::Duration::from_micros(1_000_004);
-        assert_eq!(init_report_line(ms, None), "INIT_REPORT Init Duration: 1000.00 ms\tPhase: init");
+        assert_eq!(init_report_line(ms, "init", None), "INIT_REPORT Init Duration: 1000.00 ms\tPhase: init");
         assert_eq!(
-            init_report_line(ms, Some(("error", Some("Runtime.ExitError")))),
+            init_report_line(ms, "init", Some(("error", Some("Runtime.ExitError")))),
             "INIT_REPORT Init Duration: 1000.00 ms\tPhase: init\tStatus: error\tError Type: Runtime.ExitError"
         );
     }

@@ -11,7 +11,7 @@ use http::{HeaderMap, HeaderValue, Response, StatusCode};
 
 use serde_json::{json, Map, Value};
 
-use super::invoke::Invoked;
+use super::invoke::{Caller, Invoked};
 use super::FunctionRuntime;
 use crate::gateway::{Invocation, InvocationRecord, Served};
 use crate::lambda::MAX_REQUEST_BYTES;
@@ -64,7 +64,8 @@ async fn invoke_api(runtime: &FunctionRuntime, invocation: Invocation) -> (Serve
         }
         None => None,
     };
-    let invoked = runtime.invoke(invocation.body, client_context).await;
+    let caller = Caller { client_context, trace_id: trace_id(&invocation.headers) };
+    let invoked = runtime.invoke(invocation.body, caller).await;
     let record = gateway_record(&invoked);
     let request_id = invoked.record().request_id.clone();
     let response = match invoked {
@@ -88,6 +89,11 @@ async fn invoke_api(runtime: &FunctionRuntime, invocation: Invocation) -> (Serve
     (Served { response, record }, Some(request_id))
 }
 
+/// The caller's `X-Amzn-Trace-Id`, which Lambda hands on to the runtime.
+fn trace_id(headers: &HeaderMap) -> Option<String> {
+    headers.get("x-amzn-trace-id")?.to_str().ok().map(str::to_string)
+}
+
 /// coldbench's own failure, marked so that no one blames the function.
 fn host_error(cause: &'static str) -> Response<Bytes> {
     let body = serde_json::json!({ "errorType": "Coldbench.HostError", "errorMessage": cause }).to_string();
@@ -98,7 +104,8 @@ fn host_error(cause: &'static str) -> Response<Bytes> {
 
 async fn function_url(runtime: &FunctionRuntime, invocation: Invocation) -> (Served, Option<String>) {
     let event = url_event(&invocation);
-    let invoked = runtime.invoke(Bytes::from(event.to_string()), None).await;
+    let caller = Caller { client_context: None, trace_id: trace_id(&invocation.headers) };
+    let invoked = runtime.invoke(Bytes::from(event.to_string()), caller).await;
     let record = gateway_record(&invoked);
     let request_id = invoked.record().request_id.clone();
     let response = match invoked {
@@ -159,9 +166,10 @@ pub fn url_event(invocation: &Invocation) -> Value {
         .flat_map(|v| v.split(';').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect::<Vec<_>>())
         .collect();
     let query = invocation.uri.query().unwrap_or("");
-    let (body, is_base64) = match std::str::from_utf8(&invocation.body) {
-        Ok(text) => (text.to_string(), false),
-        Err(_) => (base64::engine::general_purpose::STANDARD.encode(&invocation.body), true),
+    let text = std::str::from_utf8(&invocation.body).ok().filter(|_| is_text(&invocation.headers));
+    let (body, is_base64) = match text {
+        Some(text) => (text.to_string(), false),
+        None => (base64::engine::general_purpose::STANDARD.encode(&invocation.body), true),
     };
     let now = std::time::SystemTime::now();
     let epoch_ms = now.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
@@ -175,6 +183,9 @@ pub fn url_event(invocation: &Invocation) -> Value {
         "requestContext": {
             "accountId": "000000000000",
             "apiId": "coldbench",
+            // An `AuthType: NONE` URL: no caller identity, no authorizer.
+            "authentication": null,
+            "authorizer": null,
             "domainName": host,
             "domainPrefix": host.split('.').next().unwrap_or("localhost"),
             "http": {
@@ -191,8 +202,17 @@ pub fn url_event(invocation: &Invocation) -> Value {
             "timeEpoch": epoch_ms,
         },
         "body": body,
+        "pathParameters": null,
         "isBase64Encoded": is_base64,
+        "stageVariables": null,
     });
+    if invocation.body.is_empty() {
+        // A request without a body (a GET) has no `body` in its event.
+        if let Value::Object(map) = &mut event {
+            map.remove("body");
+        }
+        event["isBase64Encoded"] = Value::Bool(false);
+    }
     if !cookies.is_empty() {
         event["cookies"] = json!(cookies);
     }
@@ -200,6 +220,21 @@ pub fn url_event(invocation: &Invocation) -> Value {
         event["queryStringParameters"] = Value::Object(query_parameters(query));
     }
     event
+}
+
+/// Whether a function URL passes the request body as text: by its content type — `text/*`,
+/// JSON, XML, JavaScript and the `+json` / `+xml` types. Anything else, a form post or a body
+/// without a type included, arrives base64-encoded, as function URLs do (a body that is not
+/// UTF-8 is encoded whatever its type says).
+fn is_text(headers: &HeaderMap) -> bool {
+    let Some(content_type) = headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    mime.starts_with("text/")
+        || mime.ends_with("+json")
+        || mime.ends_with("+xml")
+        || matches!(mime.as_str(), "application/json" | "application/xml" | "application/javascript")
 }
 
 /// Header names lower-cased, repeated values joined with `,`.
@@ -303,7 +338,13 @@ mod tests {
     fn http_request_becomes_a_payload_2_event() {
         let inv = invocation(
             "/orders/42?tag=a&tag=b&limit=5",
-            &[("host", "fn.local"), ("cookie", "session=xyz; theme=dark"), ("accept", "a"), ("accept", "b")],
+            &[
+                ("host", "fn.local"),
+                ("cookie", "session=xyz; theme=dark"),
+                ("accept", "a"),
+                ("accept", "b"),
+                ("content-type", "application/json; charset=utf-8"),
+            ],
             b"{\"qty\":3}",
         );
         let e = url_event(&inv);
@@ -317,9 +358,33 @@ mod tests {
         assert_eq!(e["requestContext"]["stage"], "$default");
         assert_eq!(e["body"], "{\"qty\":3}");
         assert_eq!(e["isBase64Encoded"], false);
-        let binary = url_event(&invocation("/", &[], &[0xff, 0x00]));
-        assert_eq!(binary["isBase64Encoded"], true);
-        assert_eq!(binary["body"], "/wA=");
+        assert_eq!(
+            (&e["requestContext"]["authentication"], &e["requestContext"]["authorizer"]),
+            (&Value::Null, &Value::Null)
+        );
+        let binary = url_event(&invocation("/", &[("content-type", "text/plain")], &[0xff, 0x00]));
+        assert_eq!((&binary["isBase64Encoded"], &binary["body"]), (&json!(true), &json!("/wA=")));
+        let get = url_event(&invocation("/", &[], b""));
+        assert_eq!((get.get("body"), &get["isBase64Encoded"]), (None, &json!(false)));
+    }
+
+    #[test]
+    fn function_url_bodies_are_base64_unless_their_type_is_text() {
+        for (content_type, encoded) in [
+            (Some("text/html"), false),
+            (Some("application/json"), false),
+            (Some("application/problem+json"), false),
+            (Some("application/xml"), false),
+            (Some("application/x-www-form-urlencoded"), true),
+            (Some("application/octet-stream"), true),
+            (Some("image/png"), true),
+            (None, true),
+        ] {
+            let headers: Vec<(&str, &str)> = content_type.map(|t| ("content-type", t)).into_iter().collect();
+            let event = url_event(&invocation("/", &headers, b"a=1"));
+            assert_eq!(event["isBase64Encoded"], encoded, "{content_type:?}");
+            assert_eq!(event["body"], if encoded { "YT0x" } else { "a=1" }, "{content_type:?}");
+        }
     }
 
     #[test]

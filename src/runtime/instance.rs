@@ -100,7 +100,7 @@ impl FunctionInstance {
             (None, TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?)
         };
         let addr = listener.local_addr()?;
-        let (api, events, lifecycle) = RuntimeApi::new(config.function_arn(), config.timeout, on_ready);
+        let (api, events, lifecycle) = RuntimeApi::new(config.function_arn(), on_ready);
         let server = CancellationToken::new();
         tokio::spawn(crate::http::serve(listener, crate::http::Limits::private(), server.clone(), move |request| {
             let api = Arc::clone(&api);

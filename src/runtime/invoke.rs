@@ -14,7 +14,7 @@ use rand::Rng;
 use tokio::sync::oneshot;
 
 use super::api::{Event, RuntimeReply};
-use super::billing::{end_line, report_line, start_line};
+use super::billing::{end_line, init_report_line, init_start_line, report_line, start_line};
 use super::instance::{FunctionInstance, InitEnd, NextEnd};
 use super::Inner;
 use crate::lambda::{billed_ms, MAX_PAYLOAD_BYTES};
@@ -48,6 +48,15 @@ impl Invoked {
     }
 }
 
+/// What the caller sent along with the payload.
+#[derive(Clone, Debug, Default)]
+pub struct Caller {
+    /// JSON for `Lambda-Runtime-Client-Context` (decoded from `X-Amz-Client-Context`).
+    pub client_context: Option<String>,
+    /// `X-Amzn-Trace-Id`, passed on to the runtime.
+    pub trace_id: Option<String>,
+}
+
 /// Whose invocation it is, which says where its final record goes.
 pub(super) enum Purpose {
     /// The user's: summed, and its record written to the run's log.
@@ -59,13 +68,8 @@ pub(super) enum Purpose {
 /// Runs one invocation. The caller gets its answer as soon as the runtime posts it; the
 /// invocation itself (its Duration, END and REPORT lines, billing) lasts until the runtime calls
 /// `/next` again, as on Lambda, and only then is the instance idle.
-pub(super) async fn invoke(
-    inner: &Arc<Inner>,
-    payload: Bytes,
-    client_context: Option<String>,
-    purpose: Purpose,
-) -> Invoked {
-    let (invoked, answered) = run(inner, payload, client_context).await;
+pub(super) async fn invoke(inner: &Arc<Inner>, payload: Bytes, caller: Caller, purpose: Purpose) -> Invoked {
+    let (invoked, answered) = run(inner, payload, caller).await;
     match answered {
         None => inner.settle(invoked.record().clone(), purpose),
         Some(answered) => {
@@ -95,37 +99,42 @@ struct Answered {
 
 /// Carries the invocation to its answer; `Some` when the runtime answered and the invocation
 /// goes on until `/next`, `None` when its record is already final.
-async fn run(inner: &Arc<Inner>, payload: Bytes, client_context: Option<String>) -> (Invoked, Option<Answered>) {
+async fn run(inner: &Arc<Inner>, payload: Bytes, caller: Caller) -> (Invoked, Option<Answered>) {
     let request_id = new_request_id();
     // An instance that died while idle never took the event: it belongs to nobody, and the
     // event goes to another instance (a fresh one if none is idle), as on Lambda.
     let mut attempts = 0;
-    let (instance, cold, init, reply_rx, taken_at) = loop {
+    let (instance, cold, init, reply_rx, taken_at, started) = loop {
         attempts += 1;
         let (instance, cold) = match acquire(inner, &request_id).await {
             Ok(found) => found,
             Err(invoked) => return (*invoked, None),
         };
-        let mut init = None;
+        let (mut instance, mut init, mut reinit_at) = (instance, None, None);
         if cold {
-            let deadline = instance.spawned_at + inner.config.init_timeout;
-            match instance.wait_initialized(deadline).await {
+            let limit = inner.init_limit(instance.provisioned);
+            match instance.wait_initialized(instance.spawned_at + limit).await {
                 InitEnd::Ready(took) => init = Some(took),
-                failed => {
-                    // Its last lines may still be in the pipe: the diagnosis quotes them.
-                    if matches!(failed, InitEnd::Exited(_)) {
-                        instance.output_drained(Duration::from_millis(500)).await;
+                InitEnd::TimedOut if !instance.provisioned => match reinit(inner, &instance, &request_id).await {
+                    Ok(fresh) => {
+                        reinit_at = Some(fresh.spawned_at);
+                        instance = fresh;
                     }
-                    return (init_failed(inner, &instance, &request_id, failed), None);
-                }
+                    Err(invoked) => return (*invoked, None),
+                },
+                failed => return (init_failed(inner, &instance, &request_id, failed, "init").await, None),
             }
         }
+        // After an Init retried in the invocation, the invocation began with that retry.
+        let budget = inner.config.timeout.saturating_sub(reinit_at.map_or(Duration::ZERO, |at| at.elapsed()));
         let (taken_tx, taken_rx) = oneshot::channel();
         let (reply_tx, reply_rx) = oneshot::channel();
         let event = Event {
             request_id: request_id.clone(),
             payload: payload.clone(),
-            client_context: client_context.clone(),
+            client_context: caller.client_context.clone(),
+            trace_id: caller.trace_id.clone(),
+            budget,
             taken: taken_tx,
             reply: reply_tx,
         };
@@ -141,7 +150,10 @@ async fn run(inner: &Arc<Inner>, payload: Bytes, client_context: Option<String>)
         };
         tokio::select! {
             biased;
-            taken = taken_rx, if delivered => break (Arc::clone(&instance), cold, init, reply_rx, taken.unwrap_or_else(|_| Instant::now())),
+            taken = taken_rx, if delivered => {
+                let taken_at = reinit_at.unwrap_or_else(|| taken.unwrap_or_else(|_| Instant::now()));
+                break (Arc::clone(&instance), cold, init, reply_rx, taken_at, reinit_at.is_some());
+            }
             status = instance.exited() => {
                 if attempts < MAX_ATTEMPTS {
                     died_idle(inner, &instance, status);
@@ -149,12 +161,14 @@ async fn run(inner: &Arc<Inner>, payload: Bytes, client_context: Option<String>)
                 }
                 return (crashed(inner, &ended(Instant::now()), status), None);
             }
-            () = tokio::time::sleep_until((sent_at + inner.config.timeout).into()) => {
-                return (timed_out(inner, &ended(sent_at)), None);
+            () = tokio::time::sleep_until((sent_at + budget).into()) => {
+                return (timed_out_invocation(inner, &ended(reinit_at.unwrap_or(sent_at))), None);
             }
         }
     };
-    inner.log(&start_line(&request_id));
+    if !started {
+        inner.log(&start_line(&request_id));
+    }
     let timeout = inner.config.timeout;
     let ready_before = instance.ready_count();
     let used_before = instance.usage();
@@ -169,7 +183,7 @@ async fn run(inner: &Arc<Inner>, payload: Bytes, client_context: Option<String>)
             Err(_) => (crashed(inner, &ended, instance.exited().await), None),
         },
         status = instance.exited() => (crashed(inner, &ended, status), None),
-        () = tokio::time::sleep_until((taken_at + timeout).into()) => (timed_out(inner, &ended), None),
+        () = tokio::time::sleep_until((taken_at + timeout).into()) => (timed_out_invocation(inner, &ended), None),
     }
 }
 
@@ -241,29 +255,75 @@ async fn acquire(inner: &Arc<Inner>, request_id: &str) -> Result<(Arc<FunctionIn
             // Placement, code download and micro-VM start: before Init, so the caller waits for
             // it but Init Duration and billing do not count it.
             crate::time::timer::sleep_precisely(platform).await;
+            inner.log(&init_start_line(&inner.config.region));
             match inner.spawn(id, provisioned).await {
-                Ok(instance) => {
-                    let instance = Arc::new(instance);
-                    inner.instances.lock().expect("instances lock").insert(id, Arc::clone(&instance));
-                    Ok((instance, true))
-                }
+                Ok(instance) => Ok((inner.adopt(id, instance), true)),
                 Err(err) => {
                     inner.pool.lock().expect("pool lock").discard(id);
-                    if let Some(cause) = crate::process::host_limit(&err) {
-                        inner.log(&format!("coldbench: cannot start an instance: {cause}"));
-                        let outcome = InvocationOutcome::HostError;
-                        let record = record(inner, request_id, None, true, None, Duration::ZERO, outcome);
-                        return Err(Box::new(Invoked::HostError { cause, record }));
-                    }
-                    let message = format!("RequestId: {request_id} Error: cannot start the function: {err}");
-                    let body = error_body("Runtime.InvalidEntrypoint", &message);
-                    let record =
-                        record(inner, request_id, None, true, None, Duration::ZERO, InvocationOutcome::InitError);
-                    Err(Box::new(Invoked::FunctionError { body, record }))
+                    Err(Box::new(start_failed(inner, request_id, &err)))
                 }
             }
         }
     }
+}
+
+/// Lambda's answer to an on-demand Init past its limit: the environment is reset and Init retried
+/// at the first invocation, under the function timeout (reference `lambda-and-container-model.md`,
+/// "init timeout"). The retry is a fresh start of the runtime in the same place — no new
+/// platform time, no second INIT_START — and belongs to the invocation: its Duration runs from
+/// here, and its REPORT carries no Init Duration. `Err` when the retry fails too: past the
+/// function timeout that is the invocation's timeout, with Lambda's message.
+async fn reinit(
+    inner: &Arc<Inner>,
+    timed_out: &FunctionInstance,
+    request_id: &str,
+) -> Result<Arc<FunctionInstance>, Box<Invoked>> {
+    inner.log(&init_report_line(timed_out.spawned_at.elapsed(), "init", Some(InitEnd::TimedOut.status())));
+    inner.log(&start_line(request_id));
+    let id = timed_out.id;
+    let fresh = match inner.spawn(id, timed_out.provisioned).await {
+        Ok(fresh) => inner.adopt(id, fresh),
+        Err(err) => {
+            inner.pool.lock().expect("pool lock").discard(id);
+            inner.forget(id);
+            return Err(Box::new(start_failed(inner, request_id, &err)));
+        }
+    };
+    let started = fresh.spawned_at;
+    match fresh.wait_initialized(started + inner.config.timeout).await {
+        InitEnd::Ready(_) => Ok(fresh),
+        InitEnd::TimedOut => {
+            inner.log(&init_report_line(started.elapsed(), "invoke", Some(InitEnd::TimedOut.status())));
+            inner
+                .init_failure
+                .lock()
+                .expect("init failure lock")
+                .get_or_insert_with(|| diagnose(inner, &fresh, &InitEnd::TimedOut));
+            let ended = Ended {
+                used_before: fresh.usage(),
+                instance: fresh,
+                request_id: request_id.to_string(),
+                cold: true,
+                init: None,
+                taken_at: started,
+            };
+            Err(Box::new(timed_out_invocation(inner, &ended)))
+        }
+        failed => Err(Box::new(init_failed(inner, &fresh, request_id, failed, "invoke").await)),
+    }
+}
+
+/// An instance coldbench could not start: the host's limit, or a command that cannot run.
+fn start_failed(inner: &Arc<Inner>, request_id: &str, err: &std::io::Error) -> Invoked {
+    if let Some(cause) = crate::process::host_limit(err) {
+        inner.log(&format!("coldbench: cannot start an instance: {cause}"));
+        let record = record(inner, request_id, None, true, None, Duration::ZERO, InvocationOutcome::HostError);
+        return Invoked::HostError { cause, record };
+    }
+    let message = format!("RequestId: {request_id} Error: cannot start the function: {err}");
+    let body = error_body("Runtime.InvalidEntrypoint", &message);
+    let record = record(inner, request_id, None, true, None, Duration::ZERO, InvocationOutcome::InitError);
+    Invoked::FunctionError { body, record }
 }
 
 /// The pool named an instance that is already gone (it died between two invocations).
@@ -285,8 +345,19 @@ struct Ended {
     used_before: Option<crate::cgroup::Usage>,
 }
 
-fn init_failed(inner: &Arc<Inner>, instance: &Arc<FunctionInstance>, request_id: &str, end: InitEnd) -> Invoked {
-    inner.log(&super::billing::init_report_line(instance.spawned_at.elapsed(), Some(end.status())));
+/// A failed Init, in the Init phase or retried in the invocation (`phase`, as INIT_REPORT names it).
+async fn init_failed(
+    inner: &Arc<Inner>,
+    instance: &Arc<FunctionInstance>,
+    request_id: &str,
+    end: InitEnd,
+    phase: &str,
+) -> Invoked {
+    // Its last lines may still be in the pipe: the diagnosis quotes them.
+    if matches!(end, InitEnd::Exited(_)) {
+        instance.output_drained(Duration::from_millis(500)).await;
+    }
+    inner.log(&init_report_line(instance.spawned_at.elapsed(), phase, Some(end.status())));
     discard(inner, instance.id);
     inner.init_failure.lock().expect("init failure lock").get_or_insert_with(|| diagnose(inner, instance, &end));
     let init = Some(instance.spawned_at.elapsed());
@@ -303,7 +374,7 @@ fn init_failed(inner: &Arc<Inner>, instance: &Arc<FunctionInstance>, request_id:
             "Sandbox.Timedout",
             &format!(
                 "RequestId: {request_id} Error: Init timed out after {:.2} seconds",
-                inner.config.init_timeout.as_secs_f64()
+                inner.init_limit(instance.provisioned).as_secs_f64()
             ),
         ),
     };
@@ -362,7 +433,7 @@ fn time_out(inner: &Arc<Inner>, ended: &Ended, outcome: InvocationOutcome) -> Bi
     record
 }
 
-fn timed_out(inner: &Arc<Inner>, ended: &Ended) -> Invoked {
+fn timed_out_invocation(inner: &Arc<Inner>, ended: &Ended) -> Invoked {
     let record = time_out(inner, ended, InvocationOutcome::Timeout);
     let seconds = inner.config.timeout.as_secs_f64();
     let message = format!("RequestId: {} Error: Task timed out after {seconds:.2} seconds", ended.request_id);
@@ -423,9 +494,16 @@ fn discard(inner: &Arc<Inner>, id: InstanceId) {
 fn diagnose(inner: &Arc<Inner>, instance: &FunctionInstance, end: &InitEnd) -> String {
     let what = match end {
         InitEnd::Exited(status) => format!("exited with {} before calling /next", describe_exit(*status)),
-        InitEnd::TimedOut | InitEnd::Ready(_) => {
-            format!("did not call /next within its init_timeout of {} s", inner.config.init_timeout.as_secs_f64())
-        }
+        InitEnd::TimedOut | InitEnd::Ready(_) if instance.provisioned => format!(
+            "did not call /next within the provisioned Init limit of {} s",
+            inner.init_limit(true).as_secs_f64()
+        ),
+        InitEnd::TimedOut | InitEnd::Ready(_) => format!(
+            "did not call /next within its init_timeout of {} s, nor when Init was retried in the first invocation \
+             under the function timeout of {} s",
+            inner.config.init_timeout.as_secs_f64(),
+            inner.config.timeout.as_secs_f64()
+        ),
         InitEnd::Failed { error_type, body } => {
             let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
             let field = |key: &str| parsed.as_ref().and_then(|v| v.get(key)?.as_str().map(str::to_string));

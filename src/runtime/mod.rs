@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::lambda::{self, BillingMode};
 use crate::metrics::{BillingRecord, FunctionStats, InvocationSummary, RecordLog};
-pub use invoke::Invoked;
+pub use invoke::{Caller, Invoked};
 
 use crate::gateway::{Backend, Invocation, InvokeFuture};
 use crate::policy::{InstanceId, Pool, PoolConfig};
@@ -235,15 +235,15 @@ impl FunctionRuntime {
     /// Invokes the function with a raw event, as the Invoke API does; the invocation is the
     /// user's: it is summed and its record goes to [`FunctionConfig::records`] when it ends (at
     /// the runtime's next `/next`, which may come after the answer returned here).
-    pub async fn invoke(&self, payload: bytes::Bytes, client_context: Option<String>) -> Invoked {
-        invoke::invoke(&self.inner, payload, client_context, invoke::Purpose::User).await
+    pub async fn invoke(&self, payload: bytes::Bytes, caller: Caller) -> Invoked {
+        invoke::invoke(&self.inner, payload, caller, invoke::Purpose::User).await
     }
 
     /// Invokes the function for the platform (a keep-warm ping): billed and logged like any
     /// invocation, but not the user's, so neither summed nor recorded; returns its final record.
     pub async fn ping(&self, payload: bytes::Bytes) -> BillingRecord {
         let (tx, rx) = oneshot::channel();
-        let invoked = invoke::invoke(&self.inner, payload, None, invoke::Purpose::Ping(tx)).await;
+        let invoked = invoke::invoke(&self.inner, payload, Caller::default(), invoke::Purpose::Ping(tx)).await;
         rx.await.unwrap_or_else(|_| invoked.record().clone())
     }
 
@@ -315,13 +315,14 @@ impl Inner {
     /// # Errors
     /// When it cannot start or fails its Init (it is killed).
     async fn initialise(&self, id: InstanceId, provisioned: bool) -> anyhow::Result<()> {
+        self.log(&billing::init_start_line(&self.config.region));
         let instance = self.spawn(id, provisioned).await?;
-        let deadline = instance.spawned_at + self.config.init_timeout;
+        let deadline = instance.spawned_at + self.init_limit(provisioned);
         match instance.wait_initialized(deadline).await {
             // Ahead of traffic: no invocation's REPORT line will carry this Init.
-            InitEnd::Ready(took) => self.log(&billing::init_report_line(took, None)),
+            InitEnd::Ready(took) => self.log(&billing::init_report_line(took, "init", None)),
             other => {
-                self.log(&billing::init_report_line(instance.spawned_at.elapsed(), Some(other.status())));
+                self.log(&billing::init_report_line(instance.spawned_at.elapsed(), "init", Some(other.status())));
                 instance.kill();
                 anyhow::bail!(
                     "{} instance {} did not initialise: {other:?}; its output ends with:\n{}",
@@ -331,16 +332,27 @@ impl Inner {
                 )
             }
         }
+        self.adopt(id, instance);
+        Ok(())
+    }
+
+    /// Makes a started instance the pool's instance `id`.
+    fn adopt(&self, id: InstanceId, instance: FunctionInstance) -> Arc<FunctionInstance> {
         let instance = Arc::new(instance);
         self.instances.lock().expect("instances lock").insert(id, Arc::clone(&instance));
         // Stopped while it started: nothing else will kill it.
         if self.shutdown.is_cancelled() {
             self.forget(id);
         }
-        Ok(())
+        instance
     }
 
-    /// Starts instance `id`'s process; when its runtime comes back to `/next` after an
+    /// How long an instance's Init may take before it is stopped.
+    fn init_limit(&self, provisioned: bool) -> Duration {
+        lambda::init_limit(provisioned, self.config.init_timeout, self.config.timeout)
+    }
+
+    /// Starts instance `id`'s process (its INIT_START line is the caller's to write); when its runtime comes back to `/next` after an
     /// invocation, the instance is released to the pool.
     async fn spawn(&self, id: InstanceId, provisioned: bool) -> std::io::Result<FunctionInstance> {
         let me = self.me.clone();
@@ -350,7 +362,6 @@ impl Inner {
                 inner.release(id);
             }
         });
-        self.log(&billing::init_start_line(&self.config.region));
         FunctionInstance::spawn(&self.config, id, provisioned, self.config.log.clone(), on_ready).await
     }
 
