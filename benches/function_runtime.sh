@@ -3,11 +3,16 @@
 #   1. warm invocation overhead: gateway + runtime + Runtime API vs the demo function's HTTP mode
 #      called directly, closed loop with one connection, p50 and p99;
 #   2. 1,000 concurrent instances (Lambda's default account limit): started and served, with
-#      the peak memory of coldbench and all function processes.
+#      the peak memory of coldbench and all function processes;
+#   3. the busy-until-/next race: a sequential client (one connection, each request sent as soon
+#      as the last answer arrived) against an on-demand function; every cold start after the
+#      first is a request that came before the instance that answered had called /next again.
+#      ROUNDS fresh runtimes per runtime client: the demo function (aws-lambda-rust-runtime) and,
+#      when installed, Python's awslambdaric.
 # Cold-start overhead is `cargo bench --bench cold_start`.
 #
 #   bash benches/function_runtime.sh            # both parts
-#   PART=warm bash benches/function_runtime.sh  # or PART=thousand
+#   PART=warm bash benches/function_runtime.sh  # or PART=thousand, PART=race
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,6 +20,7 @@ bin="$here/target/release/coldbench"
 PART=${PART:-all}
 REQUESTS=${REQUESTS:-5000}
 INSTANCES=${INSTANCES:-1000}
+ROUNDS=${ROUNDS:-3}
 (cd "$here" && cargo build --release --quiet)
 
 work=$(mktemp -d)
@@ -89,4 +95,33 @@ PY
   read -r peak alive <"$work/peak"
   echo "peak resident memory (coldbench runtime + all function processes): $((peak / 1024)) MB with $alive processes alive"
   pids=()
+fi
+
+if [ "$PART" = all ] || [ "$PART" = race ]; then
+  echo "== the busy-until-/next race ($REQUESTS sequential requests per round, $ROUNDS rounds, interleaved)"
+  cat >"$work/app.py" <<'PY'
+def handler(event, context):
+    return event
+PY
+  clients=(demo)
+  python3 -c 'import awslambdaric' 2>/dev/null && clients+=(awslambdaric)
+  for round in $(seq "$ROUNDS"); do
+    for client in "${clients[@]}"; do
+      port=$(free_port)
+      if [ "$client" = demo ]; then function=(); else function=(--function python3 -m awslambdaric app.handler); fi
+      (cd "$work" && exec "$bin" runtime --port "$port" --keep-alive 10m "${function[@]}") >"$work/race.log" &
+      runtime_pid=$!; pids+=($runtime_pid)
+      wait_port "$port"
+      "$bin" load -c 1 -n "$REQUESTS" -m POST -b '{"kind":"echo"}' --quiet --json \
+        "http://127.0.0.1:$port/2015-03-31/functions/function/invocations" >"$work/race.json"
+      kill -INT "$runtime_pid"; wait "$runtime_pid" 2>/dev/null || true; pids=()
+      python3 - "$work/race.json" "$client" "$round" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))["targets"][0]["measurement"]
+n, cold = m["requests"], m["cold"]
+print(f"round {sys.argv[3]} {sys.argv[2]:>12}: {n} requests, {m['outcomes']['ok']} ok, {cold} cold = 1 first + "
+      f"{cold - 1} in the gap ({100 * (cold - 1) / n:.2f} %)")
+PY
+    done
+  done
 fi

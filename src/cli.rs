@@ -319,6 +319,13 @@ pub struct RuntimeArgs {
     /// `_HANDLER` for the function's runtime (e.g. `app.handler` for awslambdaric).
     #[arg(long, default_value = lambda::DEFAULT_HANDLER)]
     pub handler: String,
+    /// Asynchronous (`X-Amz-Invocation-Type: Event`) invocations: retries after a function
+    /// error, one minute then two minutes apart (Lambda's `MaximumRetryAttempts`, 0–2).
+    #[arg(long, default_value_t = lambda::DEFAULT_ASYNC_RETRIES)]
+    pub max_retry_attempts: u32,
+    /// Asynchronous invocations older than this are dropped (`MaximumEventAgeInSeconds`: 60s to 6h).
+    #[arg(long, value_parser = HumanDuration::parse, default_value_t = HumanDuration(lambda::DEFAULT_MAX_EVENT_AGE))]
+    pub max_event_age: HumanDuration,
     /// The function's command (default: the bundled demo function in Lambda mode).
     #[arg(long, num_args = 1.., allow_hyphen_values = true, value_name = "CMD")]
     pub function: Vec<String>,

@@ -66,6 +66,28 @@ pub const MAX_PAYLOAD_BYTES: usize = 6 * 1024 * 1024 + 100;
 /// Largest synchronous request payload: 6 MB exactly, 6,291,456 bytes (the Invoke API's 413
 /// `RequestEntityTooLargeException` names this figure; the runtime's response gets 100 more).
 pub const MAX_REQUEST_BYTES: usize = 6 * 1024 * 1024;
+/// Largest asynchronous (`Event`) request payload: 1 MB since October 2025, 256 KB before
+/// (lambda-and-container-model.md §1.1).
+pub const MAX_ASYNC_REQUEST_BYTES: usize = 1024 * 1024;
+/// Retries of an asynchronous invocation whose function failed: 2 by default (0–2), one
+/// minute before the first and two before the second (lambda-and-container-model.md §1).
+pub const DEFAULT_ASYNC_RETRIES: u32 = 2;
+pub const MAX_ASYNC_RETRIES: u32 = 2;
+/// The delay before asynchronous retry `n` (1-based) after a function error.
+pub fn async_retry_delay(retry: u32) -> Duration {
+    Duration::from_secs(60 * u64::from(retry))
+}
+/// How old an asynchronous event may grow before Lambda drops it (`MaximumEventAgeInSeconds`:
+/// 6 hours by default, 60 s to 6 h).
+pub const DEFAULT_MAX_EVENT_AGE: Duration = Duration::from_secs(21_600);
+pub const MIN_MAX_EVENT_AGE: Duration = Duration::from_secs(60);
+/// The backoff of an asynchronous event requeued after a throttle or a system error: 1 s,
+/// doubling, at most 5 minutes.
+pub fn async_requeue_delay(requeues: u32) -> Duration {
+    Duration::from_secs(1u64 << requeues.min(9)).min(Duration::from_secs(300))
+}
+/// The account id in every ARN and event the local runtime makes.
+pub const ACCOUNT_ID: &str = "000000000000";
 
 /// Whether Init is billed on cold starts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +119,17 @@ impl EventShape {
             EventShape::Http => "/".to_string(),
         }
     }
+}
+
+/// How a workload's requests invoke the function (the Invoke API's `X-Amz-Invocation-Type`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InvocationMode {
+    /// Synchronous: the caller waits for the function's answer.
+    #[default]
+    RequestResponse,
+    /// Asynchronous: 202 at once; the event is queued, run and retried by the platform.
+    Event,
 }
 
 /// Which idle instance serves the next invocation.

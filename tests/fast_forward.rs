@@ -170,3 +170,56 @@ url = "http://127.0.0.1:9/"
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("w.toml: load.fast_forward: target \"api\""), "{stderr}");
 }
+
+#[test]
+fn asynchronous_invocations_are_accepted_at_once_retried_minutes_later_and_reported_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let tag = unique_tag();
+    let workload = write_workload(
+        dir.path(),
+        "w.toml",
+        &format!(
+            r#"
+name = "events"
+duration = "2s"
+[traffic]
+pattern = "constant"
+rate = 3
+[load]
+fast_forward = true
+[function]
+work = {{ kind = "fail", message = "failed on purpose" }}
+[[targets]]
+name = "fn"
+kind = "function"
+invocation = "event"
+platform_overhead = "0ms"
+env = {{ {key} = "{value}" }}
+"#,
+            key = tag.0,
+            value = tag.1
+        ),
+    );
+    let out = dir.path().join("out");
+    let json = run_json(&workload, None, &out);
+    assert_valid_results(&json);
+    let fn_ = target(&json, "fn");
+    let m = &fn_["measurement"];
+    let accepted = m["outcomes"]["ok"].as_u64().unwrap();
+    assert!(accepted >= 5, "every request was accepted with 202: {m}");
+    let events = &fn_["function"]["events"];
+    assert_eq!(events["accepted"].as_u64(), Some(accepted), "{events}");
+    assert_eq!(events["failed"].as_u64(), Some(accepted), "{events}");
+    assert_eq!(events["retries"].as_u64(), Some(2 * accepted), "{events}");
+    assert_eq!(events["unfinished"].as_u64(), Some(0), "{events}");
+    assert_eq!(fn_["function"]["invocations"]["invocations"].as_u64(), Some(3 * accepted), "each attempt is billed");
+    let end_to_end = coldbench::metrics::decode(events["end_to_end_us"].as_str().unwrap()).unwrap();
+    assert!(end_to_end.min() >= 175_000_000, "the last retry comes 3 minutes after acceptance: {}", end_to_end.min());
+    assert!(events["depth_per_second"].as_array().unwrap().iter().any(|d| d.as_u64() == Some(accepted)), "{events}");
+    // The bill counts every attempt: three invocations per request.
+    let summary = std::fs::read_to_string(results_path(&out).unwrap().with_file_name("summary.md")).unwrap();
+    assert!(summary.contains("async events ok/failed/expired/unfinished"), "{summary}");
+    let analysis = json["analysis"].to_string();
+    assert!(analysis.contains("3.00 invocations per asynchronous request"), "{analysis}");
+    assert!(processes_with_env(&format!("{}={}", tag.0, tag.1)).is_empty(), "no process outlives the run");
+}

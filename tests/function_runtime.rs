@@ -781,3 +781,169 @@ async fn the_callers_trace_id_reaches_the_runtime() {
     assert!(seen[2].starts_with("Root=1-") && seen[2] != trace, "{seen:?}");
     h.stop().await;
 }
+
+const FAIL: &str = r#"{"kind":"fail","message":"failed on purpose"}"#;
+
+async fn event(h: &Harness, body: &str) -> Reply {
+    send("POST", &h.url(), &[("x-amz-invocation-type", "Event")], body.to_string()).await
+}
+
+/// Waits (at most 60 s of real time) until every accepted event is done.
+async fn drain(h: &Harness) {
+    let cancel = tokio_util::sync::CancellationToken::new();
+    tokio::time::timeout(Duration::from_secs(60), h.runtime.drain_events(&cancel))
+        .await
+        .expect("the event queue drains");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_is_accepted_with_202_at_once_and_a_failing_one_is_retried_twice_a_minute_then_two_apart() {
+    // Retries come minutes apart: the fast-forwarded clock skips the wait, as a run's would.
+    let clock = coldbench::time::Clock::fast_forward();
+    let h = Harness::start(|c| {
+        no_platform_time(c);
+        c.clock = clock.clone();
+    })
+    .await;
+    let ok = event(&h, SLEEP_5MS).await;
+    let failing = event(&h, FAIL).await;
+    for accepted in [&ok, &failing] {
+        assert_eq!((accepted.status, accepted.body.len()), (202, 0), "{}", accepted.text());
+        assert_eq!(accepted.header("x-amzn-requestid").len(), 36);
+    }
+    drain(&h).await;
+    let records = h.records().await;
+    let attempts = |reply: &Reply| {
+        let id = reply.header("x-amzn-requestid");
+        records.iter().filter(|r| r.request_id == id).map(|r| r.outcome).collect::<Vec<_>>()
+    };
+    assert_eq!(attempts(&ok), [InvocationOutcome::Success]);
+    assert_eq!(attempts(&failing), [InvocationOutcome::HandlerError; 3], "the first attempt and two retries");
+    let skipped = clock.skipped().total;
+    assert!(skipped >= Duration::from_secs(175) && skipped < Duration::from_secs(190), "1 min + 2 min: {skipped:?}");
+    let events = h.runtime.events().expect("events were accepted");
+    assert_eq!((events.accepted, events.succeeded, events.failed, events.retries), (2, 1, 1, 2));
+    assert_eq!((events.expired, events.unfinished, events.requeued), (0, 0, 0));
+    assert_eq!(events.end_to_end_us.len(), 2);
+    assert!(events.end_to_end_us.max() >= 175_000_000, "the failed event ended after its second retry");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_older_than_its_maximum_age_is_dropped_instead_of_retried() {
+    let clock = coldbench::time::Clock::fast_forward();
+    let h = Harness::start(|c| {
+        no_platform_time(c);
+        c.clock = clock.clone();
+        c.max_event_age = Duration::from_secs(60);
+    })
+    .await;
+    assert_eq!(event(&h, FAIL).await.status, 202);
+    drain(&h).await;
+    // The first retry would come at 60 s: the event is that old by then, and dropped.
+    assert_eq!(h.records().await.len(), 1);
+    let events = h.runtime.events().unwrap();
+    assert_eq!((events.failed, events.expired, events.retries, events.end_to_end_us.len()), (0, 1, 0, 0));
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_payload_over_1_mb_is_refused_with_lambdas_message() {
+    let h = Harness::start(|_| {}).await;
+    let over = event(&h, &"x".repeat(1_048_577)).await;
+    assert_eq!((over.status, over.header("x-amzn-errortype").as_str()), (413, "RequestEntityTooLargeException"));
+    assert!(
+        over.text().contains("1048577 byte payload is too large for the Event invocation type (limit 1048576 bytes)"),
+        "{}",
+        over.text()
+    );
+    assert!(h.runtime.events().is_none(), "nothing was queued");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_answers_204_and_starts_nothing() {
+    let h = Harness::start(|_| {}).await;
+    let dry = send("POST", &h.url(), &[("x-amz-invocation-type", "DryRun")], SLEEP_5MS.to_string()).await;
+    assert_eq!((dry.status, dry.body.len()), (204, 0));
+    assert_eq!(h.runtime.stats().instances_started, 0);
+    assert!(h.processes().is_empty() && h.records().await.is_empty());
+    let unknown = send("POST", &h.url(), &[("x-amz-invocation-type", "Async")], "{}".to_string()).await;
+    assert_eq!((unknown.status, unknown.header("x-amzn-errortype").as_str()), (400, "ValidationException"));
+    assert!(unknown.text().contains("Value 'Async' at 'invocationType'"), "{}", unknown.text());
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_tail_is_the_base64_of_the_invocations_log_ending_in_its_report_line() {
+    use base64::Engine;
+    let handle = r#"echo "handling $ID"; respond '{"ok":true}'"#;
+    let Some((h, _lines)) = shell_runtime("", handle, |_| {}).await else { return };
+    let reply = send("POST", &h.url(), &[("x-amz-log-type", "Tail")], "{}".to_string()).await;
+    assert_eq!((reply.status, reply.text().as_str()), (200, r#"{"ok":true}"#));
+    let id = reply.header("x-amzn-requestid");
+    let log = base64::engine::general_purpose::STANDARD.decode(reply.header("x-amz-log-result")).unwrap();
+    let log = String::from_utf8(log).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.first().copied(), Some(format!("START RequestId: {id} Version: $LATEST").as_str()), "{log}");
+    assert!(lines.contains(&format!("handling {id}").as_str()), "the function's own output: {log}");
+    assert_eq!(lines[lines.len() - 2], format!("END RequestId: {id}"), "{log}");
+    assert!(lines[lines.len() - 1].starts_with(&format!("REPORT RequestId: {id}\tDuration: ")), "{log}");
+    // A second invocation's tail holds its own log only.
+    let again = send("POST", &h.url(), &[("x-amz-log-type", "Tail")], "{}".to_string()).await;
+    let log = base64::engine::general_purpose::STANDARD.decode(again.header("x-amz-log-result")).unwrap();
+    assert!(!String::from_utf8(log).unwrap().contains(&id), "no line of the first invocation");
+    // Without Tail, no header.
+    assert!(send("POST", &h.url(), &[], "{}".to_string()).await.headers.get("x-amz-log-result").is_none());
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_functions_and_qualifiers_are_404_and_latest_is_accepted_in_every_spelling() {
+    let h = Harness::start(|_| {}).await;
+    let base = h.gateway.url();
+    // `name?query`: the qualifier goes in the query string, after the path.
+    let at = |name: &str| {
+        let (name, query) = name.split_once('?').map_or((name, String::new()), |(n, q)| (n, format!("?{q}")));
+        format!("{base}2015-03-31/functions/{name}/invocations{query}")
+    };
+    for name in [
+        "fn",
+        "fn:$LATEST",
+        "fn?Qualifier=%24LATEST",
+        "arn:aws:lambda:us-east-1:000000000000:function:fn",
+        "arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Afn%3A%24LATEST",
+        "123456789012:function:fn",
+    ] {
+        h.runtime.settled().await;
+        let reply = send("POST", &at(name), &[], SLEEP_5MS.to_string()).await;
+        assert_eq!(reply.status, 200, "{name}: {}", reply.text());
+    }
+    let cases = [
+        (
+            "nope",
+            404,
+            "ResourceNotFoundException",
+            "Function not found: arn:aws:lambda:us-east-1:000000000000:function:nope",
+        ),
+        (
+            "fn?Qualifier=1",
+            404,
+            "ResourceNotFoundException",
+            "Function not found: arn:aws:lambda:us-east-1:000000000000:function:fn:1",
+        ),
+        ("fn:live", 404, "ResourceNotFoundException", "function:fn:live"),
+        ("fn:1?Qualifier=2", 400, "InvalidParameterValueException", "does not match the specified qualifier"),
+        ("a%20b", 400, "ValidationException", "at 'functionName' failed to satisfy constraint"),
+    ];
+    for (name, status, error_type, message) in cases {
+        let reply = send("POST", &at(name), &[], "{}".to_string()).await;
+        assert_eq!((reply.status, reply.header("x-amzn-errortype").as_str()), (status, error_type), "{name}");
+        let body: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+        assert_eq!(body["Type"], "User");
+        assert!(body["message"].as_str().unwrap().contains(message), "{name}: {body}");
+        assert_eq!(reply.header("x-amzn-requestid").len(), 36, "{name}");
+    }
+    assert_eq!(h.runtime.summary().invocations, 6, "no refused request reached the function");
+    h.stop().await;
+}

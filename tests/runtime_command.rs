@@ -29,6 +29,10 @@ async fn serves_invocations_prints_reports_and_leaves_nothing_behind_after_ctrl_
     let url = format!("{base}/2015-03-31/functions/function/invocations");
     let ok = send("POST", &url, &[], r#"{"kind":"echo"}"#).await;
     assert_eq!((ok.status, ok.text().as_str()), (200, r#"{"kind":"echo"}"#));
+    let queued = send("POST", &url, &[("x-amz-invocation-type", "Event")], r#"{"kind":"echo"}"#).await;
+    assert_eq!(queued.status, 202);
+    // The event runs on the warm instance at once; let it finish before the next test step.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     // One invocation still running when Ctrl-C arrives.
     let hanging = tokio::spawn({
         let url = url.clone();
@@ -52,6 +56,10 @@ async fn serves_invocations_prints_reports_and_leaves_nothing_behind_after_ctrl_
     hanging.abort();
     assert_eq!(processes_with_env(&tag), Vec::<u32>::new(), "function processes outlived the runtime");
     let lines = lines.join().unwrap();
+    assert!(
+        lines.iter().any(|l| l.starts_with("asynchronous: 1 accepted, 1 succeeded, 0 failed")),
+        "the event is counted apart: {lines:?}"
+    );
     let report = lines.iter().find(|l| l.starts_with("REPORT RequestId: ")).expect("a REPORT line");
     let fields: Vec<&str> = report.split('\t').collect();
     assert!(fields[1].starts_with("Duration: ") && fields[1].ends_with(" ms"), "{report}");

@@ -91,6 +91,7 @@ pub fn examples(p: &Pricing) -> anyhow::Result<String> {
         pings_per_month: 0.0,
         ping_billed_seconds: 0.0,
         requests_per_month: n,
+        invocations_per_request: 1.0,
         billed_seconds: seconds,
         memory_mb: mb,
         arch: Arch::X86,

@@ -120,8 +120,12 @@ fn function_cost(
     } else {
         0.0
     };
+    // Asynchronous retries bill the function again for the same request.
+    let attempts = function.events.as_ref().filter(|e| e.accepted > 0 && records.billed > 0);
+    let invocations_per_request = attempts.map_or(1.0, |e| (records.billed as f64 / e.accepted as f64).max(1.0));
     let usage = FunctionUsage {
         requests_per_month,
+        invocations_per_request,
         billed_seconds: mean_billed_s,
         memory_mb: function.memory_mb,
         arch: settings.arch,
@@ -151,7 +155,9 @@ fn function_cost(
             function.memory_mb,
             mean_billed_s * 1e3,
             if records.billed == 0 { served } else { records.billed }
-        ) + &function.keep_warm.map_or(String::new(), |k| {
+        ) + &attempts.map_or(String::new(), |_| {
+            format!("; {invocations_per_request:.2} invocations per asynchronous request (retries)")
+        }) + &function.keep_warm.map_or(String::new(), |k| {
             format!(
                 "; keep-warm: {} pings/month ({} every {}), {:.2} ms mean billed",
                 crate::units::format_count(usage.pings_per_month),

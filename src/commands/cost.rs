@@ -37,6 +37,7 @@ pub fn run(args: &CostArgs) -> anyhow::Result<ExitCode> {
         pings_per_month: 0.0,
         ping_billed_seconds: 0.0,
         requests_per_month: requests,
+        invocations_per_request: 1.0,
         billed_seconds: args.duration.as_secs_f64(),
         memory_mb: args.memory_mb,
         arch: arch(args.arch),

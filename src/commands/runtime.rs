@@ -28,6 +28,7 @@ pub async fn run(args: &RuntimeArgs, cancel: CancellationToken) -> anyhow::Resul
     println!("coldbench runtime: function {name:?} on {}", base.trim_end_matches('/'));
     println!("  Invoke API:   POST {}{}", base.trim_end_matches('/'), EventShape::Invoke.path(&name));
     println!("  function URL: any other path, e.g. {base}");
+    println!("  (X-Amz-Invocation-Type: Event queues the invocation; DryRun runs nothing; X-Amz-Log-Type: Tail returns its log)");
     cancel.cancelled().await;
     gateway.stop().await;
     runtime.stop();
@@ -41,6 +42,18 @@ pub async fn run(args: &RuntimeArgs, cancel: CancellationToken) -> anyhow::Resul
         stats.discarded,
         stats.peak_instances
     );
+    if let Some(events) = runtime.events() {
+        println!(
+            "asynchronous: {} accepted, {} succeeded, {} failed, {} expired, {} unfinished; {} retries, {} requeued",
+            events.accepted,
+            events.succeeded,
+            events.failed,
+            events.expired,
+            events.unfinished,
+            events.retries,
+            events.requeued
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -51,6 +64,17 @@ fn config(args: &RuntimeArgs) -> anyhow::Result<FunctionConfig> {
         "--timeout: must be 1ms to {max_timeout_s}s"
     );
     anyhow::ensure!(args.max_concurrency > 0, "--max-concurrency: must be at least 1");
+    anyhow::ensure!(
+        args.max_retry_attempts <= lambda::MAX_ASYNC_RETRIES,
+        "--max-retry-attempts: must be 0 to {}, got {}",
+        lambda::MAX_ASYNC_RETRIES,
+        args.max_retry_attempts
+    );
+    anyhow::ensure!(
+        (lambda::MIN_MAX_EVENT_AGE..=lambda::DEFAULT_MAX_EVENT_AGE).contains(&args.max_event_age.0),
+        "--max-event-age: must be 60s to 6h, got {}",
+        args.max_event_age
+    );
     let memory = lambda::MIN_MEMORY_MB..=lambda::MAX_MEMORY_MB;
     anyhow::ensure!(memory.contains(&args.memory_mb), "--memory-mb: must be {} to {}", memory.start(), memory.end());
     let max_lifetime =
@@ -86,6 +110,8 @@ fn config(args: &RuntimeArgs) -> anyhow::Result<FunctionConfig> {
             .handler(args.handler.clone())
             .pool(pool)
             .billing(if args.legacy_billing { BillingMode::Legacy } else { BillingMode::Standard })
+            .async_retries(args.max_retry_attempts)
+            .max_event_age(args.max_event_age.0)
             .log(log)
     })
 }

@@ -42,7 +42,10 @@ pub enum FrontDoor {
 #[derive(Clone, Debug, PartialEq)]
 pub struct FunctionUsage {
     pub requests_per_month: f64,
-    /// Mean billed duration per request, in seconds (Init included on cold starts).
+    /// Invocations each request makes: 1, or more when asynchronous retries run the function
+    /// again (each attempt is billed its request and its duration).
+    pub invocations_per_request: f64,
+    /// Mean billed duration per invocation, in seconds (Init included on cold starts).
     pub billed_seconds: f64,
     pub memory_mb: u32,
     pub arch: Arch,
@@ -150,15 +153,16 @@ impl MonthlyCost {
 pub fn function_monthly(p: &Pricing, u: &FunctionUsage, hours: f64) -> MonthlyCost {
     let l = &p.lambda;
     let n = u.requests_per_month.max(0.0);
+    let invocations = n * u.invocations_per_request.max(1.0);
     let gb = f64::from(u.memory_mb) / 1024.0;
-    let gb_seconds = n * u.billed_seconds * gb;
+    let gb_seconds = invocations * u.billed_seconds * gb;
     let (free_requests, free_gb_s) = if u.free_tier { (l.free_requests as f64, l.free_gb_seconds) } else { (0.0, 0.0) };
     let rate = match u.arch {
         Arch::X86 => l.x86_gb_second,
         Arch::Arm64 => l.arm64_gb_second,
     };
     MonthlyCost::of([
-        (CostItem::Requests, (n - free_requests).max(0.0) * l.request_per_million / 1e6),
+        (CostItem::Requests, (invocations - free_requests).max(0.0) * l.request_per_million / 1e6),
         (CostItem::Compute, (gb_seconds - free_gb_s).max(0.0) * rate),
         (CostItem::FrontDoor, front_door_monthly(p, u.front_door, n, hours)),
         (CostItem::Provisioned, f64::from(u.provisioned) * gb * hours * 3600.0 * l.provisioned_gb_second),
@@ -252,6 +256,7 @@ mod tests {
             pings_per_month: 0.0,
             ping_billed_seconds: 0.0,
             requests_per_month: n,
+            invocations_per_request: 1.0,
             billed_seconds: seconds,
             memory_mb,
             arch: Arch::X86,

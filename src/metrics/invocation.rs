@@ -158,6 +158,56 @@ impl InvocationSummary {
     }
 }
 
+/// Asynchronous (`Event`) invocations of a function target: what happened to each event
+/// accepted with 202, apart from the invocations themselves (each attempt is one of those).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventReport {
+    /// `MaximumRetryAttempts` and `MaximumEventAgeInSeconds` the run used.
+    pub max_retry_attempts: u32,
+    pub max_event_age_s: f64,
+    /// Events accepted (202).
+    pub accepted: u64,
+    /// Done: the function succeeded, at the first attempt or a retry ...
+    pub succeeded: u64,
+    /// ... it failed on every attempt ...
+    pub failed: u64,
+    /// ... or the event grew older than the maximum event age first and was dropped.
+    pub expired: u64,
+    /// Still queued or running when the run ended (Ctrl-C, or a retry due after the drain).
+    pub unfinished: u64,
+    /// Attempts after a function error (at most `max_retry_attempts` per event).
+    pub retries: u64,
+    /// Attempts after a throttle or a failure of coldbench's own (requeued with backoff).
+    pub requeued: u64,
+    /// From acceptance to the end of the last attempt, for succeeded and failed events, in µs
+    /// (base64 of a compressed HdrHistogram V2).
+    #[serde(with = "super::histogram::encoded")]
+    pub end_to_end_us: hdrhistogram::Histogram<u64>,
+    /// Events accepted and not yet done, sampled once per interval of the time series ...
+    pub depth_per_second: Vec<u32>,
+    /// ... and the age of the oldest of them, in ms (0 when there is none).
+    pub oldest_age_ms_per_second: Vec<u64>,
+}
+
+impl EventReport {
+    pub fn new(max_retry_attempts: u32, max_event_age: std::time::Duration) -> Self {
+        Self {
+            max_retry_attempts,
+            max_event_age_s: max_event_age.as_secs_f64(),
+            accepted: 0,
+            succeeded: 0,
+            failed: 0,
+            expired: 0,
+            unfinished: 0,
+            retries: 0,
+            requeued: 0,
+            end_to_end_us: super::new_histogram(),
+            depth_per_second: Vec::new(),
+            oldest_age_ms_per_second: Vec::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

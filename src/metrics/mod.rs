@@ -9,7 +9,7 @@ mod recorder;
 mod report;
 
 pub use histogram::{decode, encode, new_histogram, record_us, Summary, SIGNIFICANT_DIGITS};
-pub use invocation::{BillingRecord, FunctionStats, InvocationOutcome, InvocationSummary, RecordLog};
+pub use invocation::{BillingRecord, EventReport, FunctionStats, InvocationOutcome, InvocationSummary, RecordLog};
 pub use outcome::{Outcome, OutcomeCounts};
 pub use recorder::{interval_for, Recorder, Sample, INTERVAL, MAX_INTERVALS};
 pub use report::{

@@ -167,9 +167,10 @@ pub struct TargetReport {
 /// Simulated against real time of a fast-forwarded target.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FastForwardInfo {
-    /// Time as the target and the load generator saw it (the measurement's elapsed time).
+    /// Time as the target saw it on its clock, from its start to its end: the load, and what
+    /// ran on after it (asynchronous retries, the rest of a keep-warm schedule).
     pub simulated_s: f64,
-    /// Real time the load took.
+    /// Real time the target took, start to end.
     pub real_s: f64,
     /// Idle time skipped, and in how many jumps.
     pub skipped_s: f64,
@@ -199,6 +200,9 @@ pub struct FunctionReport {
     /// Keep-warm pings, apart from user traffic (which never includes them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_warm: Option<KeepWarmReport>,
+    /// Asynchronous invocations, when the target had any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<super::EventReport>,
 }
 
 /// The host's CPU and coldbench's process starts while one target's load ran, sampled once a

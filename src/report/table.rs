@@ -104,6 +104,28 @@ pub fn comparison_rows(report: &RunReport, analysis: &Analysis) -> Rows {
                 .map_or("-".to_string(), format_money)
         });
     }
+    if targets.iter().any(|t| t.function.as_ref().is_some_and(|f| f.events.is_some())) {
+        row("async events ok/failed/expired/unfinished", &|t| {
+            events_of(t).map_or("-".to_string(), |e| {
+                format!("{} / {} / {} / {} of {}", e.succeeded, e.failed, e.expired, e.unfinished, e.accepted)
+            })
+        });
+        row("async retries (requeued)", &|t| {
+            events_of(t).map_or("-".to_string(), |e| format!("{} ({})", e.retries, e.requeued))
+        });
+        row("async enqueue to done p50 / p99", &|t| {
+            events_of(t)
+                .and_then(|e| Summary::of(&e.end_to_end_us))
+                .map_or("-".to_string(), |s| format!("{} / {}", format_us(s.p50_us), format_us(s.p99_us)))
+        });
+        row("async queue peak (oldest event)", &|t| {
+            events_of(t).map_or("-".to_string(), |e| {
+                let depth = e.depth_per_second.iter().max().copied().unwrap_or(0);
+                let oldest = e.oldest_age_ms_per_second.iter().max().copied().unwrap_or(0);
+                format!("{depth} ({})", format_span(oldest as f64 / 1e3))
+            })
+        });
+    }
     if targets.iter().any(|t| t.function.as_ref().is_some_and(|f| f.provisioned > 0)) {
         row("provisioned cost/month", &|t| {
             cost(t)
@@ -117,6 +139,10 @@ pub fn comparison_rows(report: &RunReport, analysis: &Analysis) -> Rows {
         cost(t).and_then(|c| c.per_million).map_or("-".to_string(), |v| format!("${v:.3}"))
     });
     rows
+}
+
+fn events_of(t: &TargetReport) -> Option<&crate::metrics::EventReport> {
+    t.function.as_ref().and_then(|f| f.events.as_ref())
 }
 
 fn error_cell(t: &TargetReport) -> String {

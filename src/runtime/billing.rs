@@ -1,7 +1,39 @@
 //! Billing records: one per invocation, with Lambda's rounding rules, and the START / END /
 //! REPORT log lines in Lambda's exact format (`shared/reference/lambda-runtime-api.md` §5.3).
 
+use std::sync::{Arc, Mutex};
+
 use crate::metrics::BillingRecord;
+
+/// One invocation's log as it is written — its START line, what the function prints while it
+/// runs, END, REPORT — for `X-Amz-Log-Type: Tail`. It keeps the last [`Tail::KEEP`] bytes.
+#[derive(Clone, Debug, Default)]
+pub struct Tail(Arc<Mutex<Vec<u8>>>);
+
+impl Tail {
+    /// Lambda returns the last 4 KB; a little more is kept, so that trimming is rare.
+    pub const KEEP: usize = 4096;
+
+    pub fn push(&self, line: &str) {
+        let mut log = self.0.lock().expect("tail lock");
+        log.extend_from_slice(line.as_bytes());
+        log.push(b'\n');
+        if log.len() > 2 * Self::KEEP {
+            let cut = log.len() - Self::KEEP;
+            log.drain(..cut);
+        }
+    }
+
+    /// Its last [`Tail::KEEP`] bytes.
+    pub fn last(&self) -> Vec<u8> {
+        let log = self.0.lock().expect("tail lock");
+        log[log.len().saturating_sub(Self::KEEP)..].to_vec()
+    }
+
+    pub fn same(&self, other: &Tail) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
 
 /// `INIT_START Runtime Version: …`: the first line of every execution environment's log. Lambda
 /// names its managed runtime's version there; coldbench, which runs the function's own runtime
@@ -53,6 +85,20 @@ pub fn report_line(record: &BillingRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tail_keeps_the_last_4_kb_of_lines() {
+        let tail = Tail::default();
+        tail.push("START");
+        assert_eq!(tail.last(), b"START\n");
+        for i in 0..2_000 {
+            tail.push(&format!("line {i}"));
+        }
+        tail.push("REPORT");
+        let last = tail.last();
+        assert_eq!(last.len(), Tail::KEEP);
+        assert!(last.ends_with(b"line 1999\nREPORT\n"));
+    }
 
     #[test]
     fn init_lines_have_lambdas_layout() {

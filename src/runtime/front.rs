@@ -14,16 +14,13 @@ use serde_json::{json, Map, Value};
 use super::invoke::{Caller, Invoked};
 use super::FunctionRuntime;
 use crate::gateway::{Invocation, InvocationRecord, Served};
-use crate::lambda::MAX_REQUEST_BYTES;
+use crate::lambda::{MAX_ASYNC_REQUEST_BYTES, MAX_REQUEST_BYTES};
 use crate::policy::ThrottleReason;
 
 /// Lambda's answer to a request payload past 6 MB.
 pub(super) fn request_too_large() -> Response<Bytes> {
-    let body = format!(
-        "{{\"Type\":\"User\",\"message\":\"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the InvokeFunction operation\"}}"
-    );
-    let mut response = json_response(StatusCode::PAYLOAD_TOO_LARGE, Bytes::from(body));
-    response.headers_mut().insert("x-amzn-errortype", HeaderValue::from_static("RequestEntityTooLargeException"));
+    let message = format!("Request must be smaller than {MAX_REQUEST_BYTES} bytes for the InvokeFunction operation");
+    let mut response = refusal(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLargeException", &message);
     name_request(&mut response, None);
     response
 }
@@ -53,40 +50,218 @@ pub(super) async fn serve(runtime: &FunctionRuntime, invocation: Invocation) -> 
 
 /// The answer, and the invocation's request id when it reached the runtime.
 async fn invoke_api(runtime: &FunctionRuntime, invocation: Invocation) -> (Served, Option<String>) {
+    let refused = |response| (Served { response, record: None }, None);
+    let request = match InvokeRequest::parse(runtime, &invocation) {
+        Ok(request) => request,
+        Err(response) => return refused(*response),
+    };
     let client_context = match invocation.headers.get("x-amz-client-context").map(decode_client_context) {
         Some(Ok(context)) => Some(context),
         Some(Err(message)) => {
-            let body = format!("{{\"Type\":\"User\",\"message\":{}}}", Value::from(message));
-            return (
-                Served { response: json_response(StatusCode::BAD_REQUEST, Bytes::from(body)), record: None },
-                None,
-            );
+            return refused(refusal(StatusCode::BAD_REQUEST, "InvalidRequestContentException", &message));
         }
         None => None,
     };
     let caller = Caller { client_context, trace_id: trace_id(&invocation.headers) };
-    let invoked = runtime.invoke(invocation.body, caller).await;
+    let (invoked, log) = match request.kind {
+        // Validated, and nothing runs (the Invoke API's permission check).
+        InvocationType::DryRun => {
+            let mut response = Response::new(Bytes::new());
+            *response.status_mut() = StatusCode::NO_CONTENT;
+            return (Served { response, record: None }, None);
+        }
+        InvocationType::Event => {
+            if invocation.body.len() > MAX_ASYNC_REQUEST_BYTES {
+                let message = format!(
+                    "{} byte payload is too large for the Event invocation type (limit {MAX_ASYNC_REQUEST_BYTES} bytes)",
+                    invocation.body.len()
+                );
+                return refused(refusal(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLargeException", &message));
+            }
+            let request_id = runtime.enqueue(invocation.body, caller);
+            let mut response = Response::new(Bytes::new());
+            *response.status_mut() = StatusCode::ACCEPTED;
+            return (Served { response, record: None }, Some(request_id));
+        }
+        InvocationType::RequestResponse if request.tail => {
+            let (invoked, log) = runtime.invoke_with_log(invocation.body, caller).await;
+            (invoked, Some(log))
+        }
+        InvocationType::RequestResponse => (runtime.invoke(invocation.body, caller).await, None),
+    };
     let record = gateway_record(&invoked);
     let request_id = invoked.record().request_id.clone();
-    let response = match invoked {
+    let mut response = match invoked {
         Invoked::Success { body, content_type, .. } => {
             let mut response = json_response(StatusCode::OK, body);
             if let Some(content_type) = content_type {
                 response.headers_mut().insert(http::header::CONTENT_TYPE, content_type);
             }
-            response.headers_mut().insert("x-amz-executed-version", HeaderValue::from_static("$LATEST"));
+            response.headers_mut().insert("x-amz-executed-version", HeaderValue::from_static(LATEST));
             response
         }
         Invoked::FunctionError { body, .. } => {
             let mut response = json_response(StatusCode::OK, body);
             response.headers_mut().insert(crate::http::FUNCTION_ERROR_HEADER, HeaderValue::from_static("Unhandled"));
-            response.headers_mut().insert("x-amz-executed-version", HeaderValue::from_static("$LATEST"));
+            response.headers_mut().insert("x-amz-executed-version", HeaderValue::from_static(LATEST));
             response
         }
         Invoked::Throttled { reason, .. } => throttled(reason),
         Invoked::HostError { cause, .. } => host_error(cause),
     };
+    // The last 4 KB of the invocation's log (`Tail::KEEP`).
+    if let Some(log) = log {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(log);
+        if let Ok(value) = HeaderValue::from_str(&encoded) {
+            response.headers_mut().insert("x-amz-log-result", value);
+        }
+    }
     (Served { response, record }, Some(request_id))
+}
+
+/// The only version there is until versions are published.
+const LATEST: &str = "$LATEST";
+
+/// `X-Amz-Invocation-Type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum InvocationType {
+    RequestResponse,
+    Event,
+    DryRun,
+}
+
+/// What an Invoke API request asks for, once its function, qualifier and headers are valid.
+#[derive(Debug, PartialEq, Eq)]
+struct InvokeRequest {
+    kind: InvocationType,
+    /// `X-Amz-Log-Type: Tail` (synchronous invocations only; ignored for the others, as on Lambda).
+    tail: bool,
+}
+
+impl InvokeRequest {
+    /// Checks the request as Lambda does before anything runs: the function name (plain, with a
+    /// qualifier, a partial or a full ARN) must be this function's, the qualifier (in the name or
+    /// `?Qualifier=`) `$LATEST`, and the invocation and log types known. `Err` is Lambda's answer.
+    fn parse(runtime: &FunctionRuntime, invocation: &Invocation) -> Result<Self, Box<Response<Bytes>>> {
+        let config = runtime.config();
+        let path = invocation.uri.path();
+        let raw = &path["/2015-03-31/functions/".len()..path.len() - "/invocations".len()];
+        let named = percent_decode(raw);
+        let function = FunctionName::parse(&named).ok_or_else(|| {
+            bad_request(
+                "ValidationException",
+                &format!(
+                    "1 validation error detected: Value '{named}' at 'functionName' failed to satisfy constraint: \
+                     Member must satisfy regular expression pattern: {FUNCTION_NAME_PATTERN}"
+                ),
+            )
+        })?;
+        let query_qualifier = invocation.uri.query().into_iter().flat_map(|q| q.split('&')).find_map(|pair| {
+            let (key, value) = pair.split_once('=')?;
+            (key == "Qualifier").then(|| percent_decode(value))
+        });
+        let qualifier = match (function.qualifier, query_qualifier.as_deref()) {
+            (Some(derived), Some(given)) if derived != given => {
+                return Err(bad_request(
+                    "InvalidParameterValueException",
+                    "The derived qualifier from the function name does not match the specified qualifier.",
+                ));
+            }
+            (derived, given) => derived.or(given),
+        };
+        if function.name != config.name || qualifier.is_some_and(|q| q != LATEST) {
+            let region = function.region.unwrap_or(&config.region);
+            let account = function.account.unwrap_or(crate::lambda::ACCOUNT_ID);
+            let suffix = qualifier.map_or(String::new(), |q| format!(":{q}"));
+            let arn = format!("arn:aws:lambda:{region}:{account}:function:{}{suffix}", function.name);
+            let message = format!("Function not found: {arn}");
+            return Err(Box::new(refusal(StatusCode::NOT_FOUND, "ResourceNotFoundException", &message)));
+        }
+        let kind = match header(invocation, "x-amz-invocation-type") {
+            None | Some("RequestResponse") => InvocationType::RequestResponse,
+            Some("Event") => InvocationType::Event,
+            Some("DryRun") => InvocationType::DryRun,
+            Some(other) => {
+                return Err(bad_request("ValidationException", &not_in_enum(other, "invocationType", INVOCATION_TYPES)))
+            }
+        };
+        let tail = match header(invocation, "x-amz-log-type") {
+            None | Some("None") => false,
+            Some("Tail") => kind == InvocationType::RequestResponse,
+            Some(other) => {
+                return Err(bad_request("ValidationException", &not_in_enum(other, "logType", "[None, Tail]")))
+            }
+        };
+        Ok(Self { kind, tail })
+    }
+}
+
+/// The Invoke API's pattern for `FunctionName` (its API reference).
+const FUNCTION_NAME_PATTERN: &str = r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?";
+
+/// A `FunctionName` as the Invoke API takes it: `my-function`, `my-function:1`,
+/// `123456789012:function:my-function` or `arn:aws:lambda:us-east-1:123456789012:function:my-function[:1]`.
+#[derive(Debug, PartialEq, Eq)]
+struct FunctionName<'a> {
+    name: &'a str,
+    qualifier: Option<&'a str>,
+    region: Option<&'a str>,
+    account: Option<&'a str>,
+}
+
+impl<'a> FunctionName<'a> {
+    fn parse(text: &'a str) -> Option<Self> {
+        let parts: Vec<&str> = text.split(':').collect();
+        let (region, account, rest) = match parts.as_slice() {
+            ["arn", partition, "lambda", region, account, "function", rest @ ..] if partition.starts_with("aws") => {
+                (Some(*region), Some(*account), rest)
+            }
+            [account, "function", rest @ ..] => (None, Some(*account), rest),
+            rest => (None, None, rest),
+        };
+        let (name, qualifier) = match rest {
+            [name] => (*name, None),
+            [name, qualifier] => (*name, Some(*qualifier)),
+            _ => return None,
+        };
+        let name_ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        let qualifier_ok = qualifier.is_none_or(|q| {
+            q == LATEST || (!q.is_empty() && q.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)))
+        });
+        let account_ok = account.is_none_or(|a| a.len() == 12 && a.chars().all(|c| c.is_ascii_digit()));
+        (name_ok && qualifier_ok && account_ok).then_some(Self { name, qualifier, region, account })
+    }
+}
+
+fn header<'a>(invocation: &'a Invocation, name: &str) -> Option<&'a str> {
+    invocation.headers.get(name).map(|v| v.to_str().unwrap_or("\u{fffd}"))
+}
+
+fn percent_decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(text).decode_utf8_lossy().into_owned()
+}
+
+const INVOCATION_TYPES: &str = "[Event, RequestResponse, DryRun]";
+
+/// The message of a `ValidationException` for a value outside an enum.
+fn not_in_enum(value: &str, field: &str, set: &str) -> String {
+    format!(
+        "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: Member must satisfy \
+         enum value set: {set}"
+    )
+}
+
+/// A 400 refusal of a request that is not valid.
+fn bad_request(error_type: &'static str, message: &str) -> Box<Response<Bytes>> {
+    Box::new(refusal(StatusCode::BAD_REQUEST, error_type, message))
+}
+
+/// Lambda's shape for a request it refuses: `x-amzn-ErrorType` and `{"Type":"User","message":…}`.
+fn refusal(status: StatusCode, error_type: &'static str, message: &str) -> Response<Bytes> {
+    let body = json!({ "Type": "User", "message": message }).to_string();
+    let mut response = json_response(status, Bytes::from(body));
+    response.headers_mut().insert("x-amzn-errortype", HeaderValue::from_static(error_type));
+    response
 }
 
 /// The caller's `X-Amzn-Trace-Id`, which Lambda hands on to the runtime.
@@ -181,7 +356,7 @@ pub fn url_event(invocation: &Invocation) -> Value {
         "rawQueryString": query,
         "headers": headers,
         "requestContext": {
-            "accountId": "000000000000",
+            "accountId": crate::lambda::ACCOUNT_ID,
             "apiId": "coldbench",
             // An `AuthType: NONE` URL: no caller identity, no authorizer.
             "authentication": null,
@@ -405,6 +580,21 @@ mod tests {
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["content-type"], "application/json");
         assert_eq!(r.body(), &Bytes::from_static(b"\"Hello\""));
+    }
+
+    #[test]
+    fn function_names_are_read_in_every_form_the_invoke_api_takes() {
+        let parse = FunctionName::parse;
+        let plain = FunctionName { name: "f", qualifier: None, region: None, account: None };
+        assert_eq!(parse("f"), Some(plain));
+        assert_eq!(parse("f:$LATEST").unwrap().qualifier, Some("$LATEST"));
+        let partial = parse("123456789012:function:f:7").unwrap();
+        assert_eq!((partial.name, partial.qualifier, partial.account), ("f", Some("7"), Some("123456789012")));
+        let arn = parse("arn:aws:lambda:eu-west-1:123456789012:function:my-fn").unwrap();
+        assert_eq!((arn.name, arn.region, arn.qualifier), ("my-fn", Some("eu-west-1"), None));
+        for bad in ["", "a b", "f:1:2", "arn:aws:s3:eu-west-1:123456789012:function:f", "12:function:f", "f:"] {
+            assert_eq!(parse(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

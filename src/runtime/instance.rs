@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::api::{Event, Lifecycle, ReadyHook, RuntimeApi};
+use super::billing::Tail;
 use super::FunctionConfig;
 use crate::cgroup::{Cgroup, Limits, Usage};
 use crate::isolation::NetNamespace;
@@ -74,6 +75,9 @@ pub struct FunctionInstance {
     init_boost: bool,
     /// Frozen while idle, as Lambda freezes an environment between invocations.
     frozen: std::sync::Mutex<bool>,
+    /// Where its output goes besides the function's log, while an invocation that asked for
+    /// its log's tail runs.
+    capture: Arc<std::sync::Mutex<Option<Tail>>>,
 }
 
 impl FunctionInstance {
@@ -120,7 +124,19 @@ impl FunctionInstance {
         };
         let spawned_at = Instant::now();
         let place = Placement { namespace: namespace.as_ref(), cgroup: cgroup.as_ref() };
-        let process = GroupChild::spawn_with_sink(&config.command, &env, true, log, place)?.supervise();
+        let capture: Arc<std::sync::Mutex<Option<Tail>>> = Arc::default();
+        let sink: LineSink = {
+            let capture = Arc::clone(&capture);
+            Arc::new(move |line: &str| {
+                if let Some(log) = &log {
+                    log(line);
+                }
+                if let Some(tail) = &*capture.lock().expect("capture lock") {
+                    tail.push(line);
+                }
+            })
+        };
+        let process = GroupChild::spawn_with_sink(&config.command, &env, true, Some(sink), place)?.supervise();
         Ok(Self {
             id,
             name,
@@ -136,6 +152,7 @@ impl FunctionInstance {
             cpus,
             init_boost: config.init_cpus.is_some(),
             frozen: std::sync::Mutex::new(false),
+            capture,
         })
     }
 
@@ -206,6 +223,19 @@ impl FunctionInstance {
         if *frozen {
             self.process.pause(false);
             *frozen = false;
+        }
+    }
+
+    /// Copies its output into `tail` from now on (an invocation that asked for its log).
+    pub fn capture(&self, tail: &Tail) {
+        *self.capture.lock().expect("capture lock") = Some(tail.clone());
+    }
+
+    /// Stops copying into `tail`, unless the next invocation has already put its own in place.
+    pub fn release_capture(&self, tail: &Tail) {
+        let mut capture = self.capture.lock().expect("capture lock");
+        if capture.as_ref().is_some_and(|current| current.same(tail)) {
+            *capture = None;
         }
     }
 

@@ -14,7 +14,7 @@ use rand::Rng;
 use tokio::sync::oneshot;
 
 use super::api::{Event, RuntimeReply};
-use super::billing::{end_line, init_report_line, init_start_line, report_line, start_line};
+use super::billing::{end_line, init_report_line, init_start_line, report_line, start_line, Tail};
 use super::instance::{FunctionInstance, InitEnd, NextEnd};
 use super::Inner;
 use crate::lambda::{billed_ms, MAX_PAYLOAD_BYTES};
@@ -59,8 +59,9 @@ pub struct Caller {
 
 /// Whose invocation it is, which says where its final record goes.
 pub(super) enum Purpose {
-    /// The user's: summed, and its record written to the run's log.
-    User,
+    /// The user's: summed, and its record written to the run's log (and sent to whoever waits
+    /// for the invocation's end, if anyone does).
+    User(Option<oneshot::Sender<BillingRecord>>),
     /// The platform's (a keep-warm ping): the record goes back to whoever waits for it.
     Ping(oneshot::Sender<BillingRecord>),
 }
@@ -68,8 +69,16 @@ pub(super) enum Purpose {
 /// Runs one invocation. The caller gets its answer as soon as the runtime posts it; the
 /// invocation itself (its Duration, END and REPORT lines, billing) lasts until the runtime calls
 /// `/next` again, as on Lambda, and only then is the instance idle.
-pub(super) async fn invoke(inner: &Arc<Inner>, payload: Bytes, caller: Caller, purpose: Purpose) -> Invoked {
-    let (invoked, answered) = run(inner, payload, caller).await;
+/// `tail`, when given, receives the invocation's log lines.
+pub(super) async fn invoke(
+    inner: &Arc<Inner>,
+    request_id: String,
+    payload: Bytes,
+    caller: Caller,
+    tail: Option<Tail>,
+    purpose: Purpose,
+) -> Invoked {
+    let (invoked, answered) = run(inner, request_id, payload, caller, tail).await;
     match answered {
         None => inner.settle(invoked.record().clone(), purpose),
         Some(answered) => {
@@ -99,8 +108,13 @@ struct Answered {
 
 /// Carries the invocation to its answer; `Some` when the runtime answered and the invocation
 /// goes on until `/next`, `None` when its record is already final.
-async fn run(inner: &Arc<Inner>, payload: Bytes, caller: Caller) -> (Invoked, Option<Answered>) {
-    let request_id = new_request_id();
+async fn run(
+    inner: &Arc<Inner>,
+    request_id: String,
+    payload: Bytes,
+    caller: Caller,
+    tail: Option<Tail>,
+) -> (Invoked, Option<Answered>) {
     // An instance that died while idle never took the event: it belongs to nobody, and the
     // event goes to another instance (a fresh one if none is idle), as on Lambda.
     let mut attempts = 0;
@@ -115,13 +129,15 @@ async fn run(inner: &Arc<Inner>, payload: Bytes, caller: Caller) -> (Invoked, Op
             let limit = inner.init_limit(instance.provisioned);
             match instance.wait_initialized(instance.spawned_at + limit).await {
                 InitEnd::Ready(took) => init = Some(took),
-                InitEnd::TimedOut if !instance.provisioned => match reinit(inner, &instance, &request_id).await {
-                    Ok(fresh) => {
-                        reinit_at = Some(fresh.spawned_at);
-                        instance = fresh;
+                InitEnd::TimedOut if !instance.provisioned => {
+                    match reinit(inner, &instance, &request_id, &tail).await {
+                        Ok(fresh) => {
+                            reinit_at = Some(fresh.spawned_at);
+                            instance = fresh;
+                        }
+                        Err(invoked) => return (*invoked, None),
                     }
-                    Err(invoked) => return (*invoked, None),
-                },
+                }
                 failed => return (init_failed(inner, &instance, &request_id, failed, "init").await, None),
             }
         }
@@ -138,6 +154,9 @@ async fn run(inner: &Arc<Inner>, payload: Bytes, caller: Caller) -> (Invoked, Op
             taken: taken_tx,
             reply: reply_tx,
         };
+        if let Some(tail) = &tail {
+            instance.capture(tail);
+        }
         let delivered = instance.deliver(event).await;
         let sent_at = Instant::now();
         let ended = |taken_at| Ended {
@@ -147,6 +166,7 @@ async fn run(inner: &Arc<Inner>, payload: Bytes, caller: Caller) -> (Invoked, Op
             cold,
             init,
             taken_at,
+            tail: tail.clone(),
         };
         tokio::select! {
             biased;
@@ -167,12 +187,12 @@ async fn run(inner: &Arc<Inner>, payload: Bytes, caller: Caller) -> (Invoked, Op
         }
     };
     if !started {
-        inner.log(&start_line(&request_id));
+        log(inner, tail.as_ref(), &start_line(&request_id));
     }
     let timeout = inner.config.timeout;
     let ready_before = instance.ready_count();
     let used_before = instance.usage();
-    let ended = Ended { instance: Arc::clone(&instance), request_id, cold, init, taken_at, used_before };
+    let ended = Ended { instance: Arc::clone(&instance), request_id, cold, init, taken_at, used_before, tail };
     tokio::select! {
         biased;
         reply = reply_rx => match reply {
@@ -277,9 +297,10 @@ async fn reinit(
     inner: &Arc<Inner>,
     timed_out: &FunctionInstance,
     request_id: &str,
+    tail: &Option<Tail>,
 ) -> Result<Arc<FunctionInstance>, Box<Invoked>> {
     inner.log(&init_report_line(timed_out.spawned_at.elapsed(), "init", Some(InitEnd::TimedOut.status())));
-    inner.log(&start_line(request_id));
+    log(inner, tail.as_ref(), &start_line(request_id));
     let id = timed_out.id;
     let fresh = match inner.spawn(id, timed_out.provisioned).await {
         Ok(fresh) => inner.adopt(id, fresh),
@@ -306,6 +327,7 @@ async fn reinit(
                 cold: true,
                 init: None,
                 taken_at: started,
+                tail: tail.clone(),
             };
             Err(Box::new(timed_out_invocation(inner, &ended)))
         }
@@ -343,6 +365,8 @@ struct Ended {
     taken_at: Instant,
     /// The instance's cgroup counters when it took the invocation.
     used_before: Option<crate::cgroup::Usage>,
+    /// Where its log lines go besides the function's log, when the caller asked for them.
+    tail: Option<Tail>,
 }
 
 /// A failed Init, in the Init phase or retried in the invocation (`phase`, as INIT_REPORT names it).
@@ -429,7 +453,8 @@ fn time_out(inner: &Arc<Inner>, ended: &Ended, outcome: InvocationOutcome) -> Bi
     let record = finish(inner, ended, inner.config.timeout, outcome);
     discard(inner, ended.instance.id);
     let seconds = inner.config.timeout.as_secs_f64();
-    inner.log(&format!("{} {} Task timed out after {seconds:.2} seconds", crate::time::utc_now(), ended.request_id));
+    let line = format!("{} {} Task timed out after {seconds:.2} seconds", crate::time::utc_now(), ended.request_id);
+    log(inner, ended.tail.as_ref(), &line);
     record
 }
 
@@ -448,9 +473,20 @@ fn finish(inner: &Arc<Inner>, ended: &Ended, duration: Duration, outcome: Invoca
         record.cpu_ms = Some(after.cpu.saturating_sub(before.cpu).as_secs_f64() * 1e3);
         record.throttled_ms = Some(after.throttled.saturating_sub(before.throttled).as_secs_f64() * 1e3);
     }
-    inner.log(&end_line(&ended.request_id));
-    inner.log(&report_line(&record));
+    log(inner, ended.tail.as_ref(), &end_line(&ended.request_id));
+    log(inner, ended.tail.as_ref(), &report_line(&record));
+    if let Some(tail) = &ended.tail {
+        ended.instance.release_capture(tail);
+    }
     record
+}
+
+/// Writes one of an invocation's platform lines to the function's log and its tail.
+fn log(inner: &Inner, tail: Option<&Tail>, line: &str) {
+    inner.log(line);
+    if let Some(tail) = tail {
+        tail.push(line);
+    }
 }
 
 fn record(

@@ -3,10 +3,12 @@
 //!
 //! `pool` decides (pure); `instance` and `api` run processes and speak the Runtime API;
 //! `invoke` carries one invocation through its lifecycle and faults; `front` maps the Invoke API
-//! and function-URL requests onto invocations; `billing` writes records and REPORT lines.
+//! and function-URL requests onto invocations; `events` queues, retries and drops asynchronous
+//! ones; `billing` writes records and REPORT lines.
 
 pub(crate) mod api;
 pub(crate) mod billing;
+mod events;
 mod front;
 mod instance;
 mod invoke;
@@ -65,6 +67,10 @@ pub struct FunctionConfig {
     /// The clock keep-alive, lifetime and the scale-out bucket read (fast-forwarded in runs
     /// that skip idle time).
     pub clock: Clock,
+    /// Asynchronous invocations: retries after a function error (`MaximumRetryAttempts`, 0–2)
+    /// and how old an event may grow before it is dropped (`MaximumEventAgeInSeconds`).
+    pub async_retries: u32,
+    pub max_event_age: Duration,
 }
 
 impl FunctionConfig {
@@ -90,6 +96,8 @@ impl FunctionConfig {
             enforce_resources: false,
             init_cpus: None,
             clock: Clock::real(),
+            async_retries: lambda::DEFAULT_ASYNC_RETRIES,
+            max_event_age: lambda::DEFAULT_MAX_EVENT_AGE,
         }
     }
 
@@ -154,9 +162,23 @@ impl FunctionConfig {
         self
     }
 
+    /// Retries of an asynchronous invocation after a function error (Lambda's 0–2).
+    #[must_use]
+    pub fn async_retries(mut self, retries: u32) -> Self {
+        self.async_retries = retries;
+        self
+    }
+
+    /// How old an asynchronous event may grow before it is dropped.
+    #[must_use]
+    pub fn max_event_age(mut self, age: Duration) -> Self {
+        self.max_event_age = age;
+        self
+    }
+
     /// The ARN a real function of this name would have.
     pub fn function_arn(&self) -> String {
-        format!("arn:aws:lambda:{}:000000000000:function:{}", self.region, self.name)
+        format!("arn:aws:lambda:{}:{}:function:{}", self.region, lambda::ACCOUNT_ID, self.name)
     }
 }
 
@@ -184,6 +206,8 @@ struct Inner {
     cold_while_finishing: AtomicU64,
     /// How many tasks wait for those `/next` calls to make the invocations' final records.
     pending: watch::Sender<usize>,
+    /// Asynchronous invocations waiting for their turn or a retry.
+    events: events::EventQueue,
 }
 
 /// The local function runtime, served through the gateway as a [`Backend`].
@@ -201,6 +225,7 @@ impl FunctionRuntime {
         let origin = config.clock.now();
         let pool = Pool::new(config.pool.clone(), Duration::ZERO);
         let prewarm_alarm = config.clock.alarm();
+        let events = events::EventQueue::new(config.async_retries, config.max_event_age);
         let inner = Arc::new_cyclic(|me| Inner {
             me: me.clone(),
             prewarm_alarm,
@@ -214,11 +239,13 @@ impl FunctionRuntime {
             finishing: AtomicIsize::new(0),
             cold_while_finishing: AtomicU64::new(0),
             pending: watch::Sender::new(0),
+            events,
             shutdown: CancellationToken::new(),
         });
         let runtime = Self { inner };
         runtime.start_provisioned().await?;
         tokio::spawn(evict_loop(Arc::clone(&runtime.inner)));
+        tokio::spawn(events::dispatch(Arc::clone(&runtime.inner)));
         Ok(runtime)
     }
 
@@ -236,14 +263,61 @@ impl FunctionRuntime {
     /// user's: it is summed and its record goes to [`FunctionConfig::records`] when it ends (at
     /// the runtime's next `/next`, which may come after the answer returned here).
     pub async fn invoke(&self, payload: bytes::Bytes, caller: Caller) -> Invoked {
-        invoke::invoke(&self.inner, payload, caller, invoke::Purpose::User).await
+        let request_id = invoke::new_request_id();
+        invoke::invoke(&self.inner, request_id, payload, caller, None, invoke::Purpose::User(None)).await
+    }
+
+    /// [`FunctionRuntime::invoke`] for `X-Amz-Log-Type: Tail`: returns once the invocation has
+    /// ended (at `/next`, so its REPORT line is written), with the last 4 KB of its log.
+    pub async fn invoke_with_log(&self, payload: bytes::Bytes, caller: Caller) -> (Invoked, Vec<u8>) {
+        let (tail, (ended_tx, ended)) = (billing::Tail::default(), oneshot::channel());
+        let purpose = invoke::Purpose::User(Some(ended_tx));
+        let request_id = invoke::new_request_id();
+        let invoked = invoke::invoke(&self.inner, request_id, payload, caller, Some(tail.clone()), purpose).await;
+        let _ = ended.await;
+        (invoked, tail.last())
+    }
+
+    /// Accepts an asynchronous invocation (`X-Amz-Invocation-Type: Event`): queued, run, and
+    /// retried or dropped as Lambda does (see `events`); returns its request id at once.
+    pub fn enqueue(&self, payload: bytes::Bytes, caller: Caller) -> String {
+        self.inner.events.accept(payload, caller, self.inner.config.clock.now())
+    }
+
+    /// Waits until every accepted asynchronous invocation is done — retries included, which a
+    /// fast-forwarded clock reaches by skipping idle time — or `cancel` fires.
+    pub async fn drain_events(&self, cancel: &CancellationToken) {
+        self.inner.events.drain(cancel).await;
+    }
+
+    /// Asynchronous invocations accepted and not yet done, and the age of the oldest.
+    pub fn event_queue(&self) -> (usize, Duration) {
+        self.inner.events.depth(self.inner.config.clock.now())
+    }
+
+    /// Keeps the asynchronous queue's depth and oldest event's age per `interval` of the clock
+    /// from `origin` on, for [`FunctionRuntime::events`].
+    pub fn track_events(&self, origin: Instant, interval: Duration) {
+        self.inner.events.track(origin, interval);
+    }
+
+    /// What happened to the asynchronous invocations, if there were any.
+    pub fn events(&self) -> Option<crate::metrics::EventReport> {
+        self.inner.events.report(self.inner.config.clock.now())
+    }
+
+    /// The function this runtime runs.
+    pub fn config(&self) -> &FunctionConfig {
+        &self.inner.config
     }
 
     /// Invokes the function for the platform (a keep-warm ping): billed and logged like any
     /// invocation, but not the user's, so neither summed nor recorded; returns its final record.
     pub async fn ping(&self, payload: bytes::Bytes) -> BillingRecord {
         let (tx, rx) = oneshot::channel();
-        let invoked = invoke::invoke(&self.inner, payload, Caller::default(), invoke::Purpose::Ping(tx)).await;
+        let request_id = invoke::new_request_id();
+        let purpose = invoke::Purpose::Ping(tx);
+        let invoked = invoke::invoke(&self.inner, request_id, payload, Caller::default(), None, purpose).await;
         rx.await.unwrap_or_else(|_| invoked.record().clone())
     }
 
@@ -424,10 +498,13 @@ impl Inner {
     /// Where an invocation's final record goes.
     fn settle(&self, record: BillingRecord, purpose: invoke::Purpose) {
         match purpose {
-            invoke::Purpose::User => {
+            invoke::Purpose::User(ended) => {
                 self.summary.lock().expect("summary lock").add(&record);
                 if let Some(log) = &self.config.records {
                     log.record(&self.config.name, &record);
+                }
+                if let Some(ended) = ended {
+                    let _ = ended.send(record);
                 }
             }
             invoke::Purpose::Ping(tx) => {

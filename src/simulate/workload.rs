@@ -167,6 +167,13 @@ fn simulate_function_target(
         result.alive_per_interval,
         result.keep_warm,
     ));
+    if function.invocation == crate::lambda::InvocationMode::Event {
+        target.warnings.push(
+            "invocation = \"event\" is simulated as synchronous: the simulator has no asynchronous queue, so \
+             retries, dropped events and the enqueue-to-completion time are measured runs' only"
+                .to_string(),
+        );
+    }
     Ok((target, result.invocations))
 }
 

@@ -161,6 +161,7 @@ impl Target for FakeTarget {
             invocations,
             alive_per_second: Vec::new(),
             keep_warm: None,
+            events: None,
         };
         Part { function: Some(function), ..Part::default() }
     }

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::{Endpoint, Part, Run, StartError, Target};
 use crate::gateway::Gateway;
 use crate::http::RequestTemplate;
+use crate::lambda::InvocationMode;
 use crate::metrics::{BillingRecord, FunctionStats, InvocationOutcome};
 use crate::metrics::{FunctionReport, InvocationSummary, KeepWarmReport, TargetKind};
 use crate::policy::{KeepAlive, KeepWarm, PoolConfig};
@@ -94,7 +95,10 @@ impl Target for FunctionTarget<'_> {
             }
         };
         let url = format!("{}{}", gateway.url().trim_end_matches('/'), spec.event.path(&spec.name));
-        let headers = BTreeMap::from([("content-type".to_string(), "application/json".to_string())]);
+        let mut headers = BTreeMap::from([("content-type".to_string(), "application/json".to_string())]);
+        if spec.invocation == InvocationMode::Event {
+            headers.insert("x-amz-invocation-type".to_string(), "Event".to_string());
+        }
         let template = RequestTemplate::new("POST", &url, &headers, run.workload.spec.function.work.request_body())
             .expect("the gateway URL and fixed headers are valid");
         // The warmer has been running all along: its first round lands before the traffic.
@@ -106,6 +110,7 @@ impl Target for FunctionTarget<'_> {
             pinger.start(run.workload.duration()).await;
         }
         let samples = Arc::new(Mutex::new(Vec::new()));
+        runtime.track_events(run.clock.now(), run.interval());
         let sampler =
             tokio::spawn(sample_alive(runtime.clone(), Arc::clone(&samples), run.clock.clone(), run.interval()));
         self.running = Some(Running { runtime, gateway, pinger, sampler, samples });
@@ -121,9 +126,21 @@ impl Target for FunctionTarget<'_> {
             Some(pinger) => Some(pinger.finish(run.options.cancel).await),
             None => None,
         };
+        running.gateway.stop().await;
+        // Asynchronous invocations run on after their 202, retries too (minutes apart in real
+        // time, skipped over when fast-forwarding); Ctrl-C stops waiting and they are reported
+        // as unfinished.
+        let (queued, _) = running.runtime.event_queue();
+        if queued > 0 && !run.options.quiet {
+            eprintln!(
+                "{}: waiting for {queued} asynchronous invocation(s) to finish (a retry comes 1 or 2 minutes after a \
+                 function error; Ctrl-C stops waiting)",
+                self.spec.name
+            );
+        }
+        running.runtime.drain_events(run.options.cancel).await;
         running.sampler.abort();
         let alive_per_second = std::mem::take(&mut *running.samples.lock().expect("samples lock"));
-        running.gateway.stop().await;
         // Work after the last responses is measured; a Ctrl-C cuts it short.
         running.runtime.settle(run.options.cancel).await;
         running.runtime.stop();
@@ -141,6 +158,7 @@ impl Target for FunctionTarget<'_> {
         }
         let mut function = function_report(self.spec, stats, invocations.billed_ms_total, alive_per_second, pings);
         function.invocations = invocations;
+        function.events = running.runtime.events();
         let log = self.log.as_ref().map_or(String::new(), |path| format!("\n(the function's log: {})", path.display()));
         Part {
             function: Some(function),
@@ -171,6 +189,7 @@ pub fn function_report(
         invocations: InvocationSummary::default(),
         alive_per_second,
         keep_warm,
+        events: None,
     }
 }
 
@@ -339,6 +358,8 @@ fn function_config(
         enforce_resources: false,
         init_cpus: spec.init_cpus,
         clock: clock.clone(),
+        async_retries: spec.max_retry_attempts,
+        max_event_age: spec.max_event_age.0,
     })
 }
 

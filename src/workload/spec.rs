@@ -269,6 +269,16 @@ pub struct FunctionTargetSpec {
     /// `invoke` (Lambda Invoke API) or `http` (function URL, payload format 2.0).
     #[serde(default)]
     pub event: crate::lambda::EventShape,
+    /// `request-response` (the caller waits for the answer) or `event` (asynchronous: 202 at
+    /// once, then queued, run and retried; the report adds each event's time to completion).
+    #[serde(default)]
+    pub invocation: crate::lambda::InvocationMode,
+    /// Asynchronous invocations: retries after a function error (`MaximumRetryAttempts`, 0–2) ...
+    #[serde(default = "default_max_retry_attempts")]
+    pub max_retry_attempts: u32,
+    /// ... and the age at which an event is dropped (`MaximumEventAgeInSeconds`, 60s to 6h).
+    #[serde(default = "default_max_event_age")]
+    pub max_event_age: HumanDuration,
     /// `standard` (Init billed on cold starts, since August 2025) or `legacy`.
     #[serde(default)]
     pub billing: crate::lambda::BillingMode,
@@ -332,6 +342,14 @@ fn default_function_timeout() -> HumanDuration {
 
 fn default_init_timeout() -> HumanDuration {
     HumanDuration(lambda::DEFAULT_INIT_TIMEOUT)
+}
+
+fn default_max_retry_attempts() -> u32 {
+    lambda::DEFAULT_ASYNC_RETRIES
+}
+
+fn default_max_event_age() -> HumanDuration {
+    HumanDuration(lambda::DEFAULT_MAX_EVENT_AGE)
 }
 
 fn default_max_concurrency() -> usize {

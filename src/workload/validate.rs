@@ -282,6 +282,24 @@ fn check_function_target(f: &super::FunctionTargetSpec) -> Result<(), FieldError
     if f.max_concurrency == 0 {
         return Err(field_error("max_concurrency", "must be at least 1"));
     }
+    if f.max_retry_attempts > lambda::MAX_ASYNC_RETRIES {
+        return Err(field_error(
+            "max_retry_attempts",
+            format!("must be 0 to {} (Lambda's range), got {}", lambda::MAX_ASYNC_RETRIES, f.max_retry_attempts),
+        ));
+    }
+    if !(lambda::MIN_MAX_EVENT_AGE..=lambda::DEFAULT_MAX_EVENT_AGE).contains(&f.max_event_age.0) {
+        return Err(field_error(
+            "max_event_age",
+            format!("must be 60s to 6h (Lambda's 60 to 21,600 seconds), got {}", f.max_event_age),
+        ));
+    }
+    if f.invocation == lambda::InvocationMode::Event && f.event != lambda::EventShape::Invoke {
+        return Err(field_error(
+            "invocation",
+            "\"event\" needs event = \"invoke\": a function URL invokes synchronously",
+        ));
+    }
     if f.provisioned > f.max_concurrency {
         return Err(field_error(
             "provisioned",

@@ -1,5 +1,6 @@
 //! `timeline.svg/png`: per second and target, latency p50 and p99 (cold starts marked),
-//! throughput, and instances alive — three panels sharing the time axis.
+//! throughput, instances alive, and asynchronous events queued when there were any — panels
+//! sharing the time axis.
 
 use anyhow::anyhow;
 use plotters::coord::Shift;
@@ -29,12 +30,20 @@ impl Figure for Timeline {
     {
         let titled =
             root.titled(&format!("Timeline — {}", report.workload.name), (FONT, 24)).map_err(|e| anyhow!("{e}"))?;
-        let panels = titled.split_evenly((3, 1));
+        // Asynchronous invocations get a fourth panel: their queue, which runs on past the load.
+        let events = report.targets.iter().any(|t| t.function.as_ref().is_some_and(|f| f.events.is_some()));
+        let panels = titled.split_evenly((if events { 4 } else { 3 }, 1));
+        let queued = |t: &crate::metrics::TargetReport| -> Vec<(f64, f64)> {
+            let length = t.measurement.interval_s();
+            let depth = t.function.as_ref().and_then(|f| f.events.as_ref()).map(|e| e.depth_per_second.as_slice());
+            depth.unwrap_or_default().iter().enumerate().map(|(i, n)| (i as f64 * length, f64::from(*n))).collect()
+        };
         // Simulated and fast-forwarded runs use intervals longer than a second.
         let seconds = report
             .targets
             .iter()
             .filter_map(|t| t.measurement.intervals.last().map(|i| i.start_s + t.measurement.interval_s()))
+            .chain(report.targets.iter().filter_map(|t| queued(t).last().map(|(s, _)| s + t.measurement.interval_s())))
             .fold(1.0_f64, f64::max);
         latency_panel(report, &panels[0], seconds)?;
         let throughput = |t: &crate::metrics::TargetReport| -> Vec<(f64, f64)> {
@@ -51,6 +60,9 @@ impl Figure for Timeline {
                 .collect()
         };
         simple_panel(report, &panels[2], seconds, "instances alive", &alive)?;
+        if events {
+            simple_panel(report, &panels[3], seconds, "events queued", &queued)?;
+        }
         Ok(())
     }
 }
