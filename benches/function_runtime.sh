@@ -6,7 +6,8 @@
 #      the peak memory of coldbench and all function processes;
 #   3. the busy-until-/next race: a sequential client (one connection, each request sent as soon
 #      as the last answer arrived) against an on-demand function; every cold start after the
-#      first is a request that came before the instance that answered had called /next again.
+#      first is a request that came before the instance that answered had called /next again,
+#      and the runtime counts every request that arrived in that gap (a warm instance may serve it).
 #      ROUNDS fresh runtimes per runtime client: the demo function (aws-lambda-rust-runtime) and,
 #      when installed, Python's awslambdaric.
 # Cold-start overhead is `cargo bench --bench cold_start`.
@@ -115,12 +116,14 @@ PY
       "$bin" load -c 1 -n "$REQUESTS" -m POST -b '{"kind":"echo"}' --quiet --json \
         "http://127.0.0.1:$port/2015-03-31/functions/function/invocations" >"$work/race.json"
       kill -INT "$runtime_pid"; wait "$runtime_pid" 2>/dev/null || true; pids=()
-      python3 - "$work/race.json" "$client" "$round" <<'PY'
-import json, sys
+      python3 - "$work/race.json" "$client" "$round" "$work/race.log" <<'PY'
+import json, re, sys
 m = json.load(open(sys.argv[1]))["targets"][0]["measurement"]
 n, cold = m["requests"], m["cold"]
-print(f"round {sys.argv[3]} {sys.argv[2]:>12}: {n} requests, {m['outcomes']['ok']} ok, {cold} cold = 1 first + "
-      f"{cold - 1} in the gap ({100 * (cold - 1) / n:.2f} %)")
+stop = next(l for l in open(sys.argv[4]) if l.startswith("stopped: "))
+gap = int(re.search(r"; (\d+) arrived before", stop).group(1))
+print(f"round {sys.argv[3]} {sys.argv[2]:>12}: {n} requests, {m['outcomes']['ok']} ok; {gap} arrived in the gap "
+      f"({100 * gap / n:.2f} %); {cold} cold = 1 first + {cold - 1} started by the race")
 PY
     done
   done

@@ -33,14 +33,18 @@ pub async fn run(args: &RuntimeArgs, cancel: CancellationToken) -> anyhow::Resul
     gateway.stop().await;
     runtime.stop();
     runtime.settled().await;
+    runtime.stopped().await;
     let stats = runtime.stats();
     println!(
-        "stopped: {} invocations, {} instances started, {} evicted, {} discarded, peak {}",
+        "stopped: {} invocations, {} instances started, {} evicted, {} discarded, peak {}; {} arrived before the \
+         instance that had just answered called /next ({} of them started an instance)",
         runtime.summary().invocations,
         stats.instances_started,
         stats.evicted_idle + stats.evicted_lifetime,
         stats.discarded,
-        stats.peak_instances
+        stats.peak_instances,
+        stats.arrived_while_finishing,
+        stats.cold_while_finishing
     );
     if let Some(events) = runtime.events() {
         println!(

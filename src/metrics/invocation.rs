@@ -68,6 +68,9 @@ pub struct FunctionStats {
     /// until then, as on Lambda): a sequential caller's next request can win that race.
     #[serde(default)]
     pub cold_while_finishing: u64,
+    /// Invocations that arrived in that gap at all (a warm instance may have served them).
+    #[serde(default)]
+    pub arrived_while_finishing: u64,
     pub throttled: u64,
     /// Instances the hybrid keep-alive started ahead of demand.
     #[serde(default)]

@@ -433,6 +433,7 @@ impl From<PoolStats> for crate::metrics::FunctionStats {
             // The pool does not see processes or the Runtime API; the runtime fills these in.
             died_idle: 0,
             cold_while_finishing: 0,
+            arrived_while_finishing: 0,
         }
     }
 }

@@ -249,6 +249,10 @@ fn died_idle(inner: &Arc<Inner>, instance: &FunctionInstance, status: ExitStatus
 async fn acquire(inner: &Arc<Inner>, request_id: &str) -> Result<(Arc<FunctionInstance>, bool), Box<Invoked>> {
     // The eviction tick may not have run since the clock last jumped.
     inner.evict_expired();
+    let finishing = inner.finishing.load(Ordering::Relaxed) > 0;
+    if finishing {
+        inner.arrived_while_finishing.fetch_add(1, Ordering::Relaxed);
+    }
     let decision = inner.pool.lock().expect("pool lock").acquire(inner.now());
     inner.follow_prewarm();
     match decision {
@@ -265,7 +269,7 @@ async fn acquire(inner: &Arc<Inner>, request_id: &str) -> Result<(Arc<FunctionIn
         Decision::Cold(id) => {
             // The race a sequential caller can lose: its next request came before the
             // instance that answered it called `/next`, so it starts another (counted).
-            if inner.finishing.load(Ordering::Relaxed) > 0 {
+            if finishing {
                 inner.cold_while_finishing.fetch_add(1, Ordering::Relaxed);
             }
             let (provisioned, platform) = {

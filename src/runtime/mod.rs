@@ -202,12 +202,15 @@ struct Inner {
     /// Answered invocations whose runtime has not yet called `/next` (for a moment -1: the
     /// runtime's `/next` can come before its caller's task counts the answer) ...
     finishing: AtomicIsize,
-    /// ... and cold starts made while there was at least one.
+    /// ... invocations that arrived while there was at least one, and the cold starts they made.
+    arrived_while_finishing: AtomicU64,
     cold_while_finishing: AtomicU64,
     /// How many tasks wait for those `/next` calls to make the invocations' final records.
     pending: watch::Sender<usize>,
     /// Asynchronous invocations waiting for their turn or a retry.
     events: events::EventQueue,
+    /// Instances killed by `stop`, until `stopped` has seen them exit.
+    stopping: Mutex<Vec<Arc<FunctionInstance>>>,
 }
 
 /// The local function runtime, served through the gateway as a [`Backend`].
@@ -237,9 +240,11 @@ impl FunctionRuntime {
             init_failure: Mutex::new(None),
             died_idle: AtomicU64::new(0),
             finishing: AtomicIsize::new(0),
+            arrived_while_finishing: AtomicU64::new(0),
             cold_while_finishing: AtomicU64::new(0),
             pending: watch::Sender::new(0),
             events,
+            stopping: Mutex::new(Vec::new()),
             shutdown: CancellationToken::new(),
         });
         let runtime = Self { inner };
@@ -354,6 +359,7 @@ impl FunctionRuntime {
         let mut stats: FunctionStats = self.inner.pool.lock().expect("pool lock").stats().into();
         stats.died_idle = self.inner.died_idle.load(Ordering::Relaxed);
         stats.cold_while_finishing = self.inner.cold_while_finishing.load(Ordering::Relaxed);
+        stats.arrived_while_finishing = self.inner.arrived_while_finishing.load(Ordering::Relaxed);
         stats
     }
 
@@ -367,13 +373,27 @@ impl FunctionRuntime {
         self.inner.pool.lock().expect("pool lock").idle()
     }
 
-    /// Kills every instance and stops evicting.
+    /// Kills every instance and stops evicting; [`FunctionRuntime::stopped`] waits for the ends.
     pub fn stop(&self) {
         self.inner.shutdown.cancel();
         let instances: Vec<_> = self.inner.instances.lock().expect("instances lock").drain().map(|(_, i)| i).collect();
-        for instance in instances {
+        for instance in &instances {
             instance.kill();
         }
+        self.inner.stopping.lock().expect("stopping lock").extend(instances);
+    }
+
+    /// Waits (at most 5 s) until every instance [`FunctionRuntime::stop`] killed has exited: a
+    /// SIGKILL takes effect when the kernel next runs the process, which on a busy host can be
+    /// after coldbench itself would have exited.
+    pub async fn stopped(&self) {
+        let instances = std::mem::take(&mut *self.inner.stopping.lock().expect("stopping lock"));
+        let all = async {
+            for instance in &instances {
+                instance.exited().await;
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(5), all).await;
     }
 }
 

@@ -91,6 +91,7 @@ impl Target for FunctionTarget<'_> {
             Ok(g) => g,
             Err(e) => {
                 runtime.stop();
+                runtime.stopped().await;
                 return Err(StartError::Failed(format!("cannot start the gateway: {e}")));
             }
         };
@@ -145,6 +146,7 @@ impl Target for FunctionTarget<'_> {
         running.runtime.settle(run.options.cancel).await;
         running.runtime.stop();
         running.runtime.settled().await;
+        running.runtime.stopped().await;
         let invocations = running.runtime.summary();
         let stats = running.runtime.stats();
         if stats.cold_while_finishing > 0 {
