@@ -40,7 +40,11 @@ pub fn comparison_rows(report: &RunReport, analysis: &Analysis) -> Rows {
     };
     row("cold p50 / p99", &|t| pair(&t.measurement.cold_latency));
     row("warm p50 / p99", &|t| pair(&t.measurement.warm_latency));
-    row("init p50 / p99", &|t| pair(&t.measurement.init));
+    row("init p50 / p99", &|t| match (&t.measurement.init, events_of(t)) {
+        // Asynchronous: the invocations' own Init durations (the 202 carries none).
+        (None, Some(_)) => pair(&t.function.as_ref().and_then(|f| Summary::of(&f.invocations.init_us))),
+        (init, _) => pair(init),
+    });
     row("throttled", &|t| t.measurement.outcomes.throttled.to_string());
     if targets.iter().any(|t| !t.measurement.cache.is_empty()) {
         row("cache hit ratio", &|t| {
@@ -156,7 +160,13 @@ fn error_cell(t: &TargetReport) -> String {
 fn cold_cell(t: &TargetReport) -> String {
     let m = &t.measurement;
     if m.cold + m.warm == 0 {
-        return "-".to_string();
+        // Asynchronous invocations answer 202 before any instance runs them: their cold starts
+        // are the invocations' own.
+        return match t.function.as_ref().map(|f| &f.invocations).filter(|i| i.invocations > 0 && events_of(t).is_some())
+        {
+            Some(i) => format!("{} ({:.1}%) of invocations", i.cold, 100.0 * i.cold as f64 / i.invocations as f64),
+            None => "-".to_string(),
+        };
     }
     format!("{} ({:.1}%)", m.cold, 100.0 * m.cold as f64 / (m.cold + m.warm) as f64)
 }

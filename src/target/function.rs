@@ -131,15 +131,21 @@ impl Target for FunctionTarget<'_> {
         // Asynchronous invocations run on after their 202, retries too (minutes apart in real
         // time, skipped over when fast-forwarding); Ctrl-C stops waiting and they are reported
         // as unfinished.
-        let (queued, _) = running.runtime.event_queue();
-        if queued > 0 && !run.options.quiet {
-            eprintln!(
-                "{}: waiting for {queued} asynchronous invocation(s) to finish (a retry comes 1 or 2 minutes after a \
-                 function error; Ctrl-C stops waiting)",
-                self.spec.name
-            );
+        let drain = running.runtime.drain_events(run.options.cancel);
+        tokio::pin!(drain);
+        // Said only when the wait is noticeable.
+        if tokio::time::timeout(Duration::from_secs(1), &mut drain).await.is_err() {
+            let (queued, oldest) = running.runtime.event_queue();
+            if !run.options.quiet {
+                eprintln!(
+                    "{}: waiting for {queued} asynchronous invocation(s) to finish, the oldest accepted {} ago (a retry \
+                     comes 1 or 2 minutes after a function error; Ctrl-C stops waiting)",
+                    self.spec.name,
+                    crate::units::format_span(oldest.as_secs_f64())
+                );
+            }
+            drain.await;
         }
-        running.runtime.drain_events(run.options.cancel).await;
         running.sampler.abort();
         let alive_per_second = std::mem::take(&mut *running.samples.lock().expect("samples lock"));
         // Work after the last responses is measured; a Ctrl-C cuts it short.

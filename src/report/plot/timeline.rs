@@ -181,6 +181,11 @@ where
         .draw()
         .map_err(|e| anyhow!("{label} grid: {e}"))?;
     for (index, (t, series)) in report.targets.iter().zip(all).enumerate() {
+        // A target without this figure (a URL's instances, a synchronous target's queue) gets
+        // no line and no legend entry; the others keep their colours.
+        if series.is_empty() {
+            continue;
+        }
         let color = PALETTE[index % PALETTE.len()];
         chart
             .draw_series(LineSeries::new(series, color.stroke_width(line_width(t.measurement.intervals.len()))))
