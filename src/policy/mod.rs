@@ -15,11 +15,14 @@ use std::time::Duration;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+mod bucket;
 mod config;
 mod credits;
 mod hybrid;
 mod keep_warm;
+pub mod scaling;
 
+pub use bucket::TokenBucket;
 pub use config::{Decision, Eviction, InstanceId, KeepAlive, PoolConfig, Reuse, ThrottleReason};
 pub use credits::{CreditBucket, CreditMode, CreditSpec};
 use hybrid::IdleHistogram;
@@ -81,8 +84,8 @@ pub struct Pool {
     idle_count: usize,
     deadlines: BinaryHeap<Reverse<(Duration, InstanceId)>>,
     next_id: InstanceId,
-    tokens: f64,
-    refilled_at: Duration,
+    /// New instances allowed (Lambda's scale-out rate).
+    scale_out: TokenBucket,
     rng: ChaCha8Rng,
     stats: PoolStats,
     /// The hybrid keep-alive's state: the idle-time histogram, when the function's last
@@ -116,7 +119,6 @@ impl Pool {
     /// An empty pool at time `now`, with a full scale-out bucket.
     pub fn new(config: PoolConfig, now: Duration) -> Self {
         let rng = ChaCha8Rng::seed_from_u64(config.seed);
-        let tokens = f64::from(config.scale_burst);
         Self {
             instances: HashMap::default(),
             idle: VecDeque::new(),
@@ -124,8 +126,7 @@ impl Pool {
             idle_count: 0,
             deadlines: BinaryHeap::new(),
             next_id: 0,
-            tokens,
-            refilled_at: now,
+            scale_out: TokenBucket::new(config.scale_burst, config.scale_rate_per_s, now),
             rng,
             stats: PoolStats::default(),
             histogram: matches!(config.keep_alive, KeepAlive::Hybrid { .. }).then(IdleHistogram::new),
@@ -143,7 +144,6 @@ impl Pool {
 
     /// Decides how to serve an invocation arriving at `now`.
     pub fn acquire(&mut self, now: Duration) -> Decision {
-        self.refill(now);
         if let Some(histogram) = &mut self.histogram {
             // An idle time of the whole function: nothing ran since its last invocation ended.
             if let Some(end) = self.last_end.filter(|_| self.instances.len() == self.idle_count) {
@@ -161,11 +161,10 @@ impl Pool {
             self.stats.throttled += 1;
             return Decision::Throttle(ThrottleReason::ConcurrencyLimit);
         }
-        if self.tokens < 1.0 {
+        if !self.scale_out.take(now) {
             self.stats.throttled += 1;
             return Decision::Throttle(ThrottleReason::ScalingRate);
         }
-        self.tokens -= 1.0;
         Decision::Cold(self.add(now, false))
     }
 
@@ -411,12 +410,6 @@ impl Pool {
         self.stats.started += 1;
         self.stats.peak_alive = self.stats.peak_alive.max(self.instances.len());
         id
-    }
-
-    fn refill(&mut self, now: Duration) {
-        let elapsed = now.saturating_sub(self.refilled_at).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.config.scale_rate_per_s).min(f64::from(self.config.scale_burst));
-        self.refilled_at = self.refilled_at.max(now);
     }
 }
 
