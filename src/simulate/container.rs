@@ -75,12 +75,7 @@ pub fn simulate_container(
             free.push(Reverse((done, instance)));
         }
         served[instance] += 1;
-        let waited = done - t;
-        let (latency, outcome) = if waited > c.timeout { (c.timeout, Outcome::Timeout) } else { (waited, Outcome::Ok) };
-        in_flight.push(Reverse(t + latency));
-        let sample =
-            Sample { latency, service: work, lag: Duration::ZERO, outcome, cold: Some(false), init: None, cache: None };
-        recorder.record(&sample, base + t + latency, in_flight.len() as u64);
+        record_answer(&mut recorder, base, t, work, done, c.timeout, &mut in_flight);
     }
     let instances = served
         .iter()
@@ -88,6 +83,25 @@ pub fn simulate_container(
         .map(|(i, &requests)| InstanceReport { id: format!("simulated-{i}"), requests, ..InstanceReport::default() })
         .collect();
     SimulatedFleet { measurement: recorder.finish(base + horizon), instances, queued }
+}
+
+/// Records a request that arrived at `t`, worked `work` and was answered at `done` (a timeout
+/// past `timeout`); `in_flight` holds the answers still to come.
+pub(super) fn record_answer(
+    recorder: &mut Recorder,
+    base: Instant,
+    t: Duration,
+    work: Duration,
+    done: Duration,
+    timeout: Duration,
+    in_flight: &mut BinaryHeap<Reverse<Duration>>,
+) {
+    let waited = done - t;
+    let (latency, outcome) = if waited > timeout { (timeout, Outcome::Timeout) } else { (waited, Outcome::Ok) };
+    in_flight.push(Reverse(t + latency));
+    let sample =
+        Sample { latency, service: work, lag: Duration::ZERO, outcome, cold: Some(false), init: None, cache: None };
+    recorder.record(&sample, base + t + latency, in_flight.len() as u64);
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! The simulator: local targets in simulated time, for horizons a real run cannot afford. A
 //! function target goes through the same `policy` as the real runtime (`function.rs`); a
-//! container target is N always-on instances with a queue (`container.rs`); `replay.rs` replays
-//! a whole trace of functions under several keep-alive policies.
+//! container target is N always-on instances with a queue (`container.rs`), or a fleet that
+//! scales through the same `policy::scaling` a real one uses (`autoscaled.rs`); `replay.rs`
+//! replays a whole trace of functions under several keep-alive policies.
 //!
 //! Nothing here spawns, sleeps or sends: time is the schedule's offsets.
 
+mod autoscaled;
 mod container;
 mod core;
 mod function;
@@ -17,6 +19,7 @@ use std::time::Duration;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
+pub use autoscaled::{simulate_autoscaled, AutoscaledContainer, AutoscaledFleet};
 pub use container::{simulate_container, SimulatedContainer, SimulatedFleet};
 pub use function::{simulate_function, Simulated, SimulatedFunction, PING_DURATION};
 pub use workload::{simulate_workload, Calibration};

@@ -1,0 +1,290 @@
+//! An autoscaled container fleet in simulated time: instances of `slots` concurrent requests
+//! each, a shared first-come queue in front of them, and the fleet's size following
+//! `policy::scaling` — the same [`Scaler`] and [`Launches`] a real fleet uses — sampled once a
+//! second. A launched instance takes the provision delay, then its start-up time, before it
+//! takes requests; one scaled in takes no new requests and leaves once its last one is answered.
+//! Instance-seconds (launch to stop, at least a minute each, as Fargate bills) are what it costs.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::{Duration, Instant};
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::Durations;
+use crate::metrics::{interval_for, InstanceReport, Measurement, Recorder};
+use crate::policy::scaling::{Launches, Scaler, ScalingConfig, ScalingEvent, ScalingMetric};
+
+/// Fargate bills each task for at least a minute.
+const MIN_BILLED: Duration = Duration::from_secs(60);
+
+/// An autoscaled container target to simulate.
+#[derive(Clone, Debug)]
+pub struct AutoscaledContainer {
+    /// Instances at the start (ready before the traffic, as a service's desired count is).
+    pub initial: u32,
+    pub scaling: ScalingConfig,
+    /// Requests one instance serves at once.
+    pub slots: usize,
+    /// Scheduling and image pull before an instance's process starts ...
+    pub provision_delay: Duration,
+    /// ... its start-up until it passes its readiness check ...
+    pub startup: Duration,
+    /// ... and the platform's launch limits: a burst, and launches per second.
+    pub launch_burst: u32,
+    pub launch_rate_per_s: f64,
+    pub work: Durations,
+    /// The load generator's timeout: a request not answered by then ends as `timeout`.
+    pub timeout: Duration,
+    pub seed: u64,
+}
+
+/// What the simulation of an autoscaled fleet produced.
+#[derive(Debug)]
+pub struct AutoscaledFleet {
+    pub measurement: Measurement,
+    pub instances: Vec<InstanceReport>,
+    /// Instances taking requests at the end of each second.
+    pub serving_per_second: Vec<u32>,
+    pub events: Vec<ScalingEvent>,
+    /// Billed instance time: launch to stop, at least a minute each.
+    pub instance_seconds: f64,
+    /// Requests that waited for a slot.
+    pub queued: u64,
+}
+
+#[derive(Clone, Debug)]
+struct Simulated {
+    launched: Duration,
+    ready: Duration,
+    /// When it stopped taking requests (scaled in), if it did.
+    retired: Option<Duration>,
+    /// When its last request is answered.
+    busy_until: Duration,
+    requests: u64,
+}
+
+/// The fleet's state as time advances.
+struct Fleet<'a> {
+    c: &'a AutoscaledContainer,
+    scaler: Scaler,
+    launches: Launches,
+    instances: Vec<Simulated>,
+    /// When each slot is next free: (time, instance); entries of retired instances are skipped.
+    free: BinaryHeap<Reverse<(Duration, usize)>>,
+    /// Answers still to come, for the concurrency metric.
+    in_flight: BinaryHeap<Reverse<Duration>>,
+    arrivals_this_second: u32,
+    serving_per_second: Vec<u32>,
+    /// The next whole second to sample.
+    next_tick: Duration,
+}
+
+impl Fleet<'_> {
+    fn launch(&mut self, at: Duration, ready: Duration) {
+        let index = self.instances.len();
+        self.instances.push(Simulated { launched: at, ready, retired: None, busy_until: ready, requests: 0 });
+        for _ in 0..self.c.slots.max(1) {
+            self.free.push(Reverse((ready, index)));
+        }
+    }
+
+    fn serving(&self, at: Duration) -> u32 {
+        self.instances.iter().filter(|i| i.ready <= at && i.retired.is_none()).count() as u32
+    }
+
+    /// Samples the metric and lets the scaler decide, once a second up to `t`.
+    fn advance(&mut self, t: Duration) {
+        while self.next_tick <= t {
+            let now = self.next_tick;
+            while self.in_flight.peek().is_some_and(|Reverse(done)| *done <= now) {
+                self.in_flight.pop();
+            }
+            let serving = self.serving(now);
+            let per_instance = |n: f64| if serving == 0 { 0.0 } else { n / f64::from(serving) };
+            let metric = match self.c.scaling.metric {
+                ScalingMetric::RequestsPerInstance => per_instance(f64::from(self.arrivals_this_second)),
+                ScalingMetric::Concurrency => per_instance(self.in_flight.len() as f64),
+                // Simulated CPU: the share of the serving instances' slots in use.
+                ScalingMetric::Cpu => 100.0 * per_instance(self.in_flight.len() as f64) / self.c.slots.max(1) as f64,
+            };
+            self.arrivals_this_second = 0;
+            if serving > 0 {
+                self.scaler.observe(now, metric, serving);
+            }
+            self.follow(now);
+            self.serving_per_second.push(self.serving(now));
+            self.next_tick += Duration::from_secs(1);
+        }
+    }
+
+    /// Launches or retires instances toward the desired count.
+    fn follow(&mut self, now: Duration) {
+        // Never below one instance: a fleet scaled to zero would leave requests nowhere to go.
+        let desired = (self.scaler.desired() as usize).max(1);
+        let mut alive: Vec<usize> =
+            (0..self.instances.len()).filter(|&i| self.instances[i].retired.is_none()).collect();
+        while alive.len() < desired {
+            let Some(process_start) = self.launches.launch(now) else { break };
+            self.launch(now, process_start + self.c.startup);
+            alive.push(self.instances.len() - 1);
+        }
+        // Scale-in takes the newest first (those still starting, then the youngest).
+        while alive.len() > desired {
+            let index = alive.pop().expect("more alive than desired");
+            self.instances[index].retired = Some(now);
+        }
+    }
+
+    /// The earliest free slot of an instance still in service: (when it is free, which instance).
+    fn slot(&mut self) -> (Duration, usize) {
+        loop {
+            let Reverse((at, index)) = self.free.pop().expect("at least one instance is always alive");
+            // A retired instance takes nothing new (it retired at a tick before this request).
+            if self.instances[index].retired.is_none() {
+                return (at, index);
+            }
+        }
+    }
+}
+
+/// Replays `arrivals` (offsets from 0, in order) through the autoscaled fleet over `horizon`.
+pub fn simulate_autoscaled(
+    arrivals: impl Iterator<Item = Duration>,
+    c: &AutoscaledContainer,
+    horizon: Duration,
+) -> AutoscaledFleet {
+    let base = Instant::now();
+    let mut recorder = Recorder::without_generator(base, interval_for(horizon));
+    let mut rng = ChaCha8Rng::seed_from_u64(c.seed ^ 0x005C_A1ED);
+    let scaler = Scaler::new(c.scaling.clone(), c.initial, Duration::ZERO);
+    let mut fleet = Fleet {
+        c,
+        launches: Launches::new(c.provision_delay, c.launch_burst, c.launch_rate_per_s, Duration::ZERO),
+        instances: Vec::new(),
+        free: BinaryHeap::new(),
+        in_flight: BinaryHeap::new(),
+        arrivals_this_second: 0,
+        serving_per_second: Vec::new(),
+        next_tick: Duration::from_secs(1),
+        scaler,
+    };
+    for _ in 0..fleet.scaler.desired().max(1) {
+        fleet.launch(Duration::ZERO, Duration::ZERO);
+    }
+    let mut queued = 0u64;
+    for t in arrivals {
+        fleet.advance(t);
+        fleet.arrivals_this_second += 1;
+        let work = c.work.draw(&mut rng);
+        let (free_at, index) = fleet.slot();
+        let start = free_at.max(t);
+        queued += u64::from(start > t);
+        let done = start + work;
+        fleet.free.push(Reverse((done, index)));
+        let instance = &mut fleet.instances[index];
+        instance.requests += 1;
+        instance.busy_until = instance.busy_until.max(done);
+        super::container::record_answer(&mut recorder, base, t, work, done, c.timeout, &mut fleet.in_flight);
+    }
+    fleet.advance(horizon);
+    let instance_seconds = fleet
+        .instances
+        .iter()
+        .map(|i| {
+            let stopped = i.retired.map_or(horizon, |retired| retired.max(i.busy_until.min(horizon)));
+            stopped.saturating_sub(i.launched).max(MIN_BILLED).as_secs_f64()
+        })
+        .sum();
+    let instances = fleet
+        .instances
+        .iter()
+        .enumerate()
+        .map(|(n, i)| InstanceReport {
+            id: format!("simulated-{n}"),
+            startup_ms: i.ready.saturating_sub(i.launched).as_secs_f64() * 1e3,
+            requests: i.requests,
+            ..InstanceReport::default()
+        })
+        .collect();
+    AutoscaledFleet {
+        measurement: recorder.finish(base + horizon),
+        instances,
+        serving_per_second: fleet.serving_per_second,
+        events: fleet.scaler.events().to_vec(),
+        instance_seconds,
+        queued,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::scaling::{Direction, Policy};
+
+    fn fleet(policy: Policy, provision_delay_s: u64) -> AutoscaledContainer {
+        AutoscaledContainer {
+            initial: 1,
+            scaling: ScalingConfig {
+                min: 1,
+                max: 10,
+                metric: ScalingMetric::RequestsPerInstance,
+                target: 10.0,
+                policy,
+            },
+            slots: 4,
+            provision_delay: Duration::from_secs(provision_delay_s),
+            startup: Duration::from_millis(500),
+            launch_burst: 100,
+            launch_rate_per_s: 20.0,
+            work: Durations::Fixed(Duration::from_millis(100)),
+            timeout: Duration::from_secs(30),
+            seed: 1,
+        }
+    }
+
+    /// `rate` requests a second, evenly spaced, for `seconds`.
+    fn steady(rate: u64, seconds: u64) -> impl Iterator<Item = Duration> {
+        (0..rate * seconds).map(move |i| Duration::from_secs_f64(i as f64 / rate as f64))
+    }
+
+    #[test]
+    fn a_burst_waits_for_three_datapoints_and_the_provision_delay_then_the_fleet_catches_up() {
+        // 35 req/s against 10 per instance on one instance of 4 × 100 ms slots (40 req/s at most).
+        let c = fleet(Policy::target_tracking(), 60);
+        let s = simulate_autoscaled(steady(35, 600), &c, Duration::from_secs(600));
+        let out = s.events.first().expect("a scale-out");
+        assert_eq!((out.at, out.direction, out.to), (Duration::from_secs(180), Direction::Out, 4), "{:?}", s.events);
+        // Launched at 180 s, serving after the 60 s provision delay and 0.5 s start-up.
+        assert_eq!(s.serving_per_second[239], 1, "second 240 still one instance");
+        assert_eq!(s.serving_per_second[241], 4);
+        assert_eq!(s.measurement.requests, 21_000);
+        assert!(s.instance_seconds > 600.0 + 3.0 * 359.0, "{}", s.instance_seconds);
+    }
+
+    #[test]
+    fn a_saturated_instance_queues_until_help_arrives() {
+        // 60 req/s on 4 slots of 100 ms (40 req/s): the queue grows until the scale-out serves.
+        let c = fleet(Policy::hpa(), 30);
+        let s = simulate_autoscaled(steady(60, 120), &c, Duration::from_secs(120));
+        assert!(s.queued > 1_000, "{}", s.queued);
+        let first = s.events.first().expect("the HPA scales out at its first sync");
+        assert_eq!(first.at, Duration::from_secs(15));
+        let latency = s.measurement.latency.unwrap();
+        assert!(latency.max_us > 5_000_000, "requests waited seconds for the new instances: {latency:?}");
+        assert!(*s.serving_per_second.last().unwrap() >= 6, "{:?}", s.events);
+    }
+
+    #[test]
+    fn scaled_in_instances_finish_their_requests_and_stop_taking_new_ones() {
+        let c = AutoscaledContainer { initial: 5, ..fleet(Policy::target_tracking(), 0) };
+        // 5 req/s: far under 10 per instance on 5 instances; after 15 datapoints, scale in to 1.
+        let s = simulate_autoscaled(steady(5, 1_200), &c, Duration::from_secs(1_200));
+        let scale_in = s.events.iter().find(|e| e.direction == Direction::In).expect("a scale-in");
+        assert_eq!(scale_in.at, Duration::from_secs(900));
+        assert_eq!(scale_in.to, 1);
+        assert_eq!(s.serving_per_second[1_199], 1);
+        assert_eq!(s.measurement.outcomes.ok, 6_000, "nothing lost on the way down");
+    }
+}
