@@ -149,17 +149,19 @@ inherit_env = ["COLDBENCH_TEST_SHARED"]
 }
 
 #[test]
-fn a_dead_container_instance_leaves_rotation_is_reported_and_is_not_priced() {
+fn a_dead_container_instance_leaves_rotation_and_is_replaced_after_the_provision_delay() {
     let dir = tempfile::tempdir().unwrap();
     let exe = env!("CARGO_BIN_EXE_coldbench");
-    // Instance box-1 is killed (SIGKILL) a second after it starts serving.
+    let tag = unique_tag();
+    // Instance box-1 is killed (SIGKILL) a second after it starts serving; its replacement
+    // (box-2) waits a 1 s provision delay, then starts.
     let workload = write_workload(
         dir.path(),
         "w.toml",
         &format!(
             r#"
 name = "dies"
-duration = "3s"
+duration = "4s"
 [traffic]
 pattern = "constant"
 rate = 50
@@ -167,27 +169,130 @@ rate = 50
 name = "box"
 kind = "container"
 instances = 2
+provision_delay = "1s"
+env = {{ {key} = "{value}" }}
 command = ["sh", "-c", "if [ \"$COLDBENCH_INSTANCE\" = box-1 ]; then (sleep 1; kill -9 $$) & fi; exec {exe} function --mode http"]
+"#,
+            key = tag.0,
+            value = tag.1
+        ),
+    );
+    let json = run_json(&workload, None, &dir.path().join("out"));
+    assert_valid_results(&json);
+    assert_counts_add_up(&json);
+    let target = &json["targets"][0];
+    let instances = target["instances"].as_array().unwrap();
+    assert_eq!(instances.len(), 3, "{instances:?}");
+    let (alive, dead, replacement) = (&instances[0], &instances[1], &instances[2]);
+    assert!(alive.get("died_after_s").is_none(), "{alive}");
+    let died = dead["died_after_s"].as_f64().expect("box-1's death is reported");
+    assert!((0.5..2.9).contains(&died), "{dead}");
+    assert!(dead["exit"].as_str().unwrap().contains("9"), "killed by SIGKILL: {dead}");
+    // Out of rotation once its death is seen: few requests fail.
+    let m = &target["measurement"];
+    let failed = m["requests"].as_u64().unwrap() - m["outcomes"]["ok"].as_u64().unwrap();
+    assert!(failed <= 3, "{failed} requests failed: {m}");
+    assert_eq!(dead["failed_requests"].as_u64().unwrap(), failed, "{dead}");
+    // The replacement came up after the provision delay and took its share.
+    assert_eq!((replacement["id"].as_str(), replacement["replaces"].as_str()), (Some("box-2"), Some("box-1")));
+    let serving = replacement["serving_after_s"].as_f64().unwrap();
+    assert!(serving >= died + 1.0 && serving < 3.9, "1 s after the death at {died}: {replacement}");
+    assert!(replacement["requests"].as_u64().unwrap() > 0, "{replacement}");
+    let fleet = &target["fleet"];
+    assert_eq!(
+        (fleet["desired"].as_u64(), fleet["failures"].as_u64(), fleet["replacements"].as_u64()),
+        (Some(2), Some(1), Some(1))
+    );
+    let below = fleet["below_capacity_s"].as_f64().unwrap();
+    assert!((0.9..3.0).contains(&below), "one instance short from the death until the replacement served: {fleet}");
+    let warnings = target["warnings"].as_array().unwrap();
+    assert!(warnings.iter().any(|w| w.as_str().unwrap().contains("its replacement box-2 served from")), "{warnings:?}");
+    let basis = json["analysis"]["targets"][0]["cost"]["basis"].as_str().unwrap();
+    assert!(basis.starts_with("2 × EC2"), "the service keeps two running: {basis}");
+    assert!(processes_with_env(&format!("{}={}", tag.0, tag.1)).is_empty(), "no instance outlives the run");
+}
+
+#[test]
+fn with_no_instance_in_service_the_gateway_answers_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = env!("CARGO_BIN_EXE_coldbench");
+    let workload = write_workload(
+        dir.path(),
+        "w.toml",
+        &format!(
+            r#"
+name = "alone"
+duration = "2s"
+[traffic]
+pattern = "constant"
+rate = 50
+[[targets]]
+name = "box"
+kind = "container"
+instances = 1
+command = ["sh", "-c", "if [ \"$COLDBENCH_INSTANCE\" = box-0 ]; then (sleep 0.5; kill -9 $$) & fi; exec {exe} function --mode http"]
 "#
         ),
     );
     let json = run_json(&workload, None, &dir.path().join("out"));
     assert_counts_add_up(&json);
     let target = &json["targets"][0];
-    let instances = target["instances"].as_array().unwrap();
-    let (alive, dead) = (&instances[0], &instances[1]);
-    assert!(alive.get("died_after_s").is_none(), "{alive}");
-    let died = dead["died_after_s"].as_f64().expect("box-1's death is reported");
-    assert!((0.5..2.9).contains(&died), "{dead}");
-    assert!(dead["exit"].as_str().unwrap().contains("9"), "killed by SIGKILL: {dead}");
-    // Out of rotation once its death is seen: box-0 serves the rest, few requests fail.
-    let m = &target["measurement"];
-    let failed = m["requests"].as_u64().unwrap() - m["outcomes"]["ok"].as_u64().unwrap();
-    assert!(failed <= 3, "{failed} requests failed: {m}");
-    assert_eq!(dead["failed_requests"].as_u64().unwrap(), failed, "{dead}");
-    assert!(alive["requests"].as_u64().unwrap() > dead["requests"].as_u64().unwrap() * 2, "{instances:?}");
-    let warnings = target["warnings"].as_array().unwrap();
-    assert!(warnings.iter().any(|w| w.as_str().unwrap().contains("box-1 died")), "{warnings:?}");
-    let basis = json["analysis"]["targets"][0]["cost"]["basis"].as_str().unwrap();
-    assert!(basis.starts_with("1 × EC2"), "priced for the instance still running: {basis}");
+    let unavailable = target["measurement"]["outcomes"]["http_error"]["503"].as_u64().unwrap_or(0);
+    assert!(unavailable > 20, "after the death, every request until the end: {}", target["measurement"]);
+    assert_eq!(target["fleet"]["replacements"].as_u64(), Some(0), "the 60 s default delay outlasts the run");
+    assert!(target["fleet"]["below_capacity_s"].as_f64().unwrap() > 1.0);
+}
+
+#[test]
+fn an_autoscaled_service_scales_out_after_its_datapoints_and_in_after_its_cooldown() {
+    let dir = tempfile::tempdir().unwrap();
+    let tag = unique_tag();
+    // 40 req/s for 8 s, then 2 req/s for 14 s; 2-second datapoints so that the test is short.
+    let busy = (0..320).map(|i| format!("{:.3}\n", f64::from(i) / 40.0));
+    let quiet = (0..28).map(|i| format!("{:.3}\n", 8.0 + f64::from(i) / 2.0));
+    std::fs::write(dir.path().join("arrivals.csv"), busy.chain(quiet).collect::<String>()).unwrap();
+    let workload = write_workload(
+        dir.path(),
+        "w.toml",
+        &format!(
+            r#"
+name = "scales"
+duration = "22s"
+[traffic]
+pattern = "trace"
+file = "arrivals.csv"
+[[targets]]
+name = "svc"
+kind = "container"
+instances = 1
+provision_delay = "0s"
+env = {{ {key} = "{value}" }}
+scaling = {{ min = 1, max = 4, metric = "requests-per-instance", target = 10, period = "2s", scale_out_datapoints = 2, scale_in_datapoints = 2, scale_out_cooldown = "4s", scale_in_cooldown = "4s" }}
+"#,
+            key = tag.0,
+            value = tag.1
+        ),
+    );
+    let json = run_json(&workload, None, &dir.path().join("out"));
+    assert_valid_results(&json);
+    assert_counts_add_up(&json);
+    let target = &json["targets"][0];
+    let fleet = &target["fleet"];
+    let events = fleet["events"].as_array().unwrap();
+    let (out, back) = (&events[0], events.last().unwrap());
+    // Two datapoints of ~40 req/s on one instance: at 4 s, ceil(1 × 40 / 10) = 4.
+    assert_eq!((out["at_s"].as_f64(), out["to"].as_u64()), (Some(4.0), Some(4)), "{events:?}");
+    assert_eq!(back["to"].as_u64(), Some(1), "scaled back in: {events:?}");
+    let back_at = back["at_s"].as_f64().unwrap();
+    assert!(back_at >= 12.0, "two quiet datapoints after the burst, past the 4 s cooldown: {events:?}");
+    // Instances per second follow the decisions: 1 before the scale-out, 4 once the launched
+    // ones accept connections (well within 3 s here), 1 after the scale-in.
+    let series: Vec<u64> =
+        fleet["in_service_per_second"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    assert!(series[..3].iter().all(|&n| n == 1), "{series:?}");
+    assert_eq!(series[7], 4, "{series:?}");
+    assert_eq!(series[back_at as usize + 1], 1, "{series:?}");
+    assert_eq!(target["instances"].as_array().unwrap().len(), 4);
+    assert_eq!(target["measurement"]["outcomes"]["ok"].as_u64(), Some(348), "no request lost to the scaling");
+    assert!(processes_with_env(&format!("{}={}", tag.0, tag.1)).is_empty(), "no instance outlives the run");
 }

@@ -192,3 +192,36 @@ fn cache_work_is_checked_seeded_and_explained() {
         .to_string();
     assert!(err.contains("the cache work's durations depend on which instance serves"), "{err}");
 }
+
+#[test]
+fn scaling_settings_are_checked_and_named() {
+    let with = |scaling: &str| error_of(&format!("{GOOD}scaling = {{ {scaling} }}\n"));
+    assert_eq!(
+        with(r#"max = 0, metric = "concurrency", target = 4"#),
+        "workloads/x.toml: targets[0].scaling.max: must be min (1) to 1000, got 0"
+    );
+    assert_eq!(
+        with(r#"max = 4, metric = "cpu", target = 150"#),
+        "workloads/x.toml: targets[0].scaling.target: is a CPU percentage: at most 100, got 150"
+    );
+    assert_eq!(
+        with(r#"max = 4, metric = "concurrency", target = 4, sync = "15s""#),
+        "workloads/x.toml: targets[0].scaling.sync: belongs to policy = \"hpa\", not \"target-tracking\""
+    );
+    assert_eq!(
+        with(r#"max = 4, policy = "step", metric = "concurrency", target = 4"#),
+        "workloads/x.toml: targets[0].scaling.steps: a step policy needs at least one step, e.g. [[0, 1], [30, 3]]"
+    );
+    let err = with(r#"max = 4, metric = "memory", target = 4"#);
+    assert!(err.contains("unknown variant `memory`"), "{err}");
+    let good = format!("{GOOD}instances = 2\nscaling = {{ min = 1, max = 4, metric = \"concurrency\", target = 4 }}\n");
+    assert!(Workload::parse(Path::new("workloads/x.toml"), &good).is_ok());
+    let outside = format!("{GOOD}instances = 5\nscaling = {{ max = 4, metric = \"concurrency\", target = 4 }}\n");
+    let err = Workload::parse(Path::new("workloads/x.toml"), &outside).unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "targets[0].instances: is the count at the start: must be scaling.min (1) to scaling.max (4), got 5"
+        ),
+        "{err}"
+    );
+}

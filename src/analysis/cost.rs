@@ -88,10 +88,18 @@ pub(super) fn project(
         .collect()
 }
 
-/// The instances an always-on target is priced for: those still running at its end (one that
-/// died served nothing after; with no replacement modelled, it is not paid for), at least one.
+/// The instances an always-on target is priced for: a service's desired count, which it keeps
+/// running by replacing the ones that die; an autoscaled one's mean over the run; without a
+/// fleet report (older results), those still running at the end; at least one.
 fn running_instances(target: &TargetReport) -> u32 {
-    let running = target.instances.iter().filter(|i| i.died_after_s.is_none()).count();
+    let running = match &target.fleet {
+        // Autoscaled: the mean in service over the run, from its instance-seconds.
+        Some(fleet) if fleet.scaling.is_some() && !fleet.in_service_per_second.is_empty() => {
+            (fleet.instance_seconds / fleet.in_service_per_second.len() as f64).round() as usize
+        }
+        Some(fleet) => fleet.desired,
+        None => target.instances.iter().filter(|i| i.died_after_s.is_none()).count(),
+    };
     u32::try_from(running.max(1)).unwrap_or(u32::MAX)
 }
 

@@ -1,7 +1,7 @@
 //! One container instance: a supervised server process and a keep-alive client to it.
 
 use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -53,6 +53,10 @@ pub struct ContainerInstance {
     /// server's sockets close a moment before its exit can be collected, so if its death is seen
     /// next, these failed because of it.
     suspect: AtomicU64,
+    /// Requests sent to it and not yet answered.
+    in_flight: AtomicU64,
+    /// Scaled in: out of rotation, stopped once its last request is answered.
+    retired: AtomicBool,
 }
 
 impl ContainerInstance {
@@ -112,6 +116,8 @@ impl ContainerInstance {
             death: std::sync::Mutex::new(None),
             failed: AtomicU64::new(0),
             suspect: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            retired: AtomicBool::new(false),
         })
     }
 
@@ -145,7 +151,9 @@ impl ContainerInstance {
     /// # Errors
     /// When the instance cannot be reached or breaks the exchange.
     pub async fn forward(&self, invocation: Invocation) -> anyhow::Result<Response<Bytes>> {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
         let result = self.exchange(invocation).await;
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
         match &result {
             // A good exchange clears suspicion (a plain load first: no write per request).
             Ok(_) if self.suspect.load(Ordering::Relaxed) > 0 => self.suspect.store(0, Ordering::Relaxed),
@@ -176,7 +184,30 @@ impl ContainerInstance {
         Ok(Response::from_parts(parts, body))
     }
 
-    /// Start-up time and requests served.
+    /// Whether it takes new requests: alive and not scaled in.
+    pub fn in_service(&self) -> bool {
+        !self.retired.load(Ordering::Relaxed) && self.is_alive()
+    }
+
+    /// Takes it out of rotation for good (scale-in); the caller stops it once drained.
+    pub fn retire(&self) {
+        self.retired.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::Relaxed)
+    }
+
+    /// Requests sent to it and not yet answered.
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Requests sent to it so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
     /// Its cgroup's counters, when resources are enforced.
     pub fn usage(&self) -> Option<crate::cgroup::Usage> {
         self.cgroup.as_ref().map(Cgroup::usage)
@@ -200,6 +231,8 @@ impl ContainerInstance {
             exit: death.map(|(_, how)| how),
             failed_requests: self.failed.load(Ordering::Relaxed),
             credits: None,
+            replaces: None,
+            serving_after_s: None,
         }
     }
 

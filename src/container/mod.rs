@@ -1,21 +1,25 @@
 //! The container backend: `instances` always-on server processes behind the gateway.
 //!
 //! Starts each instance on its own `$PORT`, waits until it accepts connections, balances
-//! requests round robin, and stops every process (SIGTERM, then SIGKILL) at the end.
+//! requests round robin, replaces an instance that dies (after a provision delay, as an ECS
+//! service does), and stops every process (SIGTERM, then SIGKILL) at the end.
 
+mod fleet;
 mod instance;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Response, StatusCode};
 
+pub use fleet::{Autoscaling, OnStart};
 pub use instance::{ContainerInstance, StartError};
 
 use crate::gateway::{Backend, Invocation, InvocationRecord, InvokeFuture, Served};
-use crate::metrics::InstanceReport;
+use crate::metrics::{FleetReport, InstanceReport};
+use tokio_util::sync::CancellationToken;
 
 /// How to start a container target's instances.
 #[derive(Debug, Clone)]
@@ -31,13 +35,27 @@ pub struct ContainerConfig {
     pub stop_grace: Duration,
     /// CPU and memory of each instance, enforced with a cgroup; `None`: the whole host.
     pub limits: Option<crate::cgroup::Limits>,
+    /// Scheduling and image pull before a launched instance's process starts.
+    pub provision_delay: Duration,
+    /// Autoscaling; `None`: a fixed fleet of `instances`, dead ones replaced.
+    pub scaling: Option<Autoscaling>,
 }
 
-/// Running container instances, served round robin.
+/// Running container instances, served round robin; as an ECS service does, the pool replaces an
+/// instance that dies (see [`ContainerPool::supervise`]).
 pub struct ContainerPool {
-    instances: Vec<Arc<ContainerInstance>>,
+    config: ContainerConfig,
+    /// Every instance that came up, in order; the ones alive are in rotation.
+    instances: RwLock<Vec<Arc<ContainerInstance>>>,
     next: AtomicUsize,
-    stop_grace: Duration,
+    /// The index the next instance gets (`<name>-<index>`).
+    next_index: AtomicUsize,
+    started: Instant,
+    fleet: Mutex<fleet::Fleet>,
+    /// Launches under way (provision delay or start-up).
+    pending: AtomicUsize,
+    /// Cancelled by [`ContainerPool::stop`]: no replacement starts or joins after it.
+    stopping: CancellationToken,
 }
 
 impl ContainerPool {
@@ -67,25 +85,53 @@ impl ContainerPool {
             return Err(err);
         }
         instances.sort_by_key(|i| i.index);
-        Ok(Self { instances, next: AtomicUsize::new(0), stop_grace: config.stop_grace })
+        let fleet = fleet::Fleet::new(config);
+        Ok(Self {
+            config: config.clone(),
+            instances: RwLock::new(instances),
+            next: AtomicUsize::new(0),
+            next_index: AtomicUsize::new(config.instances),
+            started: Instant::now(),
+            fleet: Mutex::new(fleet),
+            pending: AtomicUsize::new(0),
+            stopping: CancellationToken::new(),
+        })
     }
 
-    /// Per-instance start-up times and request counts.
-    /// The instances, in rotation order.
-    pub fn instances(&self) -> &[Arc<ContainerInstance>] {
-        &self.instances
+    /// The instances that came up so far, in order.
+    pub fn instances(&self) -> Vec<Arc<ContainerInstance>> {
+        self.instances.read().expect("instances lock").clone()
     }
 
+    /// Per-instance start-up times and request counts, replacements marked.
     pub fn reports(&self) -> Vec<InstanceReport> {
-        self.instances.iter().map(|i| i.report()).collect()
+        let fleet = self.fleet.lock().expect("fleet lock");
+        self.instances()
+            .iter()
+            .map(|i| {
+                let mut report = i.report();
+                if let Some((replaces, at)) = fleet.launched.get(&i.id) {
+                    report.replaces = replaces.clone();
+                    report.serving_after_s = Some(at.as_secs_f64());
+                }
+                report
+            })
+            .collect()
     }
 
-    /// Stops every instance: SIGTERM, then SIGKILL after the grace period.
+    /// The fleet's desired size, failures and replacements, and why replacements failed.
+    pub fn fleet(&self) -> (FleetReport, Vec<String>) {
+        let warnings = self.fleet.lock().expect("fleet lock").warnings.clone();
+        (self.fleet_report(), warnings)
+    }
+
+    /// Stops every instance (SIGTERM, then SIGKILL after the grace period) and every replacement
+    /// still on its way.
     pub async fn stop(&self) {
-        let grace = self.stop_grace;
+        self.stopping.cancel();
+        let grace = self.config.stop_grace;
         let mut stopping = tokio::task::JoinSet::new();
-        for instance in &self.instances {
-            let instance = Arc::clone(instance);
+        for instance in self.instances() {
             stopping.spawn(async move { instance.stop(grace).await });
         }
         while stopping.join_next().await.is_some() {}
@@ -96,11 +142,16 @@ impl Backend for ContainerPool {
     fn invoke(&self, invocation: Invocation) -> InvokeFuture<'_> {
         Box::pin(async move {
             // Round robin over the instances still alive: a dead one leaves rotation at once.
-            let n = self.instances.len();
-            let first = self.next.fetch_add(1, Ordering::Relaxed);
-            let Some(instance) = (0..n).map(|k| &self.instances[(first + k) % n]).find(|i| i.is_alive()) else {
-                let mut response = Response::new(Bytes::from("every instance has exited\n"));
-                *response.status_mut() = StatusCode::BAD_GATEWAY;
+            let instance = {
+                let instances = self.instances.read().expect("instances lock");
+                let n = instances.len();
+                let first = self.next.fetch_add(1, Ordering::Relaxed);
+                (0..n).map(|k| &instances[(first + k) % n]).find(|i| i.in_service()).cloned()
+            };
+            let Some(instance) = instance else {
+                // No instance registered, as an ALB answers with no healthy target left.
+                let mut response = Response::new(Bytes::from("no instance is in service\n"));
+                *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
                 return Served { response, record: None };
             };
             let started = Instant::now();

@@ -161,7 +161,50 @@ pub struct TargetReport {
     /// Present when idle time was skipped: how much time the target saw against how long it took.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fast_forward: Option<FastForwardInfo>,
+    /// A container service's fleet: its desired size, and the instances that failed and were
+    /// replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<FleetReport>,
     pub warnings: Vec<String>,
+}
+
+/// What a container service did to keep its desired count running, as an ECS service does, and
+/// how an autoscaled one changed that count.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FleetReport {
+    /// The desired count at the end (a fixed fleet's `instances`).
+    pub desired: usize,
+    /// Instances that died while the load ran ...
+    pub failures: u64,
+    /// ... and the replacements that came up and took traffic.
+    pub replacements: u64,
+    /// The time (on the run's clock) fewer than `desired` instances were in service.
+    pub below_capacity_s: f64,
+    /// The provision delay each launch waited before its process started.
+    pub provision_delay_s: f64,
+    /// The autoscaling policy, in words, when the fleet scaled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<String>,
+    /// Each change of the desired count.
+    #[serde(default)]
+    pub events: Vec<ScalingEventReport>,
+    /// Instances in service, sampled once a second of the run's clock from the fleet's start.
+    #[serde(default)]
+    pub in_service_per_second: Vec<u32>,
+    /// Instance time from launch to stop, summed: what the fleet is billed for.
+    #[serde(default)]
+    pub instance_seconds: f64,
+}
+
+/// One autoscaling decision.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScalingEventReport {
+    /// Seconds after the fleet started.
+    pub at_s: f64,
+    pub from: u32,
+    pub to: u32,
+    /// The datapoint it decided on.
+    pub metric: f64,
 }
 
 /// Simulated against real time of a fast-forwarded target.
@@ -314,6 +357,12 @@ pub struct InstanceReport {
     /// Requests that failed because it had died (sent before its death was noticed).
     #[serde(default)]
     pub failed_requests: u64,
+    /// The instance it replaced, for a replacement ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+    /// ... and when it began serving, in seconds after the fleet started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serving_after_s: Option<f64>,
     /// CPU credits of a burstable instance type, where they were modelled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credits: Option<CreditsReport>,

@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use super::TokenBucket;
+use crate::workload::{HumanDuration, ScalingMetricKind, ScalingPolicyKind, ScalingSpec};
 
 /// CloudWatch's standard resolution: one datapoint a minute.
 pub const TARGET_TRACKING_PERIOD: Duration = Duration::from_secs(60);
@@ -325,6 +326,45 @@ impl Scaler {
     }
 }
 
+impl ScalingConfig {
+    /// The policy a workload's `scaling = { … }` asks for, its defaults filled in.
+    pub fn from_spec(spec: &ScalingSpec) -> Self {
+        let or = |d: Option<HumanDuration>, default: Duration| d.map_or(default, |d| d.0);
+        let steps = |s: &Option<Vec<(f64, u32)>>, default: Vec<Step>| {
+            s.as_ref().map_or(default, |s| s.iter().map(|&(from, change)| Step { from, change }).collect())
+        };
+        let policy = match spec.policy {
+            ScalingPolicyKind::TargetTracking => Policy::TargetTracking {
+                period: or(spec.period, TARGET_TRACKING_PERIOD),
+                out_datapoints: spec.scale_out_datapoints.unwrap_or(TARGET_TRACKING_OUT_DATAPOINTS),
+                in_datapoints: spec.scale_in_datapoints.unwrap_or(TARGET_TRACKING_IN_DATAPOINTS),
+                out_cooldown: or(spec.scale_out_cooldown, ECS_COOLDOWN),
+                in_cooldown: or(spec.scale_in_cooldown, ECS_COOLDOWN),
+            },
+            ScalingPolicyKind::Hpa => Policy::Hpa {
+                sync: or(spec.sync, HPA_SYNC),
+                tolerance: spec.tolerance.unwrap_or(HPA_TOLERANCE),
+                down_stabilization: or(spec.scale_down_stabilization, HPA_DOWN_STABILIZATION),
+                up_percent: spec.scale_up_percent.unwrap_or(HPA_UP_PERCENT),
+                up_pods: spec.scale_up_pods.unwrap_or(HPA_UP_PODS),
+                up_period: or(spec.scale_up_period, HPA_UP_PERIOD),
+            },
+            ScalingPolicyKind::Step => Policy::Step {
+                period: or(spec.period, TARGET_TRACKING_PERIOD),
+                out: steps(&spec.steps, Vec::new()),
+                in_steps: steps(&spec.scale_in_steps, vec![Step { from: 0.0, change: 1 }]),
+                cooldown: or(spec.cooldown, ECS_COOLDOWN),
+            },
+        };
+        let metric = match spec.metric {
+            ScalingMetricKind::Cpu => ScalingMetric::Cpu,
+            ScalingMetricKind::RequestsPerInstance => ScalingMetric::RequestsPerInstance,
+            ScalingMetricKind::Concurrency => ScalingMetric::Concurrency,
+        };
+        Self { min: spec.min, max: spec.max, metric, target: spec.target, policy }
+    }
+}
+
 /// Instance launches as a platform allows them: the scheduler and image pull take
 /// `provision_delay` before the instance's own process starts, and launches draw on a token
 /// bucket (Fargate's 100 at once, 20 a second).
@@ -337,6 +377,12 @@ pub struct Launches {
 impl Launches {
     pub fn new(provision_delay: Duration, burst: u32, rate_per_s: f64, now: Duration) -> Self {
         Self { provision_delay, bucket: TokenBucket::new(burst, rate_per_s, now) }
+    }
+
+    /// The launch limits a workload's `scaling` asks for (Fargate's by default).
+    pub fn from_spec(spec: &ScalingSpec, provision_delay: Duration, now: Duration) -> Self {
+        let burst = spec.launch_burst.unwrap_or(FARGATE_LAUNCH_BURST);
+        Self::new(provision_delay, burst, spec.launch_rate.unwrap_or(FARGATE_LAUNCH_RATE_PER_S), now)
     }
 
     /// Fargate's launch limits.

@@ -160,8 +160,15 @@ impl ReportDir {
 pub fn instances_alive(target: &crate::metrics::TargetReport, second: usize) -> Option<u32> {
     match &target.function {
         Some(f) => f.alive_per_second.get(second).or(f.alive_per_second.last()).copied(),
-        None if !target.instances.is_empty() => u32::try_from(target.instances.len()).ok(),
-        None => None,
+        None => match &target.fleet {
+            Some(fleet) if !fleet.in_service_per_second.is_empty() => {
+                let per_interval = (target.measurement.interval_s().round() as usize).max(1);
+                let series = &fleet.in_service_per_second;
+                series.get(second * per_interval).or(series.last()).copied()
+            }
+            _ if !target.instances.is_empty() => u32::try_from(target.instances.len()).ok(),
+            _ => None,
+        },
     }
 }
 

@@ -94,6 +94,28 @@ pub fn comparison_rows(report: &RunReport, analysis: &Analysis) -> Rows {
     }
     row("instances started/evicted/peak", &|t| function_instances_cell(t));
     row("instances (startup)", &|t| instances_cell(t));
+    if targets.iter().any(|t| t.fleet.as_ref().is_some_and(|f| f.scaling.is_some())) {
+        row("scaling events (out / in)", &|t| {
+            t.fleet.as_ref().filter(|f| f.scaling.is_some()).map_or("-".to_string(), |f| {
+                let out = f.events.iter().filter(|e| e.to > e.from).count();
+                format!("{out} / {}", f.events.len() - out)
+            })
+        });
+        row("instances in service min / max", &|t| {
+            let series = t.fleet.as_ref().filter(|f| f.scaling.is_some()).map(|f| &f.in_service_per_second);
+            match series.and_then(|s| Some((s.iter().min()?, s.iter().max()?))) {
+                Some((low, high)) => format!("{low} / {high}"),
+                None => "-".to_string(),
+            }
+        });
+    }
+    if targets.iter().any(|t| t.fleet.as_ref().is_some_and(|f| f.failures > 0)) {
+        row("instance failures / replacements", &|t| {
+            t.fleet.as_ref().map_or("-".to_string(), |f| {
+                format!("{} / {} ({} below capacity)", f.failures, f.replacements, format_span(f.below_capacity_s))
+            })
+        });
+    }
     row("generator lag p99", &|t| pct(&t.measurement.lag, |s| s.p99_us));
     if targets.iter().any(|t| t.function.as_ref().is_some_and(|f| f.keep_warm.is_some())) {
         row("keep-warm pings (cold)", &|t| {

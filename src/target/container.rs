@@ -6,13 +6,14 @@ use std::sync::Arc;
 
 use super::{Endpoint, Part, Run, StartError, Target};
 use crate::container::ContainerInstance;
-use crate::container::{ContainerConfig, ContainerPool};
+use crate::container::{Autoscaling, ContainerConfig, ContainerPool, OnStart};
 use crate::cost::InstanceSize;
 use crate::function::DemoFunction;
 use crate::gateway::Gateway;
 use crate::http::RequestTemplate;
 use crate::metrics::CreditsReport;
 use crate::metrics::TargetKind;
+use crate::policy::scaling::{self, ScalingConfig, ScalingMetric};
 use crate::policy::{CreditBucket, CreditMode, CreditSpec};
 use crate::workload::{ContainerSpec, Workload};
 use std::time::{Duration, Instant};
@@ -27,6 +28,9 @@ struct Shape {
     credits: Option<(CreditSpec, f64)>,
 }
 
+/// An instance's id and the task accounting its CPU credits.
+type CreditAccount = (String, tokio::task::JoinHandle<CreditsReport>);
+
 /// Always-on servers; the pool and its gateway while they run.
 pub struct ContainerTarget<'a> {
     spec: &'a ContainerSpec,
@@ -37,8 +41,10 @@ pub struct ContainerTarget<'a> {
     gateway: Option<Gateway>,
     warnings: Vec<String>,
     resources: Option<String>,
-    /// One CPU-credit accountant per instance of a burstable type, while the target runs.
-    credits: Vec<(String, tokio::task::JoinHandle<CreditsReport>)>,
+    /// One CPU-credit accountant per instance of a burstable type (replacements included),
+    /// while the target runs.
+    credits: Arc<std::sync::Mutex<Vec<CreditAccount>>>,
+    supervisor: Option<tokio::task::JoinHandle<()>>,
     stop_credits: CancellationToken,
 }
 
@@ -52,7 +58,8 @@ impl<'a> ContainerTarget<'a> {
             gateway: None,
             warnings: Vec::new(),
             resources: None,
-            credits: Vec::new(),
+            credits: Arc::default(),
+            supervisor: None,
             stop_credits: CancellationToken::new(),
         }
     }
@@ -125,6 +132,8 @@ impl<'a> ContainerTarget<'a> {
             startup_timeout: self.spec.startup_timeout.0,
             stop_grace: self.spec.stop_grace.0,
             limits,
+            provision_delay: self.spec.provision_delay.0,
+            scaling: self.spec.scaling.as_ref().map(autoscaling),
         }
     }
 }
@@ -143,19 +152,31 @@ impl Target for ContainerTarget<'_> {
         let limits = self.limits(run.options.resources, shape);
         let credits = limits.and(shape).and_then(|s| s.credits);
         let config = self.config(run.options.demo, limits);
+        if config.scaling.as_ref().is_some_and(|s| s.config.metric == ScalingMetric::Cpu) && config.limits.is_none() {
+            return Err(StartError::Failed(
+                "scaling on metric = \"cpu\" needs each instance's CPU measured in a cgroup of its own: run as root \
+                 with resources enforced, or scale on requests-per-instance or concurrency"
+                    .into(),
+            ));
+        }
         let pool = Arc::new(
             ContainerPool::start(&config)
                 .await
                 .map_err(|e| StartError::Failed(format!("container did not start: {e}")))?,
         );
-        if let Some((spec, initial)) = credits {
-            for instance in pool.instances() {
+        // Each instance's CPU credits are accounted, a replacement's from its start.
+        let (accounts, stop) = (Arc::clone(&self.credits), self.stop_credits.clone());
+        let on_start: OnStart = Arc::new(move |instance: &Arc<ContainerInstance>| {
+            if let Some((spec, initial)) = credits {
                 let bucket = CreditBucket::new(spec, initial);
-                let task =
-                    tokio::spawn(account_credits(Arc::clone(instance), bucket, initial, self.stop_credits.clone()));
-                self.credits.push((instance.id.clone(), task));
+                let task = tokio::spawn(account_credits(Arc::clone(instance), bucket, initial, stop.clone()));
+                accounts.lock().expect("credits lock").push((instance.id.clone(), task));
             }
+        });
+        for instance in pool.instances() {
+            on_start(&instance);
         }
+        self.supervisor = Some(pool.supervise(run.clock.clone(), on_start));
         self.pool = Some(Arc::clone(&pool));
         let gateway = Gateway::start(pool as _)
             .await
@@ -172,21 +193,47 @@ impl Target for ContainerTarget<'_> {
         if let Some(gateway) = self.gateway.take() {
             gateway.stop().await;
         }
+        let (mut warnings, resources) = (std::mem::take(&mut self.warnings), self.resources.take());
+        let Some(pool) = self.pool.take() else { return Part { warnings, resources, ..Part::default() } };
+        // No replacement starts after this: the credits below cover every instance there was.
+        pool.stop().await;
+        if let Some(supervisor) = self.supervisor.take() {
+            let _ = supervisor.await;
+        }
         self.stop_credits.cancel();
         let mut credits = std::collections::HashMap::new();
-        for (id, task) in self.credits.drain(..) {
+        let tasks = std::mem::take(&mut *self.credits.lock().expect("credits lock"));
+        for (id, task) in tasks {
             if let Ok(report) = task.await {
                 credits.insert(id, report);
             }
         }
-        let (warnings, resources) = (std::mem::take(&mut self.warnings), self.resources.take());
-        let Some(pool) = self.pool.take() else { return Part { warnings, resources, ..Part::default() } };
-        pool.stop().await;
         let mut instances = pool.reports();
         for instance in &mut instances {
             instance.credits = credits.remove(&instance.id);
         }
-        Part { instances, warnings, resources, ..Part::default() }
+        let (fleet, fleet_warnings) = pool.fleet();
+        warnings.extend(fleet_warnings);
+        Part { instances, warnings, resources, fleet: Some(fleet), ..Part::default() }
+    }
+}
+
+/// The fleet's autoscaling from the workload's `scaling = { … }`.
+fn autoscaling(spec: &crate::workload::ScalingSpec) -> Autoscaling {
+    let config = ScalingConfig::from_spec(spec);
+    let description = format!(
+        "{} on {} = {}, {} to {} instances",
+        serde_json::to_value(spec.policy).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+        serde_json::to_value(spec.metric).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+        spec.target,
+        spec.min,
+        spec.max
+    );
+    Autoscaling {
+        config,
+        launch_burst: spec.launch_burst.unwrap_or(scaling::FARGATE_LAUNCH_BURST),
+        launch_rate_per_s: spec.launch_rate.unwrap_or(scaling::FARGATE_LAUNCH_RATE_PER_S),
+        description,
     }
 }
 

@@ -96,6 +96,8 @@ pub struct Part {
     /// What went wrong in the instances' start-up, in words (a failed Init: what the program
     /// did and the end of its output), for the target's error or a warning.
     pub diagnosis: Option<String>,
+    /// A container service's failures and replacements.
+    pub fleet: Option<crate::metrics::FleetReport>,
 }
 
 /// Why a target produced no endpoint.
@@ -212,14 +214,26 @@ pub async fn measure_with<T: Target>(mut target: T, run: &Run<'_>) -> TargetRepo
     }
     for instance in &report.instances {
         if let (Some(after), Some(how)) = (instance.died_after_s, &instance.exit) {
+            let replacement = report.instances.iter().find(|r| r.replaces.as_deref() == Some(instance.id.as_str()));
+            let replaced = match (replacement, &part.fleet) {
+                (Some(r), _) => {
+                    format!("; its replacement {} served from {:.1} s", r.id, r.serving_after_s.unwrap_or_default())
+                }
+                (None, Some(fleet)) => format!(
+                    "; its replacement had not come up by the end (a provision delay of {} s, then its start)",
+                    fleet.provision_delay_s
+                ),
+                (None, None) => ", and it is not priced as running".to_string(),
+            };
             report.warnings.push(format!(
                 "instance {} died {after:.1} s after it was ready ({how}); it left rotation then, {} requests \
-                 failed on it, and it is not priced as running",
+                 failed on it{replaced}",
                 instance.id, instance.failed_requests
             ));
         }
     }
     report.function = part.function;
+    report.fleet = part.fleet;
     report.started_at = started_at;
     if run.clock.is_fast_forward() && report.measurement.requests > 0 {
         let (skipped, real_s) = (run.clock.skipped(), real_start.elapsed().as_secs_f64());
@@ -332,6 +346,7 @@ pub fn empty_report(
         measurement: Recorder::new(now).finish(now),
         coldbench_cpu_us_per_request: None,
         fast_forward: None,
+        fleet: None,
         warnings: Vec::new(),
         function: None,
         host: None,

@@ -7,6 +7,7 @@ mod arrival;
 mod demo;
 mod duration;
 mod keep_alive;
+mod scaling;
 mod spec;
 pub mod trace;
 mod validate;
@@ -21,6 +22,7 @@ pub use arrival::{ArrivalProcess, Schedule, Stage, SECONDS_PER_DAY};
 pub use demo::{parse_request, CacheCost, CacheWork, Init, Work, ENV_INIT_DELAY, ENV_INIT_MEMORY_MB};
 pub use duration::HumanDuration;
 pub use keep_alive::KeepAliveSetting;
+pub use scaling::{ScalingMetricKind, ScalingPolicyKind, ScalingSpec};
 pub use spec::{
     ContainerSpec, FunctionSpec, FunctionTargetSpec, KeepWarmSpec, LoadSpec, Network, RampStage, Spread, TargetSpec,
     TraceFormat, TrafficSpec, UrlSpec, WorkloadSpec, DEFAULT_MAX_IN_FLIGHT,

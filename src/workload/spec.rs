@@ -204,6 +204,15 @@ pub struct ContainerSpec {
     /// Time between SIGTERM and SIGKILL when stopping.
     #[serde(default = "default_stop_grace")]
     pub stop_grace: HumanDuration,
+    /// Scheduling and image pull before a replacement instance's process starts (an instance
+    /// that dies is replaced, as an ECS service does): default 60 s, a Fargate task's start with
+    /// a 250 MB image; `"0s"` for a warm node with the image cached.
+    #[serde(default = "default_provision_delay")]
+    pub provision_delay: HumanDuration,
+    /// Autoscaling: `{ min, max, policy, metric, target, … }`; `instances` is then the count at
+    /// the start. None: a fixed fleet of `instances`.
+    #[serde(default)]
+    pub scaling: Option<super::ScalingSpec>,
     /// vCPUs of each instance, as a CPU quota; default: the `[cost] instance` type's.
     #[serde(default)]
     pub cpus: Option<f64>,
@@ -338,6 +347,12 @@ fn default_memory_mb() -> u32 {
 
 fn default_function_timeout() -> HumanDuration {
     HumanDuration(lambda::DEFAULT_TIMEOUT)
+}
+
+/// Scheduling and image pull before a container instance's own start: a Fargate task takes
+/// about 60 s with a 250 MB image (resources-and-autoscaling.md §3: aws/containers-roadmap #696).
+fn default_provision_delay() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(60))
 }
 
 fn default_init_timeout() -> HumanDuration {

@@ -235,6 +235,24 @@ fn check_targets(targets: &[TargetSpec]) -> Result<(), FieldError> {
                 if c.startup_timeout.0.is_zero() {
                     return Err(field_error(&field("startup_timeout"), "must be greater than 0"));
                 }
+                if let Some(scaling) = &c.scaling {
+                    scaling.check(MAX_INSTANCES as u32).map_err(|(name, m)| field_error(&field(&name), m))?;
+                    if !(scaling.min as usize..=scaling.max as usize).contains(&c.instances) {
+                        return Err(field_error(
+                            &field("instances"),
+                            format!(
+                                "is the count at the start: must be scaling.min ({}) to scaling.max ({}), got {}",
+                                scaling.min, scaling.max, c.instances
+                            ),
+                        ));
+                    }
+                }
+                if c.provision_delay.0 > Duration::from_secs(3_600) {
+                    return Err(field_error(
+                        &field("provision_delay"),
+                        format!("must be at most 1h, got {}", c.provision_delay),
+                    ));
+                }
                 if let Some(cpus) = c.cpus.filter(|v| !(v.is_finite() && (0.01..=192.0).contains(v))) {
                     return Err(field_error(&field("cpus"), format!("must be 0.01 to 192 vCPUs, got {cpus}")));
                 }

@@ -1,0 +1,299 @@
+//! The service around a container pool, as ECS runs one: it keeps the desired count in service —
+//! launching a replacement for an instance that dies, and, when the target autoscales, following
+//! the `policy::scaling` decisions on a metric sampled once a second — and retires instances
+//! scaled in (out of rotation at once, stopped when their last request is answered). Every launch
+//! waits the provision delay on the run's clock and the platform's launch limit first.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{ContainerConfig, ContainerInstance, ContainerPool};
+use crate::metrics::{FleetReport, ScalingEventReport};
+use crate::policy::scaling::{Launches, Scaler, ScalingConfig, ScalingMetric};
+use crate::time::Clock;
+
+/// Called for each instance launched during the run once it serves (a target's per-instance
+/// bookkeeping).
+pub type OnStart = Arc<dyn Fn(&Arc<ContainerInstance>) + Send + Sync>;
+
+/// How often the service looks at its instances.
+const TICK: Duration = Duration::from_millis(100);
+
+/// How long a scaled-in instance may take to finish its requests (an ALB's default
+/// deregistration delay) before it is stopped anyway.
+const DEREGISTRATION_DELAY: Duration = Duration::from_secs(300);
+
+/// The fleet's scaling: the policy and the platform's launch limits.
+#[derive(Clone, Debug)]
+pub struct Autoscaling {
+    pub config: ScalingConfig,
+    pub launch_burst: u32,
+    pub launch_rate_per_s: f64,
+    /// The policy in words, for the report.
+    pub description: String,
+}
+
+/// What the service saw and did.
+pub(super) struct Fleet {
+    pub report: FleetReport,
+    /// Instances whose death was counted.
+    dead: HashSet<String>,
+    /// Deaths not yet replaced, oldest first.
+    unreplaced: Vec<String>,
+    /// Instances launched during the run: the one each replaced, and when it began serving.
+    pub launched: HashMap<String, (Option<String>, Duration)>,
+    /// When each instance was launched and stopped, for the instance-seconds.
+    lifetimes: HashMap<String, (Duration, Option<Duration>)>,
+    /// Why launches failed, in words.
+    pub warnings: Vec<String>,
+    /// The service's clock and its origin, once it runs.
+    clock: Option<(Clock, Instant)>,
+}
+
+impl Fleet {
+    pub fn new(config: &ContainerConfig) -> Self {
+        let report = FleetReport {
+            desired: config.instances,
+            provision_delay_s: config.provision_delay.as_secs_f64(),
+            scaling: config.scaling.as_ref().map(|s| s.description.clone()),
+            ..FleetReport::default()
+        };
+        let lifetimes =
+            (0..config.instances).map(|i| (format!("{}-{i}", config.name), (Duration::ZERO, None))).collect();
+        Self {
+            report,
+            dead: HashSet::new(),
+            unreplaced: Vec::new(),
+            launched: HashMap::new(),
+            lifetimes,
+            warnings: Vec::new(),
+            clock: None,
+        }
+    }
+
+    /// The report, with instance-seconds up to `now` for instances still running.
+    pub fn finish(&self, now: Duration) -> FleetReport {
+        let mut report = self.report.clone();
+        report.instance_seconds = self
+            .lifetimes
+            .values()
+            .map(|(launched, stopped)| stopped.unwrap_or(now).saturating_sub(*launched).as_secs_f64())
+            .sum();
+        report
+    }
+}
+
+/// The per-second view the scaler samples.
+struct Sampler {
+    /// Each instance's request count at the last sample.
+    requests: HashMap<String, u64>,
+    cpu: HashMap<String, Duration>,
+    at: Instant,
+}
+
+impl Sampler {
+    /// The fleet's metric over the last sample's interval, per instance in service.
+    fn sample(&mut self, metric: ScalingMetric, serving: &[&Arc<ContainerInstance>], cpus: f64) -> f64 {
+        let dt = self.at.elapsed().as_secs_f64().max(1e-3);
+        self.at = Instant::now();
+        let mut total = 0.0;
+        for instance in serving {
+            let requests = instance.requests();
+            // An instance not seen before counts from its start.
+            let before = self.requests.insert(instance.id.clone(), requests).unwrap_or(0);
+            let cpu = instance.usage().map_or(Duration::ZERO, |u| u.cpu);
+            let cpu_before = self.cpu.insert(instance.id.clone(), cpu).unwrap_or(Duration::ZERO);
+            total += match metric {
+                ScalingMetric::RequestsPerInstance => requests.saturating_sub(before) as f64 / dt,
+                ScalingMetric::Concurrency => instance.in_flight() as f64,
+                ScalingMetric::Cpu => 100.0 * cpu.saturating_sub(cpu_before).as_secs_f64() / dt / cpus.max(1e-3),
+            };
+        }
+        if serving.is_empty() {
+            0.0
+        } else {
+            total / serving.len() as f64
+        }
+    }
+}
+
+impl ContainerPool {
+    /// Runs the service until [`ContainerPool::stop`]; `on_start` is told of each launched
+    /// instance once it serves. Time is `clock`'s, from the pool's start.
+    pub fn supervise(self: &Arc<Self>, clock: Clock, on_start: OnStart) -> tokio::task::JoinHandle<()> {
+        let pool = Arc::clone(self);
+        tokio::spawn(async move {
+            let origin = clock.now();
+            pool.fleet.lock().expect("fleet lock").clock = Some((clock.clone(), origin));
+            let since = |now: Instant| now.saturating_duration_since(origin);
+            let scaling = pool.config.scaling.clone();
+            let mut scaler =
+                scaling.as_ref().map(|s| Scaler::new(s.config.clone(), pool.config.instances as u32, Duration::ZERO));
+            let (burst, rate) = scaling.as_ref().map_or(
+                (crate::policy::scaling::FARGATE_LAUNCH_BURST, crate::policy::scaling::FARGATE_LAUNCH_RATE_PER_S),
+                |s| (s.launch_burst, s.launch_rate_per_s),
+            );
+            let mut launches = Launches::new(pool.config.provision_delay, burst, rate, Duration::ZERO);
+            let mut sampler = Sampler { requests: HashMap::new(), cpu: HashMap::new(), at: Instant::now() };
+            let cpus = pool.config.limits.map_or(1.0, |l| l.cpus);
+            // The next decision holds an alarm: a fast-forward does not jump past it.
+            let alarm = clock.alarm();
+            let mut tick = tokio::time::interval(TICK);
+            let mut last = Duration::ZERO;
+            loop {
+                tokio::select! {
+                    () = pool.stopping.cancelled() => return,
+                    _ = tick.tick() => {}
+                }
+                let now = since(clock.now());
+                let instances = pool.instances();
+                let serving: Vec<&Arc<ContainerInstance>> = instances.iter().filter(|i| i.in_service()).collect();
+                let in_service = serving.len() as u32;
+                let mut fleet = pool.fleet.lock().expect("fleet lock");
+                for dead in instances.iter().filter(|i| !i.is_retired() && !i.is_alive()) {
+                    if fleet.dead.insert(dead.id.clone()) {
+                        fleet.report.failures += 1;
+                        fleet.unreplaced.push(dead.id.clone());
+                        if let Some(life) = fleet.lifetimes.get_mut(&dead.id) {
+                            life.1 = Some(now);
+                        }
+                    }
+                }
+                if (in_service as usize) < fleet.report.desired {
+                    fleet.report.below_capacity_s += now.saturating_sub(last).as_secs_f64();
+                }
+                // Once a second of the clock (every second a jump skipped included), a sample.
+                let whole = |d: Duration| d.as_secs();
+                if whole(now) > whole(last) {
+                    let metric = scaling.as_ref().map_or(0.0, |s| sampler.sample(s.config.metric, &serving, cpus));
+                    for second in whole(last) + 1..=whole(now).min(whole(last) + 86_400) {
+                        let at = Duration::from_secs(second);
+                        if let Some(scaler) = &mut scaler {
+                            if in_service > 0 {
+                                if let Some(event) = scaler.observe(at, metric, in_service) {
+                                    fleet.report.events.push(ScalingEventReport {
+                                        at_s: at.as_secs_f64(),
+                                        from: event.from,
+                                        to: event.to,
+                                        metric: event.metric,
+                                    });
+                                }
+                            }
+                        }
+                        fleet.report.in_service_per_second.push(in_service);
+                    }
+                    if let Some(scaler) = &scaler {
+                        fleet.report.desired = scaler.desired() as usize;
+                        alarm.set(origin + scaler.next_decision());
+                    }
+                }
+                last = now;
+                let desired = fleet.report.desired;
+                let pending = pool.pending.load(Ordering::Relaxed);
+                // Too few: launch (a replacement first, for the oldest death not yet replaced).
+                for _ in (in_service as usize + pending)..desired {
+                    if launches.launch(now).is_none() {
+                        break;
+                    }
+                    let replaces = (!fleet.unreplaced.is_empty()).then(|| fleet.unreplaced.remove(0));
+                    pool.pending.fetch_add(1, Ordering::Relaxed);
+                    tokio::spawn(Arc::clone(&pool).launch(clock.clone(), origin, replaces, Arc::clone(&on_start)));
+                }
+                // Too many (and nothing on its way): retire the youngest.
+                if pending == 0 && serving.len() > desired {
+                    for instance in serving.iter().rev().take(serving.len() - desired) {
+                        instance.retire();
+                        if let Some(life) = fleet.lifetimes.get_mut(&instance.id) {
+                            life.1 = Some(now);
+                        }
+                        tokio::spawn(drain(Arc::clone(instance), pool.config.stop_grace));
+                    }
+                }
+            }
+        })
+    }
+
+    /// Launches one instance: the provision delay on the clock, then a start like the first
+    /// ones; it joins the rotation once it accepts connections.
+    async fn launch(self: Arc<Self>, clock: Clock, origin: Instant, replaces: Option<String>, on_start: OnStart) {
+        let launched = clock.now().saturating_duration_since(origin);
+        let due = clock.now() + self.config.provision_delay;
+        let started = tokio::select! {
+            () = self.stopping.cancelled() => None,
+            () = clock.sleep_until(due) => {
+                let index = self.next_index.fetch_add(1, Ordering::Relaxed);
+                // The clock does not jump while the process starts, as it would not in real time.
+                let _busy = clock.busy();
+                tokio::select! {
+                    () = self.stopping.cancelled() => None,
+                    started = ContainerInstance::start(&self.config, index) => Some(started),
+                }
+            }
+        };
+        match started {
+            Some(Ok(instance)) => {
+                let instance = Arc::new(instance);
+                if !self.join(&instance, launched, clock.now().saturating_duration_since(origin), replaces) {
+                    instance.stop(Duration::ZERO).await;
+                    return;
+                }
+                on_start(&instance);
+            }
+            Some(Err(err)) => {
+                let mut fleet = self.fleet.lock().expect("fleet lock");
+                fleet.warnings.push(format!("a launched instance did not start ({err}); the service launches another"));
+                if let Some(replaces) = replaces {
+                    fleet.unreplaced.insert(0, replaces);
+                }
+                self.pending.fetch_sub(1, Ordering::Relaxed);
+            }
+            None => {
+                self.pending.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Puts a launched instance in rotation, unless the pool is stopping (`false`: the caller
+    /// stops it).
+    fn join(
+        &self,
+        instance: &Arc<ContainerInstance>,
+        launched: Duration,
+        serving: Duration,
+        replaces: Option<String>,
+    ) -> bool {
+        let mut instances = self.instances.write().expect("instances lock");
+        let mut fleet = self.fleet.lock().expect("fleet lock");
+        self.pending.fetch_sub(1, Ordering::Relaxed);
+        if self.stopping.is_cancelled() {
+            return false;
+        }
+        instances.push(Arc::clone(instance));
+        fleet.report.replacements += u64::from(replaces.is_some());
+        fleet.launched.insert(instance.id.clone(), (replaces, serving));
+        fleet.lifetimes.insert(instance.id.clone(), (launched, None));
+        true
+    }
+
+    /// The fleet's report, its instance-seconds counted up to now on the service's clock.
+    pub(super) fn fleet_report(&self) -> FleetReport {
+        let fleet = self.fleet.lock().expect("fleet lock");
+        let now = fleet
+            .clock
+            .as_ref()
+            .map_or(self.started.elapsed(), |(clock, origin)| clock.now().saturating_duration_since(*origin));
+        fleet.finish(now)
+    }
+}
+
+/// Stops a retired instance once its last request is answered (at most the deregistration
+/// delay later).
+async fn drain(instance: Arc<ContainerInstance>, grace: Duration) {
+    let deadline = Instant::now() + DEREGISTRATION_DELAY;
+    while instance.in_flight() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    instance.stop(grace).await;
+}
