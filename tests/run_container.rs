@@ -247,8 +247,10 @@ command = ["sh", "-c", "if [ \"$COLDBENCH_INSTANCE\" = box-0 ]; then (sleep 0.5;
 fn an_autoscaled_service_scales_out_after_its_datapoints_and_in_after_its_cooldown() {
     let dir = tempfile::tempdir().unwrap();
     let tag = unique_tag();
-    // 40 req/s for 8 s, then 2 req/s for 14 s; 2-second datapoints so that the test is short.
-    let busy = (0..320).map(|i| format!("{:.3}\n", f64::from(i) / 40.0));
+    // 45 req/s for 8 s (above the target even on 4 instances: no datapoint of the burst sits at
+    // the target, where the real and simulated runs could fall either side), then 2 req/s for
+    // 14 s; 2-second datapoints so that the test is short.
+    let busy = (0..360).map(|i| format!("{:.3}\n", f64::from(i) / 45.0));
     let quiet = (0..28).map(|i| format!("{:.3}\n", 8.0 + f64::from(i) / 2.0));
     std::fs::write(dir.path().join("arrivals.csv"), busy.chain(quiet).collect::<String>()).unwrap();
     let workload = write_workload(
@@ -280,7 +282,7 @@ scaling = {{ min = 1, max = 4, metric = "requests-per-instance", target = 10, pe
     let fleet = &target["fleet"];
     let events = fleet["events"].as_array().unwrap();
     let (out, back) = (&events[0], events.last().unwrap());
-    // Two datapoints of ~40 req/s on one instance: at 4 s, ceil(1 × 40 / 10) = 4.
+    // Two datapoints of ~45 req/s on one instance: at 4 s, ceil(1 × 45 / 10) = 5, at most 4.
     assert_eq!((out["at_s"].as_f64(), out["to"].as_u64()), (Some(4.0), Some(4)), "{events:?}");
     assert_eq!(back["to"].as_u64(), Some(1), "scaled back in: {events:?}");
     let back_at = back["at_s"].as_f64().unwrap();
@@ -293,6 +295,26 @@ scaling = {{ min = 1, max = 4, metric = "requests-per-instance", target = 10, pe
     assert_eq!(series[7], 4, "{series:?}");
     assert_eq!(series[back_at as usize + 1], 1, "{series:?}");
     assert_eq!(target["instances"].as_array().unwrap().len(), 4);
-    assert_eq!(target["measurement"]["outcomes"]["ok"].as_u64(), Some(348), "no request lost to the scaling");
+    assert_eq!(target["measurement"]["outcomes"]["ok"].as_u64(), Some(388), "no request lost to the scaling");
     assert!(processes_with_env(&format!("{}={}", tag.0, tag.1)).is_empty(), "no instance outlives the run");
+    // The simulator runs the same policy: the same peak (±1) and each decision within a period.
+    let simulated = simulate_json(&workload, None);
+    let sim_fleet = &simulated["targets"][0]["fleet"];
+    let peak =
+        |f: &serde_json::Value| f["in_service_per_second"].as_array().unwrap().iter().filter_map(|v| v.as_i64()).max();
+    let (real_peak, sim_peak) = (peak(fleet).unwrap(), peak(sim_fleet).unwrap());
+    assert!((real_peak - sim_peak).abs() <= 1, "peak in service: real {real_peak}, simulated {sim_peak}");
+    let times = |f: &serde_json::Value| -> Vec<(f64, u64)> {
+        f["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["at_s"].as_f64().unwrap(), e["to"].as_u64().unwrap()))
+            .collect()
+    };
+    let (real_events, sim_events) = (times(fleet), times(sim_fleet));
+    assert_eq!(real_events.len(), sim_events.len(), "real {real_events:?}, simulated {sim_events:?}");
+    for ((real_at, real_to), (sim_at, sim_to)) in real_events.iter().zip(&sim_events) {
+        assert!((real_at - sim_at).abs() <= 2.0 && real_to == sim_to, "real {real_events:?}, simulated {sim_events:?}");
+    }
 }

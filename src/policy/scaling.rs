@@ -396,6 +396,10 @@ impl Launches {
         self.bucket.take(now).then_some(now + self.provision_delay)
     }
 
+    pub fn provision_delay(&self) -> Duration {
+        self.provision_delay
+    }
+
     /// When the next launch is allowed.
     pub fn next_launch(&mut self, now: Duration) -> Option<Duration> {
         self.bucket.next_token(now)

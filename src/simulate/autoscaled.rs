@@ -13,8 +13,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::Durations;
-use crate::metrics::{interval_for, InstanceReport, Measurement, Recorder};
-use crate::policy::scaling::{Launches, Scaler, ScalingConfig, ScalingEvent, ScalingMetric};
+use crate::metrics::{interval_for, FleetReport, InstanceReport, Measurement, Recorder, ScalingEventReport};
+use crate::policy::scaling::{Launches, Scaler, ScalingConfig, ScalingMetric};
 
 /// Fargate bills each task for at least a minute.
 const MIN_BILLED: Duration = Duration::from_secs(60);
@@ -25,15 +25,12 @@ pub struct AutoscaledContainer {
     /// Instances at the start (ready before the traffic, as a service's desired count is).
     pub initial: u32,
     pub scaling: ScalingConfig,
-    /// Requests one instance serves at once.
-    pub slots: usize,
-    /// Scheduling and image pull before an instance's process starts ...
-    pub provision_delay: Duration,
-    /// ... its start-up until it passes its readiness check ...
+    /// Requests one instance serves at once; `None`: as many as arrive (waiting work).
+    pub slots: Option<usize>,
+    /// The platform's launches: the provision delay and launch limit ...
+    pub launches: Launches,
+    /// ... then the instance's start-up until it passes its readiness check.
     pub startup: Duration,
-    /// ... and the platform's launch limits: a burst, and launches per second.
-    pub launch_burst: u32,
-    pub launch_rate_per_s: f64,
     pub work: Durations,
     /// The load generator's timeout: a request not answered by then ends as `timeout`.
     pub timeout: Duration,
@@ -45,11 +42,9 @@ pub struct AutoscaledContainer {
 pub struct AutoscaledFleet {
     pub measurement: Measurement,
     pub instances: Vec<InstanceReport>,
-    /// Instances taking requests at the end of each second.
-    pub serving_per_second: Vec<u32>,
-    pub events: Vec<ScalingEvent>,
-    /// Billed instance time: launch to stop, at least a minute each.
-    pub instance_seconds: f64,
+    /// As a real fleet reports it: decisions, instances in service each second, and the billed
+    /// instance time (launch to stop, at least a minute each).
+    pub fleet: FleetReport,
     /// Requests that waited for a slot.
     pub queued: u64,
 }
@@ -79,13 +74,15 @@ struct Fleet<'a> {
     serving_per_second: Vec<u32>,
     /// The next whole second to sample.
     next_tick: Duration,
+    /// Round robin without slot limits.
+    turn: usize,
 }
 
 impl Fleet<'_> {
     fn launch(&mut self, at: Duration, ready: Duration) {
         let index = self.instances.len();
         self.instances.push(Simulated { launched: at, ready, retired: None, busy_until: ready, requests: 0 });
-        for _ in 0..self.c.slots.max(1) {
+        for _ in 0..self.c.slots.unwrap_or(0) {
             self.free.push(Reverse((ready, index)));
         }
     }
@@ -106,8 +103,12 @@ impl Fleet<'_> {
             let metric = match self.c.scaling.metric {
                 ScalingMetric::RequestsPerInstance => per_instance(f64::from(self.arrivals_this_second)),
                 ScalingMetric::Concurrency => per_instance(self.in_flight.len() as f64),
-                // Simulated CPU: the share of the serving instances' slots in use.
-                ScalingMetric::Cpu => 100.0 * per_instance(self.in_flight.len() as f64) / self.c.slots.max(1) as f64,
+                // Simulated CPU: the share of the serving instances' slots in use (CPU-bound work has
+                // a slot per vCPU); waiting work without a slot limit uses none.
+                ScalingMetric::Cpu => match self.c.slots {
+                    Some(slots) => 100.0 * per_instance(self.in_flight.len() as f64) / slots.max(1) as f64,
+                    None => 0.0,
+                },
             };
             self.arrivals_this_second = 0;
             if serving > 0 {
@@ -137,8 +138,23 @@ impl Fleet<'_> {
         }
     }
 
-    /// The earliest free slot of an instance still in service: (when it is free, which instance).
-    fn slot(&mut self) -> (Duration, usize) {
+    /// Where a request arriving at `t` goes: (when it can start, which instance) — the earliest
+    /// free slot of an instance in service, or without slot limits the next instance in service
+    /// round robin (the first to be ready, while none is).
+    fn slot(&mut self, t: Duration) -> (Duration, usize) {
+        if self.c.slots.is_none() {
+            let alive: Vec<usize> =
+                (0..self.instances.len()).filter(|&i| self.instances[i].retired.is_none()).collect();
+            let ready: Vec<usize> = alive.iter().copied().filter(|&i| self.instances[i].ready <= t).collect();
+            self.turn += 1;
+            return match ready.get(self.turn % ready.len().max(1)) {
+                Some(&index) => (t, index),
+                None => {
+                    let first = alive.iter().copied().min_by_key(|&i| self.instances[i].ready).expect("one is alive");
+                    (self.instances[first].ready, first)
+                }
+            };
+        }
         loop {
             let Reverse((at, index)) = self.free.pop().expect("at least one instance is always alive");
             // A retired instance takes nothing new (it retired at a tick before this request).
@@ -161,13 +177,14 @@ pub fn simulate_autoscaled(
     let scaler = Scaler::new(c.scaling.clone(), c.initial, Duration::ZERO);
     let mut fleet = Fleet {
         c,
-        launches: Launches::new(c.provision_delay, c.launch_burst, c.launch_rate_per_s, Duration::ZERO),
+        launches: c.launches.clone(),
         instances: Vec::new(),
         free: BinaryHeap::new(),
         in_flight: BinaryHeap::new(),
         arrivals_this_second: 0,
         serving_per_second: Vec::new(),
         next_tick: Duration::from_secs(1),
+        turn: 0,
         scaler,
     };
     for _ in 0..fleet.scaler.desired().max(1) {
@@ -178,11 +195,13 @@ pub fn simulate_autoscaled(
         fleet.advance(t);
         fleet.arrivals_this_second += 1;
         let work = c.work.draw(&mut rng);
-        let (free_at, index) = fleet.slot();
+        let (free_at, index) = fleet.slot(t);
         let start = free_at.max(t);
         queued += u64::from(start > t);
         let done = start + work;
-        fleet.free.push(Reverse((done, index)));
+        if c.slots.is_some() {
+            fleet.free.push(Reverse((done, index)));
+        }
         let instance = &mut fleet.instances[index];
         instance.requests += 1;
         instance.busy_until = instance.busy_until.max(done);
@@ -208,20 +227,27 @@ pub fn simulate_autoscaled(
             ..InstanceReport::default()
         })
         .collect();
-    AutoscaledFleet {
-        measurement: recorder.finish(base + horizon),
-        instances,
-        serving_per_second: fleet.serving_per_second,
-        events: fleet.scaler.events().to_vec(),
+    let events = fleet.scaler.events().iter().map(|e| ScalingEventReport {
+        at_s: e.at.as_secs_f64(),
+        from: e.from,
+        to: e.to,
+        metric: e.metric,
+    });
+    let report = FleetReport {
+        desired: fleet.scaler.desired() as usize,
+        events: events.collect(),
+        in_service_per_second: fleet.serving_per_second,
         instance_seconds,
-        queued,
-    }
+        provision_delay_s: c.launches.provision_delay().as_secs_f64(),
+        ..FleetReport::default()
+    };
+    AutoscaledFleet { measurement: recorder.finish(base + horizon), instances, fleet: report, queued }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::scaling::{Direction, Policy};
+    use crate::policy::scaling::Policy;
 
     fn fleet(policy: Policy, provision_delay_s: u64) -> AutoscaledContainer {
         AutoscaledContainer {
@@ -233,11 +259,9 @@ mod tests {
                 target: 10.0,
                 policy,
             },
-            slots: 4,
-            provision_delay: Duration::from_secs(provision_delay_s),
+            slots: Some(4),
+            launches: Launches::fargate(Duration::from_secs(provision_delay_s), Duration::ZERO),
             startup: Duration::from_millis(500),
-            launch_burst: 100,
-            launch_rate_per_s: 20.0,
             work: Durations::Fixed(Duration::from_millis(100)),
             timeout: Duration::from_secs(30),
             seed: 1,
@@ -254,13 +278,13 @@ mod tests {
         // 35 req/s against 10 per instance on one instance of 4 × 100 ms slots (40 req/s at most).
         let c = fleet(Policy::target_tracking(), 60);
         let s = simulate_autoscaled(steady(35, 600), &c, Duration::from_secs(600));
-        let out = s.events.first().expect("a scale-out");
-        assert_eq!((out.at, out.direction, out.to), (Duration::from_secs(180), Direction::Out, 4), "{:?}", s.events);
+        let out = s.fleet.events.first().expect("a scale-out");
+        assert_eq!((out.at_s, out.from, out.to), (180.0, 1, 4), "{:?}", s.fleet.events);
         // Launched at 180 s, serving after the 60 s provision delay and 0.5 s start-up.
-        assert_eq!(s.serving_per_second[239], 1, "second 240 still one instance");
-        assert_eq!(s.serving_per_second[241], 4);
+        assert_eq!(s.fleet.in_service_per_second[239], 1, "second 240 still one instance");
+        assert_eq!(s.fleet.in_service_per_second[241], 4);
         assert_eq!(s.measurement.requests, 21_000);
-        assert!(s.instance_seconds > 600.0 + 3.0 * 359.0, "{}", s.instance_seconds);
+        assert!(s.fleet.instance_seconds > 600.0 + 3.0 * 359.0, "{}", s.fleet.instance_seconds);
     }
 
     #[test]
@@ -269,11 +293,11 @@ mod tests {
         let c = fleet(Policy::hpa(), 30);
         let s = simulate_autoscaled(steady(60, 120), &c, Duration::from_secs(120));
         assert!(s.queued > 1_000, "{}", s.queued);
-        let first = s.events.first().expect("the HPA scales out at its first sync");
-        assert_eq!(first.at, Duration::from_secs(15));
+        let first = s.fleet.events.first().expect("the HPA scales out at its first sync");
+        assert_eq!(first.at_s, 15.0);
         let latency = s.measurement.latency.unwrap();
         assert!(latency.max_us > 5_000_000, "requests waited seconds for the new instances: {latency:?}");
-        assert!(*s.serving_per_second.last().unwrap() >= 6, "{:?}", s.events);
+        assert!(*s.fleet.in_service_per_second.last().unwrap() >= 6, "{:?}", s.fleet.events);
     }
 
     #[test]
@@ -281,10 +305,10 @@ mod tests {
         let c = AutoscaledContainer { initial: 5, ..fleet(Policy::target_tracking(), 0) };
         // 5 req/s: far under 10 per instance on 5 instances; after 15 datapoints, scale in to 1.
         let s = simulate_autoscaled(steady(5, 1_200), &c, Duration::from_secs(1_200));
-        let scale_in = s.events.iter().find(|e| e.direction == Direction::In).expect("a scale-in");
-        assert_eq!(scale_in.at, Duration::from_secs(900));
+        let scale_in = s.fleet.events.iter().find(|e| e.to < e.from).expect("a scale-in");
+        assert_eq!(scale_in.at_s, 900.0);
         assert_eq!(scale_in.to, 1);
-        assert_eq!(s.serving_per_second[1_199], 1);
+        assert_eq!(s.fleet.in_service_per_second[1_199], 1);
         assert_eq!(s.measurement.outcomes.ok, 6_000, "nothing lost on the way down");
     }
 }

@@ -3,13 +3,16 @@
 //! cannot be simulated and are skipped with a warning in the report.
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use super::{simulate_container, simulate_function, Durations, SimulatedContainer, SimulatedFunction};
+use super::{
+    simulate_autoscaled, simulate_container, simulate_function, AutoscaledContainer, Durations, SimulatedContainer,
+    SimulatedFunction,
+};
 use crate::cost::Pricing;
-use crate::metrics::{RunReport, SimulationInfo, TargetKind, TargetReport, TargetStatus};
+use crate::metrics::{FleetReport, RunReport, SimulationInfo, TargetKind, TargetReport, TargetStatus};
 use crate::policy::KeepWarm;
 use crate::target;
 use crate::units::format_us;
@@ -189,6 +192,9 @@ fn simulate_container_target(
     let cpu_bound = matches!(workload.spec.function.work, Work::Cpu { .. } | Work::Alloc { .. });
     let vcpus = workload.spec.cost.instance_size(pricing).map_or(1, |s| s.vcpus.ceil().max(1.0) as usize);
     let slots = container.concurrency.or(cpu_bound.then_some(vcpus));
+    if let Some(scaling) = &container.scaling {
+        return simulate_autoscaled_target(workload, container, scaling, slots, work);
+    }
     let simulated = SimulatedContainer {
         instances: container.instances,
         slots,
@@ -208,6 +214,43 @@ fn simulate_container_target(
             target.measurement.requests,
             container.instances,
             slots.map_or("unlimited".to_string(), |s| s.to_string())
+        ));
+    }
+    let requests = target.measurement.requests;
+    (target, requests)
+}
+
+/// An autoscaled container target: the same policy as a real one, on simulated time. Each
+/// launched instance waits the provision delay, then its Init (the demo function's `init.delay`)
+/// before it serves.
+fn simulate_autoscaled_target(
+    workload: &Workload,
+    container: &ContainerSpec,
+    scaling: &crate::workload::ScalingSpec,
+    slots: Option<usize>,
+    work: Durations,
+) -> (TargetReport, u64) {
+    let launches = crate::policy::scaling::Launches::from_spec(scaling, container.provision_delay.0, Duration::ZERO);
+    let simulated = AutoscaledContainer {
+        initial: container.instances as u32,
+        scaling: crate::policy::scaling::ScalingConfig::from_spec(scaling),
+        slots,
+        startup: workload.spec.function.init.delay.0,
+        launches,
+        work,
+        timeout: workload.spec.load.timeout.0,
+        seed: workload.spec.seed,
+    };
+    let result = simulate_autoscaled(workload.schedule(), &simulated, workload.duration());
+    let mut target =
+        target::empty_report(&container.name, TargetKind::Container, "simulated", TargetStatus::Complete, None);
+    target.measurement = result.measurement;
+    target.instances = result.instances;
+    target.fleet = Some(FleetReport { scaling: Some(target::scaling_description(scaling)), ..result.fleet });
+    if result.queued > 0 {
+        target.warnings.push(format!(
+            "{} of {} requests waited for a free slot while the fleet scaled",
+            result.queued, target.measurement.requests
         ));
     }
     let requests = target.measurement.requests;

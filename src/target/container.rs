@@ -220,21 +220,25 @@ impl Target for ContainerTarget<'_> {
 
 /// The fleet's autoscaling from the workload's `scaling = { … }`.
 fn autoscaling(spec: &crate::workload::ScalingSpec) -> Autoscaling {
-    let config = ScalingConfig::from_spec(spec);
-    let description = format!(
+    Autoscaling {
+        config: ScalingConfig::from_spec(spec),
+        description: scaling_description(spec),
+        launch_burst: spec.launch_burst.unwrap_or(scaling::FARGATE_LAUNCH_BURST),
+        launch_rate_per_s: spec.launch_rate.unwrap_or(scaling::FARGATE_LAUNCH_RATE_PER_S),
+    }
+}
+
+/// "target-tracking on requests-per-instance = 10, 1 to 4 instances", for the report.
+pub fn scaling_description(spec: &crate::workload::ScalingSpec) -> String {
+    let name = |v: serde_json::Result<serde_json::Value>| v.ok().and_then(|v| v.as_str().map(str::to_string));
+    format!(
         "{} on {} = {}, {} to {} instances",
-        serde_json::to_value(spec.policy).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
-        serde_json::to_value(spec.metric).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+        name(serde_json::to_value(spec.policy)).unwrap_or_default(),
+        name(serde_json::to_value(spec.metric)).unwrap_or_default(),
         spec.target,
         spec.min,
         spec.max
-    );
-    Autoscaling {
-        config,
-        launch_burst: spec.launch_burst.unwrap_or(scaling::FARGATE_LAUNCH_BURST),
-        launch_rate_per_s: spec.launch_rate.unwrap_or(scaling::FARGATE_LAUNCH_RATE_PER_S),
-        description,
-    }
+    )
 }
 
 /// Keeps one burstable instance's CPU credits once a second from its cgroup's CPU time, and

@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
+pub use container::scaling_description;
 pub use fake::{FakeScript, FakeTarget};
 pub use function::{function_report, ping_event, pool_config};
 pub use progress::Progress;
