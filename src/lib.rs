@@ -7,7 +7,7 @@ pub mod analysis;
 pub(crate) mod cgroup;
 pub mod cli;
 pub(crate) mod commands;
-pub(crate) mod container;
+pub mod container;
 pub mod cost;
 pub mod function;
 pub mod gateway;

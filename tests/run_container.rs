@@ -318,3 +318,74 @@ scaling = {{ min = 1, max = 4, metric = "requests-per-instance", target = 10, pe
         assert!((real_at - sim_at).abs() <= 2.0 && real_to == sim_to, "real {real_events:?}, simulated {sim_events:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn least_outstanding_requests_sends_around_a_busy_instance_where_round_robin_does_not() {
+    use coldbench::container::{ContainerConfig, ContainerPool};
+    use coldbench::workload::Balancer;
+    let demo = coldbench::function::DemoFunction::new(env!("CARGO_BIN_EXE_coldbench"));
+    let shares = |balancer| {
+        let demo = &demo;
+        async move {
+            let config = ContainerConfig {
+                name: "lb".into(),
+                instances: 2,
+                command: demo.http_command(),
+                env: vec![("PATH".into(), std::env::var("PATH").unwrap_or_default())],
+                startup_timeout: std::time::Duration::from_secs(10),
+                stop_grace: std::time::Duration::from_secs(1),
+                limits: None,
+                provision_delay: std::time::Duration::ZERO,
+                scaling: None,
+                balancer,
+                idle_timeout: std::time::Duration::from_secs(60),
+            };
+            let pool = std::sync::Arc::new(ContainerPool::start(&config).await.unwrap());
+            let gateway = coldbench::gateway::Gateway::start(pool.clone() as _).await.unwrap();
+            let url = gateway.url();
+            // One slow request holds an instance; ten short ones follow, one after another.
+            let slow = tokio::spawn({
+                let url = url.clone();
+                async move { send("POST", &url, &[], r#"{"kind":"sleep","duration":"1500ms"}"#).await }
+            });
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            for _ in 0..10 {
+                assert_eq!(send("POST", &url, &[], r#"{"kind":"sleep","duration":"5ms"}"#).await.status, 200);
+            }
+            assert_eq!(slow.await.unwrap().status, 200);
+            gateway.stop().await;
+            let mut counts: Vec<u64> = pool.reports().iter().map(|r| r.requests).collect();
+            pool.stop().await;
+            counts.sort_unstable();
+            counts
+        }
+    };
+    assert_eq!(shares(Balancer::LeastOutstandingRequests).await, [1, 10], "all ten short ones went around");
+    assert_eq!(shares(Balancer::RoundRobin).await, [5, 6], "round robin alternates regardless");
+}
+
+#[test]
+fn an_answer_slower_than_the_idle_timeout_is_a_504() {
+    let dir = tempfile::tempdir().unwrap();
+    let workload = write_workload(
+        dir.path(),
+        "w.toml",
+        r#"
+name = "slow"
+duration = "1s"
+[traffic]
+pattern = "constant"
+rate = 3
+[function]
+work = { kind = "sleep", duration = "2s" }
+[[targets]]
+name = "box"
+kind = "container"
+idle_timeout = "1s"
+"#,
+    );
+    let json = run_json(&workload, None, &dir.path().join("out"));
+    assert_counts_add_up(&json);
+    let m = &json["targets"][0]["measurement"];
+    assert_eq!(m["outcomes"]["http_error"]["504"].as_u64(), m["requests"].as_u64(), "{m}");
+}

@@ -151,9 +151,9 @@ impl ContainerInstance {
     /// # Errors
     /// When the instance cannot be reached or breaks the exchange.
     pub async fn forward(&self, invocation: Invocation) -> anyhow::Result<Response<Bytes>> {
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        // Counted out when the exchange ends or is dropped (the gateway's idle timeout).
+        let _in_flight = InFlight::count(&self.in_flight);
         let result = self.exchange(invocation).await;
-        self.in_flight.fetch_sub(1, Ordering::Relaxed);
         match &result {
             // A good exchange clears suspicion (a plain load first: no write per request).
             Ok(_) if self.suspect.load(Ordering::Relaxed) > 0 => self.suspect.store(0, Ordering::Relaxed),
@@ -239,6 +239,22 @@ impl ContainerInstance {
     /// Stops the process group: SIGTERM, then SIGKILL after `grace`.
     pub async fn stop(&self, grace: Duration) {
         self.process.lock().await.stop(grace).await;
+    }
+}
+
+/// One request in flight on an instance, for as long as it lives.
+struct InFlight<'a>(&'a AtomicU64);
+
+impl<'a> InFlight<'a> {
+    fn count(counter: &'a AtomicU64) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Self(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -19,6 +19,7 @@ pub use instance::{ContainerInstance, StartError};
 
 use crate::gateway::{Backend, Invocation, InvocationRecord, InvokeFuture, Served};
 use crate::metrics::{FleetReport, InstanceReport};
+use crate::workload::Balancer;
 use tokio_util::sync::CancellationToken;
 
 /// How to start a container target's instances.
@@ -39,6 +40,9 @@ pub struct ContainerConfig {
     pub provision_delay: Duration,
     /// Autoscaling; `None`: a fixed fleet of `instances`, dead ones replaced.
     pub scaling: Option<Autoscaling>,
+    pub balancer: Balancer,
+    /// An answer not begun within this is a 504.
+    pub idle_timeout: Duration,
 }
 
 /// Running container instances, served round robin; as an ECS service does, the pool replaces an
@@ -141,25 +145,33 @@ impl ContainerPool {
 impl Backend for ContainerPool {
     fn invoke(&self, invocation: Invocation) -> InvokeFuture<'_> {
         Box::pin(async move {
-            // Round robin over the instances still alive: a dead one leaves rotation at once.
+            // Only instances in service: a dead or scaled-in one leaves rotation at once.
             let instance = {
                 let instances = self.instances.read().expect("instances lock");
                 let n = instances.len();
                 let first = self.next.fetch_add(1, Ordering::Relaxed);
-                (0..n).map(|k| &instances[(first + k) % n]).find(|i| i.in_service()).cloned()
+                let mut in_service = (0..n).map(|k| &instances[(first + k) % n]).filter(|i| i.in_service());
+                match self.config.balancer {
+                    Balancer::RoundRobin => in_service.next().cloned(),
+                    Balancer::LeastOutstandingRequests => in_service.min_by_key(|i| i.in_flight()).cloned(),
+                }
             };
             let Some(instance) = instance else {
                 // No instance registered, as an ALB answers with no healthy target left.
-                let mut response = Response::new(Bytes::from("no instance is in service\n"));
-                *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+                let response = plain(StatusCode::SERVICE_UNAVAILABLE, "no instance is in service".to_string());
                 return Served { response, record: None };
             };
             let started = Instant::now();
-            let response = instance.forward(invocation).await.unwrap_or_else(|err| {
-                let mut response = Response::new(Bytes::from(format!("{} unreachable: {err}", instance.id)));
-                *response.status_mut() = StatusCode::BAD_GATEWAY;
-                response
-            });
+            let answer = tokio::time::timeout(self.config.idle_timeout, instance.forward(invocation)).await;
+            let response = match answer {
+                Ok(Ok(response)) => response,
+                // A broken exchange or an invalid response, as an ALB reports it.
+                Ok(Err(err)) => plain(StatusCode::BAD_GATEWAY, format!("{} unreachable: {err}", instance.id)),
+                Err(_) => plain(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    format!("{} did not answer within the idle timeout", instance.id),
+                ),
+            };
             let record = InvocationRecord {
                 instance: instance.id.clone(),
                 cold: false,
@@ -170,4 +182,11 @@ impl Backend for ContainerPool {
             Served { response, record: Some(record) }
         })
     }
+}
+
+/// The balancer's own answer: a status and a line of text.
+fn plain(status: StatusCode, text: String) -> Response<Bytes> {
+    let mut response = Response::new(Bytes::from(text + "\n"));
+    *response.status_mut() = status;
+    response
 }

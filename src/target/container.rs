@@ -134,6 +134,8 @@ impl<'a> ContainerTarget<'a> {
             limits,
             provision_delay: self.spec.provision_delay.0,
             scaling: self.spec.scaling.as_ref().map(autoscaling),
+            balancer: self.spec.balancer,
+            idle_timeout: self.spec.idle_timeout.0,
         }
     }
 }

@@ -24,8 +24,8 @@ pub use duration::HumanDuration;
 pub use keep_alive::KeepAliveSetting;
 pub use scaling::{ScalingMetricKind, ScalingPolicyKind, ScalingSpec};
 pub use spec::{
-    ContainerSpec, FunctionSpec, FunctionTargetSpec, KeepWarmSpec, LoadSpec, Network, RampStage, Spread, TargetSpec,
-    TraceFormat, TrafficSpec, UrlSpec, WorkloadSpec, DEFAULT_MAX_IN_FLIGHT,
+    Balancer, ContainerSpec, FunctionSpec, FunctionTargetSpec, KeepWarmSpec, LoadSpec, Network, RampStage, Spread,
+    TargetSpec, TraceFormat, TrafficSpec, UrlSpec, WorkloadSpec, DEFAULT_MAX_IN_FLIGHT,
 };
 
 /// A workload file that could not be used, with where and why.

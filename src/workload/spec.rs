@@ -213,6 +213,13 @@ pub struct ContainerSpec {
     /// the start. None: a fixed fleet of `instances`.
     #[serde(default)]
     pub scaling: Option<super::ScalingSpec>,
+    /// How the load balancer picks an instance: `round-robin` (ALB's default) or
+    /// `least-outstanding-requests`.
+    #[serde(default)]
+    pub balancer: Balancer,
+    /// An answer not begun within this is a 504 from the balancer (ALB's idle timeout, 60 s).
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout: HumanDuration,
     /// vCPUs of each instance, as a CPU quota; default: the `[cost] instance` type's.
     #[serde(default)]
     pub cpus: Option<f64>,
@@ -308,6 +315,20 @@ pub struct FunctionTargetSpec {
     /// `host`: instances share the host's loopback (to call a service running on it).
     #[serde(default)]
     pub network: Network,
+}
+
+/// A container target's load-balancing algorithm (ALB's two).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Balancer {
+    #[default]
+    RoundRobin,
+    /// The instance with the fewest requests in flight (round robin among equals).
+    LeastOutstandingRequests,
+}
+
+fn default_idle_timeout() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(60))
 }
 
 /// Which network a function's instances see.

@@ -247,6 +247,12 @@ fn check_targets(targets: &[TargetSpec]) -> Result<(), FieldError> {
                         ));
                     }
                 }
+                if !(Duration::from_secs(1)..=Duration::from_secs(4_000)).contains(&c.idle_timeout.0) {
+                    return Err(field_error(
+                        &field("idle_timeout"),
+                        format!("must be 1s to 4000s (an ALB's range), got {}", c.idle_timeout),
+                    ));
+                }
                 if c.provision_delay.0 > Duration::from_secs(3_600) {
                     return Err(field_error(
                         &field("provision_delay"),
