@@ -73,6 +73,13 @@ impl Fleet {
         }
     }
 
+    /// Notes when an instance stopped counting (its death, or its retirement).
+    fn stopped(&mut self, id: &str, now: Duration) {
+        if let Some(life) = self.lifetimes.get_mut(id) {
+            life.1 = Some(now);
+        }
+    }
+
     /// The report, with instance-seconds up to `now` for instances still running.
     pub fn finish(&self, now: Duration) -> FleetReport {
         let mut report = self.report.clone();
@@ -119,6 +126,20 @@ impl Sampler {
     }
 }
 
+/// The service's loop state: the clock, the policy, the launch limit, the sampler.
+struct Service {
+    clock: Clock,
+    origin: Instant,
+    scaler: Option<Scaler>,
+    launches: Launches,
+    sampler: Sampler,
+    /// The next decision's time, held so that a fast-forward does not jump past it.
+    alarm: crate::time::clock::Alarm,
+    /// The clock's reading at the last tick, from `origin`.
+    last: Duration,
+    on_start: OnStart,
+}
+
 impl ContainerPool {
     /// Runs the service until [`ContainerPool::stop`]; `on_start` is told of each launched
     /// instance once it serves. Time is `clock`'s, from the pool's start.
@@ -127,94 +148,116 @@ impl ContainerPool {
         tokio::spawn(async move {
             let origin = clock.now();
             pool.fleet.lock().expect("fleet lock").clock = Some((clock.clone(), origin));
-            let since = |now: Instant| now.saturating_duration_since(origin);
-            let scaling = pool.config.scaling.clone();
-            let mut scaler =
-                scaling.as_ref().map(|s| Scaler::new(s.config.clone(), pool.config.instances as u32, Duration::ZERO));
-            let (burst, rate) = scaling.as_ref().map_or(
+            let scaling = pool.config.scaling.as_ref();
+            let (burst, rate) = scaling.map_or(
                 (crate::policy::scaling::FARGATE_LAUNCH_BURST, crate::policy::scaling::FARGATE_LAUNCH_RATE_PER_S),
                 |s| (s.launch_burst, s.launch_rate_per_s),
             );
-            let mut launches = Launches::new(pool.config.provision_delay, burst, rate, Duration::ZERO);
-            let mut sampler = Sampler { requests: HashMap::new(), cpu: HashMap::new(), at: Instant::now() };
-            let cpus = pool.config.limits.map_or(1.0, |l| l.cpus);
-            // The next decision holds an alarm: a fast-forward does not jump past it.
-            let alarm = clock.alarm();
+            let mut service = Service {
+                scaler: scaling.map(|s| Scaler::new(s.config.clone(), pool.config.instances as u32, Duration::ZERO)),
+                launches: Launches::new(pool.config.provision_delay, burst, rate, Duration::ZERO),
+                sampler: Sampler { requests: HashMap::new(), cpu: HashMap::new(), at: Instant::now() },
+                alarm: clock.alarm(),
+                last: Duration::ZERO,
+                clock,
+                origin,
+                on_start,
+            };
             let mut tick = tokio::time::interval(TICK);
-            let mut last = Duration::ZERO;
             loop {
                 tokio::select! {
                     () = pool.stopping.cancelled() => return,
                     _ = tick.tick() => {}
                 }
-                let now = since(clock.now());
-                let instances = pool.instances();
-                let serving: Vec<&Arc<ContainerInstance>> = instances.iter().filter(|i| i.in_service()).collect();
-                let in_service = serving.len() as u32;
-                let mut fleet = pool.fleet.lock().expect("fleet lock");
-                for dead in instances.iter().filter(|i| !i.is_retired() && !i.is_alive()) {
-                    if fleet.dead.insert(dead.id.clone()) {
-                        fleet.report.failures += 1;
-                        fleet.unreplaced.push(dead.id.clone());
-                        if let Some(life) = fleet.lifetimes.get_mut(&dead.id) {
-                            life.1 = Some(now);
-                        }
-                    }
-                }
-                if (in_service as usize) < fleet.report.desired {
-                    fleet.report.below_capacity_s += now.saturating_sub(last).as_secs_f64();
-                }
-                // Once a second of the clock (every second a jump skipped included), a sample.
-                let whole = |d: Duration| d.as_secs();
-                if whole(now) > whole(last) {
-                    let metric = scaling.as_ref().map_or(0.0, |s| sampler.sample(s.config.metric, &serving, cpus));
-                    for second in whole(last) + 1..=whole(now).min(whole(last) + 86_400) {
-                        let at = Duration::from_secs(second);
-                        if let Some(scaler) = &mut scaler {
-                            if in_service > 0 {
-                                if let Some(event) = scaler.observe(at, metric, in_service) {
-                                    fleet.report.events.push(ScalingEventReport {
-                                        at_s: at.as_secs_f64(),
-                                        from: event.from,
-                                        to: event.to,
-                                        metric: event.metric,
-                                    });
-                                }
-                            }
-                        }
-                        fleet.report.in_service_per_second.push(in_service);
-                    }
-                    if let Some(scaler) = &scaler {
-                        fleet.report.desired = scaler.desired() as usize;
-                        alarm.set(origin + scaler.next_decision());
-                    }
-                }
-                last = now;
-                let desired = fleet.report.desired;
-                let pending = pool.pending.load(Ordering::Relaxed);
-                // Too few: launch (a replacement first, for the oldest death not yet replaced).
-                for _ in (in_service as usize + pending)..desired {
-                    if launches.launch(now).is_none() {
-                        break;
-                    }
-                    let replaces = (!fleet.unreplaced.is_empty()).then(|| fleet.unreplaced.remove(0));
-                    pool.pending.fetch_add(1, Ordering::Relaxed);
-                    tokio::spawn(Arc::clone(&pool).launch(clock.clone(), origin, replaces, Arc::clone(&on_start)));
-                }
-                // Too many (and nothing on its way): retire the youngest.
-                if pending == 0 && serving.len() > desired {
-                    for instance in serving.iter().rev().take(serving.len() - desired) {
-                        instance.retire();
-                        if let Some(life) = fleet.lifetimes.get_mut(&instance.id) {
-                            life.1 = Some(now);
-                        }
-                        tokio::spawn(drain(Arc::clone(instance), pool.config.stop_grace));
-                    }
-                }
+                service.tick(&pool);
             }
         })
     }
+}
 
+impl Service {
+    /// One look at the fleet: deaths counted, the time below capacity, a sample each second of
+    /// the clock, then launches or retirements toward the desired count.
+    fn tick(&mut self, pool: &Arc<ContainerPool>) {
+        let now = self.clock.now().saturating_duration_since(self.origin);
+        let instances = pool.instances();
+        let serving: Vec<&Arc<ContainerInstance>> = instances.iter().filter(|i| i.in_service()).collect();
+        let mut fleet = pool.fleet.lock().expect("fleet lock");
+        for dead in instances.iter().filter(|i| !i.is_retired() && !i.is_alive()) {
+            if fleet.dead.insert(dead.id.clone()) {
+                fleet.report.failures += 1;
+                fleet.unreplaced.push(dead.id.clone());
+                fleet.stopped(&dead.id, now);
+            }
+        }
+        if serving.len() < fleet.report.desired {
+            fleet.report.below_capacity_s += now.saturating_sub(self.last).as_secs_f64();
+        }
+        if now.as_secs() > self.last.as_secs() {
+            self.sample(pool, &mut fleet, &serving, now);
+        }
+        self.last = now;
+        self.follow(pool, &mut fleet, &serving, now);
+    }
+
+    /// The metric over the last second, fed to the policy for every whole second since the last
+    /// sample (a jump of the clock included, at most a day of them).
+    fn sample(&mut self, pool: &ContainerPool, fleet: &mut Fleet, serving: &[&Arc<ContainerInstance>], now: Duration) {
+        let in_service = serving.len() as u32;
+        let metric = match (&pool.config.scaling, &self.scaler) {
+            (Some(scaling), Some(_)) => {
+                let cpus = pool.config.limits.map_or(1.0, |l| l.cpus);
+                self.sampler.sample(scaling.config.metric, serving, cpus)
+            }
+            _ => 0.0,
+        };
+        for second in self.last.as_secs() + 1..=now.as_secs().min(self.last.as_secs() + 86_400) {
+            let at = Duration::from_secs(second);
+            let decided =
+                self.scaler.as_mut().filter(|_| in_service > 0).and_then(|s| s.observe(at, metric, in_service));
+            if let Some(event) = decided {
+                let (from, to, metric) = (event.from, event.to, event.metric);
+                fleet.report.events.push(ScalingEventReport { at_s: at.as_secs_f64(), from, to, metric });
+            }
+            fleet.report.in_service_per_second.push(in_service);
+        }
+        if let Some(scaler) = &self.scaler {
+            fleet.report.desired = scaler.desired() as usize;
+            self.alarm.set(self.origin + scaler.next_decision());
+        }
+    }
+
+    /// Launches toward the desired count (a replacement first, for the oldest death not yet
+    /// replaced), or, with more in service and nothing on its way, retires the youngest.
+    fn follow(
+        &mut self,
+        pool: &Arc<ContainerPool>,
+        fleet: &mut Fleet,
+        serving: &[&Arc<ContainerInstance>],
+        now: Duration,
+    ) {
+        let desired = fleet.report.desired;
+        let pending = pool.pending.load(Ordering::Relaxed);
+        for _ in (serving.len() + pending)..desired {
+            if self.launches.launch(now).is_none() {
+                break;
+            }
+            let replaces = (!fleet.unreplaced.is_empty()).then(|| fleet.unreplaced.remove(0));
+            pool.pending.fetch_add(1, Ordering::Relaxed);
+            let launch = Arc::clone(pool).launch(self.clock.clone(), self.origin, replaces, Arc::clone(&self.on_start));
+            tokio::spawn(launch);
+        }
+        if pending == 0 && serving.len() > desired {
+            for instance in serving.iter().rev().take(serving.len() - desired) {
+                instance.retire();
+                fleet.stopped(&instance.id, now);
+                tokio::spawn(drain(Arc::clone(instance), pool.config.stop_grace));
+            }
+        }
+    }
+}
+
+impl ContainerPool {
     /// Launches one instance: the provision delay on the clock, then a start like the first
     /// ones; it joins the rotation once it accepts connections.
     async fn launch(self: Arc<Self>, clock: Clock, origin: Instant, replaces: Option<String>, on_start: OnStart) {
