@@ -109,8 +109,10 @@ impl ContainerPool {
 
     /// Per-instance start-up times and request counts, replacements marked.
     pub fn reports(&self) -> Vec<InstanceReport> {
+        // The instances first: `join` takes the instances' lock before the fleet's.
+        let instances = self.instances();
         let fleet = self.fleet.lock().expect("fleet lock");
-        self.instances()
+        instances
             .iter()
             .map(|i| {
                 let mut report = i.report();
