@@ -311,4 +311,17 @@ mod tests {
         assert_eq!(s.fleet.in_service_per_second[1_199], 1);
         assert_eq!(s.measurement.outcomes.ok, 6_000, "nothing lost on the way down");
     }
+
+    #[test]
+    fn without_slot_limits_requests_spread_over_the_instances_in_service() {
+        let c = AutoscaledContainer { slots: None, initial: 2, ..fleet(Policy::hpa(), 10) };
+        // 200 req/s for a minute against 10 per instance: the HPA adds instances every 15 s.
+        let s = simulate_autoscaled(steady(200, 60), &c, Duration::from_secs(60));
+        assert_eq!((s.queued, s.measurement.outcomes.ok), (0, 12_000), "nothing waits without slot limits");
+        let served: Vec<u64> = s.instances.iter().map(|i| i.requests).collect();
+        assert!(served[0] > 0 && served[1] > 0 && served.len() > 2, "{served:?}");
+        let later: u64 = served[2..].iter().sum();
+        assert!(later > 0, "launched instances took requests once ready: {served:?}");
+        assert_eq!(s.fleet.events.first().map(|e| e.at_s), Some(15.0));
+    }
 }
