@@ -3,7 +3,8 @@
 //!
 //! `pool` decides (pure); `instance` and `api` run processes and speak the Runtime API;
 //! `invoke` carries one invocation through its lifecycle and faults; `front` maps the Invoke API
-//! and function-URL requests onto invocations; `events` queues, retries and drops asynchronous
+//! and function-URL requests onto invocations (`url` is the function URL's event and response
+//! mapping); `events` queues, retries and drops asynchronous
 //! ones; `billing` writes records and REPORT lines.
 
 pub(crate) mod api;
@@ -12,6 +13,7 @@ mod events;
 mod front;
 mod instance;
 mod invoke;
+mod url;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicIsize, AtomicU64, Ordering};
