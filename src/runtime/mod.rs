@@ -2,14 +2,15 @@
 //! as processes, one invocation per instance at a time, with Lambda's pool, limits and billing.
 //!
 //! `pool` decides (pure); `instance` and `api` run processes and speak the Runtime API;
-//! `invoke` carries one invocation through its lifecycle and faults; `front` maps the Invoke API
-//! and function-URL requests onto invocations (`url` is the function URL's event and response
-//! mapping); `events` queues, retries and drops asynchronous
-//! ones; `billing` writes records and REPORT lines.
+//! `invoke` carries one invocation through its lifecycle and faults, and `faults` words them as
+//! Lambda and the terminal give them; `front` maps the Invoke API and function-URL requests onto
+//! invocations (`url` is the function URL's event and response mapping); `events` queues,
+//! retries and drops asynchronous ones; `billing` writes records and REPORT lines.
 
 pub(crate) mod api;
 pub(crate) mod billing;
 mod events;
+mod faults;
 mod front;
 mod instance;
 mod invoke;
