@@ -86,6 +86,8 @@ pub const MIN_MAX_EVENT_AGE: Duration = Duration::from_secs(60);
 pub fn async_requeue_delay(requeues: u32) -> Duration {
     Duration::from_secs(1u64 << requeues.min(9)).min(Duration::from_secs(300))
 }
+/// The only version a function has until versions are published.
+pub const LATEST: &str = "$LATEST";
 /// The account id in every ARN and event the local runtime makes.
 pub const ACCOUNT_ID: &str = "000000000000";
 

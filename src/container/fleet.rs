@@ -53,15 +53,15 @@ pub(super) struct Fleet {
 }
 
 impl Fleet {
-    pub fn new(config: &ContainerConfig) -> Self {
+    /// A fleet whose first instances, `first`, were started before the run (from time zero).
+    pub fn new(config: &ContainerConfig, first: impl Iterator<Item = String>) -> Self {
         let report = FleetReport {
             desired: config.instances,
             provision_delay_s: config.provision_delay.as_secs_f64(),
             scaling: config.scaling.as_ref().map(|s| s.description.clone()),
             ..FleetReport::default()
         };
-        let lifetimes =
-            (0..config.instances).map(|i| (format!("{}-{i}", config.name), (Duration::ZERO, None))).collect();
+        let lifetimes = first.map(|id| (id, (Duration::ZERO, None))).collect();
         Self {
             report,
             dead: HashSet::new(),

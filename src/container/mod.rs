@@ -89,7 +89,7 @@ impl ContainerPool {
             return Err(err);
         }
         instances.sort_by_key(|i| i.index);
-        let fleet = fleet::Fleet::new(config);
+        let fleet = fleet::Fleet::new(config, instances.iter().map(|i| i.id.clone()));
         Ok(Self {
             config: config.clone(),
             instances: RwLock::new(instances),

@@ -62,7 +62,7 @@ pub fn init_report_line(init: std::time::Duration, phase: &str, failure: Option<
 
 /// `START RequestId: <id> Version: $LATEST`
 pub fn start_line(request_id: &str) -> String {
-    format!("START RequestId: {request_id} Version: $LATEST")
+    format!("START RequestId: {request_id} Version: {}", crate::lambda::LATEST)
 }
 
 /// `END RequestId: <id>`

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use super::invoke::{Caller, Invoked};
 use super::FunctionRuntime;
 use crate::gateway::{Invocation, InvocationRecord, Served};
-use crate::lambda::{MAX_ASYNC_REQUEST_BYTES, MAX_REQUEST_BYTES};
+use crate::lambda::{LATEST, MAX_ASYNC_REQUEST_BYTES, MAX_REQUEST_BYTES};
 use crate::policy::ThrottleReason;
 
 /// Lambda's answer to a request payload past 6 MB.
@@ -118,9 +118,6 @@ async fn invoke_api(runtime: &FunctionRuntime, invocation: Invocation) -> (Serve
     }
     (Served { response, record }, Some(request_id))
 }
-
-/// The only version there is until versions are published.
-const LATEST: &str = "$LATEST";
 
 /// `X-Amz-Invocation-Type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

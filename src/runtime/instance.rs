@@ -320,11 +320,11 @@ fn lambda_environment(
 ) -> Vec<(String, String)> {
     let task_root = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| "/".into());
     let date = crate::time::utc_now().get(..10).unwrap_or("1970-01-01").replace('-', "/");
-    let stream = format!("{date}/[$LATEST]{}", stream_id(name));
+    let stream = format!("{date}/[{}]{}", crate::lambda::LATEST, stream_id(name));
     let fixed = [
         ("AWS_LAMBDA_RUNTIME_API", api.to_string()),
         ("AWS_LAMBDA_FUNCTION_NAME", config.name.clone()),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", crate::lambda::LATEST.into()),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", config.memory_mb.to_string()),
         ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", config.name)),
         ("AWS_LAMBDA_LOG_STREAM_NAME", stream),

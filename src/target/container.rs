@@ -232,11 +232,10 @@ fn autoscaling(spec: &crate::workload::ScalingSpec) -> Autoscaling {
 
 /// "target-tracking on requests-per-instance = 10, 1 to 4 instances", for the report.
 pub fn scaling_description(spec: &crate::workload::ScalingSpec) -> String {
-    let name = |v: serde_json::Result<serde_json::Value>| v.ok().and_then(|v| v.as_str().map(str::to_string));
     format!(
         "{} on {} = {}, {} to {} instances",
-        name(serde_json::to_value(spec.policy)).unwrap_or_default(),
-        name(serde_json::to_value(spec.metric)).unwrap_or_default(),
+        spec.policy.name(),
+        spec.metric.name(),
         spec.target,
         spec.min,
         spec.max

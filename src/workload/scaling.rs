@@ -113,7 +113,7 @@ impl ScalingSpec {
         let only = |policy: ScalingPolicyKind, fields: &[(&str, bool)]| -> Result<(), (String, String)> {
             match fields.iter().find(|(_, set)| *set) {
                 Some((field, _)) if self.policy != policy => {
-                    bad(field, format!("belongs to policy = {:?}, not {:?}", kebab(policy), kebab(self.policy)))
+                    bad(field, format!("belongs to policy = {:?}, not {:?}", policy.name(), self.policy.name()))
                 }
                 _ => Ok(()),
             }
@@ -170,10 +170,24 @@ impl ScalingSpec {
     }
 }
 
-fn kebab(policy: ScalingPolicyKind) -> &'static str {
-    match policy {
-        ScalingPolicyKind::TargetTracking => "target-tracking",
-        ScalingPolicyKind::Hpa => "hpa",
-        ScalingPolicyKind::Step => "step",
+impl ScalingPolicyKind {
+    /// Its name in a workload file.
+    pub fn name(self) -> &'static str {
+        match self {
+            ScalingPolicyKind::TargetTracking => "target-tracking",
+            ScalingPolicyKind::Hpa => "hpa",
+            ScalingPolicyKind::Step => "step",
+        }
+    }
+}
+
+impl ScalingMetricKind {
+    /// Its name in a workload file.
+    pub fn name(self) -> &'static str {
+        match self {
+            ScalingMetricKind::Cpu => "cpu",
+            ScalingMetricKind::RequestsPerInstance => "requests-per-instance",
+            ScalingMetricKind::Concurrency => "concurrency",
+        }
     }
 }
