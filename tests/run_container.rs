@@ -237,8 +237,11 @@ command = ["sh", "-c", "if [ \"$COLDBENCH_INSTANCE\" = box-0 ]; then (sleep 0.5;
     let json = run_json(&workload, None, &dir.path().join("out"));
     assert_counts_add_up(&json);
     let target = &json["targets"][0];
-    let unavailable = target["measurement"]["outcomes"]["http_error"]["503"].as_u64().unwrap_or(0);
+    let unavailable = target["measurement"]["outcomes"]["balancer_error"]["503"].as_u64().unwrap_or(0);
     assert!(unavailable > 20, "after the death, every request until the end: {}", target["measurement"]);
+    assert!(target["measurement"]["outcomes"]["http_error"].get("503").is_none(), "the balancer's, not the app's");
+    let summary = summary(&dir.path().join("out"));
+    assert!(summary.contains("balancer 503 (no instance in service)"), "{summary}");
     assert_eq!(target["fleet"]["replacements"].as_u64(), Some(0), "the 60 s default delay outlasts the run");
     assert!(target["fleet"]["below_capacity_s"].as_f64().unwrap() > 1.0);
 }
@@ -387,5 +390,61 @@ idle_timeout = "1s"
     let json = run_json(&workload, None, &dir.path().join("out"));
     assert_counts_add_up(&json);
     let m = &json["targets"][0]["measurement"];
-    assert_eq!(m["outcomes"]["http_error"]["504"].as_u64(), m["requests"].as_u64(), "{m}");
+    assert_eq!(m["outcomes"]["balancer_error"]["504"].as_u64(), m["requests"].as_u64(), "{m}");
+    let summary = summary(&dir.path().join("out"));
+    assert!(summary.contains("balancer 504 (idle timeout)"), "{summary}");
+}
+
+#[test]
+fn a_malformed_answer_is_the_balancers_502_and_the_apps_own_502_is_the_apps() {
+    if !has_python("a_malformed_answer_is_the_balancers_502") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // One server answers every request with a broken status line, the other with its own 502.
+    let server = |reply: &str| {
+        format!(
+            "import os, socket\ns = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+             s.bind(('127.0.0.1', int(os.environ['PORT']))); s.listen(64)\nwhile True:\n    c, _ = s.accept()\n    \
+             c.recv(65536); c.sendall({reply:?}.encode()); c.close()\n"
+        )
+    };
+    std::fs::write(dir.path().join("broken.py"), server("HTTP/1.1 two hundred\r\n\r\n")).unwrap();
+    std::fs::write(
+        dir.path().join("own.py"),
+        server("HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"),
+    )
+    .unwrap();
+    let workload = write_workload(
+        dir.path(),
+        "w.toml",
+        &format!(
+            r#"
+name = "broken"
+duration = "1s"
+[traffic]
+pattern = "constant"
+rate = 5
+[[targets]]
+name = "broken"
+kind = "container"
+command = ["python3", "{broken}"]
+[[targets]]
+name = "own"
+kind = "container"
+command = ["python3", "{own}"]
+"#,
+            broken = dir.path().join("broken.py").display(),
+            own = dir.path().join("own.py").display()
+        ),
+    );
+    let json = run_json(&workload, None, &dir.path().join("out"));
+    assert_counts_add_up(&json);
+    let broken = &json["targets"][0]["measurement"];
+    assert_eq!(broken["outcomes"]["balancer_error"]["502"].as_u64(), broken["requests"].as_u64(), "{broken}");
+    let own = &json["targets"][1]["measurement"];
+    assert_eq!(own["outcomes"]["http_error"]["502"].as_u64(), own["requests"].as_u64(), "{own}");
+    assert!(own["outcomes"].get("balancer_error").is_none(), "{own}");
+    let summary = summary(&dir.path().join("out"));
+    assert!(summary.contains("balancer 502 (broken or invalid response)"), "{summary}");
 }

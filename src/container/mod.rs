@@ -186,9 +186,10 @@ impl Backend for ContainerPool {
     }
 }
 
-/// The balancer's own answer: a status and a line of text.
+/// The balancer's own answer: a status and a line of text, signed with its `Server` header.
 fn plain(status: StatusCode, text: String) -> Response<Bytes> {
     let mut response = Response::new(Bytes::from(text + "\n"));
     *response.status_mut() = status;
+    response.headers_mut().insert(http::header::SERVER, http::HeaderValue::from_static(crate::http::BALANCER_SERVER));
     response
 }

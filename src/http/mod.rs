@@ -29,6 +29,12 @@ pub const DURATION_MS_HEADER: &str = "x-coldbench-duration-ms";
 pub const BILLED_MS_HEADER: &str = "x-coldbench-billed-ms";
 /// Stamped by the gateway on cold starts: the instance's Init duration in milliseconds.
 pub const INIT_MS_HEADER: &str = "x-coldbench-init-ms";
+/// The `Server` header of the container balancer's own answers (502, 503, 504), which the load
+/// generator counts apart from the target's.
+pub const BALANCER_SERVER: &str = "coldbench-balancer";
+/// The `Server` header of an Application Load Balancer's own answers: a real ALB's 502/503/504
+/// are counted as the balancer's too.
+pub const ALB_SERVER: &str = "awselb/2.0";
 /// Set by coldbench's own platforms when coldbench or the host, not the target, failed the
 /// request; the value names the cause.
 pub const HOST_ERROR_HEADER: &str = "x-coldbench-host-error";

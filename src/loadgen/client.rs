@@ -71,6 +71,11 @@ async fn exchange(conn: &mut Connection, template: &RequestTemplate) -> Result<R
     Ok(reply)
 }
 
+/// Whether the answer is a load balancer's own (coldbench's or an ALB's), by its `Server`.
+fn is_balancer(headers: &http::HeaderMap) -> bool {
+    headers.get(http::header::SERVER).is_some_and(|v| v == crate::http::BALANCER_SERVER || v == crate::http::ALB_SERVER)
+}
+
 /// Maps a response's status and coldbench/Lambda headers to a reply.
 fn classify(response: &Response<Incoming>) -> Reply {
     let headers = response.headers();
@@ -81,6 +86,8 @@ fn classify(response: &Response<Incoming>) -> Reply {
         Outcome::Throttled
     } else if headers.contains_key(FUNCTION_ERROR_HEADER) {
         Outcome::FunctionError
+    } else if status >= 500 && is_balancer(headers) {
+        Outcome::BalancerError(status)
     } else if status >= 400 {
         Outcome::HttpError(status)
     } else {

@@ -11,6 +11,10 @@ pub enum Outcome {
     Ok,
     /// A response with a 4xx/5xx status other than 429.
     HttpError(u16),
+    /// The load balancer's own answer, not the target's: 502 (the instance broke the exchange or
+    /// sent an invalid response), 503 (no instance in service), 504 (no answer within the idle
+    /// timeout). Recognised by the balancer's `Server` header, as ALB's are (`awselb/2.0`).
+    BalancerError(u16),
     /// HTTP 429: the platform refused the request (throttled).
     Throttled,
     /// The response carries `X-Amz-Function-Error`: the function itself failed.
@@ -30,7 +34,14 @@ pub enum Outcome {
 impl Outcome {
     /// Whether a response was received (its latency is meaningful).
     pub fn has_response(self) -> bool {
-        matches!(self, Outcome::Ok | Outcome::HttpError(_) | Outcome::Throttled | Outcome::FunctionError)
+        matches!(
+            self,
+            Outcome::Ok
+                | Outcome::HttpError(_)
+                | Outcome::BalancerError(_)
+                | Outcome::Throttled
+                | Outcome::FunctionError
+        )
     }
 }
 
@@ -40,6 +51,9 @@ pub struct OutcomeCounts {
     pub ok: u64,
     /// HTTP errors by status code.
     pub http_error: BTreeMap<u16, u64>,
+    /// The load balancer's own error answers by status code (502, 503, 504).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub balancer_error: BTreeMap<u16, u64>,
     pub throttled: u64,
     pub function_error: u64,
     pub timeout: u64,
@@ -56,6 +70,7 @@ impl OutcomeCounts {
         match outcome {
             Outcome::Ok => self.ok += 1,
             Outcome::HttpError(status) => *self.http_error.entry(status).or_default() += 1,
+            Outcome::BalancerError(status) => *self.balancer_error.entry(status).or_default() += 1,
             Outcome::Throttled => self.throttled += 1,
             Outcome::FunctionError => self.function_error += 1,
             Outcome::Timeout => self.timeout += 1,
@@ -74,6 +89,7 @@ impl OutcomeCounts {
     pub fn total(&self) -> u64 {
         self.ok
             + self.http_error.values().sum::<u64>()
+            + self.balancer_error.values().sum::<u64>()
             + self.throttled
             + self.function_error
             + self.timeout
@@ -88,6 +104,9 @@ impl OutcomeCounts {
         for (status, n) in &other.http_error {
             *self.http_error.entry(*status).or_default() += n;
         }
+        for (status, n) in &other.balancer_error {
+            *self.balancer_error.entry(*status).or_default() += n;
+        }
         self.throttled += other.throttled;
         self.function_error += other.function_error;
         self.timeout += other.timeout;
@@ -99,6 +118,7 @@ impl OutcomeCounts {
     /// Non-zero error kinds as `(label, count)`, for tables.
     pub fn error_kinds(&self) -> Vec<(String, u64)> {
         let mut kinds: Vec<(String, u64)> = self.http_error.iter().map(|(s, n)| (format!("http {s}"), *n)).collect();
+        kinds.extend(self.balancer_error.iter().map(|(s, n)| (balancer_label(*s), *n)));
         for (label, n) in [
             ("throttled", self.throttled),
             ("function error", self.function_error),
@@ -115,6 +135,17 @@ impl OutcomeCounts {
     }
 }
 
+/// "balancer 503 (no instance in service)", for tables.
+fn balancer_label(status: u16) -> String {
+    let why = match status {
+        502 => " (broken or invalid response)",
+        503 => " (no instance in service)",
+        504 => " (idle timeout)",
+        _ => "",
+    };
+    format!("balancer {status}{why}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,6 +158,7 @@ mod tests {
             Outcome::HttpError(500),
             Outcome::HttpError(500),
             Outcome::HttpError(404),
+            Outcome::BalancerError(502),
             Outcome::Throttled,
             Outcome::FunctionError,
             Outcome::Timeout,
@@ -140,6 +172,7 @@ mod tests {
         assert_eq!(counts.total(), all.len() as u64);
         assert_eq!(counts.errors(), all.len() as u64 - 1);
         assert_eq!(counts.http_error[&500], 2);
-        assert_eq!(counts.error_kinds().len(), 8);
+        assert_eq!(counts.error_kinds().len(), 9);
+        assert_eq!(counts.error_kinds()[2], ("balancer 502 (broken or invalid response)".to_string(), 1));
     }
 }

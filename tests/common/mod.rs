@@ -120,7 +120,10 @@ pub fn assert_counts_add_up(results: &serde_json::Value) {
     for target in results["targets"].as_array().unwrap() {
         let m = &target["measurement"];
         let o = &m["outcomes"];
-        let http: u64 = o["http_error"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+        let by_status = |key: &str| -> u64 {
+            o.get(key).and_then(|v| v.as_object()).map_or(0, |m| m.values().map(|v| v.as_u64().unwrap()).sum())
+        };
+        let http = by_status("http_error") + by_status("balancer_error");
         let total = ["ok", "throttled", "function_error", "timeout", "connect_error", "host_error", "other"]
             .iter()
             .map(|k| o[k].as_u64().unwrap())
@@ -218,4 +221,19 @@ pub async fn send(method: &str, url: &str, headers: &[(&str, &str)], body: impl 
     let response = sender.send_request(request.body(Full::new(body.into())).unwrap()).await.unwrap();
     let (parts, body) = response.into_parts();
     Reply { status: parts.status.as_u16(), headers: parts.headers, body: body.collect().await.unwrap().to_bytes() }
+}
+
+/// Whether `python3` runs here; when it does not, says which test skips and why.
+pub fn has_python(test: &str) -> bool {
+    let ok = std::process::Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("skipping {test}: it needs python3 on PATH for its test server");
+    }
+    ok
+}
+
+/// `summary.md` of the only run folder under `out`.
+pub fn summary(out: &Path) -> String {
+    let results = results_path(out).expect("a run folder with results.json");
+    std::fs::read_to_string(results.with_file_name("summary.md")).expect("summary.md beside results.json")
 }
