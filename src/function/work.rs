@@ -233,8 +233,10 @@ mod tests {
         };
         // One test owns the process's cache: each setting starts an empty one.
         let (skewed, uniform, tiny) = (ratio(&work(100, 1.0)), ratio(&work(100, 0.0)), ratio(&work(1, 1.0)));
-        // Zipf(1) over 1,000 keys: the top 100 draw about 0.69 of requests; uniform, a tenth.
-        assert!((0.55..0.8).contains(&skewed), "{skewed}");
+        // Zipf(1) over 1,000 keys: the top 100 draw about 0.69 of requests, of which an LRU of 100
+        // keeps most (about 0.56–0.6 seen: the seed mixes in the test process's id, so each run
+        // draws differently); uniform, a tenth.
+        assert!((0.5..0.8).contains(&skewed), "{skewed}");
         assert!((0.05..0.15).contains(&uniform), "{uniform}");
         assert!(tiny < 0.2, "one entry holds only the last key: {tiny}");
         let first = work(100, 1.0).look_up();
