@@ -241,7 +241,7 @@ command = ["sh", "-c", "if [ \"$COLDBENCH_INSTANCE\" = box-0 ]; then (sleep 0.5;
     assert!(unavailable > 20, "after the death, every request until the end: {}", target["measurement"]);
     assert!(target["measurement"]["outcomes"]["http_error"].get("503").is_none(), "the balancer's, not the app's");
     let summary = summary(&dir.path().join("out"));
-    assert!(summary.contains("balancer 503 (no instance in service)"), "{summary}");
+    assert!(summary.contains("balancer 503 (no instance in service or free)"), "{summary}");
     assert_eq!(target["fleet"]["replacements"].as_u64(), Some(0), "the 60 s default delay outlasts the run");
     assert!(target["fleet"]["below_capacity_s"].as_f64().unwrap() > 1.0);
 }
@@ -342,6 +342,12 @@ async fn least_outstanding_requests_sends_around_a_busy_instance_where_round_rob
                 scaling: None,
                 balancer,
                 idle_timeout: std::time::Duration::from_secs(60),
+                health_check: None,
+                deregistration_delay: std::time::Duration::from_secs(300),
+                version: 0,
+                deploy: None,
+                max_concurrency: None,
+                overflow: coldbench::workload::Overflow::Queue,
             };
             let pool = std::sync::Arc::new(ContainerPool::start(&config).await.unwrap());
             let gateway = coldbench::gateway::Gateway::start(pool.clone() as _).await.unwrap();
@@ -401,12 +407,14 @@ fn a_malformed_answer_is_the_balancers_502_and_the_apps_own_502_is_the_apps() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    // One server answers every request with a broken status line, the other with its own 502.
+    // Both pass their health checks (GET); to the load's POSTs one server answers with a broken
+    // status line, the other with its own 502.
     let server = |reply: &str| {
         format!(
             "import os, socket\ns = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
              s.bind(('127.0.0.1', int(os.environ['PORT']))); s.listen(64)\nwhile True:\n    c, _ = s.accept()\n    \
-             c.recv(65536); c.sendall({reply:?}.encode()); c.close()\n"
+             ok = c.recv(65536).startswith(b'GET')\n    \
+             c.sendall(b'HTTP/1.1 200 OK\\r\\ncontent-length: 0\\r\\n\\r\\n' if ok else {reply:?}.encode()); c.close()\n"
         )
     };
     std::fs::write(dir.path().join("broken.py"), server("HTTP/1.1 two hundred\r\n\r\n")).unwrap();
@@ -447,4 +455,182 @@ command = ["python3", "{own}"]
     assert!(own["outcomes"].get("balancer_error").is_none(), "{own}");
     let summary = summary(&dir.path().join("out"));
     assert!(summary.contains("balancer 502 (broken or invalid response)"), "{summary}");
+}
+
+#[test]
+fn a_hung_instance_fails_its_health_checks_leaves_rotation_and_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = env!("CARGO_BIN_EXE_coldbench");
+    let tag = unique_tag();
+    // box-0 stops answering (SIGSTOP) a second in: its process lives, only health checks can
+    // tell. Checks every 5 s (ALB's shortest), 2 s timeout, out after 2 failures: at ~12 s.
+    let workload = write_workload(
+        dir.path(),
+        "w.toml",
+        &format!(
+            r#"
+name = "hangs"
+duration = "19s"
+[traffic]
+pattern = "constant"
+rate = 20
+[[targets]]
+name = "box"
+kind = "container"
+instances = 2
+provision_delay = "1s"
+idle_timeout = "3s"
+health_check = {{ interval = "5s", timeout = "2s" }}
+env = {{ {key} = "{value}" }}
+command = ["sh", "-c", "if [ \"$COLDBENCH_INSTANCE\" = box-0 ]; then (sleep 1; kill -STOP $$) & fi; exec {exe} function --mode http"]
+"#,
+            key = tag.0,
+            value = tag.1
+        ),
+    );
+    let json = run_json(&workload, None, &dir.path().join("out"));
+    assert_valid_results(&json);
+    assert_counts_add_up(&json);
+    let target = &json["targets"][0];
+    let instances = target["instances"].as_array().unwrap();
+    assert_eq!(instances.len(), 3, "{instances:?}");
+    let (hung, replacement) = (&instances[0], &instances[2]);
+    let unhealthy = hung["unhealthy_after_s"].as_f64().expect("box-0 is found unhealthy");
+    assert!((9.0..14.5).contains(&unhealthy), "the second failed check at ~12 s: {hung}");
+    assert!(hung["health_failure"].as_str().unwrap().contains("no answer within 2s"), "{hung}");
+    assert!(hung.get("died_after_s").is_none(), "its process never exited: {hung}");
+    let fleet = &target["fleet"];
+    assert_eq!(
+        (fleet["unhealthy"].as_u64(), fleet["failures"].as_u64(), fleet["replacements"].as_u64()),
+        (Some(1), Some(1), Some(1)),
+        "{fleet}"
+    );
+    assert_eq!(replacement["replaces"].as_str(), Some("box-0"), "{replacement}");
+    assert!(replacement["serving_after_s"].as_f64().unwrap() > unhealthy, "{replacement}");
+    assert!(replacement["requests"].as_u64().unwrap() > 0, "{replacement}");
+    // Requests sent to it while it hung are the balancer's 504s (counted when they end, the idle
+    // timeout later); none are sent once it is out.
+    let m = &target["measurement"];
+    assert!(m["outcomes"]["balancer_error"]["504"].as_u64().unwrap() > 20, "{}", m["outcomes"]);
+    let late_errors: u64 = m["intervals"].as_array().unwrap()[(unhealthy.ceil() as usize + 4).min(18)..]
+        .iter()
+        .map(|i| i["errors"].as_u64().unwrap())
+        .sum();
+    assert_eq!(late_errors, 0, "out of rotation from its verdict on: {}", m["intervals"]);
+    let warnings = target["warnings"].as_array().unwrap();
+    assert!(warnings.iter().any(|w| w.as_str().unwrap().contains("failed 2 health checks in a row")), "{warnings:?}");
+    assert!(processes_with_env(&format!("{}={}", tag.0, tag.1)).is_empty(), "no instance outlives the run");
+}
+
+#[test]
+fn with_every_instance_unhealthy_the_balancer_fails_open() {
+    if !has_python("with_every_instance_unhealthy_the_balancer_fails_open") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // The app serves its requests throughout, but its health endpoint fails from 2 s on.
+    let app = "import os, socket, time\nstart = time.time()\ns = socket.socket()\n\
+               s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+               s.bind(('127.0.0.1', int(os.environ['PORT']))); s.listen(64)\nwhile True:\n    c, _ = s.accept()\n    \
+               check = c.recv(65536).startswith(b'GET /health')\n    \
+               status = b'500 Internal Server Error' if check and time.time() - start > 2 else b'200 OK'\n    \
+               c.sendall(b'HTTP/1.1 ' + status + b'\\r\\ncontent-length: 0\\r\\nconnection: close\\r\\n\\r\\n'); c.close()\n";
+    std::fs::write(dir.path().join("app.py"), app).unwrap();
+    let workload = write_workload(
+        dir.path(),
+        "w.toml",
+        &format!(
+            r#"
+name = "fails-open"
+duration = "13s"
+[traffic]
+pattern = "constant"
+rate = 10
+[[targets]]
+name = "app"
+kind = "container"
+instances = 2
+command = ["python3", "{app}"]
+health_check = {{ path = "/health", interval = "5s", timeout = "2s" }}
+"#,
+            app = dir.path().join("app.py").display()
+        ),
+    );
+    let json = run_json(&workload, None, &dir.path().join("out"));
+    assert_counts_add_up(&json);
+    let target = &json["targets"][0];
+    let m = &target["measurement"];
+    assert_eq!(m["outcomes"]["ok"].as_u64(), m["requests"].as_u64(), "no 503: both serve, unhealthy: {m}");
+    assert_eq!(target["fleet"]["unhealthy"].as_u64(), Some(2), "{}", target["fleet"]);
+    for instance in target["instances"].as_array().unwrap() {
+        assert!(instance["requests"].as_u64().unwrap() > 30, "traffic to both after failing open: {instance}");
+        assert!(instance["health_failure"].as_str().unwrap().contains("answered 500, not 200"), "{instance}");
+    }
+}
+
+#[test]
+fn an_instance_that_never_passes_its_first_health_check_fails_the_target_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let workload = write_workload(
+        dir.path(),
+        "w.toml",
+        r#"
+name = "never-healthy"
+duration = "1s"
+[traffic]
+pattern = "constant"
+rate = 5
+[[targets]]
+name = "box"
+kind = "container"
+startup_timeout = "1s"
+health_check = { matcher = "204" }
+"#,
+    );
+    let out = coldbench().arg("run").arg(&workload).arg("--out").arg(dir.path().join("out")).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("box-0 did not pass its health check within 1s"), "{stderr}");
+    assert!(stderr.contains("GET / answered 200, not 204"), "{stderr}");
+}
+
+#[test]
+fn beyond_max_concurrency_the_balancer_queues_or_refuses_as_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    // Ten requests at once on one instance that takes two at a time, 300 ms each.
+    let workload = write_workload(
+        dir.path(),
+        "w.toml",
+        r#"
+name = "limits"
+duration = "3s"
+[traffic]
+pattern = "trace"
+file = "arrivals.csv"
+[function]
+work = { kind = "sleep", duration = "300ms" }
+[[targets]]
+name = "queue"
+kind = "container"
+max_concurrency = 2
+[[targets]]
+name = "reject"
+kind = "container"
+max_concurrency = 2
+overflow = "reject"
+"#,
+    );
+    std::fs::write(dir.path().join("arrivals.csv"), "0\n".repeat(10)).unwrap();
+    let json = run_json(&workload, None, &dir.path().join("out"));
+    assert_counts_add_up(&json);
+    let queue = &json["targets"][0]["measurement"];
+    assert_eq!(queue["outcomes"]["ok"].as_u64(), Some(10), "{queue}");
+    // Served two at a time: the last pair waited four turns.
+    let max_ms = queue["latency"]["max_us"].as_f64().unwrap() / 1e3;
+    assert!((1_450.0..2_500.0).contains(&max_ms), "five turns of 300 ms: {max_ms} ms");
+    let reject = &json["targets"][1]["measurement"];
+    assert_eq!(reject["outcomes"]["ok"].as_u64(), Some(2), "{reject}");
+    assert_eq!(reject["outcomes"]["balancer_error"]["503"].as_u64(), Some(8), "{reject}");
+    let summary = summary(&dir.path().join("out"));
+    assert!(summary.contains("balancer 503"), "{summary}");
 }

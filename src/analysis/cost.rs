@@ -40,8 +40,16 @@ pub(super) fn project(
     hours: f64,
 ) -> Vec<Option<TargetCost>> {
     let priced = |t: &TargetReport| t.status != TargetStatus::Failed && t.measurement.requests > 0;
-    let always_on = report.targets.iter().find(|t| t.kind == TargetKind::Container && priced(t)).map(running_instances);
-    let always_on_total = container_cost(pricing, settings, always_on.unwrap_or(1), hours).total;
+    let covered = |t: &TargetReport| match t.status {
+        TargetStatus::Interrupted => t.measurement.elapsed_s,
+        _ => report.workload.duration_s,
+    };
+    let always_on = report
+        .targets
+        .iter()
+        .find(|t| t.kind == TargetKind::Container && priced(t))
+        .map(|t| running_instances(t, covered(t)));
+    let always_on_total = container_cost(pricing, settings, always_on.unwrap_or(1.0), hours).total;
     report
         .targets
         .iter()
@@ -49,10 +57,7 @@ pub(super) fn project(
             if !priced(target) {
                 return None;
             }
-            let covered_s = match target.status {
-                TargetStatus::Interrupted => target.measurement.elapsed_s,
-                _ => report.workload.duration_s,
-            };
+            let covered_s = covered(target);
             let requests_per_month =
                 target.measurement.requests as f64 / covered_s.max(f64::MIN_POSITIVE) * hours * 3600.0;
             match target.kind {
@@ -60,7 +65,7 @@ pub(super) fn project(
                     function_cost(pricing, settings, target, requests_per_month, hours, always_on_total)
                 }
                 TargetKind::Container => {
-                    let count = running_instances(target);
+                    let count = running_instances(target, covered_s);
                     let mut monthly = container_cost(pricing, settings, count, hours);
                     // Unlimited burstable instances pay for the credits they spent beyond their
                     // balance: this run's surplus, at this run's rate for the month.
@@ -78,7 +83,7 @@ pub(super) fn project(
                         fixed_monthly: monthly.total,
                         per_request: 0.0,
                         monthly,
-                        basis: format!("{} always on, {hours} h", settings.always_on(count)),
+                        basis: always_on_basis(settings, count, hours),
                         break_even_requests_per_month: None,
                     })
                 }
@@ -88,25 +93,41 @@ pub(super) fn project(
         .collect()
 }
 
-/// The instances an always-on target is priced for: a service's desired count, which it keeps
-/// running by replacing the ones that die; an autoscaled one's mean over the run; without a
-/// fleet report (older results), those still running at the end; at least one.
-fn running_instances(target: &TargetReport) -> u32 {
-    let running = match &target.fleet {
-        // Autoscaled: the mean in service over the run, from its instance-seconds.
-        Some(fleet) if fleet.scaling.is_some() && !fleet.in_service_per_second.is_empty() => {
-            (fleet.instance_seconds / fleet.in_service_per_second.len() as f64).round() as usize
+/// The instances an always-on target is priced for, on average over the month: a fixed fleet,
+/// its desired count (the service replaces any that die: a death is not part of the month's
+/// pattern); an autoscaled one, its billed instance-seconds per second of the run — the sum of what ran,
+/// a minute at least for each short-lived instance, as if the run's pattern repeated all month;
+/// without a fleet report (older results), those still running at the end; at least a tenth.
+fn running_instances(target: &TargetReport, covered_s: f64) -> f64 {
+    match &target.fleet {
+        Some(fleet) if fleet.billed_instance_seconds > 0.0 && fleet.scaling.is_some() => {
+            (fleet.billed_instance_seconds / covered_s.max(1.0)).max(0.1)
         }
-        Some(fleet) => fleet.desired,
-        None => target.instances.iter().filter(|i| i.died_after_s.is_none()).count(),
-    };
-    u32::try_from(running.max(1)).unwrap_or(u32::MAX)
+        Some(fleet) => fleet.desired.max(1) as f64,
+        None => target.instances.iter().filter(|i| i.died_after_s.is_none()).count().max(1) as f64,
+    }
 }
 
-/// `count` always-on instances of the settings' type (checked to be in the catalog).
-fn container_cost(pricing: &Pricing, settings: &CostSettings, count: u32, hours: f64) -> MonthlyCost {
-    container_monthly(pricing, &settings.always_on(count), settings.front_door, settings.public_ipv4, hours)
-        .expect("analyse checks the instance type first")
+/// `instances` (a mean, perhaps fractional) always-on instances of the settings' type (checked
+/// to be in the catalog): compute and public addresses scale with the count, the balancer not.
+fn container_cost(pricing: &Pricing, settings: &CostSettings, instances: f64, hours: f64) -> MonthlyCost {
+    let one = container_monthly(pricing, &settings.always_on(1), settings.front_door, settings.public_ipv4, hours)
+        .expect("analyse checks the instance type first");
+    MonthlyCost::of(one.items.iter().map(|line| match line.item {
+        CostItem::Compute | CostItem::PublicIpv4 => (line.item, line.usd * instances),
+        _ => (line.item, line.usd),
+    }))
+}
+
+/// "2 × EC2 t3.micro", or "a mean of 2.37 × EC2 t3.micro (billed instance-seconds over the run)".
+fn always_on_basis(settings: &CostSettings, instances: f64, hours: f64) -> String {
+    if instances.fract() == 0.0 {
+        format!("{} always on, {hours} h", settings.always_on(instances as u32))
+    } else {
+        let one = settings.always_on(1).to_string();
+        let kind = one.trim_start_matches("1 × ");
+        format!("a mean of {instances:.2} × {kind} (billed instance-seconds of the run, 1 min minimum each), {hours} h")
+    }
 }
 
 fn function_cost(

@@ -1,8 +1,10 @@
 //! The service around a container pool, as ECS runs one: it keeps the desired count in service —
-//! launching a replacement for an instance that dies, and, when the target autoscales, following
-//! the `policy::scaling` decisions on a metric sampled once a second — and retires instances
-//! scaled in (out of rotation at once, stopped when their last request is answered). Every launch
-//! waits the provision delay on the run's clock and the platform's launch limit first.
+//! launching a replacement for an instance that dies or fails its health checks, and, when the
+//! target autoscales, following the `policy::scaling` decisions on a metric sampled once a
+//! second — rolls a deploy's new version in (`Service::roll`, an ECS rolling update), and
+//! deregisters instances scaled in or replaced (out of rotation at once, stopped when their last
+//! request is answered or after the deregistration delay). Every launch waits the provision delay
+//! on the run's clock and the platform's launch limit first.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
@@ -21,10 +23,6 @@ pub type OnStart = Arc<dyn Fn(&Arc<ContainerInstance>) + Send + Sync>;
 /// How often the service looks at its instances.
 const TICK: Duration = Duration::from_millis(100);
 
-/// How long a scaled-in instance may take to finish its requests (an ALB's default
-/// deregistration delay) before it is stopped anyway.
-const DEREGISTRATION_DELAY: Duration = Duration::from_secs(300);
-
 /// The fleet's scaling: the policy and the platform's launch limits.
 #[derive(Clone, Debug)]
 pub struct Autoscaling {
@@ -42,6 +40,9 @@ pub(super) struct Fleet {
     dead: HashSet<String>,
     /// Deaths not yet replaced, oldest first.
     unreplaced: Vec<String>,
+    /// Instances that failed their health checks and still run: stopped once enough others
+    /// serve.
+    condemned: HashSet<String>,
     /// Instances launched during the run: the one each replaced, and when it began serving.
     pub launched: HashMap<String, (Option<String>, Duration)>,
     /// When each instance was launched and stopped, for the instance-seconds.
@@ -50,6 +51,18 @@ pub(super) struct Fleet {
     pub warnings: Vec<String>,
     /// The service's clock and its origin, once it runs.
     clock: Option<(Clock, Instant)>,
+    /// The rolling deploy, once it began.
+    deploy: Option<Rollout>,
+}
+
+/// A rolling deploy under way or done.
+struct Rollout {
+    began: Duration,
+    /// The desired count when it began: scale-in waits until it is done, as ECS turns it off
+    /// during deployments.
+    desired: usize,
+    done: Option<Duration>,
+    replaced: u64,
 }
 
 impl Fleet {
@@ -66,10 +79,12 @@ impl Fleet {
             report,
             dead: HashSet::new(),
             unreplaced: Vec::new(),
+            condemned: HashSet::new(),
             launched: HashMap::new(),
             lifetimes,
             warnings: Vec::new(),
             clock: None,
+            deploy: None,
         }
     }
 
@@ -77,6 +92,21 @@ impl Fleet {
     fn stopped(&mut self, id: &str, now: Duration) {
         if let Some(life) = self.lifetimes.get_mut(id) {
             life.1 = Some(now);
+        }
+    }
+
+    /// An instance failed `threshold` health checks in a row at `now`: it is counted as a failure
+    /// and replaced, and stopped once its replacement serves.
+    pub fn unhealthy(&mut self, id: &str, now: Duration, threshold: u32, path: &str, why: &str) {
+        if self.condemned.insert(id.to_string()) {
+            self.report.failures += 1;
+            self.report.unhealthy += 1;
+            self.unreplaced.push(id.to_string());
+            self.warnings.push(format!(
+                "instance {id} failed {threshold} health checks in a row at {:.1} s ({why}); it left rotation and the \
+                 service replaced it, as ECS does a task that fails its ELB health checks (health_check.path = {path:?})",
+                now.as_secs_f64()
+            ));
         }
     }
 
@@ -88,6 +118,7 @@ impl Fleet {
             .values()
             .map(|(launched, stopped)| stopped.unwrap_or(now).saturating_sub(*launched).as_secs_f64())
             .sum();
+        report.billed_instance_seconds = crate::cost::billed_instance_seconds(self.lifetimes.values().copied(), now);
         report
     }
 }
@@ -138,6 +169,12 @@ struct Service {
     /// The clock's reading at the last tick, from `origin`.
     last: Duration,
     on_start: OnStart,
+    /// The configuration launches use: the deploy's new version once it began.
+    launching: ContainerConfig,
+    /// The deploy's new version, until it begins.
+    next: Option<ContainerConfig>,
+    /// Holds the deploy's time, so that a fast-forward does not jump past it.
+    deploy_alarm: crate::time::clock::Alarm,
 }
 
 impl ContainerPool {
@@ -159,10 +196,19 @@ impl ContainerPool {
                 sampler: Sampler { requests: HashMap::new(), cpu: HashMap::new(), at: Instant::now() },
                 alarm: clock.alarm(),
                 last: Duration::ZERO,
+                launching: pool.config.clone(),
+                next: pool.config.next_version(),
+                deploy_alarm: clock.alarm(),
                 clock,
                 origin,
                 on_start,
             };
+            if let Some(deploy) = &pool.config.deploy {
+                service.deploy_alarm.set(origin + deploy.at);
+            }
+            for instance in pool.instances() {
+                tokio::spawn(Arc::clone(&pool).watch_health(instance, service.clock.clone(), origin));
+            }
             let mut tick = tokio::time::interval(TICK);
             loop {
                 tokio::select! {
@@ -181,8 +227,11 @@ impl Service {
     fn tick(&mut self, pool: &Arc<ContainerPool>) {
         let now = self.clock.now().saturating_duration_since(self.origin);
         let instances = pool.instances();
-        let serving: Vec<&Arc<ContainerInstance>> = instances.iter().filter(|i| i.in_service()).collect();
         let mut fleet = pool.fleet.lock().expect("fleet lock");
+        // A condemned instance that passes its checks again serves, but no longer counts: its
+        // replacement is on its way.
+        let serving: Vec<&Arc<ContainerInstance>> =
+            instances.iter().filter(|i| i.in_service() && !fleet.condemned.contains(&i.id)).collect();
         for dead in instances.iter().filter(|i| !i.is_retired() && !i.is_alive()) {
             if fleet.dead.insert(dead.id.clone()) {
                 fleet.report.failures += 1;
@@ -197,7 +246,25 @@ impl Service {
             self.sample(pool, &mut fleet, &serving, now);
         }
         self.last = now;
-        self.follow(pool, &mut fleet, &serving, now);
+        if let (Some(deploy), true) = (&pool.config.deploy, self.next.is_some()) {
+            if now >= deploy.at {
+                self.launching = self.next.take().expect("checked");
+                self.deploy_alarm.clear();
+                let desired = fleet.report.desired;
+                fleet.deploy = Some(Rollout { began: now, desired, done: None, replaced: 0 });
+            }
+        }
+        match fleet.deploy.as_ref().filter(|d| d.done.is_none()) {
+            Some(_) => self.roll(pool, &mut fleet, &serving, now),
+            None => self.follow(pool, &mut fleet, &serving, now),
+        }
+        if serving.len() >= fleet.report.desired {
+            let condemned: Vec<_> =
+                instances.iter().filter(|i| fleet.condemned.contains(&i.id) && !i.is_retired()).collect();
+            for condemned in condemned {
+                deregister(pool, &mut fleet, condemned, now);
+            }
+        }
     }
 
     /// The metric over the last second, fed to the policy for every whole second since the last
@@ -243,16 +310,59 @@ impl Service {
                 break;
             }
             let replaces = (!fleet.unreplaced.is_empty()).then(|| fleet.unreplaced.remove(0));
-            pool.pending.fetch_add(1, Ordering::Relaxed);
-            let launch = Arc::clone(pool).launch(self.clock.clone(), self.origin, replaces, Arc::clone(&self.on_start));
-            tokio::spawn(launch);
+            self.launch(pool, replaces);
         }
         if pending == 0 && serving.len() > desired {
             for instance in serving.iter().rev().take(serving.len() - desired) {
-                instance.retire();
-                fleet.stopped(&instance.id, now);
-                tokio::spawn(drain(Arc::clone(instance), pool.config.stop_grace));
+                deregister(pool, fleet, instance, now);
             }
+        }
+    }
+
+    fn launch(&self, pool: &Arc<ContainerPool>, replaces: Option<String>) {
+        pool.pending.fetch_add(1, Ordering::Relaxed);
+        let on_start = Arc::clone(&self.on_start);
+        let launch =
+            Arc::clone(pool).launch(self.clock.clone(), self.origin, replaces, on_start, self.launching.clone());
+        tokio::spawn(launch);
+    }
+
+    /// One step of the rolling deploy, as an ECS rolling update takes it: launch new instances
+    /// while fewer than `desired + max_surge` run and fewer than `desired` new ones serve or come;
+    /// deregister old ones while at least `desired - max_unavailable` would still serve. Done
+    /// when no old instance serves and `desired` new ones do.
+    fn roll(
+        &mut self,
+        pool: &Arc<ContainerPool>,
+        fleet: &mut Fleet,
+        serving: &[&Arc<ContainerInstance>],
+        now: Duration,
+    ) {
+        let deploy = pool.config.deploy.as_ref().expect("rolling only with a deploy");
+        let version = self.launching.version;
+        let rollout = fleet.deploy.as_ref().expect("rolling only once it began");
+        let desired = fleet.report.desired.max(rollout.desired);
+        let old: Vec<&Arc<ContainerInstance>> = serving.iter().copied().filter(|i| i.version < version).collect();
+        let new = serving.len() - old.len();
+        let spare = serving.len().saturating_sub(desired.saturating_sub(deploy.max_unavailable));
+        let stop = spare.min(old.len());
+        for instance in old.iter().take(stop) {
+            deregister(pool, fleet, instance, now);
+        }
+        let left = old.len() - stop;
+        let mut pending = pool.pending.load(Ordering::Relaxed);
+        while left + new + pending < desired + deploy.max_surge && new + pending < desired {
+            if self.launches.launch(now).is_none() {
+                break;
+            }
+            let replaces = (!fleet.unreplaced.is_empty()).then(|| fleet.unreplaced.remove(0));
+            self.launch(pool, replaces);
+            pending += 1;
+        }
+        let rollout = fleet.deploy.as_mut().expect("checked");
+        rollout.replaced += stop as u64;
+        if left == 0 && new >= desired {
+            rollout.done = Some(now);
         }
     }
 }
@@ -260,7 +370,14 @@ impl Service {
 impl ContainerPool {
     /// Launches one instance: the provision delay on the clock, then a start like the first
     /// ones; it joins the rotation once it accepts connections.
-    async fn launch(self: Arc<Self>, clock: Clock, origin: Instant, replaces: Option<String>, on_start: OnStart) {
+    async fn launch(
+        self: Arc<Self>,
+        clock: Clock,
+        origin: Instant,
+        replaces: Option<String>,
+        on_start: OnStart,
+        config: ContainerConfig,
+    ) {
         let launched = clock.now().saturating_duration_since(origin);
         let due = clock.now() + self.config.provision_delay;
         let started = tokio::select! {
@@ -271,9 +388,30 @@ impl ContainerPool {
                 let _busy = clock.busy();
                 tokio::select! {
                     () = self.stopping.cancelled() => None,
-                    started = ContainerInstance::start(&self.config, index) => Some(started),
+                    started = ContainerInstance::start(&config, index) => Some(started),
                 }
             }
+        };
+        // A launched instance serves once it passes a health check, as a newly registered target.
+        let started = match started {
+            Some(Ok(instance)) => match &self.config.health_check {
+                Some(check) => tokio::select! {
+                    () = self.stopping.cancelled() => {
+                        instance.stop(Duration::ZERO).await;
+                        None
+                    }
+                    passed = super::health::launch_pass(&instance, check, &clock) => match passed {
+                        Ok(()) => Some(Ok(instance)),
+                        Err(why) => {
+                            instance.stop(Duration::ZERO).await;
+                            Some(Err(format!("{} failed its health checks: {why}", instance.id)))
+                        }
+                    },
+                },
+                None => Some(Ok(instance)),
+            },
+            Some(Err(err)) => Some(Err(err.to_string())),
+            None => None,
         };
         match started {
             Some(Ok(instance)) => {
@@ -282,6 +420,7 @@ impl ContainerPool {
                     instance.stop(Duration::ZERO).await;
                     return;
                 }
+                tokio::spawn(Arc::clone(&self).watch_health(Arc::clone(&instance), clock, origin));
                 on_start(&instance);
             }
             Some(Err(err)) => {
@@ -320,6 +459,19 @@ impl ContainerPool {
         true
     }
 
+    /// The rolling deploy, once it began (its window is read from the measurement later).
+    pub fn deploy_report(&self) -> Option<crate::metrics::DeployReport> {
+        let fleet = self.fleet.lock().expect("fleet lock");
+        let rollout = fleet.deploy.as_ref()?;
+        Some(crate::metrics::DeployReport {
+            at_s: rollout.began.as_secs_f64(),
+            done_s: rollout.done.map(|d| d.as_secs_f64()),
+            time_to_deploy_s: rollout.done.map(|d| d.saturating_sub(rollout.began).as_secs_f64()),
+            replaced: rollout.replaced,
+            window: None,
+        })
+    }
+
     /// The fleet's report, its instance-seconds counted up to now on the service's clock.
     pub(super) fn fleet_report(&self) -> FleetReport {
         let fleet = self.fleet.lock().expect("fleet lock");
@@ -331,10 +483,20 @@ impl ContainerPool {
     }
 }
 
-/// Stops a retired instance once its last request is answered (at most the deregistration
-/// delay later).
-async fn drain(instance: Arc<ContainerInstance>, grace: Duration) {
-    let deadline = Instant::now() + DEREGISTRATION_DELAY;
+/// Takes an instance out of rotation (scaled in, replaced by a deploy, or unhealthy and
+/// replaced) and stops it once drained.
+fn deregister(pool: &ContainerPool, fleet: &mut Fleet, instance: &Arc<ContainerInstance>, now: Duration) {
+    instance.retire();
+    fleet.stopped(&instance.id, now);
+    tokio::spawn(drain(Arc::clone(instance), pool.config.deregistration_delay, pool.config.stop_grace));
+}
+
+/// Stops a deregistered instance once its last request is answered (at most the deregistration
+/// delay later), as an ALB completes a deregistration with nothing in flight at once.
+async fn drain(instance: Arc<ContainerInstance>, delay: Duration, grace: Duration) {
+    let deadline = Instant::now() + delay;
+    // A request routed to it just before it left rotation counts itself in flight a moment later.
+    tokio::time::sleep(Duration::from_millis(20).min(delay)).await;
     while instance.in_flight() > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -15,6 +15,7 @@ use super::ContainerConfig;
 use crate::cgroup::Cgroup;
 use crate::gateway::Invocation;
 use crate::metrics::InstanceReport;
+use crate::policy::health::{Health, HealthState};
 use crate::process::{GroupChild, Placement};
 
 /// How often start-up checks whether the instance accepts connections.
@@ -29,12 +30,16 @@ pub enum StartError {
     Exited { id: String, status: std::process::ExitStatus, port: u16, tail: String },
     #[error("{id} did not accept connections on port {port} within {timeout:?}; its output ends with:\n{tail}")]
     Timeout { id: String, port: u16, timeout: Duration, tail: String },
+    #[error("{id} did not pass its health check within {timeout:?} (last: {last}); set the target's health_check (path, matcher) to what the server answers, or health_check = {{ enabled = false }}")]
+    Unhealthy { id: String, timeout: Duration, last: String },
 }
 
 /// A running instance.
 pub struct ContainerInstance {
     pub id: String,
     pub index: usize,
+    /// The version it runs ([`ContainerConfig::version`]).
+    pub version: u32,
     process: tokio::sync::Mutex<GroupChild>,
     /// Its cgroup when resources are enforced (after `process`: dropped last).
     cgroup: Option<Cgroup>,
@@ -54,9 +59,13 @@ pub struct ContainerInstance {
     /// next, these failed because of it.
     suspect: AtomicU64,
     /// Requests sent to it and not yet answered.
-    in_flight: AtomicU64,
+    in_flight: std::sync::Arc<AtomicU64>,
     /// Scaled in: out of rotation, stopped once its last request is answered.
     retired: AtomicBool,
+    /// The balancer's view of its health checks.
+    health: std::sync::Mutex<Health>,
+    /// When it turned unhealthy (after `ready_at`) and the last failed check, if it did.
+    unhealthy: std::sync::Mutex<Option<(Duration, String)>>,
 }
 
 impl ContainerInstance {
@@ -105,6 +114,7 @@ impl ContainerInstance {
         Ok(Self {
             id,
             index,
+            version: config.version,
             process: tokio::sync::Mutex::new(process),
             cgroup,
             pid,
@@ -116,8 +126,13 @@ impl ContainerInstance {
             death: std::sync::Mutex::new(None),
             failed: AtomicU64::new(0),
             suspect: AtomicU64::new(0),
-            in_flight: AtomicU64::new(0),
+            in_flight: std::sync::Arc::new(AtomicU64::new(0)),
             retired: AtomicBool::new(false),
+            health: std::sync::Mutex::new(match &config.health_check {
+                Some(check) => Health::new(check.healthy_threshold, check.unhealthy_threshold),
+                None => Health::unchecked(),
+            }),
+            unhealthy: std::sync::Mutex::new(None),
         })
     }
 
@@ -150,9 +165,9 @@ impl ContainerInstance {
     ///
     /// # Errors
     /// When the instance cannot be reached or breaks the exchange.
-    pub async fn forward(&self, invocation: Invocation) -> anyhow::Result<Response<Bytes>> {
+    pub async fn forward(&self, slot: InFlight, invocation: Invocation) -> anyhow::Result<Response<Bytes>> {
         // Counted out when the exchange ends or is dropped (the gateway's idle timeout).
-        let _in_flight = InFlight::count(&self.in_flight);
+        let _slot = slot;
         let result = self.exchange(invocation).await;
         match &result {
             // A good exchange clears suspicion (a plain load first: no write per request).
@@ -184,9 +199,62 @@ impl ContainerInstance {
         Ok(Response::from_parts(parts, body))
     }
 
-    /// Whether it takes new requests: alive and not scaled in.
+    /// Whether it takes new requests: alive, not scaled in, and healthy.
     pub fn in_service(&self) -> bool {
-        !self.retired.load(Ordering::Relaxed) && self.is_alive()
+        self.health_state() == HealthState::Healthy && !self.retired.load(Ordering::Relaxed) && self.is_alive()
+    }
+
+    /// Whether the balancer sends it requests when it fails open (no registered instance is
+    /// healthy): alive, not scaled in, and unhealthy.
+    pub fn fails_open(&self) -> bool {
+        self.health_state() == HealthState::Unhealthy && !self.retired.load(Ordering::Relaxed) && self.is_alive()
+    }
+
+    pub fn health_state(&self) -> HealthState {
+        self.health.lock().expect("health lock").state()
+    }
+
+    /// Counts one health check; the new state when it changed (noting when it turned unhealthy).
+    pub fn observe_health(&self, passed: bool) -> Option<HealthState> {
+        let changed = self.health.lock().expect("health lock").observe(passed);
+        if changed == Some(HealthState::Unhealthy) {
+            let mut unhealthy = self.unhealthy.lock().expect("unhealthy lock");
+            unhealthy.get_or_insert((self.ready_at.elapsed(), String::new()));
+        }
+        changed
+    }
+
+    /// Notes why it was found unhealthy, for the report.
+    pub fn note_unhealthy(&self, why: String) {
+        if let Some((_, reason)) = self.unhealthy.lock().expect("unhealthy lock").as_mut() {
+            *reason = why;
+        }
+    }
+
+    /// One health check: `GET path` on a connection closed after it, answered within the
+    /// timeout with a status the matcher accepts.
+    ///
+    /// # Errors
+    /// What failed, in words (`GET /health answered 500`, `… no answer within 5s`).
+    pub async fn check_health(&self, spec: &crate::workload::HealthCheckSpec) -> Result<(), String> {
+        let url = format!("http://{}{}", self.addr, spec.path);
+        let request = Request::get(&url)
+            .header(http::header::CONNECTION, "close")
+            .header(http::header::USER_AGENT, "ELB-HealthChecker/2.0")
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| format!("GET {}: {e}", spec.path))?;
+        let exchange = async {
+            let response = self.client.request(request).await.map_err(|e| format!("GET {}: {e}", spec.path))?;
+            let status = response.status().as_u16();
+            response.into_body().collect().await.map_err(|e| format!("GET {}: {e}", spec.path))?;
+            Ok::<u16, String>(status)
+        };
+        match tokio::time::timeout(spec.timeout.0, exchange).await {
+            Err(_) => Err(format!("GET {}: no answer within {}", spec.path, spec.timeout)),
+            Ok(Err(why)) => Err(why),
+            Ok(Ok(status)) if spec.statuses().iter().any(|(low, high)| (*low..=*high).contains(&status)) => Ok(()),
+            Ok(Ok(status)) => Err(format!("GET {} answered {status}, not {}", spec.path, spec.matcher)),
+        }
     }
 
     /// Takes it out of rotation for good (scale-in); the caller stops it once drained.
@@ -196,6 +264,14 @@ impl ContainerInstance {
 
     pub fn is_retired(&self) -> bool {
         self.retired.load(Ordering::Relaxed)
+    }
+
+    /// Counts one more request in flight on it, unless `limit` are already: the slot a
+    /// [`ContainerInstance::forward`] uses.
+    pub fn reserve(&self, limit: Option<u64>) -> Option<InFlight> {
+        let limit = limit.unwrap_or(u64::MAX);
+        self.in_flight.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < limit).then_some(n + 1)).ok()?;
+        Some(InFlight(std::sync::Arc::clone(&self.in_flight)))
     }
 
     /// Requests sent to it and not yet answered.
@@ -222,6 +298,7 @@ impl ContainerInstance {
 
     pub fn report(&self) -> InstanceReport {
         let death = self.death.lock().expect("death lock").clone();
+        let unhealthy = self.unhealthy.lock().expect("unhealthy lock").clone();
         InstanceReport {
             id: self.id.clone(),
             pid: self.pid,
@@ -233,6 +310,8 @@ impl ContainerInstance {
             credits: None,
             replaces: None,
             serving_after_s: None,
+            unhealthy_after_s: unhealthy.as_ref().map(|(after, _)| after.as_secs_f64()),
+            health_failure: unhealthy.map(|(_, why)| why),
         }
     }
 
@@ -242,17 +321,11 @@ impl ContainerInstance {
     }
 }
 
-/// One request in flight on an instance, for as long as it lives.
-struct InFlight<'a>(&'a AtomicU64);
+/// One request in flight on an instance, for as long as it lives (see
+/// [`ContainerInstance::reserve`]).
+pub struct InFlight(std::sync::Arc<AtomicU64>);
 
-impl<'a> InFlight<'a> {
-    fn count(counter: &'a AtomicU64) -> Self {
-        counter.fetch_add(1, Ordering::Relaxed);
-        Self(counter)
-    }
-}
-
-impl Drop for InFlight<'_> {
+impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }

@@ -5,6 +5,7 @@
 //! service does), and stops every process (SIGTERM, then SIGKILL) at the end.
 
 mod fleet;
+mod health;
 mod instance;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -43,6 +44,44 @@ pub struct ContainerConfig {
     pub balancer: Balancer,
     /// An answer not begun within this is a 504.
     pub idle_timeout: Duration,
+    /// The balancer's health checks; `None`: an instance serves once it accepts connections.
+    pub health_check: Option<crate::workload::HealthCheckSpec>,
+    /// How long a deregistered instance may finish its requests before it is stopped anyway.
+    pub deregistration_delay: Duration,
+    /// The version its instances run: 0, and 1 for a deploy's new instances.
+    pub version: u32,
+    /// A rolling deploy during the run.
+    pub deploy: Option<RollingDeploy>,
+    /// Requests the balancer sends one instance at once; `None`: no limit.
+    pub max_concurrency: Option<u64>,
+    /// What happens to a request with every instance at its limit.
+    pub overflow: crate::workload::Overflow,
+}
+
+/// A rolling deploy (see [`crate::workload::ContainerDeploySpec`]).
+#[derive(Debug, Clone)]
+pub struct RollingDeploy {
+    /// From the fleet's start.
+    pub at: Duration,
+    pub max_surge: usize,
+    pub max_unavailable: usize,
+    /// The new version's command and whole environment.
+    pub command: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
+impl ContainerConfig {
+    /// The configuration of the deploy's new version, if there is a deploy.
+    pub fn next_version(&self) -> Option<Self> {
+        let deploy = self.deploy.as_ref()?;
+        Some(Self {
+            command: deploy.command.clone(),
+            env: deploy.env.clone(),
+            version: self.version + 1,
+            deploy: None,
+            ..self.clone()
+        })
+    }
 }
 
 /// Running container instances, served round robin; as an ECS service does, the pool replaces an
@@ -60,6 +99,8 @@ pub struct ContainerPool {
     pending: AtomicUsize,
     /// Cancelled by [`ContainerPool::stop`]: no replacement starts or joins after it.
     stopping: CancellationToken,
+    /// Told when a request ends, for requests waiting for a free slot.
+    freed: tokio::sync::Notify,
 }
 
 impl ContainerPool {
@@ -82,6 +123,17 @@ impl ContainerPool {
                 Err(err) => first_error = first_error.or(Some(err)),
             }
         }
+        // The first instances are registered before the load starts: each must pass a check.
+        if let (Some(check), None) = (&config.health_check, &first_error) {
+            let deadline = Instant::now() + config.startup_timeout;
+            for instance in &instances {
+                if let Err(last) = health::first_pass(instance, check, deadline).await {
+                    let (id, timeout) = (instance.id.clone(), config.startup_timeout);
+                    first_error = Some(StartError::Unhealthy { id, timeout, last });
+                    break;
+                }
+            }
+        }
         if let Some(err) = first_error {
             for instance in instances {
                 instance.stop(Duration::ZERO).await;
@@ -99,6 +151,7 @@ impl ContainerPool {
             fleet: Mutex::new(fleet),
             pending: AtomicUsize::new(0),
             stopping: CancellationToken::new(),
+            freed: tokio::sync::Notify::new(),
         })
     }
 
@@ -144,27 +197,77 @@ impl ContainerPool {
     }
 }
 
+impl ContainerPool {
+    /// An instance for the next request and a slot on it: among those in service (or, with none
+    /// healthy, the unhealthy ones: an ALB fails open), by the balancer's rule, skipping those at
+    /// `max_concurrency`. `Err(true)`: every instance is at its limit; `Err(false)`: none is
+    /// registered.
+    fn pick(&self) -> Result<(Arc<ContainerInstance>, u64), bool> {
+        let instances = self.instances.read().expect("instances lock");
+        let n = instances.len();
+        let first = self.next.fetch_add(1, Ordering::Relaxed);
+        let limit = self.config.max_concurrency;
+        let mut full = false;
+        let in_service: &dyn Fn(&ContainerInstance) -> bool = &ContainerInstance::in_service;
+        let fails_open: &dyn Fn(&ContainerInstance) -> bool = &ContainerInstance::fails_open;
+        for eligible in [in_service, fails_open] {
+            let candidates: Vec<&Arc<ContainerInstance>> =
+                (0..n).map(|k| &instances[(first + k) % n]).filter(|i| eligible(i)).collect();
+            if candidates.is_empty() {
+                continue;
+            }
+            let mut order = candidates;
+            if self.config.balancer == Balancer::LeastOutstandingRequests {
+                // Stable: round robin among equals.
+                order.sort_by_key(|i| i.in_flight());
+            }
+            // The slot is taken when the request is sent; a check here only picks the instance.
+            if let Some(instance) = order.into_iter().find(|i| limit.is_none_or(|l| i.in_flight() < l)) {
+                return Ok((Arc::clone(instance), limit.unwrap_or(u64::MAX)));
+            }
+            full = true;
+            break;
+        }
+        Err(full)
+    }
+}
+
 impl Backend for ContainerPool {
     fn invoke(&self, invocation: Invocation) -> InvokeFuture<'_> {
         Box::pin(async move {
-            // Only instances in service: a dead or scaled-in one leaves rotation at once.
-            let instance = {
-                let instances = self.instances.read().expect("instances lock");
-                let n = instances.len();
-                let first = self.next.fetch_add(1, Ordering::Relaxed);
-                let mut in_service = (0..n).map(|k| &instances[(first + k) % n]).filter(|i| i.in_service());
-                match self.config.balancer {
-                    Balancer::RoundRobin => in_service.next().cloned(),
-                    Balancer::LeastOutstandingRequests => in_service.min_by_key(|i| i.in_flight()).cloned(),
+            let deadline = Instant::now() + self.config.idle_timeout;
+            // A slot on an instance in service; with every one full, wait (queue) or refuse.
+            let (instance, slot) = loop {
+                match self.pick() {
+                    Ok((instance, limit)) => {
+                        // Taken by another request since the pick: pick again.
+                        if let Some(slot) = instance.reserve(Some(limit)) {
+                            break (instance, slot);
+                        }
+                    }
+                    Err(false) => {
+                        // No instance registered, as an ALB answers with no healthy target left.
+                        let response = plain(StatusCode::SERVICE_UNAVAILABLE, "no instance is in service".to_string());
+                        return Served { response, record: None };
+                    }
+                    Err(true) if self.config.overflow == crate::workload::Overflow::Reject => {
+                        let limit = self.config.max_concurrency.unwrap_or_default();
+                        let text = format!("every instance is serving its max_concurrency of {limit}");
+                        return Served { response: plain(StatusCode::SERVICE_UNAVAILABLE, text), record: None };
+                    }
+                    Err(true) => {
+                        // A slot freed since the pick left a permit: this wakes at once.
+                        if tokio::time::timeout_at(deadline.into(), self.freed.notified()).await.is_err() {
+                            let text = "no instance had a free slot within the idle timeout".to_string();
+                            return Served { response: plain(StatusCode::GATEWAY_TIMEOUT, text), record: None };
+                        }
+                    }
                 }
             };
-            let Some(instance) = instance else {
-                // No instance registered, as an ALB answers with no healthy target left.
-                let response = plain(StatusCode::SERVICE_UNAVAILABLE, "no instance is in service".to_string());
-                return Served { response, record: None };
-            };
+            let _freed = self.config.max_concurrency.map(|_| Freed(&self.freed));
             let started = Instant::now();
-            let answer = tokio::time::timeout(self.config.idle_timeout, instance.forward(invocation)).await;
+            let left = deadline.saturating_duration_since(started).max(Duration::from_millis(1));
+            let answer = tokio::time::timeout(left, instance.forward(slot, invocation)).await;
             let response = match answer {
                 Ok(Ok(response)) => response,
                 // A broken exchange or an invalid response, as an ALB reports it.
@@ -183,6 +286,15 @@ impl Backend for ContainerPool {
             };
             Served { response, record: Some(record) }
         })
+    }
+}
+
+/// Wakes one request waiting for a slot when dropped (the exchange ended, or was abandoned).
+struct Freed<'a>(&'a tokio::sync::Notify);
+
+impl Drop for Freed<'_> {
+    fn drop(&mut self) {
+        self.0.notify_one();
     }
 }
 

@@ -9,13 +9,38 @@
 //!           + provisioned: instances × memory_GB × hours × 3600 × provisioned_gb_s_price
 //!           (billable = usage − free tier, never below 0, when the free tier is on)
 //! container = count × hourly × hours (EC2), or count × (vCPU × vCPU-h + GB × GB-h) × hours
-//!           (Fargate), + ALB hours, + one public IPv4 per instance when asked
+//!           (Fargate), + ALB hours, + one public IPv4 per instance when asked; a fleet that
+//!           changed size is priced at its mean billed instances (see billed_instance_seconds)
 //! break-even = the monthly request volume where both totals are equal
 //! ```
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::catalog::Pricing;
+
+/// EC2 (Linux) and Fargate bill per second with a one-minute minimum per instance.
+pub const MIN_BILLED_INSTANCE: Duration = Duration::from_secs(60);
+
+/// The instance-seconds a fleet is billed for over one period of its traffic, from each
+/// instance's `(launched, stopped)` on the run's clock (`None`: still running at `end`): every
+/// lifetime per second, at least [`MIN_BILLED_INSTANCE`] for an instance launched and stopped
+/// within the period. One running at the period's start (launched at zero) or end carries on into
+/// the pattern's next period, so no minimum applies to it.
+pub fn billed_instance_seconds(
+    lifetimes: impl IntoIterator<Item = (Duration, Option<Duration>)>,
+    end: Duration,
+) -> f64 {
+    lifetimes
+        .into_iter()
+        .map(|(launched, stopped)| {
+            let life = stopped.unwrap_or(end).min(end).saturating_sub(launched);
+            let whole = launched > Duration::ZERO && stopped.is_some_and(|s| s < end);
+            if whole { life.max(MIN_BILLED_INSTANCE) } else { life }.as_secs_f64()
+        })
+        .sum()
+}
 
 /// Lambda processor architecture.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -250,6 +275,19 @@ pub fn implied_hours(hourly: f64, shown: f64) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instances_are_billed_per_second_with_a_minute_minimum_for_a_whole_short_life() {
+        let s = Duration::from_secs;
+        let lifetimes = [
+            (s(0), None),           // the first instance, all period: 600 s
+            (s(100), Some(s(110))), // launched and stopped within: 10 s billed as 60 s
+            (s(200), Some(s(400))), // 200 s
+            (s(590), None),         // launched near the end, carries on: 10 s
+            (s(0), Some(s(30))),    // running at the start, stopped: 30 s (carried over)
+        ];
+        assert_eq!(billed_instance_seconds(lifetimes, s(600)), 600.0 + 60.0 + 200.0 + 10.0 + 30.0);
+    }
 
     fn usage(n: f64, seconds: f64, memory_mb: u32) -> FunctionUsage {
         FunctionUsage {

@@ -13,8 +13,8 @@ pub use invocation::{BillingRecord, EventReport, FunctionStats, InvocationOutcom
 pub use outcome::{Outcome, OutcomeCounts};
 pub use recorder::{interval_for, Recorder, Sample, INTERVAL, MAX_INTERVALS};
 pub use report::{
-    CacheCounts, CreditsReport, FastForwardInfo, FleetReport, FunctionReport, Histograms, HostReport, InstanceReport,
-    InstanceUsage, IntervalReport, KeepWarmReport, LoadMode, Measurement, RunReport, ScalingEventReport,
-    SimulationInfo, TargetKind, TargetReport, TargetStatus, UsageReport, UsageSample, UsageSecond, WorkloadInfo,
-    SCHEMA_VERSION,
+    CacheCounts, CreditsReport, DeployReport, DeployWindow, FastForwardInfo, FleetReport, FunctionReport, Histograms,
+    HostReport, InstanceReport, InstanceUsage, IntervalReport, KeepWarmReport, LoadMode, Measurement, RunReport,
+    ScalingEventReport, SimulationInfo, TargetKind, TargetReport, TargetStatus, UsageReport, UsageSample, UsageSecond,
+    WorkloadInfo, SCHEMA_VERSION,
 };

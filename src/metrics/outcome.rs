@@ -12,8 +12,8 @@ pub enum Outcome {
     /// A response with a 4xx/5xx status other than 429.
     HttpError(u16),
     /// The load balancer's own answer, not the target's: 502 (the instance broke the exchange or
-    /// sent an invalid response), 503 (no instance in service), 504 (no answer within the idle
-    /// timeout). Recognised by the balancer's `Server` header, as ALB's are (`awselb/2.0`).
+    /// sent an invalid response), 503 (no instance in service, or every one at its
+    /// `max_concurrency` with `overflow = "reject"`), 504 (no answer within the idle timeout). Recognised by the balancer's `Server` header, as ALB's are (`awselb/2.0`).
     BalancerError(u16),
     /// HTTP 429: the platform refused the request (throttled).
     Throttled,
@@ -135,11 +135,11 @@ impl OutcomeCounts {
     }
 }
 
-/// "balancer 503 (no instance in service)", for tables.
+/// "balancer 503 (no instance in service or free)", for tables.
 fn balancer_label(status: u16) -> String {
     let why = match status {
         502 => " (broken or invalid response)",
-        503 => " (no instance in service)",
+        503 => " (no instance in service or free)",
         504 => " (idle timeout)",
         _ => "",
     };

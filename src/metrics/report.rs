@@ -165,7 +165,71 @@ pub struct TargetReport {
     /// replaced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fleet: Option<FleetReport>,
+    /// A deploy of a new version during the run (`deploy = { at }`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<DeployReport>,
     pub warnings: Vec<String>,
+}
+
+/// A deploy during the run: when the new version took the traffic, how long the old one took to
+/// go, and what users saw meanwhile.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeployReport {
+    /// When it began, from the start of the target's load.
+    pub at_s: f64,
+    /// When the last instance of the old version stopped; `None`: not by the end of the run.
+    pub done_s: Option<f64>,
+    /// `done_s - at_s`: the time to deploy.
+    pub time_to_deploy_s: Option<f64>,
+    /// Instances of the old version replaced.
+    pub replaced: u64,
+    /// The load from the interval the deploy began in to the one it ended in (the run's end when
+    /// it did not).
+    pub window: Option<DeployWindow>,
+}
+
+/// The requests that ended during a deploy.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeployWindow {
+    pub from_s: f64,
+    pub to_s: f64,
+    pub requests: u64,
+    pub errors: u64,
+    pub cold: u64,
+    pub p50_us: Option<u64>,
+    pub p99_us: Option<u64>,
+    pub max_us: Option<u64>,
+}
+
+impl DeployReport {
+    /// The report with its window read from `m`'s intervals (their histograms merged).
+    #[must_use]
+    pub fn with_window(mut self, m: &Measurement) -> Self {
+        let length = m.interval_s();
+        let end = m.intervals.last().map_or(0.0, |i| i.start_s + length);
+        let (from, to) = (self.at_s, self.done_s.unwrap_or(end).max(self.at_s));
+        let inside: Vec<&IntervalReport> =
+            m.intervals.iter().filter(|i| i.start_s + length > from && i.start_s <= to).collect();
+        let Some(first) = inside.first() else { return self };
+        let mut merged = super::new_histogram();
+        for histogram in inside.iter().filter_map(|i| i.histogram.as_deref()) {
+            if let Ok(h) = super::decode(histogram) {
+                let _ = merged.add(&h);
+            }
+        }
+        let summary = super::Summary::of(&merged);
+        self.window = Some(DeployWindow {
+            from_s: first.start_s,
+            to_s: inside.last().map_or(first.start_s, |i| i.start_s) + length,
+            requests: inside.iter().map(|i| i.requests).sum(),
+            errors: inside.iter().map(|i| i.errors).sum(),
+            cold: inside.iter().map(|i| i.cold).sum(),
+            p50_us: summary.as_ref().map(|s| s.p50_us),
+            p99_us: summary.as_ref().map(|s| s.p99_us),
+            max_us: summary.map(|s| s.max_us),
+        });
+        self
+    }
 }
 
 /// What a container service did to keep its desired count running, as an ECS service does, and
@@ -178,6 +242,9 @@ pub struct FleetReport {
     pub failures: u64,
     /// ... and the replacements that came up and took traffic.
     pub replacements: u64,
+    /// Instances that failed their health checks (counted in `failures` too).
+    #[serde(default)]
+    pub unhealthy: u64,
     /// The time (on the run's clock) fewer than `desired` instances were in service.
     pub below_capacity_s: f64,
     /// The provision delay each launch waited before its process started.
@@ -191,9 +258,13 @@ pub struct FleetReport {
     /// Instances in service, sampled once a second of the run's clock from the fleet's start.
     #[serde(default)]
     pub in_service_per_second: Vec<u32>,
-    /// Instance time from launch to stop, summed: what the fleet is billed for.
+    /// Instance time from launch to stop, summed.
     #[serde(default)]
     pub instance_seconds: f64,
+    /// What the fleet is billed for per period of its traffic: the same lifetimes, at least a
+    /// minute for each instance launched and stopped within the run (`cost::billed_instance_seconds`).
+    #[serde(default)]
+    pub billed_instance_seconds: f64,
 }
 
 /// One autoscaling decision.
@@ -363,6 +434,13 @@ pub struct InstanceReport {
     /// ... and when it began serving, in seconds after the fleet started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub serving_after_s: Option<f64>,
+    /// When it failed its health checks (seconds after it was ready): it left rotation then and
+    /// the service replaced it ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unhealthy_after_s: Option<f64>,
+    /// ... and the last failed check, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_failure: Option<String>,
     /// CPU credits of a burstable instance type, where they were modelled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credits: Option<CreditsReport>,

@@ -138,4 +138,7 @@ pub enum Eviction {
     Idle,
     /// Alive for longer than the maximum lifetime.
     Lifetime,
+    /// Of a version older than the function's current one (a deploy): it finished its last
+    /// invocation.
+    Deployed,
 }

@@ -18,6 +18,7 @@ use rand_chacha::ChaCha8Rng;
 mod bucket;
 mod config;
 mod credits;
+pub mod health;
 mod hybrid;
 mod keep_warm;
 pub mod scaling;
@@ -32,6 +33,8 @@ pub use keep_warm::KeepWarm;
 struct Instance {
     started: Duration,
     provisioned: bool,
+    /// The function version it runs (see [`Pool::deploy`]).
+    version: u32,
     /// `Some(since)` while idle.
     idle: Option<Duration>,
     /// While idle: when it is due for eviction (keep-alive or lifetime), if ever.
@@ -60,6 +63,9 @@ pub struct PoolStats {
     /// Time instances spent idle (alive, initialised, serving nothing), summed over instances:
     /// the memory a provider keeps warm for nothing. Counted when an idle period ends.
     pub idle: Duration,
+    /// Instances of an older version stopped after a deploy (idle ones at once, busy ones when
+    /// their invocation ended).
+    pub replaced_by_deploy: u64,
 }
 
 /// An index entry: an instance in one of its idle periods, keyed by a time.
@@ -93,6 +99,8 @@ pub struct Pool {
     histogram: Option<IdleHistogram>,
     last_end: Option<Duration>,
     planned: Option<(Duration, Duration)>,
+    /// The function's current version: new instances run it; older ones serve nothing new.
+    version: u32,
 }
 
 /// Instance ids are sequential integers: they need mixing, not a keyed hash.
@@ -132,8 +140,35 @@ impl Pool {
             histogram: matches!(config.keep_alive, KeepAlive::Hybrid { .. }).then(IdleHistogram::new),
             last_end: None,
             planned: None,
+            version: 0,
             config,
         }
+    }
+
+    /// Publishes a new version at `now`, as updating a Lambda function's code or configuration
+    /// does: new invocations go to new execution environments (every one starts cold), idle
+    /// environments of the old version are stopped at once (returned for the caller to stop) and
+    /// busy ones once their invocation ends ([`Eviction::Deployed`] from [`Pool::release`]).
+    /// Provisioned environments are replaced too: the caller starts the new version's with
+    /// [`Pool::start_provisioned`]. The hybrid policy keeps what it learnt (the traffic's shape
+    /// did not change).
+    pub fn deploy(&mut self, now: Duration) -> Vec<InstanceId> {
+        self.version += 1;
+        self.planned = None;
+        let idle: Vec<InstanceId> =
+            self.instances.iter().filter(|(_, i)| i.idle.is_some()).map(|(id, _)| *id).collect();
+        for id in &idle {
+            if let Some(since) = self.remove(*id).and_then(|i| i.idle) {
+                self.stats.idle += now.saturating_sub(since);
+            }
+        }
+        self.stats.replaced_by_deploy += idle.len() as u64;
+        idle
+    }
+
+    /// Instances still running an older version than the current one (busy: they drain).
+    pub fn draining(&self) -> usize {
+        self.instances.values().filter(|i| i.version < self.version).count()
     }
 
     /// Reserves the provisioned instances; the caller starts them (their Init runs before traffic)
@@ -172,6 +207,11 @@ impl Pool {
     /// Returns an eviction when the instance has outlived its maximum lifetime, or when the hybrid
     /// policy unloads it until a pre-warm: the caller stops it.
     pub fn release(&mut self, id: InstanceId, now: Duration) -> Option<Eviction> {
+        if self.instances.get(&id)?.version < self.version {
+            self.remove(id);
+            self.stats.replaced_by_deploy += 1;
+            return Some(Eviction::Deployed);
+        }
         let first = self.instances.get_mut(&id)?.keep_first.take();
         let keep_alive = match (first, &self.histogram) {
             (Some(keep), _) => keep,
@@ -400,6 +440,7 @@ impl Pool {
             Instance {
                 started: now,
                 provisioned,
+                version: self.version,
                 idle: None,
                 deadline: None,
                 queued: None,

@@ -228,3 +228,20 @@ fn a_prewarm_is_superseded_by_an_earlier_arrival() {
     assert_eq!(p.next_prewarm(), None);
     assert_eq!(p.prewarm(planned), None);
 }
+
+#[test]
+fn a_deploy_stops_idle_environments_drains_busy_ones_and_every_next_invocation_is_cold() {
+    let mut p = pool(PoolConfig::default());
+    let (a, b) = (p.acquire(s(0)), p.acquire(s(0)));
+    let (Decision::Cold(a), Decision::Cold(b)) = (a, b) else { panic!("two cold starts") };
+    assert_eq!(p.release(a, s(1)), None, "a is idle, b still busy");
+    assert_eq!(p.deploy(s(2)), vec![a], "the idle environment of the old version stops at once");
+    assert_eq!(p.draining(), 1, "b finishes its invocation first");
+    // New invocations never reach the old version: each starts a new environment.
+    let Decision::Cold(c) = p.acquire(s(3)) else { panic!("cold after the deploy") };
+    assert_eq!(p.release(b, s(4)), Some(Eviction::Deployed), "b leaves once its invocation ends");
+    assert_eq!((p.draining(), p.alive()), (0, 1));
+    assert_eq!(p.release(c, s(5)), None);
+    assert_eq!(p.acquire(s(6)), Decision::Warm(c), "the new version's environments are reused");
+    assert_eq!(p.stats().replaced_by_deploy, 2);
+}

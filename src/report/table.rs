@@ -116,6 +116,20 @@ pub fn comparison_rows(report: &RunReport, analysis: &Analysis) -> Rows {
             })
         });
     }
+    if targets.iter().any(|t| t.deploy.is_some()) {
+        row("deploy: time to deploy", &|t| {
+            t.deploy.as_ref().map_or("-".to_string(), |d| match d.time_to_deploy_s {
+                Some(took) => format!("{} from {:.1} s, {} replaced", format_span(took), d.at_s, d.replaced),
+                None => format!("not done by the end (from {:.1} s)", d.at_s),
+            })
+        });
+        row("deploy window: errors, cold, p99", &|t| {
+            t.deploy.as_ref().and_then(|d| d.window.as_ref()).map_or("-".to_string(), |w| {
+                let p99 = w.p99_us.map_or("-".to_string(), format_us);
+                format!("{} of {}, {} cold, {p99} ({:.0}–{:.0} s)", w.errors, w.requests, w.cold, w.from_s, w.to_s)
+            })
+        });
+    }
     row("generator lag p99", &|t| pct(&t.measurement.lag, |s| s.p99_us));
     if targets.iter().any(|t| t.function.as_ref().is_some_and(|f| f.keep_warm.is_some())) {
         row("keep-warm pings (cold)", &|t| {

@@ -267,6 +267,28 @@ impl FunctionRuntime {
         Ok(())
     }
 
+    /// Publishes a new version, as updating the function's code or configuration does (see
+    /// [`crate::policy::Pool::deploy`]): idle environments stop now, busy ones after their
+    /// invocation, the next invocations start new ones cold, and provisioned environments are
+    /// started for the new version. Returns, once no environment of the old version is left,
+    /// how many it replaced.
+    ///
+    /// # Errors
+    /// When a new provisioned environment cannot start or fails its Init.
+    pub async fn deploy(&self) -> anyhow::Result<u64> {
+        let inner = &self.inner;
+        let before = inner.pool.lock().expect("pool lock").stats().replaced_by_deploy;
+        let stopped = inner.pool.lock().expect("pool lock").deploy(inner.now());
+        for id in stopped {
+            inner.forget(id);
+        }
+        self.start_provisioned().await?;
+        while inner.pool.lock().expect("pool lock").draining() > 0 && !inner.shutdown.is_cancelled() {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        Ok(inner.pool.lock().expect("pool lock").stats().replaced_by_deploy - before)
+    }
+
     /// Invokes the function with a raw event, as the Invoke API does; the invocation is the
     /// user's: it is summed and its record goes to [`FunctionConfig::records`] when it ends (at
     /// the runtime's next `/next`, which may come after the answer returned here).

@@ -16,9 +16,6 @@ use super::Durations;
 use crate::metrics::{interval_for, FleetReport, InstanceReport, Measurement, Recorder, ScalingEventReport};
 use crate::policy::scaling::{Launches, Scaler, ScalingConfig, ScalingMetric};
 
-/// Fargate bills each task for at least a minute.
-const MIN_BILLED: Duration = Duration::from_secs(60);
-
 /// An autoscaled container target to simulate.
 #[derive(Clone, Debug)]
 pub struct AutoscaledContainer {
@@ -32,6 +29,8 @@ pub struct AutoscaledContainer {
     /// ... then the instance's start-up until it passes its readiness check.
     pub startup: Duration,
     pub work: Durations,
+    /// A request that finds every slot busy is refused (the balancer's 503) instead of queued.
+    pub reject: bool,
     /// The load generator's timeout: a request not answered by then ends as `timeout`.
     pub timeout: Duration,
     pub seed: u64,
@@ -104,9 +103,11 @@ impl Fleet<'_> {
                 ScalingMetric::RequestsPerInstance => per_instance(f64::from(self.arrivals_this_second)),
                 ScalingMetric::Concurrency => per_instance(self.in_flight.len() as f64),
                 // Simulated CPU: the share of the serving instances' slots in use (CPU-bound work has
-                // a slot per vCPU); waiting work without a slot limit uses none.
+                // a slot per vCPU), at most all of them: requests queued beyond the slots use no
+                // CPU, as a real instance's utilisation stops at 100 %; waiting work without a
+                // slot limit uses none.
                 ScalingMetric::Cpu => match self.c.slots {
-                    Some(slots) => 100.0 * per_instance(self.in_flight.len() as f64) / slots.max(1) as f64,
+                    Some(slots) => (100.0 * per_instance(self.in_flight.len() as f64) / slots.max(1) as f64).min(100.0),
                     None => 0.0,
                 },
             };
@@ -196,6 +197,11 @@ pub fn simulate_autoscaled(
         fleet.arrivals_this_second += 1;
         let work = c.work.draw(&mut rng);
         let (free_at, index) = fleet.slot(t);
+        if c.reject && c.slots.is_some() && free_at > t {
+            fleet.free.push(Reverse((free_at, index)));
+            super::container::record_refusal(&mut recorder, base, t, &mut fleet.in_flight);
+            continue;
+        }
         let start = free_at.max(t);
         queued += u64::from(start > t);
         let done = start + work;
@@ -208,14 +214,16 @@ pub fn simulate_autoscaled(
         super::container::record_answer(&mut recorder, base, t, work, done, c.timeout, &mut fleet.in_flight);
     }
     fleet.advance(horizon);
-    let instance_seconds = fleet
+    let lifetimes: Vec<(Duration, Option<Duration>)> = fleet
         .instances
         .iter()
-        .map(|i| {
-            let stopped = i.retired.map_or(horizon, |retired| retired.max(i.busy_until.min(horizon)));
-            stopped.saturating_sub(i.launched).max(MIN_BILLED).as_secs_f64()
-        })
+        .map(|i| (i.launched, i.retired.map(|retired| retired.max(i.busy_until.min(horizon)))))
+        .collect();
+    let instance_seconds = lifetimes
+        .iter()
+        .map(|(launched, stopped)| stopped.unwrap_or(horizon).saturating_sub(*launched).as_secs_f64())
         .sum();
+    let billed_instance_seconds = crate::cost::billed_instance_seconds(lifetimes, horizon);
     let instances = fleet
         .instances
         .iter()
@@ -238,6 +246,7 @@ pub fn simulate_autoscaled(
         events: events.collect(),
         in_service_per_second: fleet.serving_per_second,
         instance_seconds,
+        billed_instance_seconds,
         provision_delay_s: c.launches.provision_delay().as_secs_f64(),
         ..FleetReport::default()
     };
@@ -264,6 +273,7 @@ mod tests {
             startup: Duration::from_millis(500),
             work: Durations::Fixed(Duration::from_millis(100)),
             timeout: Duration::from_secs(30),
+            reject: false,
             seed: 1,
         }
     }
@@ -285,6 +295,19 @@ mod tests {
         assert_eq!(s.fleet.in_service_per_second[241], 4);
         assert_eq!(s.measurement.requests, 21_000);
         assert!(s.fleet.instance_seconds > 600.0 + 3.0 * 359.0, "{}", s.fleet.instance_seconds);
+    }
+
+    #[test]
+    fn saturated_cpu_reads_at_most_100_percent_so_target_tracking_at_50_only_doubles() {
+        // 200 req/s of 100 ms on 4 slots: 5 times what one instance can take, queued. Its CPU
+        // reads 100 %, not 500 %: the first decision asks for 2, not 10.
+        let mut c = fleet(Policy::hpa(), 30);
+        c.scaling.metric = ScalingMetric::Cpu;
+        c.scaling.target = 50.0;
+        let s = simulate_autoscaled(steady(200, 20), &c, Duration::from_secs(20));
+        let first = s.fleet.events.first().expect("it scales out");
+        assert_eq!((first.from, first.to), (1, 2), "{:?}", s.fleet.events);
+        assert!(first.metric <= 100.0, "{:?}", s.fleet.events);
     }
 
     #[test]

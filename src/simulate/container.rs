@@ -25,6 +25,8 @@ pub struct SimulatedContainer {
     pub work: Durations,
     /// The load generator's timeout: a request not answered by then ends as `timeout`.
     pub timeout: Duration,
+    /// A request that finds every slot busy is refused (the balancer's 503) instead of queued.
+    pub reject: bool,
     pub seed: u64,
 }
 
@@ -65,6 +67,10 @@ pub fn simulate_container(
             in_flight.pop();
         }
         let work = c.work.draw(&mut rng);
+        if c.reject && free.peek().is_some_and(|Reverse((at, _))| *at > t) {
+            record_refusal(&mut recorder, base, t, &mut in_flight);
+            continue;
+        }
         let (start, instance) = match free.pop() {
             Some(Reverse((at, instance))) => (at.max(t), instance),
             None => (t, n % served.len()),
@@ -83,6 +89,25 @@ pub fn simulate_container(
         .map(|(i, &requests)| InstanceReport { id: format!("simulated-{i}"), requests, ..InstanceReport::default() })
         .collect();
     SimulatedFleet { measurement: recorder.finish(base + horizon), instances, queued }
+}
+
+/// Records a request refused at `t` by the balancer (every slot busy, `overflow = "reject"`).
+pub(super) fn record_refusal(
+    recorder: &mut Recorder,
+    base: Instant,
+    t: Duration,
+    in_flight: &mut BinaryHeap<Reverse<Duration>>,
+) {
+    let sample = Sample {
+        latency: Duration::ZERO,
+        service: Duration::ZERO,
+        lag: Duration::ZERO,
+        outcome: Outcome::BalancerError(503),
+        cold: Some(false),
+        init: None,
+        cache: None,
+    };
+    recorder.record(&sample, base + t, in_flight.len() as u64);
 }
 
 /// Records a request that arrived at `t`, worked `work` and was answered at `done` (a timeout
@@ -114,8 +139,20 @@ mod tests {
             slots,
             work: Durations::Fixed(Duration::from_millis(work_ms)),
             timeout: Duration::from_secs(30),
+            reject: false,
             seed: 1,
         }
+    }
+
+    #[test]
+    fn with_overflow_reject_a_request_beyond_every_slot_is_refused_at_once() {
+        // Ten at once on one instance with two slots: two served, eight refused with a 503.
+        let mut c = fleet(1, Some(2), 100);
+        c.reject = true;
+        let s = simulate_container(std::iter::repeat_n(Duration::ZERO, 10), &c, Duration::from_secs(1));
+        let outcomes = &s.measurement.outcomes;
+        assert_eq!((outcomes.ok, outcomes.balancer_error.get(&503).copied()), (2, Some(8)), "{outcomes:?}");
+        assert_eq!(s.queued, 0);
     }
 
     #[test]

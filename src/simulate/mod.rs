@@ -38,6 +38,15 @@ pub enum Durations {
 }
 
 impl Durations {
+    /// Every duration `factor` times as long.
+    #[must_use]
+    pub fn scaled(&self, factor: f64) -> Self {
+        match self {
+            Durations::Fixed(d) => Durations::Fixed(d.mul_f64(factor)),
+            Durations::Drawn(all) => Durations::Drawn(all.iter().map(|d| d.mul_f64(factor)).collect()),
+        }
+    }
+
     /// The distribution of `samples` (in microseconds), through an HDR histogram like every
     /// other measurement; `None` when there are none.
     pub fn from_samples_us(samples: impl IntoIterator<Item = u64>) -> Option<Self> {

@@ -170,6 +170,13 @@ fn simulate_function_target(
         result.alive_per_interval,
         result.keep_warm,
     ));
+    if function.deploy.is_some() {
+        target.warnings.push(
+            "deploy is not simulated: the simulated function keeps one version (a measured run publishes the new \
+             one and reports the deploy window)"
+                .to_string(),
+        );
+    }
     if function.invocation == crate::lambda::InvocationMode::Event {
         target.warnings.push(
             "invocation = \"event\" is simulated as synchronous: the simulator has no asynchronous queue, so \
@@ -182,7 +189,9 @@ fn simulate_function_target(
 
 /// A container target as an always-on fleet with a queue. An instance serves as many waiting
 /// (sleep) requests at once as arrive, but CPU-bound work (cpu, alloc) only one per vCPU of the
-/// `[cost] instance` type, unless the target sets `concurrency`.
+/// `[cost] instance` type, unless the target sets `max_concurrency`; on less than one vCPU (a
+/// 0.25-vCPU Fargate task) CPU-bound work takes as much longer as its quota is smaller, as it does
+/// under a real instance's CPU quota.
 fn simulate_container_target(
     workload: &Workload,
     pricing: &crate::cost::Pricing,
@@ -191,15 +200,37 @@ fn simulate_container_target(
 ) -> (TargetReport, u64) {
     let cpu_bound = matches!(workload.spec.function.work, Work::Cpu { .. } | Work::Alloc { .. });
     let vcpus = workload.spec.cost.instance_size(pricing).map_or(1, |s| s.vcpus.ceil().max(1.0) as usize);
-    let slots = container.concurrency.or(cpu_bound.then_some(vcpus));
-    if let Some(scaling) = &container.scaling {
-        return simulate_autoscaled_target(workload, container, scaling, slots, work);
+    let slots = container.max_concurrency.or(cpu_bound.then_some(vcpus));
+    let share =
+        container.cpus.or_else(|| workload.spec.cost.instance_size(pricing).ok().map(|s| s.vcpus)).unwrap_or(1.0);
+    let work = if cpu_bound && share < 1.0 { work.scaled(1.0 / share.max(0.01)) } else { work };
+    let (mut target, requests) = match &container.scaling {
+        Some(scaling) => simulate_autoscaled_target(workload, container, scaling, slots, work),
+        None => simulate_fixed_target(workload, container, slots, work),
+    };
+    if container.deploy.is_some() {
+        target.warnings.push(
+            "deploy is not simulated: the simulated fleet keeps one version and has no health checks (a measured \
+             run rolls it and reports the deploy window)"
+                .to_string(),
+        );
     }
+    (target, requests)
+}
+
+/// A fixed fleet: `instances` servers of `slots` each.
+fn simulate_fixed_target(
+    workload: &Workload,
+    container: &ContainerSpec,
+    slots: Option<usize>,
+    work: Durations,
+) -> (TargetReport, u64) {
     let simulated = SimulatedContainer {
         instances: container.instances,
         slots,
         work,
         timeout: workload.spec.load.timeout.0,
+        reject: container.overflow == crate::workload::Overflow::Reject,
         seed: workload.spec.seed,
     };
     let result = simulate_container(workload.schedule(), &simulated, workload.duration());
@@ -239,6 +270,7 @@ fn simulate_autoscaled_target(
         launches,
         work,
         timeout: workload.spec.load.timeout.0,
+        reject: container.overflow == crate::workload::Overflow::Reject,
         seed: workload.spec.seed,
     };
     let result = simulate_autoscaled(workload.schedule(), &simulated, workload.duration());

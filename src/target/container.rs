@@ -127,8 +127,6 @@ impl<'a> ContainerTarget<'a> {
         ContainerConfig {
             name: self.spec.name.clone(),
             instances: self.spec.instances,
-            command,
-            env,
             startup_timeout: self.spec.startup_timeout.0,
             stop_grace: self.spec.stop_grace.0,
             limits,
@@ -136,6 +134,25 @@ impl<'a> ContainerTarget<'a> {
             scaling: self.spec.scaling.as_ref().map(autoscaling),
             balancer: self.spec.balancer,
             idle_timeout: self.spec.idle_timeout.0,
+            health_check: Some(self.spec.health_check.clone()).filter(|h| h.enabled),
+            deregistration_delay: self.spec.deregistration_delay.0,
+            max_concurrency: self.spec.max_concurrency.map(|n| n as u64),
+            overflow: self.spec.overflow,
+            version: 0,
+            deploy: self.spec.deploy.as_ref().map(|d| {
+                let mut new_env = env.clone();
+                new_env.retain(|(k, _)| !d.env.contains_key(k));
+                new_env.extend(d.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+                crate::container::RollingDeploy {
+                    at: d.at.0,
+                    max_surge: d.max_surge,
+                    max_unavailable: d.max_unavailable,
+                    command: d.command.clone().unwrap_or_else(|| command.clone()),
+                    env: new_env,
+                }
+            }),
+            command,
+            env,
         }
     }
 }
@@ -216,7 +233,11 @@ impl Target for ContainerTarget<'_> {
         }
         let (fleet, fleet_warnings) = pool.fleet();
         warnings.extend(fleet_warnings);
-        Part { instances, warnings, resources, fleet: Some(fleet), ..Part::default() }
+        let deploy = pool.deploy_report();
+        if self.spec.deploy.is_some() && deploy.is_none() {
+            warnings.push("the deploy did not happen: the load ended before its time (deploy.at)".to_string());
+        }
+        Part { instances, warnings, resources, fleet: Some(fleet), deploy, ..Part::default() }
     }
 }
 

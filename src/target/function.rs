@@ -39,6 +39,65 @@ struct Running {
     pinger: Option<Arc<Pinger>>,
     sampler: tokio::task::JoinHandle<()>,
     samples: Arc<Mutex<Vec<u32>>>,
+    deployer: Option<Deployer>,
+}
+
+/// The deploy of `deploy = { at }`: a task that publishes the new version on the run's clock,
+/// and what it saw.
+struct Deployer {
+    task: tokio::task::JoinHandle<()>,
+    seen: Arc<Mutex<DeploySeen>>,
+}
+
+#[derive(Default)]
+struct DeploySeen {
+    /// When it began and ended, from the start of the load.
+    began: Option<Duration>,
+    done: Option<Duration>,
+    replaced: u64,
+    failed: Option<String>,
+}
+
+impl Deployer {
+    fn start(runtime: FunctionRuntime, clock: Clock, at: Duration) -> Self {
+        let seen = Arc::new(Mutex::new(DeploySeen::default()));
+        let task = tokio::spawn({
+            let seen = Arc::clone(&seen);
+            async move {
+                let start = clock.now();
+                clock.sleep_until(start + at).await;
+                let since = |clock: &Clock| clock.now().saturating_duration_since(start);
+                seen.lock().expect("deploy lock").began = Some(since(&clock));
+                let result = runtime.deploy().await;
+                let mut seen = seen.lock().expect("deploy lock");
+                match result {
+                    Ok(replaced) => (seen.done, seen.replaced) = (Some(since(&clock)), replaced),
+                    Err(err) => seen.failed = Some(format!("{err:#}")),
+                }
+            }
+        });
+        Self { task, seen }
+    }
+
+    /// The deploy's report (its window is read later), or a warning when it never began.
+    fn finish(self, warnings: &mut Vec<String>) -> Option<crate::metrics::DeployReport> {
+        self.task.abort();
+        let seen = self.seen.lock().expect("deploy lock");
+        if let Some(why) = &seen.failed {
+            warnings.push(format!("the deploy's new provisioned environments did not start: {why}"));
+        }
+        let Some(began) = seen.began else {
+            warnings.push("the deploy did not happen: the load ended before its time (deploy.at)".to_string());
+            return None;
+        };
+        Some(crate::metrics::DeployReport {
+            at_s: began.as_secs_f64(),
+            done_s: seen.done.map(|d| d.as_secs_f64()),
+            time_to_deploy_s: seen.done.map(|d| d.saturating_sub(began).as_secs_f64()),
+            replaced: seen.replaced,
+            window: None,
+        })
+    }
 }
 
 impl<'a> FunctionTarget<'a> {
@@ -114,7 +173,8 @@ impl Target for FunctionTarget<'_> {
         runtime.track_events(run.clock.now(), run.interval());
         let sampler =
             tokio::spawn(sample_alive(runtime.clone(), Arc::clone(&samples), run.clock.clone(), run.interval()));
-        self.running = Some(Running { runtime, gateway, pinger, sampler, samples });
+        let deployer = spec.deploy.map(|d| Deployer::start(runtime.clone(), run.clock.clone(), d.at.0));
+        self.running = Some(Running { runtime, gateway, pinger, sampler, samples, deployer });
         Ok(Endpoint { url, template })
     }
 
@@ -150,6 +210,7 @@ impl Target for FunctionTarget<'_> {
         let alive_per_second = std::mem::take(&mut *running.samples.lock().expect("samples lock"));
         // Work after the last responses is measured; a Ctrl-C cuts it short.
         running.runtime.settle(run.options.cancel).await;
+        let deploy = running.deployer.and_then(|d| d.finish(&mut self.warnings));
         running.runtime.stop();
         running.runtime.settled().await;
         running.runtime.stopped().await;
@@ -173,6 +234,7 @@ impl Target for FunctionTarget<'_> {
             warnings: std::mem::take(&mut self.warnings),
             resources: self.resources.take(),
             diagnosis: running.runtime.init_failure().map(|d| format!("{d}{log}")),
+            deploy,
             ..Part::default()
         }
     }

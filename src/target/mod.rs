@@ -99,6 +99,8 @@ pub struct Part {
     pub diagnosis: Option<String>,
     /// A container service's failures and replacements.
     pub fleet: Option<crate::metrics::FleetReport>,
+    /// The deploy during the run, its window still to be read from the measurement.
+    pub deploy: Option<crate::metrics::DeployReport>,
 }
 
 /// Why a target produced no endpoint.
@@ -235,6 +237,7 @@ pub async fn measure_with<T: Target>(mut target: T, run: &Run<'_>) -> TargetRepo
     }
     report.function = part.function;
     report.fleet = part.fleet;
+    report.deploy = part.deploy.map(|d| d.with_window(&report.measurement));
     report.started_at = started_at;
     if run.clock.is_fast_forward() && report.measurement.requests > 0 {
         let (skipped, real_s) = (run.clock.skipped(), real_start.elapsed().as_secs_f64());
@@ -348,6 +351,7 @@ pub fn empty_report(
         coldbench_cpu_us_per_request: None,
         fast_forward: None,
         fleet: None,
+        deploy: None,
         warnings: Vec::new(),
         function: None,
         host: None,

@@ -155,6 +155,22 @@ impl Clock {
         self.wait(due, false, |real| tokio::time::sleep_until(real.into())).await;
     }
 
+    /// Sleeps until the clock reads `due` (or later) without holding it: jumps may pass `due`.
+    /// For observers whose rounds change nothing in idle time (the balancer's health checks):
+    /// they wake after a jump past `due` rather than stopping the clock at every round.
+    pub async fn sleep_past(&self, due: Instant) {
+        let mut jumped = self.inner.jumped.subscribe();
+        loop {
+            jumped.borrow_and_update();
+            tokio::select! {
+                () = tokio::time::sleep_until(self.real_instant(due).into()) => return,
+                changed = jumped.changed() => if changed.is_err() {
+                    return tokio::time::sleep_until(self.real_instant(due).into()).await;
+                },
+            }
+        }
+    }
+
     /// Waits until the clock reads `due` with `sleep` (which sleeps until a real instant).
     /// When fast-forwarding, `due` holds an alarm meanwhile (no one else's jump passes it), the
     /// clock jumps toward it whenever nothing is in flight, and a jump by anyone else brings the
@@ -267,6 +283,22 @@ mod tests {
         drop(busy);
         assert_eq!(clock.skip_toward(clock.now() + THRESHOLD / 2), Duration::ZERO);
         assert!(clock.skip_toward(clock.now() + Duration::from_secs(60)) > Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn a_passive_sleeper_lets_jumps_pass_and_wakes_after_them() {
+        let clock = Clock::fast_forward();
+        let due = clock.now() + Duration::from_secs(300);
+        let sleeper = tokio::spawn({
+            let clock = clock.clone();
+            async move { clock.sleep_past(due).await }
+        });
+        tokio::task::yield_now().await;
+        // It holds no alarm: the jump goes on to the arrival an hour away.
+        let jump = clock.skip_toward(clock.now() + Duration::from_secs(3_600));
+        assert!(jump > Duration::from_secs(3_599), "{jump:?}");
+        tokio::time::timeout(Duration::from_secs(5), sleeper).await.expect("woke after the jump").unwrap();
+        assert!(clock.now() >= due);
     }
 
     #[test]

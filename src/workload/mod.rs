@@ -6,6 +6,7 @@
 mod arrival;
 mod demo;
 mod duration;
+mod health;
 mod keep_alive;
 mod scaling;
 mod spec;
@@ -21,11 +22,13 @@ use std::time::Duration;
 pub use arrival::{ArrivalProcess, Schedule, Stage, SECONDS_PER_DAY};
 pub use demo::{parse_request, CacheCost, CacheWork, Init, Work, ENV_INIT_DELAY, ENV_INIT_MEMORY_MB};
 pub use duration::HumanDuration;
+pub use health::HealthCheckSpec;
 pub use keep_alive::KeepAliveSetting;
 pub use scaling::{ScalingMetricKind, ScalingPolicyKind, ScalingSpec};
 pub use spec::{
-    Balancer, ContainerSpec, FunctionSpec, FunctionTargetSpec, KeepWarmSpec, LoadSpec, Network, RampStage, Spread,
-    TargetSpec, TraceFormat, TrafficSpec, UrlSpec, WorkloadSpec, DEFAULT_MAX_IN_FLIGHT,
+    Balancer, ContainerDeploySpec, ContainerSpec, FunctionDeploySpec, FunctionSpec, FunctionTargetSpec, KeepWarmSpec,
+    LoadSpec, Network, Overflow, RampStage, Spread, TargetSpec, TraceFormat, TrafficSpec, UrlSpec, WorkloadSpec,
+    DEFAULT_MAX_IN_FLIGHT,
 };
 
 /// A workload file that could not be used, with where and why.

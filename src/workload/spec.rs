@@ -154,9 +154,9 @@ fn default_max_in_flight() -> usize {
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum TargetSpec {
     /// Always-on server processes behind the local gateway.
-    Container(ContainerSpec),
+    Container(Box<ContainerSpec>),
     /// On-demand function instances in the local Lambda-style runtime.
-    Function(FunctionTargetSpec),
+    Function(Box<FunctionTargetSpec>),
     /// Any HTTP endpoint.
     Url(UrlSpec),
 }
@@ -220,6 +220,9 @@ pub struct ContainerSpec {
     /// An answer not begun within this is a 504 from the balancer (ALB's idle timeout, 60 s).
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout: HumanDuration,
+    /// The balancer's checks of each instance (ALB's defaults: `GET /` every 30 s).
+    #[serde(default)]
+    pub health_check: super::HealthCheckSpec,
     /// vCPUs of each instance, as a CPU quota; default: the `[cost] instance` type's.
     #[serde(default)]
     pub cpus: Option<f64>,
@@ -235,11 +238,34 @@ pub struct ContainerSpec {
     /// t2, none for t3).
     #[serde(default)]
     pub initial_credits: Option<f64>,
-    /// Requests one instance serves at once in `coldbench simulate` (more wait in a queue).
-    /// Default: unlimited for waiting work, one per vCPU of `[cost] instance` for CPU-bound work.
-    /// Real servers decide for themselves.
+    /// A rolling deploy of a new version during the load: `{ at = "30s", max_surge = 1,
+    /// max_unavailable = 0, command = […], env = {…} }`.
     #[serde(default)]
-    pub concurrency: Option<usize>,
+    pub deploy: Option<ContainerDeploySpec>,
+    /// How long the balancer lets a deregistered instance (scaled in, or replaced by a deploy)
+    /// finish its requests before it is stopped anyway (ALB's default: 300 s); one with none in
+    /// flight is stopped at once.
+    #[serde(default = "default_deregistration_delay")]
+    pub deregistration_delay: HumanDuration,
+    /// Requests the balancer sends one instance at once (a server's worker pool, Knative's
+    /// `containerConcurrency`, Envoy's per-host limit); more follow `overflow`. Unset: no limit
+    /// for real runs (the server decides), and in `coldbench simulate` unlimited for waiting
+    /// work, one per vCPU of `[cost] instance` for CPU-bound work. (`concurrency` is the old name.)
+    #[serde(default, alias = "concurrency")]
+    pub max_concurrency: Option<usize>,
+    /// With every instance at `max_concurrency`: `queue` (they wait at the balancer for a free
+    /// slot, up to the idle timeout) or `reject` (a 503 at once, as a server that sheds load).
+    #[serde(default)]
+    pub overflow: Overflow,
+}
+
+/// What the balancer does with a request when every instance is at its `max_concurrency`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Overflow {
+    #[default]
+    Queue,
+    Reject,
 }
 
 /// Function target: the local function runtime (Lambda's defaults unless set).
@@ -315,6 +341,48 @@ pub struct FunctionTargetSpec {
     /// `host`: instances share the host's loopback (to call a service running on it).
     #[serde(default)]
     pub network: Network,
+    /// Publishes a new version during the load: `{ at = "30s" }`.
+    #[serde(default)]
+    pub deploy: Option<FunctionDeploySpec>,
+}
+
+/// A container deploy: at `at` (from the start of the load) the service rolls its instances to a
+/// new version, as an ECS rolling update does: at most `max_surge` instances above the desired
+/// count run, at most `max_unavailable` below it serve; each new instance passes its health check
+/// before an old one is deregistered (drained) and stopped.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerDeploySpec {
+    pub at: HumanDuration,
+    /// Only `rolling` (ECS's rolling update; PCF's one-up-then-one-down with the defaults).
+    #[serde(default = "default_strategy")]
+    pub strategy: String,
+    #[serde(default = "one")]
+    pub max_surge: usize,
+    #[serde(default)]
+    pub max_unavailable: usize,
+    /// The new version's command; default: the current one.
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    /// Variables the new version sets or changes.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+fn default_strategy() -> String {
+    "rolling".to_string()
+}
+
+fn default_deregistration_delay() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(300))
+}
+
+/// A function deploy: at `at` (from the start of the load) a new version is published, as
+/// updating the function's code or configuration does; new invocations go to new environments.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionDeploySpec {
+    pub at: HumanDuration,
 }
 
 /// A container target's load-balancing algorithm (ALB's two).

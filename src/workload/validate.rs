@@ -229,8 +229,26 @@ fn check_targets(targets: &[TargetSpec]) -> Result<(), FieldError> {
                 if c.command.as_ref().is_some_and(|cmd| cmd.is_empty() || cmd[0].is_empty()) {
                     return Err(field_error(&field("command"), "must name a program"));
                 }
-                if c.concurrency == Some(0) {
-                    return Err(field_error(&field("concurrency"), "must be at least 1"));
+                if c.max_concurrency == Some(0) {
+                    return Err(field_error(&field("max_concurrency"), "must be at least 1"));
+                }
+                if let Some(deploy) = &c.deploy {
+                    if deploy.strategy != "rolling" {
+                        return Err(field_error(
+                            &field("deploy.strategy"),
+                            format!("must be \"rolling\" (ECS's rolling update), got {:?}", deploy.strategy),
+                        ));
+                    }
+                    if deploy.max_surge == 0 && deploy.max_unavailable == 0 {
+                        return Err(field_error(
+                            &field("deploy.max_surge"),
+                            "max_surge and max_unavailable cannot both be 0: the deploy could neither start a new \
+                             instance nor stop an old one",
+                        ));
+                    }
+                    if deploy.command.as_ref().is_some_and(|cmd| cmd.is_empty() || cmd[0].is_empty()) {
+                        return Err(field_error(&field("deploy.command"), "must name a program"));
+                    }
                 }
                 if c.startup_timeout.0.is_zero() {
                     return Err(field_error(&field("startup_timeout"), "must be greater than 0"));
@@ -247,6 +265,7 @@ fn check_targets(targets: &[TargetSpec]) -> Result<(), FieldError> {
                         ));
                     }
                 }
+                c.health_check.check().map_err(|(name, m)| field_error(&field(&format!("health_check.{name}")), m))?;
                 if !(Duration::from_secs(1)..=Duration::from_secs(4_000)).contains(&c.idle_timeout.0) {
                     return Err(field_error(
                         &field("idle_timeout"),

@@ -1,6 +1,6 @@
-//! `timeline.svg/png`: per second and target, latency p50 and p99 (cold starts marked),
-//! throughput, instances alive, and asynchronous events queued when there were any — panels
-//! sharing the time axis.
+//! `timeline.svg/png`: per second and target, latency p50 and p99 (cold starts and deploys
+//! marked), throughput, instances alive (scaling decisions marked), and asynchronous events
+//! queued when there were any — panels sharing the time axis.
 
 use anyhow::anyhow;
 use plotters::coord::Shift;
@@ -9,6 +9,9 @@ use plotters::prelude::*;
 use super::{Figure, FONT, PALETTE};
 use crate::analysis::Analysis;
 use crate::metrics::RunReport;
+
+/// The instances panel's label; its panel also marks the scaling decisions.
+const INSTANCES: &str = "instances alive";
 
 /// The timeline figure.
 #[derive(Clone, Copy, Debug, Default)]
@@ -59,7 +62,7 @@ impl Figure for Timeline {
                 .filter_map(|(s, i)| super::super::instances_alive(t, s).map(|n| (i.start_s, f64::from(n))))
                 .collect()
         };
-        simple_panel(report, &panels[2], seconds, "instances alive", &alive)?;
+        simple_panel(report, &panels[2], seconds, INSTANCES, &alive)?;
         if events {
             simple_panel(report, &panels[3], seconds, "events queued", &queued)?;
         }
@@ -130,7 +133,45 @@ where
                 .legend(move |(x, y)| TriangleMarker::new((x + 10, y), 6, color.filled()));
         }
     }
+    // Deploys: a line where each began and one where it was done.
+    for (index, t) in report.targets.iter().enumerate() {
+        let Some(deploy) = &t.deploy else { continue };
+        let color = PALETTE[index % PALETTE.len()];
+        let marks: Vec<f64> = std::iter::once(deploy.at_s).chain(deploy.done_s).collect();
+        chart
+            .draw_series(marks.into_iter().map(|x| PathElement::new(vec![(x, low), (x, high)], color.stroke_width(1))))
+            .map_err(|e| anyhow!("deploy marks: {e}"))?
+            .label(format!("{} deploy (began, done)", t.name))
+            .legend(move |(x, y)| PathElement::new(vec![(x + 10, y - 6), (x + 10, y + 6)], color.stroke_width(1)));
+    }
     super::legend(&mut chart, SeriesLabelPosition::UpperRight, 12)?;
+    Ok(())
+}
+
+/// Each autoscaling decision, drawn on the instances panel at its new desired count.
+fn scaling_marks<DB: DrawingBackend>(
+    report: &RunReport,
+    chart: &mut ChartContext<
+        '_,
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    for (index, t) in report.targets.iter().enumerate() {
+        let events = t.fleet.as_ref().map(|f| f.events.as_slice()).unwrap_or_default();
+        if events.is_empty() {
+            continue;
+        }
+        let color = PALETTE[index % PALETTE.len()];
+        chart
+            .draw_series(events.iter().map(|e| Circle::new((e.at_s, f64::from(e.to)), 4, color.stroke_width(2))))
+            .map_err(|e| anyhow!("scaling marks: {e}"))?
+            .label(format!("{} scaling decision (new desired count)", t.name))
+            .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.stroke_width(2)));
+    }
     Ok(())
 }
 
@@ -192,6 +233,9 @@ where
             .map_err(|e| anyhow!("{label} line: {e}"))?
             .label(t.name.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+    }
+    if label == INSTANCES {
+        scaling_marks(report, &mut chart)?;
     }
     super::legend(&mut chart, SeriesLabelPosition::UpperRight, 12)?;
     Ok(())
