@@ -225,3 +225,28 @@ fn scaling_settings_are_checked_and_named() {
         "{err}"
     );
 }
+
+#[test]
+fn deploy_settings_are_checked_and_named() {
+    let with = |deploy: &str| error_of(&format!("{GOOD}deploy = {{ at = \"5s\", {deploy} }}\n"));
+    assert_eq!(
+        with("max_surge = 0"),
+        "workloads/x.toml: targets[0].deploy.max_surge: max_surge and max_unavailable cannot both be 0: the deploy \
+         could neither start a new instance nor stop an old one"
+    );
+    assert_eq!(
+        with("max_surge = 1, maximum_percent = 150"),
+        "workloads/x.toml: targets[0].deploy.minimum_healthy_percent: give either max_surge / max_unavailable or \
+         ECS's minimum_healthy_percent / maximum_percent, not both"
+    );
+    assert_eq!(
+        with("minimum_healthy_percent = 150"),
+        "workloads/x.toml: targets[0].deploy.minimum_healthy_percent: must be 0 to 100"
+    );
+    assert_eq!(
+        with("strategy = \"blue-green\""),
+        "workloads/x.toml: targets[0].deploy.strategy: must be \"rolling\" (ECS's rolling update), got \"blue-green\""
+    );
+    let good = format!("{GOOD}deploy = {{ at = \"5s\", minimum_healthy_percent = 50, maximum_percent = 150 }}\n");
+    assert!(Workload::parse(Path::new("workloads/x.toml"), &good).is_ok());
+}

@@ -344,14 +344,15 @@ impl Service {
         let desired = fleet.report.desired.max(rollout.desired);
         let old: Vec<&Arc<ContainerInstance>> = serving.iter().copied().filter(|i| i.version < version).collect();
         let new = serving.len() - old.len();
-        let spare = serving.len().saturating_sub(desired.saturating_sub(deploy.max_unavailable));
+        let (max_surge, max_unavailable) = deploy.bounds.for_desired(desired);
+        let spare = serving.len().saturating_sub(desired.saturating_sub(max_unavailable));
         let stop = spare.min(old.len());
         for instance in old.iter().take(stop) {
             deregister(pool, fleet, instance, now);
         }
         let left = old.len() - stop;
         let mut pending = pool.pending.load(Ordering::Relaxed);
-        while left + new + pending < desired + deploy.max_surge && new + pending < desired {
+        while left + new + pending < desired + max_surge && new + pending < desired {
             if self.launches.launch(now).is_none() {
                 break;
             }

@@ -63,11 +63,40 @@ pub struct ContainerConfig {
 pub struct RollingDeploy {
     /// From the fleet's start.
     pub at: Duration,
-    pub max_surge: usize,
-    pub max_unavailable: usize,
+    pub bounds: DeployBounds,
     /// The new version's command and whole environment.
     pub command: Vec<String>,
     pub env: Vec<(String, String)>,
+}
+
+/// How far a rolling deploy may go above and below the desired count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeployBounds {
+    /// Instances above (`max_surge`) and below (`max_unavailable`) it.
+    Counts { surge: usize, unavailable: usize },
+    /// ECS's `minimumHealthyPercent` and `maximumPercent` of it.
+    Percent { minimum_healthy: u32, maximum: u32 },
+}
+
+impl DeployBounds {
+    /// `(max_surge, max_unavailable)` for a desired count, as ECS rounds the percentages: the
+    /// healthy minimum up, the maximum down. At least one of the two is 1, or the deploy could
+    /// not move (ECS stops there too; coldbench takes one step at a time instead).
+    pub fn for_desired(self, desired: usize) -> (usize, usize) {
+        let (surge, unavailable) = match self {
+            Self::Counts { surge, unavailable } => (surge, unavailable),
+            Self::Percent { minimum_healthy, maximum } => {
+                let healthy = (desired * minimum_healthy as usize).div_ceil(100);
+                let most = desired * maximum as usize / 100;
+                (most.saturating_sub(desired), desired.saturating_sub(healthy))
+            }
+        };
+        if surge == 0 && unavailable == 0 {
+            (1, 0)
+        } else {
+            (surge, unavailable)
+        }
+    }
 }
 
 impl ContainerConfig {
@@ -304,4 +333,21 @@ fn plain(status: StatusCode, text: String) -> Response<Bytes> {
     *response.status_mut() = status;
     response.headers_mut().insert(http::header::SERVER, http::HeaderValue::from_static(crate::http::BALANCER_SERVER));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DeployBounds;
+
+    #[test]
+    fn ecs_percentages_round_the_healthy_minimum_up_and_the_maximum_down() {
+        let ecs = |minimum_healthy, maximum| DeployBounds::Percent { minimum_healthy, maximum };
+        // ECS's defaults on 4 tasks: all 4 new ones may start before the old ones stop.
+        assert_eq!(ecs(100, 200).for_desired(4), (4, 0));
+        // 3 tasks at 50 % / 150 %: at least 2 serve (1.5 up), at most 4 run (4.5 down).
+        assert_eq!(ecs(50, 150).for_desired(3), (1, 1));
+        // 100 % / 100 % could not move: one at a time, surging.
+        assert_eq!(ecs(100, 100).for_desired(2), (1, 0));
+        assert_eq!(DeployBounds::Counts { surge: 0, unavailable: 1 }.for_desired(2), (0, 1));
+    }
 }

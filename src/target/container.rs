@@ -145,8 +145,16 @@ impl<'a> ContainerTarget<'a> {
                 new_env.extend(d.env.iter().map(|(k, v)| (k.clone(), v.clone())));
                 crate::container::RollingDeploy {
                     at: d.at.0,
-                    max_surge: d.max_surge,
-                    max_unavailable: d.max_unavailable,
+                    bounds: match (d.minimum_healthy_percent, d.maximum_percent) {
+                        (None, None) => crate::container::DeployBounds::Counts {
+                            surge: d.max_surge.unwrap_or(1),
+                            unavailable: d.max_unavailable.unwrap_or(0),
+                        },
+                        (healthy, maximum) => crate::container::DeployBounds::Percent {
+                            minimum_healthy: healthy.unwrap_or(100),
+                            maximum: maximum.unwrap_or(200),
+                        },
+                    },
                     command: d.command.clone().unwrap_or_else(|| command.clone()),
                     env: new_env,
                 }

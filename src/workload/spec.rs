@@ -348,7 +348,7 @@ pub struct FunctionTargetSpec {
 
 /// A container deploy: at `at` (from the start of the load) the service rolls its instances to a
 /// new version, as an ECS rolling update does: at most `max_surge` instances above the desired
-/// count run, at most `max_unavailable` below it serve; each new instance passes its health check
+/// count run, at most `max_unavailable` below it serve (or the same in ECS's percentages); each new instance passes its health check
 /// before an old one is deregistered (drained) and stopped.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -357,10 +357,19 @@ pub struct ContainerDeploySpec {
     /// Only `rolling` (ECS's rolling update; PCF's one-up-then-one-down with the defaults).
     #[serde(default = "default_strategy")]
     pub strategy: String,
-    #[serde(default = "one")]
-    pub max_surge: usize,
+    /// Instances above the desired count while it runs (default 1) ...
     #[serde(default)]
-    pub max_unavailable: usize,
+    pub max_surge: Option<usize>,
+    /// ... and below it (default 0): PCF's one new up, then one old down.
+    #[serde(default)]
+    pub max_unavailable: Option<usize>,
+    /// ECS's form instead: at least this percent of the desired count serves (rounded up; ECS's
+    /// default 100) ...
+    #[serde(default)]
+    pub minimum_healthy_percent: Option<u32>,
+    /// ... and at most this percent runs (rounded down; ECS's default 200).
+    #[serde(default)]
+    pub maximum_percent: Option<u32>,
     /// The new version's command; default: the current one.
     #[serde(default)]
     pub command: Option<Vec<String>>,

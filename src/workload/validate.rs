@@ -239,11 +239,29 @@ fn check_targets(targets: &[TargetSpec]) -> Result<(), FieldError> {
                             format!("must be \"rolling\" (ECS's rolling update), got {:?}", deploy.strategy),
                         ));
                     }
-                    if deploy.max_surge == 0 && deploy.max_unavailable == 0 {
+                    let counts = deploy.max_surge.is_some() || deploy.max_unavailable.is_some();
+                    let percent = deploy.minimum_healthy_percent.is_some() || deploy.maximum_percent.is_some();
+                    if counts && percent {
+                        return Err(field_error(
+                            &field("deploy.minimum_healthy_percent"),
+                            "give either max_surge / max_unavailable or ECS's minimum_healthy_percent / \
+                             maximum_percent, not both",
+                        ));
+                    }
+                    if deploy.max_surge == Some(0) && deploy.max_unavailable.unwrap_or(0) == 0 {
                         return Err(field_error(
                             &field("deploy.max_surge"),
                             "max_surge and max_unavailable cannot both be 0: the deploy could neither start a new \
                              instance nor stop an old one",
+                        ));
+                    }
+                    if deploy.minimum_healthy_percent.is_some_and(|p| p > 100) {
+                        return Err(field_error(&field("deploy.minimum_healthy_percent"), "must be 0 to 100"));
+                    }
+                    if deploy.maximum_percent.is_some_and(|p| p < 100) {
+                        return Err(field_error(
+                            &field("deploy.maximum_percent"),
+                            "must be at least 100: the deploy replaces instances, it does not scale in",
                         ));
                     }
                     if deploy.command.as_ref().is_some_and(|cmd| cmd.is_empty() || cmd[0].is_empty()) {
