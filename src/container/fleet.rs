@@ -464,13 +464,7 @@ impl ContainerPool {
     pub fn deploy_report(&self) -> Option<crate::metrics::DeployReport> {
         let fleet = self.fleet.lock().expect("fleet lock");
         let rollout = fleet.deploy.as_ref()?;
-        Some(crate::metrics::DeployReport {
-            at_s: rollout.began.as_secs_f64(),
-            done_s: rollout.done.map(|d| d.as_secs_f64()),
-            time_to_deploy_s: rollout.done.map(|d| d.saturating_sub(rollout.began).as_secs_f64()),
-            replaced: rollout.replaced,
-            window: None,
-        })
+        Some(crate::metrics::DeployReport::new(rollout.began, rollout.done, rollout.replaced))
     }
 
     /// The fleet's report, its instance-seconds counted up to now on the service's clock.

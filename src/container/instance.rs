@@ -201,13 +201,18 @@ impl ContainerInstance {
 
     /// Whether it takes new requests: alive, not scaled in, and healthy.
     pub fn in_service(&self) -> bool {
-        self.health_state() == HealthState::Healthy && !self.retired.load(Ordering::Relaxed) && self.is_alive()
+        self.health_state() == HealthState::Healthy && self.registered()
     }
 
     /// Whether the balancer sends it requests when it fails open (no registered instance is
     /// healthy): alive, not scaled in, and unhealthy.
     pub fn fails_open(&self) -> bool {
-        self.health_state() == HealthState::Unhealthy && !self.retired.load(Ordering::Relaxed) && self.is_alive()
+        self.health_state() == HealthState::Unhealthy && self.registered()
+    }
+
+    /// Alive and not deregistered (scaled in, replaced).
+    fn registered(&self) -> bool {
+        !self.retired.load(Ordering::Relaxed) && self.is_alive()
     }
 
     pub fn health_state(&self) -> HealthState {

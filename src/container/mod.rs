@@ -227,37 +227,37 @@ impl ContainerPool {
 }
 
 impl ContainerPool {
-    /// An instance for the next request and a slot on it: among those in service (or, with none
-    /// healthy, the unhealthy ones: an ALB fails open), by the balancer's rule, skipping those at
+    /// An instance for the next request: among those in service (or, with none healthy, the
+    /// unhealthy ones: an ALB fails open), by the balancer's rule, skipping those at
     /// `max_concurrency`. `Err(true)`: every instance is at its limit; `Err(false)`: none is
-    /// registered.
-    fn pick(&self) -> Result<(Arc<ContainerInstance>, u64), bool> {
+    /// registered. No allocation: this runs for every request.
+    fn pick(&self) -> Result<Arc<ContainerInstance>, bool> {
         let instances = self.instances.read().expect("instances lock");
         let n = instances.len();
         let first = self.next.fetch_add(1, Ordering::Relaxed);
-        let limit = self.config.max_concurrency;
-        let mut full = false;
-        let in_service: &dyn Fn(&ContainerInstance) -> bool = &ContainerInstance::in_service;
-        let fails_open: &dyn Fn(&ContainerInstance) -> bool = &ContainerInstance::fails_open;
-        for eligible in [in_service, fails_open] {
-            let candidates: Vec<&Arc<ContainerInstance>> =
-                (0..n).map(|k| &instances[(first + k) % n]).filter(|i| eligible(i)).collect();
-            if candidates.is_empty() {
-                continue;
+        let limit = self.config.max_concurrency.unwrap_or(u64::MAX);
+        let tiers: [fn(&ContainerInstance) -> bool; 2] = [ContainerInstance::in_service, ContainerInstance::fails_open];
+        for eligible in tiers {
+            let mut seen = false;
+            let chosen = {
+                let mut free = (0..n)
+                    .map(|k| &instances[(first + k) % n])
+                    .filter(|i| eligible(i))
+                    .inspect(|_| seen = true)
+                    .filter(|i| i.in_flight() < limit);
+                match self.config.balancer {
+                    Balancer::RoundRobin => free.next(),
+                    // The first of the least busy: round robin among equals.
+                    Balancer::LeastOutstandingRequests => free.min_by_key(|i| i.in_flight()),
+                }
+            };
+            match chosen {
+                Some(instance) => return Ok(Arc::clone(instance)),
+                None if seen => return Err(true),
+                None => {}
             }
-            let mut order = candidates;
-            if self.config.balancer == Balancer::LeastOutstandingRequests {
-                // Stable: round robin among equals.
-                order.sort_by_key(|i| i.in_flight());
-            }
-            // The slot is taken when the request is sent; a check here only picks the instance.
-            if let Some(instance) = order.into_iter().find(|i| limit.is_none_or(|l| i.in_flight() < l)) {
-                return Ok((Arc::clone(instance), limit.unwrap_or(u64::MAX)));
-            }
-            full = true;
-            break;
         }
-        Err(full)
+        Err(false)
     }
 }
 
@@ -268,9 +268,9 @@ impl Backend for ContainerPool {
             // A slot on an instance in service; with every one full, wait (queue) or refuse.
             let (instance, slot) = loop {
                 match self.pick() {
-                    Ok((instance, limit)) => {
+                    Ok(instance) => {
                         // Taken by another request since the pick: pick again.
-                        if let Some(slot) = instance.reserve(Some(limit)) {
+                        if let Some(slot) = instance.reserve(self.config.max_concurrency) {
                             break (instance, slot);
                         }
                     }

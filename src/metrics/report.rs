@@ -202,6 +202,18 @@ pub struct DeployWindow {
 }
 
 impl DeployReport {
+    /// A deploy that began at `began` (from the start of the load) and was done at `done`, if it
+    /// was; its window is read later ([`DeployReport::with_window`]).
+    pub fn new(began: std::time::Duration, done: Option<std::time::Duration>, replaced: u64) -> Self {
+        Self {
+            at_s: began.as_secs_f64(),
+            done_s: done.map(|d| d.as_secs_f64()),
+            time_to_deploy_s: done.map(|d| d.saturating_sub(began).as_secs_f64()),
+            replaced,
+            window: None,
+        }
+    }
+
     /// The report with its window read from `m`'s intervals (their histograms merged).
     #[must_use]
     pub fn with_window(mut self, m: &Measurement) -> Self {

@@ -243,7 +243,7 @@ impl Target for ContainerTarget<'_> {
         warnings.extend(fleet_warnings);
         let deploy = pool.deploy_report();
         if self.spec.deploy.is_some() && deploy.is_none() {
-            warnings.push("the deploy did not happen: the load ended before its time (deploy.at)".to_string());
+            warnings.push(super::DEPLOY_MISSED.to_string());
         }
         Part { instances, warnings, resources, fleet: Some(fleet), deploy, ..Part::default() }
     }

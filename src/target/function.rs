@@ -87,16 +87,10 @@ impl Deployer {
             warnings.push(format!("the deploy's new provisioned environments did not start: {why}"));
         }
         let Some(began) = seen.began else {
-            warnings.push("the deploy did not happen: the load ended before its time (deploy.at)".to_string());
+            warnings.push(super::DEPLOY_MISSED.to_string());
             return None;
         };
-        Some(crate::metrics::DeployReport {
-            at_s: began.as_secs_f64(),
-            done_s: seen.done.map(|d| d.as_secs_f64()),
-            time_to_deploy_s: seen.done.map(|d| d.saturating_sub(began).as_secs_f64()),
-            replaced: seen.replaced,
-            window: None,
-        })
+        Some(crate::metrics::DeployReport::new(began, seen.done, seen.replaced))
     }
 }
 

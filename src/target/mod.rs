@@ -103,6 +103,9 @@ pub struct Part {
     pub deploy: Option<crate::metrics::DeployReport>,
 }
 
+/// The warning of a target whose `deploy.at` came after its load.
+const DEPLOY_MISSED: &str = "the deploy did not happen: the load ended before its time (deploy.at)";
+
 /// Why a target produced no endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StartError {

@@ -152,23 +152,14 @@ impl Clock {
     /// jumps, so a background schedule (keep-warm pings) never runs past the end of the load.
     /// `due` holds an alarm meanwhile, and a jump brings the real wake-up time closer.
     pub async fn sleep_until(&self, due: Instant) {
-        self.wait(due, false, |real| tokio::time::sleep_until(real.into())).await;
+        self.wait(due, Hold::Alarm, |real| tokio::time::sleep_until(real.into())).await;
     }
 
     /// Sleeps until the clock reads `due` (or later) without holding it: jumps may pass `due`.
     /// For observers whose rounds change nothing in idle time (the balancer's health checks):
     /// they wake after a jump past `due` rather than stopping the clock at every round.
     pub async fn sleep_past(&self, due: Instant) {
-        let mut jumped = self.inner.jumped.subscribe();
-        loop {
-            jumped.borrow_and_update();
-            tokio::select! {
-                () = tokio::time::sleep_until(self.real_instant(due).into()) => return,
-                changed = jumped.changed() => if changed.is_err() {
-                    return tokio::time::sleep_until(self.real_instant(due).into()).await;
-                },
-            }
-        }
+        self.wait(due, Hold::No, |real| tokio::time::sleep_until(real.into())).await;
     }
 
     /// Waits until the clock reads `due` with `sleep` (which sleeps until a real instant).
@@ -180,10 +171,10 @@ impl Clock {
         F: Fn(Instant) -> Fut,
         Fut: std::future::Future<Output = T>,
     {
-        self.wait(due, true, sleep).await
+        self.wait(due, Hold::Jump, sleep).await
     }
 
-    async fn wait<F, Fut, T>(&self, due: Instant, skip: bool, sleep: F) -> T
+    async fn wait<F, Fut, T>(&self, due: Instant, hold: Hold, sleep: F) -> T
     where
         F: Fn(Instant) -> Fut,
         Fut: std::future::Future<Output = T>,
@@ -191,8 +182,11 @@ impl Clock {
         if !self.inner.fast_forward {
             return sleep(due).await;
         }
+        let skip = hold == Hold::Jump;
         let alarm = self.alarm();
-        alarm.set(due);
+        if hold != Hold::No {
+            alarm.set(due);
+        }
         let mut jumped = self.inner.jumped.subscribe();
         loop {
             let idle = self.idle();
@@ -209,6 +203,17 @@ impl Clock {
             }
         }
     }
+}
+
+/// What a waiter does to a fast-forwarded clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Hold {
+    /// Nothing: jumps may pass its time.
+    No,
+    /// Holds an alarm at its time: no jump passes it.
+    Alarm,
+    /// Holds an alarm and jumps toward its time whenever nothing is in flight.
+    Jump,
 }
 
 /// Work in flight; see [`Clock::busy`].
