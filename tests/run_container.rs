@@ -320,6 +320,15 @@ scaling = {{ min = 1, max = 4, metric = "requests-per-instance", target = 10, pe
     for ((real_at, real_to), (sim_at, sim_to)) in real_events.iter().zip(&sim_events) {
         assert!((real_at - sim_at).abs() <= 2.0 && real_to == sim_to, "real {real_events:?}, simulated {sim_events:?}");
     }
+    // Its month is priced on the pattern repeated through the simulator: back in to one before
+    // each period ends, each period costs about what the first did.
+    let month = &fleet["month"];
+    let (mean, first) =
+        (month["mean_instances"].as_f64().unwrap(), month["first_period_mean_instances"].as_f64().unwrap());
+    assert!(month["periods"].as_u64().unwrap() >= 2 && month["peak_instances"].as_u64() == Some(4), "{month}");
+    assert!(mean > 1.0 && (mean - first).abs() <= 0.15 * first, "{month}");
+    let cost = &json["analysis"]["targets"][0]["cost"];
+    assert!(cost["basis"].as_str().unwrap().contains("pattern repeated through the simulator"), "{cost}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

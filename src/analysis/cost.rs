@@ -8,7 +8,8 @@ use crate::cost::{
     break_even_requests, container_monthly, function_monthly, per_million, CostItem, CostSettings, FunctionUsage,
     MonthlyCost, Pricing,
 };
-use crate::metrics::{RunReport, TargetKind, TargetReport, TargetStatus};
+use crate::metrics::{FleetReport, PatternMonth, RunReport, TargetKind, TargetReport, TargetStatus};
+use crate::units::format_span;
 
 /// One target's projected month.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -83,7 +84,12 @@ pub(super) fn project(
                         fixed_monthly: monthly.total,
                         per_request: 0.0,
                         monthly,
-                        basis: always_on_basis(settings, count, hours),
+                        basis: always_on_basis(
+                            settings,
+                            count,
+                            target.fleet.as_ref().and_then(|f| f.month.as_ref()),
+                            hours,
+                        ),
                         break_even_requests_per_month: None,
                     })
                 }
@@ -95,11 +101,14 @@ pub(super) fn project(
 
 /// The instances an always-on target is priced for, on average over the month: a fixed fleet,
 /// its desired count (the service replaces any that die: a death is not part of the month's
-/// pattern); an autoscaled one, its billed instance-seconds per second of the run — the sum of what ran,
-/// a minute at least for each short-lived instance, as if the run's pattern repeated all month;
-/// without a fleet report (older results), those still running at the end; at least a tenth.
+/// pattern); an autoscaled one, the mean of its month of the pattern through the simulator
+/// (`simulate::pattern_month`), or without one (a report from before it) its billed
+/// instance-seconds per second of the run — the sum of what ran, a minute at least for each
+/// short-lived instance; without a fleet report (older results), those still running at the
+/// end; at least a tenth.
 fn running_instances(target: &TargetReport, covered_s: f64) -> f64 {
     match &target.fleet {
+        Some(FleetReport { scaling: Some(_), month: Some(month), .. }) => month.mean_instances.max(0.1),
         Some(fleet) if fleet.billed_instance_seconds > 0.0 && fleet.scaling.is_some() => {
             (fleet.billed_instance_seconds / covered_s.max(1.0)).max(0.1)
         }
@@ -119,14 +128,25 @@ fn container_cost(pricing: &Pricing, settings: &CostSettings, instances: f64, ho
     }))
 }
 
-/// "2 × EC2 t3.micro", or "a mean of 2.37 × EC2 t3.micro (billed instance-seconds over the run)".
-fn always_on_basis(settings: &CostSettings, instances: f64, hours: f64) -> String {
-    if instances.fract() == 0.0 {
-        format!("{} always on, {hours} h", settings.always_on(instances as u32))
-    } else {
-        let one = settings.always_on(1).to_string();
-        let kind = one.trim_start_matches("1 × ");
-        format!("a mean of {instances:.2} × {kind} (billed instance-seconds of the run, 1 min minimum each), {hours} h")
+/// "2 × EC2 t3.micro always on", or for an autoscaled fleet "a mean of 2.37 × EC2 t3.micro" and
+/// where the mean comes from (its month of the pattern, or the run's instance-seconds).
+fn always_on_basis(settings: &CostSettings, instances: f64, month: Option<&PatternMonth>, hours: f64) -> String {
+    let one = settings.always_on(1).to_string();
+    let kind = one.trim_start_matches("1 × ");
+    match month {
+        Some(m) => format!(
+            "a mean of {instances:.2} × {kind}: the traffic's {} pattern repeated through the simulator ({} periods \
+             back to back, the mean {}; the first period alone, as the run, {:.2}; billed per second, 1 min minimum \
+             each), {hours} h",
+            format_span(m.period_s),
+            m.periods,
+            if m.steady_from_s > 0.0 { "of the later half" } else { "of the whole month" },
+            m.first_period_mean_instances
+        ),
+        None if instances.fract() == 0.0 => format!("{} always on, {hours} h", settings.always_on(instances as u32)),
+        None => format!(
+            "a mean of {instances:.2} × {kind} (billed instance-seconds of the run, 1 min minimum each), {hours} h"
+        ),
     }
 }
 

@@ -42,7 +42,9 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
     // save, and one more at the end, try again.
     let records = InvocationLog::create(dir.path())?;
     let mut unsaved = false;
-    let after_each = |report: &RunReport| {
+    let after_each = |report: &mut RunReport| {
+        // An autoscaled target's month is priced through the simulator over the traffic's pattern.
+        crate::simulate::add_pattern_months(&workload, report);
         records.flush();
         if let Err(err) = save(report) {
             eprintln!("warning: cannot save the report ({err:#}); still measuring, will retry at the end");

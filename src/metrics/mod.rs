@@ -14,7 +14,7 @@ pub use outcome::{Outcome, OutcomeCounts};
 pub use recorder::{interval_for, Recorder, Sample, INTERVAL, MAX_INTERVALS};
 pub use report::{
     CacheCounts, CreditsReport, DeployReport, DeployWindow, FastForwardInfo, FleetReport, FunctionReport, Histograms,
-    HostReport, InstanceReport, InstanceUsage, IntervalReport, KeepWarmReport, LoadMode, Measurement, RunReport,
-    ScalingEventReport, SimulationInfo, TargetKind, TargetReport, TargetStatus, UsageReport, UsageSample, UsageSecond,
-    WorkloadInfo, SCHEMA_VERSION,
+    HostReport, InstanceReport, InstanceUsage, IntervalReport, KeepWarmReport, LoadMode, Measurement, PatternMonth,
+    RunReport, ScalingEventReport, SimulationInfo, TargetKind, TargetReport, TargetStatus, UsageReport, UsageSample,
+    UsageSecond, WorkloadInfo, SCHEMA_VERSION,
 };

@@ -277,6 +277,30 @@ pub struct FleetReport {
     /// minute for each instance launched and stopped within the run (`cost::billed_instance_seconds`).
     #[serde(default)]
     pub billed_instance_seconds: f64,
+    /// An autoscaled fleet's month: the workload's pattern repeated through the simulator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub month: Option<PatternMonth>,
+}
+
+/// A month of a workload's traffic pattern, back to back, through the simulator and the same
+/// scaling policy: what an autoscaled fleet runs on average once the pattern repeats — an ECS
+/// service does not start each period back at its minimum, as a single run does.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PatternMonth {
+    /// Periods of the pattern simulated back to back ...
+    pub periods: u32,
+    pub period_s: f64,
+    /// ... and the span the mean is taken over: the whole month when it was simulated in full,
+    /// else from here to the end (the later half, past the first period's start from `min`).
+    pub steady_from_s: f64,
+    /// Billed instance-seconds per second over that span: the instances the month is priced for.
+    pub mean_instances: f64,
+    /// The same over the first period alone, which starts where the measured run started.
+    pub first_period_mean_instances: f64,
+    /// The most instances in service at once.
+    pub peak_instances: u32,
+    /// Requests simulated.
+    pub requests: u64,
 }
 
 /// One autoscaling decision.

@@ -46,6 +46,8 @@ pub struct AutoscaledFleet {
     pub fleet: FleetReport,
     /// Requests that waited for a slot.
     pub queued: u64,
+    /// Each instance's launch and, if it stopped before the horizon, its stop.
+    pub lifetimes: Vec<(Duration, Option<Duration>)>,
 }
 
 #[derive(Clone, Debug)]
@@ -65,6 +67,9 @@ struct Fleet<'a> {
     scaler: Scaler,
     launches: Launches,
     instances: Vec<Simulated>,
+    /// The indices of the instances not retired, in launch order (a month's simulation retires
+    /// thousands: they stay in `instances` for the bill, out of every per-request loop).
+    alive: Vec<usize>,
     /// When each slot is next free: (time, instance); entries of retired instances are skipped.
     free: BinaryHeap<Reverse<(Duration, usize)>>,
     /// Answers still to come, for the concurrency metric.
@@ -81,13 +86,14 @@ impl Fleet<'_> {
     fn launch(&mut self, at: Duration, ready: Duration) {
         let index = self.instances.len();
         self.instances.push(Simulated { launched: at, ready, retired: None, busy_until: ready, requests: 0 });
+        self.alive.push(index);
         for _ in 0..self.c.slots.unwrap_or(0) {
             self.free.push(Reverse((ready, index)));
         }
     }
 
     fn serving(&self, at: Duration) -> u32 {
-        self.instances.iter().filter(|i| i.ready <= at && i.retired.is_none()).count() as u32
+        self.alive.iter().filter(|&&i| self.instances[i].ready <= at).count() as u32
     }
 
     /// Samples the metric and lets the scaler decide, once a second up to `t`.
@@ -125,16 +131,13 @@ impl Fleet<'_> {
     fn follow(&mut self, now: Duration) {
         // Never below one instance: a fleet scaled to zero would leave requests nowhere to go.
         let desired = (self.scaler.desired() as usize).max(1);
-        let mut alive: Vec<usize> =
-            (0..self.instances.len()).filter(|&i| self.instances[i].retired.is_none()).collect();
-        while alive.len() < desired {
+        while self.alive.len() < desired {
             let Some(process_start) = self.launches.launch(now) else { break };
             self.launch(now, process_start + self.c.startup);
-            alive.push(self.instances.len() - 1);
         }
         // Scale-in takes the newest first (those still starting, then the youngest).
-        while alive.len() > desired {
-            let index = alive.pop().expect("more alive than desired");
+        while self.alive.len() > desired {
+            let index = self.alive.pop().expect("more alive than desired");
             self.instances[index].retired = Some(now);
         }
     }
@@ -144,14 +147,19 @@ impl Fleet<'_> {
     /// round robin (the first to be ready, while none is).
     fn slot(&mut self, t: Duration) -> (Duration, usize) {
         if self.c.slots.is_none() {
-            let alive: Vec<usize> =
-                (0..self.instances.len()).filter(|&i| self.instances[i].retired.is_none()).collect();
-            let ready: Vec<usize> = alive.iter().copied().filter(|&i| self.instances[i].ready <= t).collect();
+            let ready = self.alive.iter().filter(|&&i| self.instances[i].ready <= t).count();
             self.turn += 1;
-            return match ready.get(self.turn % ready.len().max(1)) {
-                Some(&index) => (t, index),
+            return match self
+                .alive
+                .iter()
+                .copied()
+                .filter(|&i| self.instances[i].ready <= t)
+                .nth(self.turn % ready.max(1))
+            {
+                Some(index) => (t, index),
                 None => {
-                    let first = alive.iter().copied().min_by_key(|&i| self.instances[i].ready).expect("one is alive");
+                    let first =
+                        self.alive.iter().copied().min_by_key(|&i| self.instances[i].ready).expect("one is alive");
                     (self.instances[first].ready, first)
                 }
             };
@@ -180,6 +188,7 @@ pub fn simulate_autoscaled(
         c,
         launches: c.launches.clone(),
         instances: Vec::new(),
+        alive: Vec::new(),
         free: BinaryHeap::new(),
         in_flight: BinaryHeap::new(),
         arrivals_this_second: 0,
@@ -223,7 +232,7 @@ pub fn simulate_autoscaled(
         .iter()
         .map(|(launched, stopped)| stopped.unwrap_or(horizon).saturating_sub(*launched).as_secs_f64())
         .sum();
-    let billed_instance_seconds = crate::cost::billed_instance_seconds(lifetimes, horizon);
+    let billed_instance_seconds = crate::cost::billed_instance_seconds(lifetimes.iter().copied(), horizon);
     let instances = fleet
         .instances
         .iter()
@@ -250,7 +259,7 @@ pub fn simulate_autoscaled(
         provision_delay_s: c.launches.provision_delay().as_secs_f64(),
         ..FleetReport::default()
     };
-    AutoscaledFleet { measurement: recorder.finish(base + horizon), instances, fleet: report, queued }
+    AutoscaledFleet { measurement: recorder.finish(base + horizon), instances, fleet: report, queued, lifetimes }
 }
 
 #[cfg(test)]

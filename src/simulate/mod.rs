@@ -22,7 +22,7 @@ use rand_chacha::ChaCha8Rng;
 pub use autoscaled::{simulate_autoscaled, AutoscaledContainer, AutoscaledFleet};
 pub use container::{simulate_container, SimulatedContainer, SimulatedFleet};
 pub use function::{simulate_function, Simulated, SimulatedFunction, PING_DURATION};
-pub use workload::{simulate_workload, Calibration};
+pub use workload::{add_pattern_months, pattern_month, simulate_workload, Calibration};
 
 /// Quantiles kept of a measured distribution: draws are uniform over them.
 pub const QUANTILES: usize = 1_000;

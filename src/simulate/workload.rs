@@ -12,7 +12,7 @@ use super::{
     SimulatedFunction,
 };
 use crate::cost::Pricing;
-use crate::metrics::{FleetReport, RunReport, SimulationInfo, TargetKind, TargetReport, TargetStatus};
+use crate::metrics::{FleetReport, PatternMonth, RunReport, SimulationInfo, TargetKind, TargetReport, TargetStatus};
 use crate::policy::KeepWarm;
 use crate::target;
 use crate::units::format_us;
@@ -93,6 +93,8 @@ pub fn simulate_workload(
         workload.path.display()
     );
     let wall_s = wall.elapsed().as_secs_f64();
+    // After the clock: the months are pricing's, not the run's simulated traffic.
+    add_pattern_months(workload, &mut report);
     report.simulation = Some(SimulationInfo {
         simulated_s: workload.duration().as_secs_f64(),
         wall_s,
@@ -198,12 +200,7 @@ fn simulate_container_target(
     container: &ContainerSpec,
     work: Durations,
 ) -> (TargetReport, u64) {
-    let cpu_bound = matches!(workload.spec.function.work, Work::Cpu { .. } | Work::Alloc { .. });
-    let vcpus = workload.spec.cost.instance_size(pricing).map_or(1, |s| s.vcpus.ceil().max(1.0) as usize);
-    let slots = container.max_concurrency.or(cpu_bound.then_some(vcpus));
-    let share =
-        container.cpus.or_else(|| workload.spec.cost.instance_size(pricing).ok().map(|s| s.vcpus)).unwrap_or(1.0);
-    let work = if cpu_bound && share < 1.0 { work.scaled(1.0 / share.max(0.01)) } else { work };
+    let (slots, work) = instance_capacity(workload, pricing, container, work);
     let (mut target, requests) = match &container.scaling {
         Some(scaling) => simulate_autoscaled_target(workload, container, scaling, slots, work),
         None => simulate_fixed_target(workload, container, slots, work),
@@ -216,6 +213,23 @@ fn simulate_container_target(
         );
     }
     (target, requests)
+}
+
+/// What one simulated instance of `container` takes at once (`None`: as much as arrives) and
+/// how long `work` takes on it: see [`simulate_container_target`].
+fn instance_capacity(
+    workload: &Workload,
+    pricing: &crate::cost::Pricing,
+    container: &ContainerSpec,
+    work: Durations,
+) -> (Option<usize>, Durations) {
+    let cpu_bound = matches!(workload.spec.function.work, Work::Cpu { .. } | Work::Alloc { .. });
+    let vcpus = workload.spec.cost.instance_size(pricing).map_or(1, |s| s.vcpus.ceil().max(1.0) as usize);
+    let slots = container.max_concurrency.or(cpu_bound.then_some(vcpus));
+    let share =
+        container.cpus.or_else(|| workload.spec.cost.instance_size(pricing).ok().map(|s| s.vcpus)).unwrap_or(1.0);
+    let work = if cpu_bound && share < 1.0 { work.scaled(1.0 / share.max(0.01)) } else { work };
+    (slots, work)
 }
 
 /// A fixed fleet: `instances` servers of `slots` each.
@@ -261,18 +275,7 @@ fn simulate_autoscaled_target(
     slots: Option<usize>,
     work: Durations,
 ) -> (TargetReport, u64) {
-    let launches = crate::policy::scaling::Launches::from_spec(scaling, container.provision_delay.0, Duration::ZERO);
-    let simulated = AutoscaledContainer {
-        initial: container.instances as u32,
-        scaling: crate::policy::scaling::ScalingConfig::from_spec(scaling),
-        slots,
-        startup: workload.spec.function.init.delay.0,
-        launches,
-        work,
-        timeout: workload.spec.load.timeout.0,
-        reject: container.overflow == crate::workload::Overflow::Reject,
-        seed: workload.spec.seed,
-    };
+    let simulated = autoscaled(workload, container, scaling, slots, work);
     let result = simulate_autoscaled(workload.schedule(), &simulated, workload.duration());
     let mut target =
         target::empty_report(&container.name, TargetKind::Container, "simulated", TargetStatus::Complete, None);
@@ -289,8 +292,183 @@ fn simulate_autoscaled_target(
     (target, requests)
 }
 
+/// The simulated form of an autoscaled `container`.
+fn autoscaled(
+    workload: &Workload,
+    container: &ContainerSpec,
+    scaling: &crate::workload::ScalingSpec,
+    slots: Option<usize>,
+    work: Durations,
+) -> AutoscaledContainer {
+    AutoscaledContainer {
+        initial: container.instances as u32,
+        scaling: crate::policy::scaling::ScalingConfig::from_spec(scaling),
+        slots,
+        startup: workload.spec.function.init.delay.0,
+        launches: crate::policy::scaling::Launches::from_spec(scaling, container.provision_delay.0, Duration::ZERO),
+        work,
+        timeout: workload.spec.load.timeout.0,
+        reject: container.overflow == crate::workload::Overflow::Reject,
+        seed: workload.spec.seed,
+    }
+}
+
+/// At most this many requests go into a month's simulation ...
+const MONTH_REQUESTS: u64 = 1_000_000;
+/// ... and at most this much simulated time (at least two periods of the pattern either way).
+const MONTH_SPAN: Duration = Duration::from_secs(24 * 3600);
+
+/// A month of the workload's traffic pattern — its schedule repeated back to back — through the
+/// simulated `container` and its scaling policy, with nominal work as `coldbench simulate` has
+/// it: the instances an autoscaled fleet runs on average once the pattern repeats. A run starts
+/// at the service's minimum; the month's second period starts wherever the first left the fleet
+/// (an ECS service scaled out for a burst may not scale in before the next one). The whole month
+/// is simulated when it fits [`MONTH_REQUESTS`] and [`MONTH_SPAN`]; otherwise as many periods as
+/// do, and the mean is taken over their later half. `None` for a fleet that does not scale.
+pub fn pattern_month(workload: &Workload, pricing: &Pricing, container: &ContainerSpec) -> Option<PatternMonth> {
+    let scaling = container.scaling.as_ref()?;
+    let period = workload.duration();
+    if period.is_zero() {
+        return None;
+    }
+    let hours = workload.spec.cost.hours_per_month.unwrap_or(pricing.hours_per_month);
+    let month_s = hours * 3600.0;
+    let period_s = period.as_secs_f64();
+    let in_month = (month_s / period_s).ceil().max(1.0) as u64;
+    let per_period = workload.schedule().count() as u64;
+    let affordable = (MONTH_REQUESTS / per_period.max(1)).min((MONTH_SPAN.as_secs_f64() / period_s) as u64);
+    let periods = in_month.min(affordable.max(2));
+    let (slots, work) = instance_capacity(
+        workload,
+        pricing,
+        container,
+        Durations::Fixed(workload.spec.function.work.nominal_duration()),
+    );
+    let simulated = autoscaled(workload, container, scaling, slots, work);
+    let repeated = (0..periods).flat_map(|k| {
+        let shift = period * u32::try_from(k).unwrap_or(u32::MAX);
+        workload.schedule().map(move |t| t + shift)
+    });
+    let horizon = period * u32::try_from(periods).unwrap_or(u32::MAX);
+    let result = simulate_autoscaled(repeated, &simulated, horizon);
+    let steady_from = if periods == in_month { Duration::ZERO } else { period * (periods / 2) as u32 };
+    let mean = |from: Duration, to: Duration| {
+        billed_within(&result.lifetimes, from, to) / to.saturating_sub(from).as_secs_f64().max(f64::MIN_POSITIVE)
+    };
+    Some(PatternMonth {
+        periods: periods as u32,
+        period_s,
+        steady_from_s: steady_from.as_secs_f64(),
+        mean_instances: mean(steady_from, horizon),
+        first_period_mean_instances: mean(Duration::ZERO, period),
+        peak_instances: result.fleet.in_service_per_second.iter().copied().max().unwrap_or(0),
+        requests: result.measurement.requests,
+    })
+}
+
+/// Adds its [`pattern_month`] to every autoscaled container target of a measured `report` that
+/// has none yet (so it can be called after each target), for the cost projection.
+pub fn add_pattern_months(workload: &Workload, report: &mut RunReport) {
+    for target in &mut report.targets {
+        let Some(fleet) = target.fleet.as_mut().filter(|f| f.month.is_none() && f.scaling.is_some()) else {
+            continue;
+        };
+        let spec = workload.spec.targets.iter().find_map(|spec| match spec {
+            TargetSpec::Container(c) if c.name == target.name => Some(c),
+            _ => None,
+        });
+        if let Some(container) = spec.filter(|_| target.status != TargetStatus::Failed) {
+            fleet.month = pattern_month(workload, &report.pricing, container);
+        }
+    }
+}
+
+/// Billed instance-seconds of `lifetimes` within `from..to`: each clipped to the span, a minute
+/// at least for one launched and stopped inside it (`cost::billed_instance_seconds`).
+fn billed_within(lifetimes: &[(Duration, Option<Duration>)], from: Duration, to: Duration) -> f64 {
+    let inside = lifetimes
+        .iter()
+        .filter(|(launched, stopped)| *launched < to && stopped.is_none_or(|s| s > from))
+        .map(|&(launched, stopped)| (launched.saturating_sub(from), stopped.filter(|&s| s < to).map(|s| s - from)));
+    crate::cost::billed_instance_seconds(inside, to - from)
+}
+
 /// "p50 20.00ms / p99 21.50ms".
 fn percentiles(d: &Durations) -> String {
     let us = |d: std::time::Duration| format_us(u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
     format!("p50 {} / p99 {}", us(d.median()), us(d.p99()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workload(text: &str) -> Workload {
+        Workload::parse(Path::new("w.toml"), text).unwrap()
+    }
+
+    fn container(w: &Workload) -> &ContainerSpec {
+        match &w.spec.targets[0] {
+            TargetSpec::Container(c) => c,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// 0.5 req/s, 4 req/s for four minutes, then 0.5 req/s: ten minutes of it.
+    const BURST: &str = r#"
+name = "m"
+duration = "10m"
+[traffic]
+pattern = "ramp"
+stages = [
+  { from = 0.5, to = 0.5, duration = "2m" },
+  { from = 4, to = 4, duration = "4m" },
+  { from = 0.5, to = 0.5, duration = "4m" },
+]
+[function]
+work = { kind = "sleep", duration = "10ms" }
+[[targets]]
+name = "svc"
+kind = "container"
+instances = 1
+provision_delay = "0s"
+scaling = { min = 1, max = 8, metric = "requests-per-instance", target = 1 }
+"#;
+
+    #[test]
+    fn a_burst_every_ten_minutes_keeps_the_fleet_out_because_scale_in_needs_fifteen_quiet_minutes() {
+        // ECS target tracking scales in after 15 datapoints below the target; between bursts there
+        // are 6 quiet minutes, so once scaled out for the first burst the fleet stays out all month.
+        let w = workload(BURST);
+        let pricing = Pricing::embedded();
+        let month = pattern_month(&w, &pricing, container(&w)).unwrap();
+        // Poisson arrivals: a minute of the burst averages about 4 per instance, sometimes a little more.
+        assert!((4..=5).contains(&month.peak_instances), "{month:?}");
+        assert!(month.steady_from_s > 0.0 && month.periods >= 4, "a sample of the month: {month:?}");
+        assert!(
+            month.mean_instances >= 4.0 && month.mean_instances <= f64::from(month.peak_instances),
+            "out all the time once the pattern repeats: {month:?}"
+        );
+        assert!(
+            month.first_period_mean_instances < 3.0,
+            "the first period starts at one instance, as the run did: {month:?}"
+        );
+        assert_eq!(month.requests, u64::from(month.periods) * w.schedule().count() as u64);
+    }
+
+    #[test]
+    fn a_month_that_fits_is_simulated_whole_and_a_fixed_fleet_has_none() {
+        let w = workload(&format!("{BURST}[cost]\nhours_per_month = 1\n"));
+        let pricing = Pricing::embedded();
+        let month = pattern_month(&w, &pricing, container(&w)).unwrap();
+        assert_eq!((month.periods, month.steady_from_s), (6, 0.0), "{month:?}");
+        // Starting at one and out from the first burst on: above the first period's mean.
+        assert!(
+            month.mean_instances > month.first_period_mean_instances + 0.5
+                && month.mean_instances < f64::from(month.peak_instances),
+            "{month:?}"
+        );
+        let fixed = workload(&BURST.replace("scaling = ", "# scaling = "));
+        assert_eq!(pattern_month(&fixed, &pricing, container(&fixed)), None);
+    }
 }

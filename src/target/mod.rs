@@ -141,7 +141,7 @@ pub async fn measure_all(
     targets: &[&TargetSpec],
     report: &mut RunReport,
     options: Options<'_>,
-    mut after_each: impl FnMut(&RunReport),
+    mut after_each: impl FnMut(&mut RunReport),
 ) {
     for target in targets {
         if options.cancel.is_cancelled() {

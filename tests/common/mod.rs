@@ -59,7 +59,8 @@ pub fn run_json(workload: &Path, duration: Option<std::time::Duration>, out: &Pa
             resources: true,
         };
         let targets = workload.select_targets(&[]).unwrap();
-        let save = |report: &coldbench::metrics::RunReport| {
+        let save = |report: &mut coldbench::metrics::RunReport| {
+            coldbench::simulate::add_pattern_months(&workload, report);
             let analysis = coldbench::analysis::analyse(report, &report.pricing).unwrap();
             dir.write(report, &analysis, &coldbench::report::exporters_for(report)).unwrap();
         };
