@@ -336,6 +336,9 @@ pub struct FunctionArgs {
     /// How the function is served.
     #[arg(long, value_enum, default_value_t = FunctionMode::Http)]
     pub mode: FunctionMode,
+    /// With `--mode web`: the web app's command, after `--`.
+    #[arg(last = true, value_name = "APP")]
+    pub app: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -344,6 +347,8 @@ pub enum FunctionMode {
     Http,
     /// A Lambda custom runtime speaking the Runtime API at $AWS_LAMBDA_RUNTIME_API.
     Lambda,
+    /// The web app after `--` as a Lambda function, behind a Lambda Web Adapter.
+    Web,
 }
 
 fn parse_count(text: &str) -> Result<f64, String> {

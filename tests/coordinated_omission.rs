@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use coldbench::loadgen::{drive, Live, Plan, RequestTemplate, Timing};
+use coldbench::loadgen::{drive, Live, Plan, RequestSet, RequestTemplate, Timing};
 use coldbench::workload::ArrivalProcess;
 use http_body_util::Full;
 use tokio_util::sync::CancellationToken;
@@ -36,7 +36,7 @@ async fn a_freeze_shows_in_the_open_loop_p99() {
     let schedule = ArrivalProcess::Constant { rate_per_s: RATE }.schedule(RUN, 0);
     let plan = Plan::Open { schedule: Box::new(schedule), max_in_flight: 10_000 };
     let result = drive(
-        template,
+        RequestSet::one(template),
         plan,
         Timing::real(Duration::from_secs(10)),
         CancellationToken::new(),

@@ -56,7 +56,7 @@ fn a_million_invocations_keep_memory_flat() {
         let before = rss_kib().0;
         let plan = Plan::Closed { connections: 8, duration: None, requests: Some(requests) };
         let load =
-            drive(endpoint.template, plan, Timing::real(Duration::from_secs(30)), cancel.clone(), Default::default())
+            drive(endpoint.requests, plan, Timing::real(Duration::from_secs(30)), cancel.clone(), Default::default())
                 .await
                 .unwrap();
         let part = target.stop(&run).await;

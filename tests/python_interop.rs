@@ -38,8 +38,7 @@ def handler(event, context):
 
 /// The real interpreter (not a pyenv shim, which needs the host environment).
 fn python() -> String {
-    let out = std::process::Command::new("python3").args(["-c", "import sys; print(sys.executable)"]).output().unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    python3().expect("python3, with awslambdaric installed")
 }
 
 async fn start(dir: &std::path::Path, handler: &str) -> (FunctionRuntime, Gateway, String) {

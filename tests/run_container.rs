@@ -347,6 +347,7 @@ async fn least_outstanding_requests_sends_around_a_busy_instance_where_round_rob
                 startup_timeout: std::time::Duration::from_secs(10),
                 stop_grace: std::time::Duration::from_secs(1),
                 limits: None,
+                cwd: None,
                 provision_delay: std::time::Duration::ZERO,
                 scaling: None,
                 balancer,

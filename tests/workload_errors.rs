@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use coldbench::workload::Workload;
+use coldbench::workload::{TargetSpec, Workload};
 
 const GOOD: &str = r#"
 name = "ok"
@@ -249,4 +249,47 @@ fn deploy_settings_are_checked_and_named() {
     );
     let good = format!("{GOOD}deploy = {{ at = \"5s\", minimum_healthy_percent = 50, maximum_percent = 150 }}\n");
     assert!(Workload::parse(Path::new("workloads/x.toml"), &good).is_ok());
+}
+
+#[test]
+fn requests_are_checked_and_named() {
+    let with = |requests: &str| error_of(&GOOD.replace("[[targets]]", &format!("{requests}\n[[targets]]")));
+    assert_eq!(
+        with("[[requests]]\nbody_file = \"missing.json\""),
+        "workloads/x.toml: requests[0].body_file: cannot read workloads/missing.json: No such file or directory (os \
+         error 2)"
+    );
+    assert_eq!(
+        with("[[requests]]\npath = \"orders\""),
+        "workloads/x.toml: requests[0].path: must be a path starting with '/' (encode spaces as %20), got \"orders\""
+    );
+    assert_eq!(
+        with("[[requests]]\nheaders = { Content-Length = \"3\" }"),
+        "workloads/x.toml: requests[0].headers: \"Content-Length\" is set by coldbench for each request"
+    );
+    let own = format!("{GOOD}requests = []\n");
+    assert_eq!(
+        error_of(&own),
+        "workloads/x.toml: targets[0].requests: needs at least one request, e.g. [{ path = \"/\" }]"
+    );
+    let invoke = format!("{GOOD}[[targets]]\nname = \"f\"\nkind = \"function\"\nrequests = [{{ path = \"/a\" }}]\n");
+    let err = error_of(&invoke);
+    assert!(
+        err.starts_with(
+            "workloads/x.toml: targets[1].requests[0].path: target \"f\" is invoked through the Invoke API"
+        ),
+        "{err}"
+    );
+    let w = Workload::parse(Path::new("workloads/x.toml"), &format!("{GOOD}cwd = \"app\"\n")).unwrap();
+    let TargetSpec::Container(c) = &w.spec.targets[0] else { panic!() };
+    let dir = w.command_dir(c.cwd.as_deref());
+    assert!(dir.is_absolute() && dir.ends_with("workloads/app"), "{}", dir.display());
+}
+
+#[test]
+fn a_web_adapter_needs_isolated_instances() {
+    let web = format!("{GOOD}[[targets]]\nname = \"f\"\nkind = \"function\"\nadapter = \"web\"\nnetwork = \"host\"\n");
+    let err = error_of(&web);
+    assert!(err.starts_with("workloads/x.toml: targets[1].adapter: a web app listens on the same port"), "{err}");
+    assert!(error_of(&web.replace("\"web\"", "\"grpc\"")).contains("unknown variant `grpc`"));
 }

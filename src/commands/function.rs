@@ -13,6 +13,7 @@ pub async fn run(args: &FunctionArgs) -> anyhow::Result<ExitCode> {
     match args.mode {
         FunctionMode::Http => crate::function::serve_http(shutdown).await?,
         FunctionMode::Lambda => crate::function::serve_lambda().await?,
+        FunctionMode::Web => crate::function::serve_web(&args.app).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -32,7 +32,14 @@ pub async fn run(args: &LoadArgs, cancel: CancellationToken) -> anyhow::Result<E
     let (plan, expected, traffic) = plan(args, duration)?;
     let live = Arc::new(Live::default());
     let progress = Progress::start("load", expected, Arc::clone(&live), !args.quiet);
-    let result = loadgen::drive(template, plan, loadgen::Timing::real(args.timeout), cancel.clone(), live).await;
+    let result = loadgen::drive(
+        loadgen::RequestSet::one(template),
+        plan,
+        loadgen::Timing::real(args.timeout),
+        cancel.clone(),
+        live,
+    )
+    .await;
     progress.finish();
     let mut measured = target::conclude(&args.url, TargetKind::Url, &args.url, result);
     if args.rate.is_none() {

@@ -86,7 +86,7 @@ impl ContainerInstance {
             ),
             None => None,
         };
-        let place = Placement { cgroup: cgroup.as_ref(), ..Placement::default() };
+        let place = Placement { cgroup: cgroup.as_ref(), cwd: config.cwd.as_deref(), ..Placement::default() };
         let mut process = GroupChild::spawn_with_sink(&config.command, &env, true, None, place)
             .map_err(|source| StartError::Spawn { id: id.clone(), source })?;
         let addr = SocketAddr::from(([127, 0, 0, 1], port));

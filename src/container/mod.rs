@@ -37,6 +37,8 @@ pub struct ContainerConfig {
     pub stop_grace: Duration,
     /// CPU and memory of each instance, enforced with a cgroup; `None`: the whole host.
     pub limits: Option<crate::cgroup::Limits>,
+    /// The instances' working directory; `None`: coldbench's own.
+    pub cwd: Option<std::path::PathBuf>,
     /// Scheduling and image pull before a launched instance's process starts.
     pub provision_delay: Duration,
     /// Autoscaling; `None`: a fixed fleet of `instances`, dead ones replaced.

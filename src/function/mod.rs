@@ -1,12 +1,16 @@
 //! The bundled demo function: the same code for both deployment models.
 //!
 //! `coldbench function --mode http` runs it as a container-style server on `$PORT`;
-//! `coldbench function --mode lambda` runs it as a Lambda custom runtime (`lambda_runtime`).
+//! `coldbench function --mode lambda` runs it as a Lambda custom runtime (`lambda_runtime`);
+//! `coldbench function --mode web -- <app>` runs any web app as a function, as the Lambda Web
+//! Adapter does (`adapter.rs`).
 
+mod adapter;
 mod http;
 mod lambda;
 mod work;
 
+pub use adapter::{serve_web, WebSettings};
 pub use http::serve_http;
 pub use lambda::{serve_lambda, ENV_INIT_ERROR, ENV_INIT_EXIT, KEEP_WARM_SOURCE};
 pub use work::{perform_blocking, touch_memory};
@@ -41,6 +45,15 @@ impl DemoFunction {
     /// The command line that starts it as a Lambda custom runtime.
     pub fn lambda_command(&self) -> Vec<String> {
         self.command("lambda")
+    }
+
+    /// The command line that runs `app`, an ordinary web server, as a Lambda function behind
+    /// coldbench's Lambda Web Adapter (`--mode web -- app…`).
+    pub fn web_command(&self, app: &[String]) -> Vec<String> {
+        let mut command = self.command("web");
+        command.push("--".into());
+        command.extend(app.iter().cloned());
+        command
     }
 
     fn command(&self, mode: &str) -> Vec<String> {

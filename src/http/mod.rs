@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http::{Response, StatusCode};
 use http_body_util::Full;
 
-pub use request::{RequestTemplate, TemplateError};
+pub use request::{RequestSet, RequestTemplate, TemplateError};
 pub use server::{serve, Limits};
 
 /// Stamped by the gateway: the instance that served the request.
@@ -40,6 +40,21 @@ pub const ALB_SERVER: &str = "awselb/2.0";
 pub const HOST_ERROR_HEADER: &str = "x-coldbench-host-error";
 /// Set by a Lambda-style platform when the function failed.
 pub const FUNCTION_ERROR_HEADER: &str = "x-amz-function-error";
+
+/// Whether a body passes as text rather than base64 in a function URL's event or response: by its
+/// content type — `text/*`, JSON, XML, JavaScript and the `+json` / `+xml` types. Anything else, a
+/// form post or a body without a type included, is base64-encoded, as function URLs do (a body
+/// that is not UTF-8 is encoded whatever its type says).
+pub fn is_text(headers: &http::HeaderMap) -> bool {
+    let Some(content_type) = headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    mime.starts_with("text/")
+        || mime.ends_with("+json")
+        || mime.ends_with("+xml")
+        || matches!(mime.as_str(), "application/json" | "application/xml" | "application/javascript")
+}
 
 /// A plain-text response with `status`.
 pub fn plain(status: StatusCode, message: String) -> Response<Full<Bytes>> {

@@ -1,6 +1,7 @@
 //! What every request of a load looks like: method, URL, headers, body, built once.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, HOST};
@@ -106,9 +107,102 @@ impl RequestTemplate {
     }
 }
 
+/// The requests of one load: one template, or several drawn per request by weight or in order
+/// (like vegeta's targets file). Every template goes to the same host.
+#[derive(Debug)]
+pub struct RequestSet {
+    templates: Vec<RequestTemplate>,
+    /// Running totals of the weights (drawn by weight), or empty (in order).
+    cumulative: Vec<u64>,
+    seed: u64,
+    next: AtomicU64,
+}
+
+impl RequestSet {
+    /// The same request every time.
+    pub fn one(template: RequestTemplate) -> Self {
+        Self { templates: vec![template], cumulative: Vec::new(), seed: 0, next: AtomicU64::new(0) }
+    }
+
+    /// The templates in turn, from the first.
+    ///
+    /// # Panics
+    /// When `templates` is empty.
+    pub fn in_order(templates: Vec<RequestTemplate>) -> Self {
+        assert!(!templates.is_empty(), "a request set needs a request");
+        Self { templates, cumulative: Vec::new(), seed: 0, next: AtomicU64::new(0) }
+    }
+
+    /// Each request drawn at random, seeded, with the chance of its weight over their sum.
+    ///
+    /// # Panics
+    /// When `weighted` is empty or every weight is zero.
+    pub fn weighted(weighted: Vec<(RequestTemplate, u32)>, seed: u64) -> Self {
+        let mut total = 0;
+        let cumulative = weighted
+            .iter()
+            .map(|(_, w)| {
+                total += u64::from(*w);
+                total
+            })
+            .collect();
+        assert!(total > 0, "a request set needs a request of positive weight");
+        let templates = weighted.into_iter().map(|(t, _)| t).collect();
+        Self { templates, cumulative, seed, next: AtomicU64::new(0) }
+    }
+
+    /// The `host:port` every request goes to.
+    pub fn authority(&self) -> &str {
+        &self.templates[0].authority
+    }
+
+    /// The request to send next: the n-th of the load picks by its number alone (a hash of it and
+    /// the seed), so drivers on many tasks share no generator and a seed repeats the same draw.
+    pub fn pick(&self) -> &RequestTemplate {
+        if self.templates.len() == 1 {
+            return &self.templates[0];
+        }
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let Some(&total) = self.cumulative.last() else {
+            return &self.templates[(n % self.templates.len() as u64) as usize];
+        };
+        let draw = splitmix64(self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)) % total;
+        &self.templates[self.cumulative.partition_point(|&c| c <= draw)]
+    }
+}
+
+/// SplitMix64's finaliser: a well-mixed 64-bit hash of `x`.
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn get(path: &str) -> RequestTemplate {
+        RequestTemplate::new("GET", &format!("http://127.0.0.1:1{path}"), &BTreeMap::new(), "").unwrap()
+    }
+
+    #[test]
+    fn a_set_in_order_cycles_and_a_weighted_one_draws_by_weight_repeatably() {
+        let ordered = RequestSet::in_order(vec![get("/a"), get("/b"), get("/c")]);
+        let paths: Vec<String> = (0..5).map(|_| ordered.pick().build().uri().to_string()).collect();
+        assert_eq!(paths, ["/a", "/b", "/c", "/a", "/b"]);
+        let draw = || {
+            let set = RequestSet::weighted(vec![(get("/a"), 3), (get("/b"), 1), (get("/never"), 0)], 7);
+            (0..10_000).map(|_| set.pick().build().uri().to_string()).collect::<Vec<_>>()
+        };
+        let first = draw();
+        assert_eq!(first, draw(), "the same seed, the same draw");
+        let a = first.iter().filter(|p| *p == "/a").count();
+        assert!((7_200..7_800).contains(&a), "3 in 4 by weight: {a}");
+        assert!(!first.iter().any(|p| p == "/never"), "weight 0 is never drawn");
+        assert_eq!(RequestSet::one(get("/x")).authority(), "127.0.0.1:1");
+    }
 
     #[test]
     fn builds_origin_form_requests_with_host() {

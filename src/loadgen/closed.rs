@@ -34,7 +34,7 @@ pub(super) async fn run(
                 }
                 let _busy = shared.clock.busy();
                 let sent = shared.begin();
-                let reply = tokio::time::timeout(shared.timeout, worker.send(&shared.template))
+                let reply = tokio::time::timeout(shared.timeout, worker.send(shared.requests.pick()))
                     .await
                     .unwrap_or(Reply::failed(Outcome::Timeout));
                 shared.finish(sent, sent, reply);

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-pub use crate::http::{RequestTemplate, TemplateError};
+pub use crate::http::{RequestSet, RequestTemplate, TemplateError};
 pub use client::{Reply, COLD_HEADER, FUNCTION_ERROR_HEADER, INIT_MS_HEADER};
 
 use crate::metrics::{Measurement, Outcome, Recorder, Sample, INTERVAL};
@@ -79,7 +79,7 @@ pub struct LoadResult {
 struct Shared {
     recorder: Mutex<Recorder>,
     live: Arc<Live>,
-    template: RequestTemplate,
+    requests: RequestSet,
     timeout: Duration,
     clock: Clock,
     cancel: CancellationToken,
@@ -125,23 +125,23 @@ impl Shared {
     }
 }
 
-/// Drives `template` with `plan` until the plan is done or `cancel` fires.
+/// Drives `requests` with `plan` until the plan is done or `cancel` fires.
 ///
 /// # Errors
 /// Only when the URL's host cannot be resolved; failed requests are counted, never errors.
 pub async fn drive(
-    template: RequestTemplate,
+    requests: RequestSet,
     plan: Plan,
     timing: Timing,
     cancel: CancellationToken,
     live: Arc<Live>,
 ) -> anyhow::Result<LoadResult> {
-    let addr = resolve(&template.authority).await?;
+    let addr = resolve(requests.authority()).await?;
     let cpu_before = process_cpu_time();
     let Timing { timeout, clock, interval } = timing;
     let start = clock.now();
     let recorder = Mutex::new(Recorder::with_interval(start, interval));
-    let shared = Arc::new(Shared { recorder, live, template, timeout, clock, cancel });
+    let shared = Arc::new(Shared { recorder, live, requests, timeout, clock, cancel });
     let (interrupted, mut warnings) = match plan {
         Plan::Open { schedule, max_in_flight } => {
             open::run(addr, Arc::clone(&shared), schedule, start, max_in_flight).await

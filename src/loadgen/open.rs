@@ -52,7 +52,7 @@ pub(super) async fn run(
         let (shared, pool) = (Arc::clone(&shared), Arc::clone(&pool));
         tokio::spawn(async move {
             let sent = shared.begin();
-            let reply = shared.exchange(pool.send(&shared.template)).await;
+            let reply = shared.exchange(pool.send(shared.requests.pick())).await;
             shared.finish(intended, sent, reply);
             drop((busy, permit));
         });

@@ -26,6 +26,8 @@ pub struct Placement<'a> {
     pub namespace: Option<&'a NetNamespace>,
     /// A cgroup that limits and measures it.
     pub cgroup: Option<&'a crate::cgroup::Cgroup>,
+    /// Its working directory; `None`: coldbench's own.
+    pub cwd: Option<&'a std::path::Path>,
 }
 
 /// A program that could not be started; the OS error stays reachable for [`host_limit`].
@@ -103,6 +105,9 @@ impl GroupChild {
         command.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
         if clear_env {
             command.env_clear();
+        }
+        if let Some(cwd) = place.cwd {
+            command.current_dir(cwd);
         }
         command.envs(env.iter().map(|(k, v)| (k, v)));
         if let Some((name, value)) = run_marker() {

@@ -123,7 +123,7 @@ impl FunctionInstance {
             None
         };
         let spawned_at = Instant::now();
-        let place = Placement { namespace: namespace.as_ref(), cgroup: cgroup.as_ref() };
+        let place = Placement { namespace: namespace.as_ref(), cgroup: cgroup.as_ref(), cwd: config.cwd.as_deref() };
         let capture: Arc<std::sync::Mutex<Option<Tail>>> = Arc::default();
         let sink: LineSink = {
             let capture = Arc::clone(&capture);
@@ -318,7 +318,11 @@ fn lambda_environment(
     api: SocketAddr,
     provisioned: bool,
 ) -> Vec<(String, String)> {
-    let task_root = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_else(|_| "/".into());
+    let task_root = config
+        .cwd
+        .clone()
+        .or_else(|| std::env::current_dir().ok())
+        .map_or_else(|| "/".into(), |d| d.display().to_string());
     let date = crate::time::utc_now().get(..10).unwrap_or("1970-01-01").replace('-', "/");
     let stream = format!("{date}/[{}]{}", crate::lambda::LATEST, stream_id(name));
     let fixed = [

@@ -74,6 +74,8 @@ pub struct FunctionConfig {
     /// and how old an event may grow before it is dropped (`MaximumEventAgeInSeconds`).
     pub async_retries: u32,
     pub max_event_age: Duration,
+    /// The function's working directory and `LAMBDA_TASK_ROOT`; `None`: coldbench's own.
+    pub cwd: Option<std::path::PathBuf>,
 }
 
 impl FunctionConfig {
@@ -98,6 +100,7 @@ impl FunctionConfig {
             isolate: false,
             enforce_resources: false,
             init_cpus: None,
+            cwd: None,
             clock: Clock::real(),
             async_retries: lambda::DEFAULT_ASYNC_RETRIES,
             max_event_age: lambda::DEFAULT_MAX_EVENT_AGE,

@@ -20,7 +20,7 @@ pub fn url_event(invocation: &Invocation) -> Value {
         .flat_map(|v| v.split(';').map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect::<Vec<_>>())
         .collect();
     let query = invocation.uri.query().unwrap_or("");
-    let text = std::str::from_utf8(&invocation.body).ok().filter(|_| is_text(&invocation.headers));
+    let text = std::str::from_utf8(&invocation.body).ok().filter(|_| crate::http::is_text(&invocation.headers));
     let (body, is_base64) = match text {
         Some(text) => (text.to_string(), false),
         None => (base64::engine::general_purpose::STANDARD.encode(&invocation.body), true),
@@ -74,21 +74,6 @@ pub fn url_event(invocation: &Invocation) -> Value {
         event["queryStringParameters"] = Value::Object(query_parameters(query));
     }
     event
-}
-
-/// Whether a function URL passes the request body as text: by its content type — `text/*`,
-/// JSON, XML, JavaScript and the `+json` / `+xml` types. Anything else, a form post or a body
-/// without a type included, arrives base64-encoded, as function URLs do (a body that is not
-/// UTF-8 is encoded whatever its type says).
-fn is_text(headers: &HeaderMap) -> bool {
-    let Some(content_type) = headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
-        return false;
-    };
-    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    mime.starts_with("text/")
-        || mime.ends_with("+json")
-        || mime.ends_with("+xml")
-        || matches!(mime.as_str(), "application/json" | "application/xml" | "application/javascript")
 }
 
 /// Header names lower-cased, repeated values joined with `,`.

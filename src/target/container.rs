@@ -130,6 +130,7 @@ impl<'a> ContainerTarget<'a> {
             startup_timeout: self.spec.startup_timeout.0,
             stop_grace: self.spec.stop_grace.0,
             limits,
+            cwd: Some(self.workload.command_dir(self.spec.cwd.as_deref())),
             provision_delay: self.spec.provision_delay.0,
             scaling: self.spec.scaling.as_ref().map(autoscaling),
             balancer: self.spec.balancer,
@@ -211,9 +212,19 @@ impl Target for ContainerTarget<'_> {
         let url = gateway.url();
         self.gateway = Some(gateway);
         let headers = BTreeMap::from([("content-type".to_string(), "application/json".to_string())]);
-        let template = RequestTemplate::new("POST", &url, &headers, run.workload.spec.function.work.request_body())
+        let default = RequestTemplate::new("POST", &url, &headers, run.workload.spec.function.work.request_body())
             .expect("the gateway URL and fixed headers are valid");
-        Ok(Endpoint { url, template })
+        let origin = url.trim_end_matches('/').to_string();
+        let requests = super::request_set(run.workload, &self.spec.name, default, |r| {
+            let method = r.method.as_deref().unwrap_or("GET");
+            RequestTemplate::new(
+                method,
+                &format!("{origin}{}", r.target),
+                &r.headers,
+                r.body.clone().unwrap_or_default(),
+            )
+        })?;
+        Ok(Endpoint { url, requests })
     }
 
     async fn stop(&mut self, _run: &Run<'_>) -> Part {

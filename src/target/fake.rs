@@ -136,7 +136,7 @@ impl Target for FakeTarget {
         self.gateway = Some(gateway);
         let template =
             RequestTemplate::new("POST", &url, &BTreeMap::new(), Bytes::new()).expect("the gateway URL is valid");
-        Ok(Endpoint { url, template })
+        Ok(Endpoint { url, requests: crate::http::RequestSet::one(template) })
     }
 
     async fn stop(&mut self, _run: &Run<'_>) -> Part {

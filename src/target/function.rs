@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::{Endpoint, Part, Run, StartError, Target};
 use crate::gateway::Gateway;
 use crate::http::RequestTemplate;
-use crate::lambda::InvocationMode;
+use crate::lambda::{EventShape, InvocationMode};
 use crate::metrics::{BillingRecord, FunctionStats, InvocationOutcome};
 use crate::metrics::{FunctionReport, InvocationSummary, KeepWarmReport, TargetKind};
 use crate::policy::{KeepAlive, KeepWarm, PoolConfig};
@@ -130,6 +130,12 @@ impl Target for FunctionTarget<'_> {
         if spec.network == Network::Isolated {
             match crate::isolation::available() {
                 Ok(()) => config.isolate = true,
+                Err(why) if spec.adapter.is_some() => {
+                    return Err(StartError::Failed(format!(
+                        "adapter = \"web\" needs a network namespace per instance ({why}): every instance's app \
+                         listens on the same port, as in its own Lambda environment; run as root"
+                    )))
+                }
                 Err(why) => self.warnings.push(format!(
                     "instances are not isolated ({why}): they share the host's loopback, so one instance could \
                      reach another's Runtime API; run as root for a network namespace per instance, or set \
@@ -153,8 +159,31 @@ impl Target for FunctionTarget<'_> {
         if spec.invocation == InvocationMode::Event {
             headers.insert("x-amz-invocation-type".to_string(), "Event".to_string());
         }
-        let template = RequestTemplate::new("POST", &url, &headers, run.workload.spec.function.work.request_body())
+        let default = RequestTemplate::new("POST", &url, &headers, run.workload.spec.function.work.request_body())
             .expect("the gateway URL and fixed headers are valid");
+        let gateway_origin = gateway.url().trim_end_matches('/').to_string();
+        let requests = super::request_set(run.workload, &spec.name, default, |r| {
+            let body = r.body.clone().unwrap_or_default();
+            match spec.event {
+                // The Invoke API: the body is the event (validation keeps paths away).
+                EventShape::Invoke => RequestTemplate::new("POST", &url, &super::merged(&headers, &r.headers), body),
+                // A function URL: the request as written (asynchronous invocation is the Invoke
+                // API's only, as validation says).
+                EventShape::Http => {
+                    let method = r.method.as_deref().unwrap_or("GET");
+                    RequestTemplate::new(method, &format!("{gateway_origin}{}", r.target), &r.headers, body)
+                }
+            }
+        });
+        let requests = match requests {
+            Ok(requests) => requests,
+            Err(e) => {
+                gateway.stop().await;
+                runtime.stop();
+                runtime.stopped().await;
+                return Err(e);
+            }
+        };
         // The warmer has been running all along: its first round lands before the traffic.
         let pinger = spec.keep_warm.map(|k| {
             let schedule = KeepWarm { every: k.every.0, concurrency: k.concurrency };
@@ -169,7 +198,7 @@ impl Target for FunctionTarget<'_> {
             tokio::spawn(sample_alive(runtime.clone(), Arc::clone(&samples), run.clock.clone(), run.interval()));
         let deployer = spec.deploy.map(|d| Deployer::start(runtime.clone(), run.clock.clone(), d.at.0));
         self.running = Some(Running { runtime, gateway, pinger, sampler, samples, deployer });
-        Ok(Endpoint { url, template })
+        Ok(Endpoint { url, requests })
     }
 
     async fn stop(&mut self, run: &Run<'_>) -> Part {
@@ -402,7 +431,13 @@ fn function_config(
     log: Option<&Path>,
     clock: &Clock,
 ) -> anyhow::Result<FunctionConfig> {
-    let command = spec.command.clone().unwrap_or_else(|| options.demo.lambda_command());
+    let command = match spec.adapter {
+        // The same server a container target runs, behind the Lambda Web Adapter.
+        Some(crate::workload::FunctionAdapter::Web) => {
+            options.demo.web_command(&spec.command.clone().unwrap_or_else(|| options.demo.http_command()))
+        }
+        None => spec.command.clone().unwrap_or_else(|| options.demo.lambda_command()),
+    };
     let mut env: Vec<(String, String)> = workload.spec.function.init.to_env();
     env.extend(spec.env.iter().map(|(k, v)| (k.clone(), v.clone())));
     Ok(FunctionConfig {
@@ -424,6 +459,7 @@ fn function_config(
         clock: clock.clone(),
         async_retries: spec.max_retry_attempts,
         max_event_age: spec.max_event_age.0,
+        cwd: Some(workload.command_dir(spec.cwd.as_deref())),
     })
 }
 

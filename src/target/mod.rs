@@ -14,6 +14,7 @@ mod progress;
 mod url;
 mod watch;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,7 +27,7 @@ pub use function::{function_report, ping_event, pool_config};
 pub use progress::Progress;
 
 use crate::function::DemoFunction;
-use crate::http::RequestTemplate;
+use crate::http::{RequestSet, RequestTemplate, TemplateError};
 use crate::loadgen::{self, Live, LoadResult, Plan, Timing};
 use crate::metrics::{FastForwardInfo, FunctionReport, InstanceReport, RecordLog, INTERVAL};
 use crate::metrics::{LoadMode, Recorder, RunReport, TargetKind, TargetReport, TargetStatus};
@@ -82,7 +83,7 @@ impl Run<'_> {
 pub struct Endpoint {
     /// The URL as the report shows it.
     pub url: String,
-    pub template: RequestTemplate,
+    pub requests: RequestSet,
 }
 
 /// A target's own part of its report, handed over when it stops.
@@ -202,7 +203,7 @@ pub async fn measure_with<T: Target>(mut target: T, run: &Run<'_>) -> TargetRepo
         }
     };
     let watch = watch::HostWatch::start(target.name());
-    let result = drive(run, target.name(), endpoint.template).await;
+    let result = drive(run, target.name(), endpoint.requests).await;
     let (host, usage) = watch.finish().await;
     let part = target.stop(run).await;
     let mut report = conclude(target.name(), target.kind(), &endpoint.url, result);
@@ -285,15 +286,51 @@ impl EverySecond {
     }
 }
 
-/// Sends the workload's schedule to `template`.
-async fn drive(run: &Run<'_>, name: &str, template: RequestTemplate) -> anyhow::Result<LoadResult> {
+/// The requests a target sends: the workload's for it, each made a template by `template` (which
+/// places it on the target's endpoint), drawn as the workload says; else `default` every time.
+fn request_set(
+    workload: &Workload,
+    name: &str,
+    default: RequestTemplate,
+    template: impl Fn(&crate::workload::Request) -> Result<RequestTemplate, TemplateError>,
+) -> Result<RequestSet, StartError> {
+    let Some(requests) = workload.requests_for(name) else {
+        return Ok(RequestSet::one(default));
+    };
+    let templates = requests
+        .list
+        .iter()
+        .map(|r| template(r).map(|t| (t, r.weight)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| StartError::Failed(format!("requests: {e}")))?;
+    Ok(match requests.order {
+        crate::workload::RequestOrder::Sequence => {
+            RequestSet::in_order(templates.into_iter().map(|(t, _)| t).collect())
+        }
+        crate::workload::RequestOrder::Weight => RequestSet::weighted(templates, workload.spec.seed),
+    })
+}
+
+/// `base` with `extra`'s headers added, replacing those of the same name.
+fn merged(base: &BTreeMap<String, String>, extra: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut all: BTreeMap<String, String> = base
+        .iter()
+        .filter(|(k, _)| !extra.keys().any(|e| e.eq_ignore_ascii_case(k)))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    all.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+    all
+}
+
+/// Sends the workload's schedule as `requests`.
+async fn drive(run: &Run<'_>, name: &str, requests: RequestSet) -> anyhow::Result<LoadResult> {
     let workload = run.workload;
     let plan = Plan::Open { schedule: Box::new(workload.schedule()), max_in_flight: workload.spec.load.max_in_flight };
     let live = Arc::new(Live::default());
     let expected = workload.arrivals.expected_requests(workload.duration()).round() as u64;
     let progress = Progress::start(name, Some(expected), Arc::clone(&live), !run.options.quiet);
     let timing = Timing { timeout: workload.spec.load.timeout.0, clock: run.clock.clone(), interval: run.interval() };
-    let result = loadgen::drive(template, plan, timing, run.options.cancel.child_token(), live).await;
+    let result = loadgen::drive(requests, plan, timing, run.options.cancel.child_token(), live).await;
     progress.finish();
     result
 }

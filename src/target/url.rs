@@ -25,11 +25,19 @@ impl Target for UrlTarget<'_> {
         TargetKind::Url
     }
 
-    async fn start(&mut self, _run: &Run<'_>) -> Result<Endpoint, StartError> {
+    async fn start(&mut self, run: &Run<'_>) -> Result<Endpoint, StartError> {
         let s = self.spec;
-        let template = RequestTemplate::new(&s.method, &s.url, &s.headers, s.body.clone().unwrap_or_default())
+        let default = RequestTemplate::new(&s.method, &s.url, &s.headers, s.body.clone().unwrap_or_default())
             .map_err(|e| StartError::Failed(e.to_string()))?;
-        Ok(Endpoint { url: s.url.clone(), template })
+        // A request's path replaces the URL's; the URL's method, headers and body are its defaults.
+        let origin = default.url.scheme_str().zip(default.url.authority()).map(|(s, a)| format!("{s}://{a}"));
+        let origin = origin.unwrap_or_default();
+        let requests = super::request_set(run.workload, &s.name, default, |r| {
+            let method = r.method.as_deref().unwrap_or(&s.method);
+            let body = r.body.clone().or_else(|| s.body.clone().map(bytes::Bytes::from)).unwrap_or_default();
+            RequestTemplate::new(method, &format!("{origin}{}", r.target), &super::merged(&s.headers, &r.headers), body)
+        })?;
+        Ok(Endpoint { url: s.url.clone(), requests })
     }
 
     async fn stop(&mut self, _run: &Run<'_>) -> Part {

@@ -87,10 +87,25 @@ impl HealthCheckSpec {
 
 /// `"200"`, `"200,202"`, `"200-299"`: ALB's `HttpCode`, each code 200 to 499.
 fn parse_matcher(text: &str) -> Result<Vec<(u16, u16)>, String> {
+    status_ranges(text, 200..=499, "ALB's matcher: \"200\", \"200,202\" or \"200-299\"")
+}
+
+/// Status codes and inclusive ranges, comma-separated (`"500,502-504"`), each within `allowed`;
+/// an error names the bad part, the allowed span and `hint`.
+///
+/// # Errors
+/// A part that is not a status within `allowed`, or a range from high to low.
+pub fn status_ranges(
+    text: &str,
+    allowed: std::ops::RangeInclusive<u16>,
+    hint: &str,
+) -> Result<Vec<(u16, u16)>, String> {
     let code = |s: &str| -> Result<u16, String> {
         match s.trim().parse::<u16>() {
-            Ok(c) if (200..=499).contains(&c) => Ok(c),
-            _ => Err(format!("{s:?} in {text:?} is not a status from 200 to 499 (ALB's matcher: \"200\", \"200,202\" or \"200-299\")")),
+            Ok(c) if allowed.contains(&c) => Ok(c),
+            _ => {
+                Err(format!("{s:?} in {text:?} is not a status from {} to {} ({hint})", allowed.start(), allowed.end()))
+            }
         }
     };
     text.split(',')

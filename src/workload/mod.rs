@@ -8,6 +8,7 @@ mod demo;
 mod duration;
 mod health;
 mod keep_alive;
+mod requests;
 mod scaling;
 mod spec;
 pub mod trace;
@@ -15,6 +16,7 @@ mod validate;
 
 pub use validate::max_lifetime;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,13 +24,14 @@ use std::time::Duration;
 pub use arrival::{ArrivalProcess, Schedule, Stage, SECONDS_PER_DAY};
 pub use demo::{parse_request, CacheCost, CacheWork, Init, Work, ENV_INIT_DELAY, ENV_INIT_MEMORY_MB};
 pub use duration::HumanDuration;
-pub use health::HealthCheckSpec;
+pub use health::{status_ranges, HealthCheckSpec};
 pub use keep_alive::KeepAliveSetting;
+pub use requests::{Request, RequestOrder, RequestSpec, Requests};
 pub use scaling::{ScalingMetricKind, ScalingPolicyKind, ScalingSpec};
 pub use spec::{
-    Balancer, ContainerDeploySpec, ContainerSpec, FunctionDeploySpec, FunctionSpec, FunctionTargetSpec, KeepWarmSpec,
-    LoadSpec, Network, Overflow, RampStage, Spread, TargetSpec, TraceFormat, TrafficSpec, UrlSpec, WorkloadSpec,
-    DEFAULT_MAX_IN_FLIGHT,
+    Balancer, ContainerDeploySpec, ContainerSpec, FunctionAdapter, FunctionDeploySpec, FunctionSpec,
+    FunctionTargetSpec, KeepWarmSpec, LoadSpec, Network, Overflow, RampStage, Spread, TargetSpec, TraceFormat,
+    TrafficSpec, UrlSpec, WorkloadSpec, DEFAULT_MAX_IN_FLIGHT,
 };
 
 /// A workload file that could not be used, with where and why.
@@ -68,6 +71,9 @@ pub struct Workload {
     pub arrivals: ArrivalProcess,
     /// Things worth telling the user that do not stop the run.
     pub warnings: Vec<String>,
+    /// The requests of each target that has its own or the workload's `[[requests]]`, by name
+    /// (the others send the demo function's work body).
+    pub requests: BTreeMap<String, Requests>,
 }
 
 impl Workload {
@@ -180,6 +186,18 @@ impl Workload {
             });
         }
         Ok(all.iter().filter(|t| wanted.is_empty() || wanted.iter().any(|w| w == t.name())).collect())
+    }
+
+    /// The requests the target `name` sends, if the workload chose them.
+    pub fn requests_for(&self, name: &str) -> Option<&Requests> {
+        self.requests.get(name)
+    }
+
+    /// Where a target's command runs: the workload file's folder, or `cwd` relative to it.
+    pub fn command_dir(&self, cwd: Option<&Path>) -> PathBuf {
+        let folder = self.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = cwd.map_or_else(|| folder.to_path_buf(), |cwd| folder.join(cwd));
+        std::path::absolute(&dir).unwrap_or(dir)
     }
 
     /// The arrival schedule every target of this run receives.

@@ -38,6 +38,13 @@ pub struct WorkloadSpec {
     /// Assumptions of the monthly cost projection (instance type, front door, free tier).
     #[serde(default)]
     pub cost: crate::cost::CostSettings,
+    /// The requests every target receives unless it has its own (`[[requests]]`); none: the
+    /// demo function's work body.
+    #[serde(default)]
+    pub requests: Vec<super::RequestSpec>,
+    /// How a request is drawn from them: by weight (seeded) or in order.
+    #[serde(default)]
+    pub request_order: super::RequestOrder,
     /// The deployments to compare, run one after another.
     #[serde(default)]
     pub targets: Vec<TargetSpec>,
@@ -191,6 +198,14 @@ pub struct ContainerSpec {
     /// The server command; default: the bundled demo function in HTTP mode.
     #[serde(default)]
     pub command: Option<Vec<String>>,
+    /// Where the command runs, relative to the workload file's folder (its default).
+    #[serde(default)]
+    pub cwd: Option<PathBuf>,
+    /// The requests sent to it; default: the workload's `[[requests]]`, else the demo function's.
+    #[serde(default)]
+    pub requests: Option<Vec<super::RequestSpec>>,
+    #[serde(default)]
+    pub request_order: Option<super::RequestOrder>,
     /// Extra environment variables for each instance.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
@@ -276,6 +291,15 @@ pub struct FunctionTargetSpec {
     /// A Runtime API program; default: the bundled demo function in Lambda mode.
     #[serde(default)]
     pub command: Option<Vec<String>>,
+    /// Where the command runs (and `LAMBDA_TASK_ROOT`), relative to the workload file's folder
+    /// (its default).
+    #[serde(default)]
+    pub cwd: Option<PathBuf>,
+    /// The requests sent to it; default: the workload's `[[requests]]`, else the demo function's.
+    #[serde(default)]
+    pub requests: Option<Vec<super::RequestSpec>>,
+    #[serde(default)]
+    pub request_order: Option<super::RequestOrder>,
     /// `_HANDLER` for runtimes that read it.
     #[serde(default = "default_handler")]
     pub handler: String,
@@ -341,6 +365,10 @@ pub struct FunctionTargetSpec {
     /// `host`: instances share the host's loopback (to call a service running on it).
     #[serde(default)]
     pub network: Network,
+    /// `"web"`: `command` is an ordinary web server (default: the demo function in HTTP mode),
+    /// run behind coldbench's Lambda Web Adapter; none: `command` speaks the Runtime API.
+    #[serde(default)]
+    pub adapter: Option<FunctionAdapter>,
     /// Publishes a new version during the load: `{ at = "30s" }`.
     #[serde(default)]
     pub deploy: Option<FunctionDeploySpec>,
@@ -406,6 +434,14 @@ pub enum Balancer {
 
 fn default_idle_timeout() -> HumanDuration {
     HumanDuration(std::time::Duration::from_secs(60))
+}
+
+/// What sits between the Runtime API and a function's own program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FunctionAdapter {
+    /// The Lambda Web Adapter: invocations become HTTP requests to the program's server.
+    Web,
 }
 
 /// Which network a function's instances see.
@@ -489,6 +525,12 @@ pub struct UrlSpec {
     pub headers: BTreeMap<String, String>,
     #[serde(default)]
     pub body: Option<String>,
+    /// Several requests to the same origin instead of `method`, `headers`, `body` and the URL's
+    /// path (which they must then not set); default: the workload's `[[requests]]`.
+    #[serde(default)]
+    pub requests: Option<Vec<super::RequestSpec>>,
+    #[serde(default)]
+    pub request_order: Option<super::RequestOrder>,
 }
 
 fn one() -> usize {

@@ -1,13 +1,13 @@
 //! Range and consistency checks on a parsed workload, each error naming its field.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
 
 use super::arrival::{ArrivalProcess, Stage};
 use super::spec::{TargetSpec, TraceFormat, TrafficSpec, WorkloadSpec};
 use super::Work;
-use super::{trace, Workload, WorkloadError};
+use super::{trace, Requests, Workload, WorkloadError};
 use crate::lambda;
 
 /// Largest memory a demo function may touch, matching Lambda's ceiling.
@@ -41,11 +41,52 @@ pub(super) fn validate(path: &Path, mut spec: WorkloadSpec) -> Result<Workload, 
         spec.cost.instance.get_or_insert_with(|| crate::cost::DEFAULT_INSTANCE.to_string());
     }
     check_fast_forward(&spec).map_err(|(f, m)| fail(&f, m))?;
+    let requests = target_requests(path, &spec).map_err(|(f, m)| fail(&f, m))?;
     let warnings = warnings(&spec, &arrivals);
-    Ok(Workload { path: path.to_path_buf(), spec, arrivals, warnings })
+    Ok(Workload { path: path.to_path_buf(), spec, arrivals, warnings, requests })
 }
 
 type FieldError = (String, String);
+
+/// Each target's requests: its own `requests`, else the workload's `[[requests]]`. A function
+/// behind the Invoke API receives only a body (and headers), so a request for it names no
+/// method, path or query.
+fn target_requests(path: &Path, spec: &WorkloadSpec) -> Result<BTreeMap<String, Requests>, FieldError> {
+    let folder = path.parent().unwrap_or(Path::new(""));
+    let mut all = BTreeMap::new();
+    for (i, target) in spec.targets.iter().enumerate() {
+        let (own, order) = match target {
+            TargetSpec::Container(c) => (&c.requests, c.request_order),
+            TargetSpec::Function(f) => (&f.requests, f.request_order),
+            TargetSpec::Url(u) => (&u.requests, u.request_order),
+        };
+        let (field, specs) = match own {
+            Some(own) => (format!("targets[{i}].requests"), own.as_slice()),
+            None if spec.requests.is_empty() => continue,
+            None => ("requests".to_string(), spec.requests.as_slice()),
+        };
+        if let TargetSpec::Function(f) = target {
+            if f.event == crate::lambda::EventShape::Invoke {
+                for (j, r) in specs.iter().enumerate() {
+                    let set =
+                        [("method", r.method.is_some()), ("path", r.path.is_some()), ("query", !r.query.is_empty())];
+                    if let Some((name, _)) = set.iter().find(|(_, set)| *set) {
+                        return Err(field_error(
+                            &format!("{field}[{j}].{name}"),
+                            format!(
+                                "target {:?} is invoked through the Invoke API, whose event is the request's body alone;                                  set event = \"http\" on it (a function URL) to send methods, paths and queries",
+                                f.name
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        let resolved = super::requests::resolve(folder, &field, specs, order.unwrap_or(spec.request_order))?;
+        all.insert(target.name().to_string(), resolved);
+    }
+    Ok(all)
+}
 
 /// The always-on alternative is an EC2 type or a Fargate task of a size Fargate accepts; a
 /// Fargate task has no CPU credits to set.
@@ -317,6 +358,12 @@ fn check_targets(targets: &[TargetSpec]) -> Result<(), FieldError> {
 }
 
 fn check_function_target(f: &super::FunctionTargetSpec) -> Result<(), FieldError> {
+    if f.adapter.is_some() && f.network == super::Network::Host {
+        return Err(field_error(
+            "adapter",
+            "a web app listens on the same port in every instance (AWS_LWA_PORT, PORT or 8080), so each needs              a loopback of its own: network = \"isolated\" (the default), not \"host\"",
+        ));
+    }
     if let Some(cpus) = f.init_cpus.filter(|v| !(v.is_finite() && (0.01..=192.0).contains(v))) {
         return Err(field_error("init_cpus", format!("must be 0.01 to 192 vCPUs, got {cpus}")));
     }

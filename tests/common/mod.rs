@@ -238,3 +238,10 @@ pub fn summary(out: &Path) -> String {
     let results = results_path(out).expect("a run folder with results.json");
     std::fs::read_to_string(results.with_file_name("summary.md")).expect("summary.md beside results.json")
 }
+
+/// The real path of `python3`'s interpreter (not a pyenv shim, which needs the host's
+/// environment), or `None` where there is none.
+pub fn python3() -> Option<String> {
+    let out = std::process::Command::new("python3").args(["-c", "import sys; print(sys.executable)"]).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
