@@ -41,3 +41,9 @@ fn the_python_web_app_runs_both_ways() {
 fn the_python_handler_runs_on_awslambdaric_and_as_a_server() {
     run_example("python-handler");
 }
+
+#[test]
+#[ignore = "needs aws-lambda-ric installed in examples/node-handler (bash scripts/install-examples.sh; .ci/run does it)"]
+fn the_node_handler_runs_on_aws_lambda_ric_and_as_a_server() {
+    run_example("node-handler");
+}
