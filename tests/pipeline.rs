@@ -57,6 +57,7 @@ fn info(workload: &Workload) -> WorkloadInfo {
         traffic: serde_json::json!({"pattern": "constant", "rate": 200}),
         warnings: Vec::new(),
         cost: workload.spec.cost.clone(),
+        requests: Default::default(),
     }
 }
 

@@ -115,6 +115,10 @@ requests = [{{ body_file = "order.json", headers = {{ x-team = "green" }} }}]
         assert_eq!(target["measurement"]["outcomes"]["ok"].as_u64(), Some(8), "{}: {target}", target["name"]);
     }
     let body = "{\"order\": 42, \"items\": [\"tea\"]}";
+    // The report says what each target was sent.
+    let sent = &json["workload"]["requests"];
+    assert_eq!(sent["svc"][0], "PUT /orders/42?expand=items%20lines (body 31 B)", "{sent}");
+    assert_eq!(sent["invoke"][0], "POST (the Invoke API) (body 31 B)", "{sent}");
     // The container's server sees the request itself.
     let seen = records(&record("svc"));
     assert_eq!(seen.len(), 8, "{seen:?}");

@@ -60,6 +60,7 @@ pub async fn run(args: &LoadArgs, cancel: CancellationToken) -> anyhow::Result<E
         traffic,
         warnings: Vec::new(),
         cost: crate::cost::CostSettings::default(),
+        requests: Default::default(),
     };
     let mut report = RunReport::new(info, utc_now(), crate::cost::Pricing::embedded());
     report.targets.push(measured);

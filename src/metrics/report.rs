@@ -58,6 +58,10 @@ pub struct WorkloadInfo {
     /// The workload's `[cost]` assumptions (instance type, front door, free tier).
     #[serde(default)]
     pub cost: crate::cost::CostSettings,
+    /// The requests each target sent, by name, where the workload chose them
+    /// (`"PUT /orders/42?expand=items (weight 3, body 31 B)"`); none: the demo's work body.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub requests: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// Whether a target's measurement ran to its end.

@@ -167,6 +167,22 @@ impl Workload {
             traffic: serde_json::to_value(&self.spec.traffic)?,
             warnings: self.warnings.clone(),
             cost: self.spec.cost.clone(),
+            requests: self
+                .spec
+                .targets
+                .iter()
+                .filter_map(|target| {
+                    let requests = self.requests.get(target.name())?;
+                    let described = match target {
+                        TargetSpec::Function(f) if f.event == crate::lambda::EventShape::Invoke => {
+                            requests.describe("POST", Some("(the Invoke API)"))
+                        }
+                        TargetSpec::Url(u) => requests.describe(&u.method, None),
+                        _ => requests.describe("GET", None),
+                    };
+                    Some((target.name().to_string(), described))
+                })
+                .collect(),
         })
     }
 

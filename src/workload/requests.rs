@@ -82,6 +82,28 @@ pub struct Requests {
     pub order: RequestOrder,
 }
 
+impl Requests {
+    /// Each request in words, for the report: `"PUT /orders/42 (weight 3, body 31 B)"`, with
+    /// `method` where the request names none; `to` instead of the path (the Invoke API's).
+    pub fn describe(&self, method: &str, to: Option<&str>) -> Vec<String> {
+        self.list
+            .iter()
+            .map(|r| {
+                let mut notes = Vec::new();
+                if self.order == RequestOrder::Weight && self.list.len() > 1 {
+                    notes.push(format!("weight {}", r.weight));
+                }
+                if let Some(body) = &r.body {
+                    notes.push(format!("body {} B", body.len()));
+                }
+                let method = r.method.as_deref().unwrap_or(method).to_ascii_uppercase();
+                let notes = if notes.is_empty() { String::new() } else { format!(" ({})", notes.join(", ")) };
+                format!("{method} {}{notes}", to.unwrap_or(&r.target))
+            })
+            .collect()
+    }
+}
+
 /// What a query value may keep unencoded (RFC 3986's unreserved characters).
 const QUERY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
@@ -178,5 +200,18 @@ mod tests {
         let host = RequestSpec { headers: BTreeMap::from([("Host".into(), "x".into())]), ..spec };
         assert_eq!(error(host).0, "requests[0].headers");
         assert_eq!(resolve(dir.path(), "requests", &[], RequestOrder::Weight).unwrap_err().0, "requests");
+        let two = resolve(
+            dir.path(),
+            "requests",
+            &[RequestSpec { weight: 3, ..RequestSpec::default() }, spec_get()],
+            RequestOrder::Weight,
+        )
+        .unwrap();
+        assert_eq!(two.describe("GET", None), ["GET / (weight 3)", "DELETE /x (weight 1)"]);
+        assert_eq!(two.describe("POST", Some("the Invoke API"))[0], "POST the Invoke API (weight 3)");
+    }
+
+    fn spec_get() -> RequestSpec {
+        RequestSpec { method: Some("delete".into()), path: Some("/x".into()), ..RequestSpec::default() }
     }
 }
