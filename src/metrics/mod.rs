@@ -2,19 +2,20 @@
 //!
 //! This module records and summarises; it never sends requests or writes files.
 
+mod fleet;
 pub mod histogram;
 mod invocation;
 mod outcome;
 mod recorder;
 mod report;
 
+pub use fleet::{DeployReport, DeployWindow, FleetReport, PatternMonth, ScalingEventReport};
 pub use histogram::{decode, encode, new_histogram, record_us, Summary, SIGNIFICANT_DIGITS};
 pub use invocation::{BillingRecord, EventReport, FunctionStats, InvocationOutcome, InvocationSummary, RecordLog};
 pub use outcome::{Outcome, OutcomeCounts};
 pub use recorder::{interval_for, Recorder, Sample, INTERVAL, MAX_INTERVALS};
 pub use report::{
-    CacheCounts, CreditsReport, DeployReport, DeployWindow, FastForwardInfo, FleetReport, FunctionReport, Histograms,
-    HostReport, InstanceReport, InstanceUsage, IntervalReport, KeepWarmReport, LoadMode, Measurement, PatternMonth,
-    RunReport, ScalingEventReport, SimulationInfo, TargetKind, TargetReport, TargetStatus, UsageReport, UsageSample,
-    UsageSecond, WorkloadInfo, SCHEMA_VERSION,
+    CacheCounts, CreditsReport, FastForwardInfo, FunctionReport, Histograms, HostReport, InstanceReport, InstanceUsage,
+    IntervalReport, KeepWarmReport, LoadMode, Measurement, RunReport, SimulationInfo, TargetKind, TargetReport,
+    TargetStatus, UsageReport, UsageSample, UsageSecond, WorkloadInfo, SCHEMA_VERSION,
 };
