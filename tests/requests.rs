@@ -45,11 +45,6 @@ while True:
     urllib.request.urlopen(urllib.request.Request(api + request_id + "/response", data=answer, method="POST")).read()
 "#;
 
-fn records(path: &std::path::Path) -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
-}
-
 #[test]
 fn a_request_template_with_a_path_headers_and_a_file_body_reaches_containers_and_functions_as_written() {
     let Some(python) = python3() else {
@@ -120,7 +115,7 @@ requests = [{{ body_file = "order.json", headers = {{ x-team = "green" }} }}]
     assert_eq!(sent["svc"][0], "PUT /orders/42?expand=items%20lines (body 31 B)", "{sent}");
     assert_eq!(sent["invoke"][0], "POST (the Invoke API) (body 31 B)", "{sent}");
     // The container's server sees the request itself.
-    let seen = records(&record("svc"));
+    let seen = json_lines(&record("svc"));
     assert_eq!(seen.len(), 8, "{seen:?}");
     for r in &seen {
         assert_eq!((r["method"].as_str(), r["path"].as_str()), (Some("PUT"), Some("/orders/42?expand=items%20lines")));
@@ -128,7 +123,7 @@ requests = [{{ body_file = "order.json", headers = {{ x-team = "green" }} }}]
         assert_eq!(r["body"], body);
     }
     // A function URL turns it into a payload 2.0 event (the body as text: its content type is JSON).
-    let events = records(&record("url"));
+    let events = json_lines(&record("url"));
     assert_eq!(events.len(), 8, "{events:?}");
     for e in &events {
         assert_eq!(e["requestContext"]["http"]["method"], "PUT");
@@ -140,7 +135,7 @@ requests = [{{ body_file = "order.json", headers = {{ x-team = "green" }} }}]
         assert_eq!(e["body"], body);
     }
     // Through the Invoke API the body is the event.
-    let events = records(&record("invoke"));
+    let events = json_lines(&record("invoke"));
     assert_eq!(events.len(), 8, "{events:?}");
     assert!(events.iter().all(|e| e["order"] == 42 && e["items"][0] == "tea"), "{events:?}");
 }

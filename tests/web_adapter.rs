@@ -134,11 +134,7 @@ env = {{ RECORD = "{function}", AWS_LWA_READINESS_CHECK_PATH = "/ready", AWS_LWA
     assert_eq!(errors as u64, fails, "{csv}");
     // Each environment's Init asked /ready until it answered 200 (the third time); only then did
     // requests arrive, each with the adapter's two context headers.
-    let seen: Vec<serde_json::Value> = std::fs::read_to_string(record("function"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let seen = json_lines(&record("function"));
     let first = seen.iter().position(|r| r["path"] != "/ready").expect("requests after readiness");
     assert!(first >= 3 && seen[..first].iter().all(|r| r["path"] == "/ready"), "{seen:?}");
     let requests: Vec<&serde_json::Value> = seen.iter().filter(|r| r["path"] != "/ready").collect();

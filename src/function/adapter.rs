@@ -15,11 +15,11 @@ use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::{json, Map, Value};
-use tokio::sync::Mutex;
 
 use crate::workload::status_ranges;
 
@@ -110,16 +110,20 @@ pub async fn serve_web(app: &[String]) -> anyhow::Result<()> {
         });
     }
     let mut child = command.spawn().with_context(|| format!("cannot start the app {program:?}"))?;
+    // Kept-alive connections to the app, as LWA's client keeps them.
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    let client = Client::builder(TokioExecutor::new()).build(connector);
     loop {
         if let Some(status) = child.try_wait()? {
             anyhow::bail!("the app exited before its readiness check passed ({status})");
         }
-        if ready(&settings).await {
+        if ready(&settings, &client).await {
             break;
         }
         tokio::time::sleep(READINESS_EVERY).await;
     }
-    let adapter = Adapter { settings, connection: Mutex::new(None) };
+    let adapter = Adapter { settings, client };
     let adapter = &adapter;
     let served = lambda_runtime::run(service_fn(move |event| adapter.invoke(event)));
     tokio::select! {
@@ -129,30 +133,25 @@ pub async fn serve_web(app: &[String]) -> anyhow::Result<()> {
 }
 
 /// One readiness check: the path answers a healthy status, or (tcp) the port accepts.
-async fn ready(settings: &WebSettings) -> bool {
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], settings.readiness_port));
-    let Ok(stream) = tokio::net::TcpStream::connect(addr).await else {
-        return false;
-    };
+async fn ready(settings: &WebSettings, client: &Client<HttpConnector, Full<Bytes>>) -> bool {
     if settings.readiness_tcp {
-        return true;
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], settings.readiness_port));
+        return tokio::net::TcpStream::connect(addr).await.is_ok();
     }
     let check = async {
-        let (mut sender, driver) = http1::handshake(TokioIo::new(stream)).await.ok()?;
-        tokio::spawn(driver);
-        let request = Request::get(settings.readiness_path.as_str())
-            .header(http::header::HOST, format!("127.0.0.1:{}", settings.readiness_port))
-            .body(Full::new(Bytes::new()))
-            .ok()?;
-        sender.send_request(request).await.ok().map(|r| r.status().as_u16())
+        let url = format!("http://127.0.0.1:{}{}", settings.readiness_port, settings.readiness_path);
+        let request = Request::get(url).body(Full::new(Bytes::new())).ok()?;
+        let response = client.request(request).await.ok()?;
+        let status = response.status().as_u16();
+        response.into_body().collect().await.ok()?;
+        Some(status)
     };
     matches!(tokio::time::timeout(Duration::from_secs(1), check).await, Ok(Some(status)) if within(&settings.healthy, status))
 }
 
 struct Adapter {
     settings: WebSettings,
-    /// The kept-alive connection to the app (one invocation at a time per environment).
-    connection: Mutex<Option<http1::SendRequest<Full<Bytes>>>>,
+    client: Client<HttpConnector, Full<Bytes>>,
 }
 
 /// Which kind of event an invocation carries.
@@ -177,7 +176,9 @@ impl Adapter {
             headers.insert("x-amzn-request-context", HeaderValue::from_str(&text)?);
         }
         headers.insert(http::header::HOST, HeaderValue::from_str(&format!("127.0.0.1:{}", self.settings.port))?);
-        let response = self.send(request).await?;
+        let uri = format!("http://127.0.0.1:{}{}", self.settings.port, request.uri());
+        *request.uri_mut() = uri.parse::<Uri>()?;
+        let response = self.client.request(request).await?;
         let status = response.status().as_u16();
         if within(&self.settings.error_statuses, status) {
             return Err(format!("Request failed with configured error status code: {status}").into());
@@ -189,25 +190,6 @@ impl Adapter {
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned())),
             Shape::V2 | Shape::V1 => to_result(shape, status, &parts.headers, &body),
         })
-    }
-
-    /// Sends on the kept connection, opening one when there is none or it has closed.
-    async fn send(&self, request: Request<Full<Bytes>>) -> Result<http::Response<hyper::body::Incoming>, Error> {
-        let mut kept = self.connection.lock().await;
-        let mut sender = match kept.take().filter(|s| !s.is_closed()) {
-            Some(sender) => sender,
-            None => {
-                let addr = std::net::SocketAddr::from(([127, 0, 0, 1], self.settings.port));
-                let stream = tokio::net::TcpStream::connect(addr).await?;
-                let (sender, driver) = http1::handshake(TokioIo::new(stream)).await?;
-                tokio::spawn(driver);
-                sender
-            }
-        };
-        sender.ready().await?;
-        let response = sender.send_request(request).await?;
-        *kept = Some(sender);
-        Ok(response)
     }
 }
 
@@ -270,7 +252,7 @@ fn to_request(event: &Value, settings: &WebSettings) -> Result<(Shape, Request<F
 /// Payload 1.0's query: every value of `multiValueQueryStringParameters`, else the single ones,
 /// encoded again (API Gateway hands them over decoded).
 fn v1_query(event: &Value) -> Option<String> {
-    let encode = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let encode = crate::http::encode_query_component;
     let pairs: Vec<String> = match event.get("multiValueQueryStringParameters").and_then(Value::as_object) {
         Some(multi) => multi
             .iter()

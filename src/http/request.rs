@@ -107,6 +107,15 @@ impl RequestTemplate {
     }
 }
 
+/// What a query name or value keeps unencoded: RFC 3986's unreserved characters.
+const QUERY_COMPONENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// `text` percent-encoded as one query name or value (`a b&c` → `a%20b%26c`).
+pub fn encode_query_component(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, QUERY_COMPONENT).to_string()
+}
+
 /// The requests of one load: one template, or several drawn per request by weight or in order
 /// (like vegeta's targets file). Every template goes to the same host.
 #[derive(Debug)]

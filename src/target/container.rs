@@ -223,7 +223,7 @@ impl Target for ContainerTarget<'_> {
                 &r.headers,
                 r.body.clone().unwrap_or_default(),
             )
-        })?;
+        });
         Ok(Endpoint { url, requests })
     }
 

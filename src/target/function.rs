@@ -175,15 +175,6 @@ impl Target for FunctionTarget<'_> {
                 }
             }
         });
-        let requests = match requests {
-            Ok(requests) => requests,
-            Err(e) => {
-                gateway.stop().await;
-                runtime.stop();
-                runtime.stopped().await;
-                return Err(e);
-            }
-        };
         // The warmer has been running all along: its first round lands before the traffic.
         let pinger = spec.keep_warm.map(|k| {
             let schedule = KeepWarm { every: k.every.0, concurrency: k.concurrency };

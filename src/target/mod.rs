@@ -287,28 +287,29 @@ impl EverySecond {
 }
 
 /// The requests a target sends: the workload's for it, each made a template by `template` (which
-/// places it on the target's endpoint), drawn as the workload says; else `default` every time.
+/// places it on the target's endpoint, already a valid URL), drawn as the workload says; else
+/// `default` every time. Reading the workload checked each request's method, path and headers
+/// as a template does, so a template of them on a valid endpoint cannot fail.
 fn request_set(
     workload: &Workload,
     name: &str,
     default: RequestTemplate,
     template: impl Fn(&crate::workload::Request) -> Result<RequestTemplate, TemplateError>,
-) -> Result<RequestSet, StartError> {
+) -> RequestSet {
     let Some(requests) = workload.requests_for(name) else {
-        return Ok(RequestSet::one(default));
+        return RequestSet::one(default);
     };
-    let templates = requests
-        .list
-        .iter()
-        .map(|r| template(r).map(|t| (t, r.weight)))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| StartError::Failed(format!("requests: {e}")))?;
-    Ok(match requests.order {
+    let templates = requests.list.iter().map(|r| {
+        let made = template(r).expect("the workload's requests were checked when it was read");
+        (made, r.weight)
+    });
+    let templates: Vec<_> = templates.collect();
+    match requests.order {
         crate::workload::RequestOrder::Sequence => {
             RequestSet::in_order(templates.into_iter().map(|(t, _)| t).collect())
         }
         crate::workload::RequestOrder::Weight => RequestSet::weighted(templates, workload.spec.seed),
-    })
+    }
 }
 
 /// `base` with `extra`'s headers added, replacing those of the same name.

@@ -36,7 +36,7 @@ impl Target for UrlTarget<'_> {
             let method = r.method.as_deref().unwrap_or(&s.method);
             let body = r.body.clone().or_else(|| s.body.clone().map(bytes::Bytes::from)).unwrap_or_default();
             RequestTemplate::new(method, &format!("{origin}{}", r.target), &super::merged(&s.headers, &r.headers), body)
-        })?;
+        });
         Ok(Endpoint { url: s.url.clone(), requests })
     }
 

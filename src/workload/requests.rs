@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::{Deserialize, Serialize};
 
 /// One request as written (`[[requests]]`, or a target's `requests = [...]`).
@@ -104,9 +103,6 @@ impl Requests {
     }
 }
 
-/// What a query value may keep unencoded (RFC 3986's unreserved characters).
-const QUERY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
-
 /// Headers the load generator writes itself.
 const OWN_HEADERS: [&str; 3] = ["host", "content-length", "transfer-encoding"];
 
@@ -146,9 +142,9 @@ fn resolve_one(folder: &Path, field: &str, spec: &RequestSpec) -> Result<Request
     for (n, (name, value)) in spec.query.iter().enumerate() {
         let separator = if n == 0 && !path.contains('?') { '?' } else { '&' };
         target.push(separator);
-        target.extend(utf8_percent_encode(name, QUERY));
+        target.push_str(&crate::http::encode_query_component(name));
         target.push('=');
-        target.extend(utf8_percent_encode(value, QUERY));
+        target.push_str(&crate::http::encode_query_component(value));
     }
     for (name, value) in &spec.headers {
         if OWN_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {

@@ -239,6 +239,12 @@ pub fn summary(out: &Path) -> String {
     std::fs::read_to_string(results.with_file_name("summary.md")).expect("summary.md beside results.json")
 }
 
+/// The JSON values of a file written one per line (empty when it does not exist).
+pub fn json_lines(path: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
+}
+
 /// The real path of `python3`'s interpreter (not a pyenv shim, which needs the host's
 /// environment), or `None` where there is none.
 pub fn python3() -> Option<String> {
