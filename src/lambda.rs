@@ -49,6 +49,13 @@ pub fn init_limit(provisioned: bool, init_timeout: Duration, timeout: Duration) 
 }
 /// Account concurrency limit (concurrent instances) by default.
 pub const DEFAULT_MAX_CONCURRENCY: usize = 1_000;
+/// Most invocations one execution environment of Lambda Managed Instances serves at once
+/// (`PerExecutionEnvironmentMaxConcurrency`, 1–1,600; `web-apps-endpoints-and-scale.md` §1).
+/// Classic Lambda serves one. The runtime is told through `AWS_LAMBDA_MAX_CONCURRENCY`, set only
+/// then (`lambda-runtime-api.md` §3).
+pub const MAX_CONCURRENCY_PER_INSTANCE: u32 = 1_600;
+/// Lambda Managed Instances' management fee on the EC2 capacity's on-demand price (+15 %).
+pub const MANAGED_INSTANCES_FEE: f64 = 0.15;
 /// Scale-out: 1,000 new instances per 10 s, refilled continuously — the bucket's capacity ...
 pub const SCALE_BURST: u32 = 1_000;
 /// ... and its refill rate, in new instances per second.

@@ -141,3 +141,102 @@ env = {{ RECORD = "{function}", AWS_LWA_READINESS_CHECK_PATH = "/ready", AWS_LWA
     assert_eq!(requests.len(), 8);
     assert!(requests.iter().all(|r| r["lambda"] == true && r["request"] == true), "{requests:?}");
 }
+
+/// Sleeps a second per request and records, per process, how many requests it had in flight at
+/// the most (`{"pid": …, "peak": …}` lines in `$RECORD`, one per request).
+const SLOW_APP: &str = r#"
+import json, os, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+lock = threading.Lock()
+state = {"now": 0, "peak": 0}
+
+class App(BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path == "/":
+            self.reply(200)
+            return
+        with lock:
+            state["now"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+        time.sleep(1.0)
+        with lock:
+            state["now"] -= 1
+            line = {"pid": os.getpid(), "peak": state["peak"]}
+        with open(os.environ["RECORD"], "a") as f:
+            f.write(json.dumps(line) + "\n")
+        self.reply(200)
+    def reply(self, status):
+        self.send_response(status)
+        self.send_header("content-length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+
+ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), App).serve_forever()
+"#;
+
+#[test]
+fn concurrency_per_instance_serves_that_many_requests_on_one_instance_at_once() {
+    let Some(python) = python3() else {
+        eprintln!("skipped: no python3 on this machine to run the web app");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.py"), SLOW_APP).unwrap();
+    let record = dir.path().join("seen.jsonl");
+    // 8 requests a second of a second each: 8 in flight once the first environments are up (a
+    // whole vCPU each, so that their Init is short beside the gap between arrivals).
+    let workload = write_workload(
+        dir.path(),
+        "w.toml",
+        &format!(
+            r#"
+name = "multi"
+duration = "3s"
+[traffic]
+pattern = "constant"
+rate = 8
+[[requests]]
+path = "/work"
+[[targets]]
+name = "function"
+kind = "function"
+adapter = "web"
+event = "http"
+concurrency_per_instance = 4
+memory_mb = 1769
+command = ["{python}", "app.py"]
+env = {{ RECORD = "{record}" }}
+"#,
+            record = record.display(),
+        ),
+    );
+    let json = run_json(&workload, None, &dir.path().join("out"));
+    assert_counts_add_up(&json);
+    let target = &json["targets"][0];
+    assert_eq!(target["measurement"]["outcomes"]["ok"].as_u64(), Some(24), "{}", target["measurement"]);
+    let seen = json_lines(&record);
+    assert_eq!(seen.len(), 24);
+    let peak = seen.iter().map(|r| r["peak"].as_u64().unwrap()).max().unwrap();
+    assert_eq!(peak, 4, "an environment serves 4 requests at once, never more: {seen:?}");
+    let function = &target["function"];
+    assert_eq!(function["concurrency_per_instance"].as_u64(), Some(4));
+    let started = function["stats"]["instances_started"].as_u64().unwrap();
+    let cold = target["measurement"]["cold"].as_u64().unwrap();
+    assert_eq!(cold, started, "one cold start per environment: {function}");
+    // One request per environment would need 8 at once; 4 per environment needs 2, plus those
+    // started while the first ones were still in their Init.
+    assert!(started < 8, "environments shared: {started} started");
+    let pids: std::collections::BTreeSet<u64> = seen.iter().map(|r| r["pid"].as_u64().unwrap()).collect();
+    assert!(pids.len() as u64 <= started, "{pids:?}");
+    // Priced as Lambda Managed Instances: environment capacity, not each request's duration.
+    assert!(function["stats"]["instance_seconds"].as_f64().unwrap() > 0.0, "{function}");
+    let cost = &json["analysis"]["targets"][0]["cost"];
+    assert!(cost["basis"].as_str().unwrap().starts_with("Lambda Managed Instances"), "{cost}");
+    let item = |name: &str| {
+        let items = cost["monthly"]["items"].as_array().unwrap();
+        items.iter().find(|i| i["item"] == name).map_or(0.0, |i| i["usd"].as_f64().unwrap())
+    };
+    assert!(item("compute") > 0.0, "{cost}");
+    assert!((item("management_fee") - 0.15 * item("compute")).abs() < 1e-9, "{cost}");
+}

@@ -293,3 +293,20 @@ fn a_web_adapter_needs_isolated_instances() {
     assert!(err.starts_with("workloads/x.toml: targets[1].adapter: a web app listens on the same port"), "{err}");
     assert!(error_of(&web.replace("\"web\"", "\"grpc\"")).contains("unknown variant `grpc`"));
 }
+
+#[test]
+fn concurrency_per_instance_is_lambda_managed_instances_range() {
+    let function = GOOD.replace("kind = \"container\"", "kind = \"function\"");
+    for bad in ["0", "1601"] {
+        assert_eq!(
+            error_of(&format!("{function}concurrency_per_instance = {bad}\n")),
+            format!(
+                "workloads/x.toml: targets[0].concurrency_per_instance: must be 1 to 1600 (Lambda Managed Instances' \
+                 range; 1 is classic Lambda), got {bad}"
+            )
+        );
+    }
+    assert!(
+        Workload::parse(Path::new("workloads/x.toml"), &format!("{function}concurrency_per_instance = 16\n")).is_ok()
+    );
+}

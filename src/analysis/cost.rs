@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cost::{
-    break_even_requests, container_monthly, function_monthly, per_million, CostItem, CostSettings, FunctionUsage,
-    MonthlyCost, Pricing,
+    break_even_requests, container_monthly, function_monthly, managed_instances_monthly, per_million, CostItem,
+    CostSettings, FunctionUsage, MonthlyCost, Pricing,
 };
 use crate::metrics::{FleetReport, PatternMonth, RunReport, TargetKind, TargetReport, TargetStatus};
 use crate::units::format_span;
@@ -62,6 +62,9 @@ pub(super) fn project(
             let requests_per_month =
                 target.measurement.requests as f64 / covered_s.max(f64::MIN_POSITIVE) * hours * 3600.0;
             match target.kind {
+                TargetKind::Function if target.function.as_ref().is_some_and(|f| f.concurrency_per_instance > 1) => {
+                    managed_instances_cost(pricing, settings, target, requests_per_month, covered_s, hours)
+                }
                 TargetKind::Function => {
                     function_cost(pricing, settings, target, requests_per_month, hours, always_on_total)
                 }
@@ -148,6 +151,41 @@ fn always_on_basis(settings: &CostSettings, instances: f64, month: Option<&Patte
             "a mean of {instances:.2} × {kind} (billed instance-seconds of the run, 1 min minimum each), {hours} h"
         ),
     }
+}
+
+/// A function of multi-request environments, priced as Lambda Managed Instances: its requests,
+/// and the EC2 capacity its environments took over the run (their lifetimes per second of the
+/// run, the pattern repeated all month) on the cost settings' instance type.
+fn managed_instances_cost(
+    pricing: &Pricing,
+    settings: &CostSettings,
+    target: &TargetReport,
+    requests_per_month: f64,
+    covered_s: f64,
+    hours: f64,
+) -> Option<TargetCost> {
+    let function = target.function.as_ref()?;
+    let environments = function.stats.instance_seconds / covered_s.max(f64::MIN_POSITIVE);
+    let (memory_mb, instance, door) = (function.memory_mb, settings.instance(), settings.front_door);
+    let at = |n: f64| managed_instances_monthly(pricing, n, environments, memory_mb, instance, door, hours).ok();
+    let monthly = at(requests_per_month)?;
+    let fixed_monthly = at(0.0)?.total;
+    Some(TargetCost {
+        requests_per_month,
+        per_million: per_million(monthly.total, requests_per_month),
+        fixed_monthly,
+        per_request: (at(1e6)?.total - fixed_monthly) / 1e6,
+        monthly,
+        basis: format!(
+            "Lambda Managed Instances: a mean of {environments:.2} environments of {memory_mb} MB ({} requests \
+             each at most) on EC2 {instance} capacity, its on-demand price for their share of its memory + {:.0} % \
+             management fee, and ${:.2} per million requests, {hours} h",
+            function.concurrency_per_instance,
+            crate::lambda::MANAGED_INSTANCES_FEE * 100.0,
+            pricing.lambda.request_per_million
+        ),
+        break_even_requests_per_month: None,
+    })
 }
 
 fn function_cost(

@@ -121,6 +121,8 @@ pub enum CostItem {
     PublicIpv4,
     /// Surplus CPU credits of burstable instances in unlimited mode.
     CpuCredits,
+    /// Lambda Managed Instances' fee on the EC2 capacity its environments use.
+    ManagementFee,
 }
 
 impl CostItem {
@@ -134,6 +136,7 @@ impl CostItem {
             CostItem::KeepWarm => "keep-warm",
             CostItem::PublicIpv4 => "public IPv4",
             CostItem::CpuCredits => "CPU credits",
+            CostItem::ManagementFee => "management fee",
         }
     }
 }
@@ -193,6 +196,35 @@ pub fn function_monthly(p: &Pricing, u: &FunctionUsage, hours: f64) -> MonthlyCo
         (CostItem::Provisioned, f64::from(u.provisioned) * gb * hours * 3600.0 * l.provisioned_gb_second),
         (CostItem::KeepWarm, u.pings_per_month * (l.request_per_million / 1e6 + u.ping_billed_seconds * gb * rate)),
     ])
+}
+
+/// A function whose environments serve several requests at once, as Lambda Managed Instances
+/// runs them: each request pays the request price, and the environments pay for the EC2 capacity
+/// they occupy — `environments` (a mean over the month) of `memory_mb` each on `instance`,
+/// priced as the share of its memory they take, plus the management fee (reference:
+/// `lambda-and-container-model.md` §4, "EC2 on-demand + 15 % + $0.20/M req"). No free tier: the
+/// reference gives none for it.
+///
+/// # Errors
+/// When the instance type is not in the catalog.
+pub fn managed_instances_monthly(
+    p: &Pricing,
+    requests_per_month: f64,
+    environments: f64,
+    memory_mb: u32,
+    instance: &str,
+    front_door: FrontDoor,
+    hours: f64,
+) -> Result<MonthlyCost, super::PriceError> {
+    let ec2 = p.ec2_price(instance)?;
+    let share = f64::from(memory_mb) / (ec2.memory_gb * 1024.0).max(1.0);
+    let capacity = environments.max(0.0) * share * ec2.hourly * hours;
+    Ok(MonthlyCost::of([
+        (CostItem::Requests, requests_per_month.max(0.0) * p.lambda.request_per_million / 1e6),
+        (CostItem::Compute, capacity),
+        (CostItem::ManagementFee, capacity * crate::lambda::MANAGED_INSTANCES_FEE),
+        (CostItem::FrontDoor, front_door_monthly(p, front_door, requests_per_month, hours)),
+    ]))
 }
 
 fn front_door_monthly(p: &Pricing, door: FrontDoor, requests: f64, hours: f64) -> f64 {

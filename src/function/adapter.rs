@@ -123,9 +123,12 @@ pub async fn serve_web(app: &[String]) -> anyhow::Result<()> {
         }
         tokio::time::sleep(READINESS_EVERY).await;
     }
-    let adapter = Adapter { settings, client };
-    let adapter = &adapter;
-    let served = lambda_runtime::run(service_fn(move |event| adapter.invoke(event)));
+    let adapter = std::sync::Arc::new(Adapter { settings, client });
+    // As many requests to the app at once as the environment takes (`AWS_LAMBDA_MAX_CONCURRENCY`).
+    let served = lambda_runtime::run_concurrent(service_fn(move |event| {
+        let adapter = std::sync::Arc::clone(&adapter);
+        async move { adapter.invoke(event).await }
+    }));
     tokio::select! {
         result = served => result.map_err(|e| anyhow::anyhow!("lambda runtime: {e}")),
         status = child.wait() => anyhow::bail!("the app exited ({})", status?),

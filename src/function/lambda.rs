@@ -37,7 +37,9 @@ pub async fn serve_lambda() -> anyhow::Result<()> {
         post_init_error(&message).await?;
         std::process::exit(1);
     }
-    lambda_runtime::run(service_fn(handle)).await.map_err(|e| anyhow::anyhow!("lambda runtime: {e}"))
+    // Several workers polling `/next` when the environment takes several requests at once
+    // (`AWS_LAMBDA_MAX_CONCURRENCY`); one otherwise.
+    lambda_runtime::run_concurrent(service_fn(handle)).await.map_err(|e| anyhow::anyhow!("lambda runtime: {e}"))
 }
 
 async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {

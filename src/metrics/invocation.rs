@@ -53,7 +53,7 @@ pub struct BillingRecord {
 }
 
 /// Instance counts over a function target's run, for the report.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FunctionStats {
     pub instances_started: u64,
     pub evicted_idle: u64,
@@ -76,6 +76,10 @@ pub struct FunctionStats {
     #[serde(default)]
     pub prewarmed: u64,
     pub peak_instances: usize,
+    /// Instances' lifetimes summed, Init to stop (those alive at the end, to the end): the
+    /// capacity multi-request environments are billed for.
+    #[serde(default)]
+    pub instance_seconds: f64,
 }
 
 /// Where billing records go as they happen (a run streams them to `invocations.csv`), so that

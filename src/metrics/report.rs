@@ -199,6 +199,10 @@ pub struct FunctionReport {
     /// `standard` or `legacy`.
     pub billing: crate::lambda::BillingMode,
     pub provisioned: usize,
+    /// Invocations one instance serves at once: 1 on classic Lambda; more for multi-request
+    /// environments (Lambda Managed Instances), priced as such.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub concurrency_per_instance: u32,
     pub stats: super::FunctionStats,
     /// Billed milliseconds over all invocations.
     pub billed_ms_total: u64,
@@ -468,4 +472,13 @@ impl RunReport {
             simulation: None,
         }
     }
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_one(n: &u32) -> bool {
+    *n == 1
 }

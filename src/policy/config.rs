@@ -85,6 +85,9 @@ pub struct PoolConfig {
     pub seed: u64,
     /// Platform time before a cold instance's Init begins (not billed, not in Init Duration).
     pub platform_overhead: lambda::PlatformOverhead,
+    /// Invocations one instance serves at once: 1 on classic Lambda; more for multi-request
+    /// environments (Lambda Managed Instances, web functions).
+    pub per_instance: u32,
 }
 
 impl PoolConfig {
@@ -107,6 +110,7 @@ impl Default for PoolConfig {
             reuse: Reuse::Mru,
             seed: 0,
             platform_overhead: lambda::PlatformOverhead::default(),
+            per_instance: 1,
         }
     }
 }

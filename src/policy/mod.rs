@@ -47,6 +47,10 @@ struct Instance {
     period: u64,
     /// The keep-alive of its first idle period, when a pre-warm chose it.
     keep_first: Option<Duration>,
+    /// Invocations it is serving (its Init counts as one until it is ready).
+    active: u32,
+    /// Its Init is done: it may take invocations beside the ones it has.
+    ready: bool,
 }
 
 /// Counters over the pool's life.
@@ -66,6 +70,9 @@ pub struct PoolStats {
     /// Instances of an older version stopped after a deploy (idle ones at once, busy ones when
     /// their invocation ended).
     pub replaced_by_deploy: u64,
+    /// Instances' lifetimes summed (Init to stop), of those that have left the pool: what a
+    /// multi-request environment's capacity is billed for.
+    pub lifetimes: Duration,
 }
 
 /// An index entry: an instance in one of its idle periods, keyed by a time.
@@ -101,6 +108,11 @@ pub struct Pool {
     planned: Option<(Duration, Duration)>,
     /// The function's current version: new instances run it; older ones serve nothing new.
     version: u32,
+    /// Ready instances of the current version serving some invocations and able to take more
+    /// (only with more than one request per instance): new invocations go to the oldest first.
+    open: std::collections::BTreeSet<InstanceId>,
+    /// The latest time any call gave: when a discarded instance's lifetime ends.
+    last_seen: Duration,
 }
 
 /// Instance ids are sequential integers: they need mixing, not a keyed hash.
@@ -141,6 +153,8 @@ impl Pool {
             last_end: None,
             planned: None,
             version: 0,
+            open: std::collections::BTreeSet::new(),
+            last_seen: now,
             config,
         }
     }
@@ -153,12 +167,15 @@ impl Pool {
     /// [`Pool::start_provisioned`]. The hybrid policy keeps what it learnt (the traffic's shape
     /// did not change).
     pub fn deploy(&mut self, now: Duration) -> Vec<InstanceId> {
+        self.see(now);
         self.version += 1;
         self.planned = None;
+        // Busy instances of the old version take nothing new: they drain.
+        self.open.clear();
         let idle: Vec<InstanceId> =
             self.instances.iter().filter(|(_, i)| i.idle.is_some()).map(|(id, _)| *id).collect();
         for id in &idle {
-            if let Some(since) = self.remove(*id).and_then(|i| i.idle) {
+            if let Some(since) = self.remove(*id, now).and_then(|i| i.idle) {
                 self.stats.idle += now.saturating_sub(since);
             }
         }
@@ -179,6 +196,7 @@ impl Pool {
 
     /// Decides how to serve an invocation arriving at `now`.
     pub fn acquire(&mut self, now: Duration) -> Decision {
+        self.see(now);
         if let Some(histogram) = &mut self.histogram {
             // An idle time of the whole function: nothing ran since its last invocation ended.
             if let Some(end) = self.last_end.filter(|_| self.instances.len() == self.idle_count) {
@@ -187,9 +205,16 @@ impl Pool {
             // A pre-warm planned for later is superseded: the next plan follows this invocation.
             self.planned = None;
         }
+        // An environment serving fewer requests than it can takes one more: environments fill
+        // before new ones start (multi-request environments only).
+        if let Some(id) = self.open.first().copied() {
+            self.occupy(id);
+            return Decision::Warm(id);
+        }
         // Provisioned instances serve first; on-demand ones take the spill-over (as in Lambda).
         if let Some((id, since)) = self.take_idle(true).or_else(|| self.take_idle(false)) {
             self.stats.idle += now.saturating_sub(since);
+            self.occupy(id);
             return Decision::Warm(id);
         }
         if self.instances.len() >= self.config.max_concurrency {
@@ -203,12 +228,50 @@ impl Pool {
         Decision::Cold(self.add(now, false))
     }
 
+    /// One more invocation on `id`; it stays open while it has room for another.
+    fn occupy(&mut self, id: InstanceId) {
+        let per_instance = self.config.per_instance.max(1);
+        let Some(instance) = self.instances.get_mut(&id) else { return };
+        instance.active += 1;
+        if instance.active >= per_instance {
+            self.open.remove(&id);
+        } else if instance.ready && instance.version == self.version {
+            self.open.insert(id);
+        }
+    }
+
+    /// Instance `id`'s Init is done while it serves its first invocation: with more than one
+    /// request per instance, it takes others beside it from now on. (Instances started ahead of
+    /// traffic become ready with [`Pool::release`].)
+    pub fn ready(&mut self, id: InstanceId) {
+        let per_instance = self.config.per_instance.max(1);
+        let Some(instance) = self.instances.get_mut(&id) else { return };
+        instance.ready = true;
+        if instance.active < per_instance && instance.version == self.version {
+            self.open.insert(id);
+        }
+    }
+
     /// The invocation on `id` finished and the instance is ready for another (it polled `/next`).
     /// Returns an eviction when the instance has outlived its maximum lifetime, or when the hybrid
-    /// policy unloads it until a pre-warm: the caller stops it.
+    /// policy unloads it until a pre-warm: the caller stops it. An instance serving other
+    /// invocations still (several requests per instance) goes on serving them: it is idle, and
+    /// judged, when its last one ends.
     pub fn release(&mut self, id: InstanceId, now: Duration) -> Option<Eviction> {
+        self.see(now);
+        let version = self.version;
+        let instance = self.instances.get_mut(&id)?;
+        instance.ready = true;
+        instance.active = instance.active.saturating_sub(1);
+        if instance.active > 0 {
+            if instance.version == version {
+                self.open.insert(id);
+            }
+            return None;
+        }
+        self.open.remove(&id);
         if self.instances.get(&id)?.version < self.version {
-            self.remove(id);
+            self.remove(id, now);
             self.stats.replaced_by_deploy += 1;
             return Some(Eviction::Deployed);
         }
@@ -222,7 +285,7 @@ impl Pool {
                 let windows = if self.instances.len() == 1 { histogram.windows() } else { None };
                 match windows {
                     Some(w) if !w.prewarm.is_zero() && !self.is_provisioned(id) => {
-                        self.remove(id);
+                        self.remove(id, now);
                         self.stats.evicted_idle += 1;
                         self.planned = Some((now + w.prewarm, w.keep));
                         return Some(Eviction::Idle);
@@ -243,7 +306,7 @@ impl Pool {
         // ahead of time: no invocation ever sees it, so they are modelled as never recycled.
         let lifetime = lifetime.filter(|_| !instance.provisioned);
         if lifetime.is_some_and(|l| now.saturating_sub(instance.started) >= l) {
-            self.remove(id);
+            self.remove(id, now);
             self.stats.evicted_lifetime += 1;
             return Some(Eviction::Lifetime);
         }
@@ -311,6 +374,16 @@ impl Pool {
         Some(id)
     }
 
+    fn see(&mut self, now: Duration) {
+        self.last_seen = self.last_seen.max(now);
+    }
+
+    /// Instances' lifetimes so far, counting the instances still alive at `now`.
+    pub fn lifetimes_until(&self, now: Duration) -> Duration {
+        let running: Duration = self.instances.values().map(|i| now.saturating_sub(i.started)).sum();
+        self.stats.lifetimes + running
+    }
+
     /// Idle time so far, counting the idle periods still running at `now`.
     pub fn idle_until(&self, now: Duration) -> Duration {
         let running: Duration =
@@ -336,18 +409,22 @@ impl Pool {
         }
     }
 
-    /// Takes an instance out of the pool (its index entries become stale).
-    fn remove(&mut self, id: InstanceId) -> Option<Instance> {
+    /// Takes an instance out of the pool at `end` (its index entries become stale), counting
+    /// its lifetime.
+    fn remove(&mut self, id: InstanceId, end: Duration) -> Option<Instance> {
         let instance = self.instances.remove(&id)?;
         if instance.idle.is_some() {
             self.idle_count -= 1;
         }
+        self.open.remove(&id);
+        self.stats.lifetimes += end.saturating_sub(instance.started);
         Some(instance)
     }
 
-    /// The instance is gone (crashed, timed out, failed its Init): forget it.
+    /// The instance is gone (crashed, timed out, failed its Init): forget it (its lifetime ends
+    /// at the last time the pool was told of).
     pub fn discard(&mut self, id: InstanceId) {
-        if self.remove(id).is_some() {
+        if self.remove(id, self.last_seen).is_some() {
             self.stats.discarded += 1;
         }
     }
@@ -355,6 +432,7 @@ impl Pool {
     /// Idle instances to stop at `now`: past their keep-alive (never provisioned ones) or past
     /// the maximum lifetime. They leave the pool at once.
     pub fn evict(&mut self, now: Duration) -> Vec<(InstanceId, Eviction)> {
+        self.see(now);
         let lifetime = self.config.max_lifetime;
         let mut due = Vec::new();
         while let Some((deadline, id)) = self.next_deadline() {
@@ -362,7 +440,7 @@ impl Pool {
                 break;
             }
             self.deadlines.pop();
-            let instance = self.remove(id).expect("next_deadline names a pool instance");
+            let instance = self.remove(id, deadline).expect("next_deadline names a pool instance");
             if let Some(since) = instance.idle {
                 self.stats.idle += deadline.saturating_sub(since);
             }
@@ -417,6 +495,11 @@ impl Pool {
         self.instances.get(&id).is_some_and(|i| i.provisioned)
     }
 
+    /// Whether instance `id` is idle (serving nothing).
+    pub fn is_idle(&self, id: InstanceId) -> bool {
+        self.instances.get(&id).is_some_and(|i| i.idle.is_some())
+    }
+
     /// Instances alive now (busy or idle).
     pub fn alive(&self) -> usize {
         self.instances.len()
@@ -446,6 +529,8 @@ impl Pool {
                 queued: None,
                 period: 0,
                 keep_first: None,
+                active: 1,
+                ready: false,
             },
         );
         self.stats.started += 1;
@@ -464,6 +549,7 @@ impl From<PoolStats> for crate::metrics::FunctionStats {
             throttled: s.throttled,
             prewarmed: s.prewarmed,
             peak_instances: s.peak_alive,
+            instance_seconds: s.lifetimes.as_secs_f64(),
             // The pool does not see processes or the Runtime API; the runtime fills these in.
             died_idle: 0,
             cold_while_finishing: 0,

@@ -245,3 +245,64 @@ fn a_deploy_stops_idle_environments_drains_busy_ones_and_every_next_invocation_i
     assert_eq!(p.acquire(s(6)), Decision::Warm(c), "the new version's environments are reused");
     assert_eq!(p.stats().replaced_by_deploy, 2);
 }
+
+#[test]
+fn multi_request_instances_fill_after_init_and_idle_when_their_last_request_ends() {
+    let mut p = pool(PoolConfig { per_instance: 3, ..PoolConfig::default() });
+    assert_eq!(p.acquire(s(0)), Decision::Cold(0));
+    // Still in its Init: it takes nothing else yet.
+    assert_eq!(p.acquire(s(0)), Decision::Cold(1));
+    p.ready(0);
+    assert_eq!(p.acquire(s(1)), Decision::Warm(0));
+    assert_eq!(p.acquire(s(1)), Decision::Warm(0));
+    // Full at three: the next goes to the other one, once it is ready.
+    p.ready(1);
+    assert_eq!(p.acquire(s(1)), Decision::Warm(1));
+    assert_eq!(p.release(0, s(2)), None);
+    assert!(!p.is_idle(0), "two of its requests still run");
+    assert_eq!(p.acquire(s(2)), Decision::Warm(0), "the oldest with room first");
+    for _ in 0..3 {
+        p.release(0, s(3));
+    }
+    assert!(p.is_idle(0));
+    assert_eq!(p.idle(), 1);
+    assert_eq!(p.stats().started, 2);
+    // The busy one fills up (it has two of three), then the idle one takes requests again.
+    assert_eq!(p.acquire(s(4)), Decision::Warm(1));
+    assert_eq!(p.acquire(s(4)), Decision::Warm(0));
+    assert_eq!(p.acquire(s(4)), Decision::Warm(0));
+}
+
+#[test]
+fn one_request_per_instance_ignores_readiness() {
+    let mut p = pool(PoolConfig::default());
+    assert_eq!(p.acquire(s(0)), Decision::Cold(0));
+    p.ready(0);
+    assert_eq!(p.acquire(s(0)), Decision::Cold(1), "busy: classic Lambda serves one at a time");
+}
+
+#[test]
+fn a_deploy_drains_multi_request_instances() {
+    let mut p = pool(PoolConfig { per_instance: 4, ..PoolConfig::default() });
+    p.acquire(s(0));
+    p.ready(0);
+    assert_eq!(p.acquire(s(0)), Decision::Warm(0));
+    assert!(p.deploy(s(1)).is_empty(), "busy: it drains");
+    assert_eq!(p.acquire(s(1)), Decision::Cold(1), "the new version's instance");
+    assert_eq!(p.release(0, s(2)), None, "one request left on the old one");
+    assert_eq!(p.acquire(s(2)), Decision::Cold(2), "the old instance takes nothing new");
+    assert_eq!(p.release(0, s(3)), Some(Eviction::Deployed));
+}
+
+#[test]
+fn lifetimes_add_up_instances_from_start_to_stop() {
+    let mut p = pool(PoolConfig { keep_alive: KeepAlive::Fixed { idle: s(10) }, ..PoolConfig::default() });
+    p.acquire(s(0));
+    p.acquire(s(0));
+    p.release(0, s(2));
+    p.release(1, s(5));
+    // Instance 0 is evicted at 12 s; instance 1 still alive at 13 s.
+    p.evict(s(13));
+    assert_eq!(p.stats().lifetimes, s(12));
+    assert_eq!(p.lifetimes_until(s(13)), s(25));
+}

@@ -83,10 +83,18 @@ impl Phase {
 pub type ReadyHook = Box<dyn Fn() + Send + Sync>;
 
 /// The Runtime API state of one instance.
+///
+/// With one invocation per instance (classic Lambda) it follows one lifecycle: an invocation ends
+/// when the runtime comes back to `/next`. With several (`AWS_LAMBDA_MAX_CONCURRENCY`, Lambda
+/// Managed Instances) the runtime polls `/next` from several workers at once, each taking one
+/// invocation; an invocation ends when its answer is posted, since the next `/next` may be any
+/// worker's.
 pub struct RuntimeApi {
     on_ready: ReadyHook,
     events: tokio::sync::Mutex<mpsc::Receiver<Event>>,
     phase: Mutex<Phase>,
+    /// Several invocations at once: those taken and not yet answered, by request id.
+    concurrent: Option<Mutex<std::collections::HashMap<String, oneshot::Sender<RuntimeReply>>>>,
     lifecycle: watch::Sender<Lifecycle>,
     function_arn: String,
 }
@@ -95,6 +103,7 @@ impl RuntimeApi {
     /// A new API and the sender that feeds it invocations.
     pub fn new(
         function_arn: String,
+        per_instance: u32,
         on_ready: ReadyHook,
     ) -> (Arc<Self>, mpsc::Sender<Event>, watch::Receiver<Lifecycle>) {
         let (tx, rx) = mpsc::channel(1);
@@ -103,6 +112,7 @@ impl RuntimeApi {
             on_ready,
             events: tokio::sync::Mutex::new(rx),
             phase: Mutex::new(Phase::Started),
+            concurrent: (per_instance > 1).then(Mutex::default),
             lifecycle,
             function_arn,
         });
@@ -143,6 +153,9 @@ impl RuntimeApi {
     }
 
     async fn next(&self) -> Response<Full<Bytes>> {
+        if let Some(running) = &self.concurrent {
+            return self.next_concurrent(running).await;
+        }
         {
             let mut phase = self.phase.lock().expect("phase lock");
             match &*phase {
@@ -170,19 +183,52 @@ impl RuntimeApi {
             // The instance is being stopped: keep the poll open until the process is killed.
             return std::future::pending().await;
         };
-        let deadline_ms = epoch_ms() + event.budget.as_millis();
-        *self.phase.lock().expect("phase lock") =
-            Phase::Running { request_id: event.request_id.clone(), reply: Some(event.reply) };
-        let _ = event.taken.send(Instant::now());
-        let mut response = Response::new(Full::new(event.payload));
+        let (request_id, reply) = (event.request_id.clone(), event.reply);
+        *self.phase.lock().expect("phase lock") = Phase::Running { request_id, reply: Some(reply) };
+        self.hand_over(event.request_id, event.payload, event.budget, event.taken, event.client_context, event.trace_id)
+    }
+
+    /// `/next` of one of several workers: the first one ends Init; none ends an invocation.
+    async fn next_concurrent(
+        &self,
+        running: &Mutex<std::collections::HashMap<String, oneshot::Sender<RuntimeReply>>>,
+    ) -> Response<Full<Bytes>> {
+        if matches!(&*self.phase.lock().expect("phase lock"), Phase::InitError) {
+            return transition_error("InitError", "Ready");
+        }
+        self.lifecycle.send_if_modified(|l| {
+            let first = l.initialized.is_none();
+            l.initialized.get_or_insert_with(Instant::now);
+            first
+        });
+        let Some(event) = self.events.lock().await.recv().await else {
+            return std::future::pending().await;
+        };
+        running.lock().expect("running lock").insert(event.request_id.clone(), event.reply);
+        self.hand_over(event.request_id, event.payload, event.budget, event.taken, event.client_context, event.trace_id)
+    }
+
+    /// The `/next` answer that hands an invocation to the runtime.
+    fn hand_over(
+        &self,
+        request_id: String,
+        payload: Bytes,
+        budget: Duration,
+        taken: oneshot::Sender<Instant>,
+        client_context: Option<String>,
+        trace_id: Option<String>,
+    ) -> Response<Full<Bytes>> {
+        let deadline_ms = epoch_ms() + budget.as_millis();
+        let _ = taken.send(Instant::now());
+        let mut response = Response::new(Full::new(payload));
         let headers = response.headers_mut();
         let value = |s: &str| HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""));
-        headers.insert("lambda-runtime-aws-request-id", value(&event.request_id));
+        headers.insert("lambda-runtime-aws-request-id", value(&request_id));
         headers.insert("lambda-runtime-deadline-ms", value(&deadline_ms.to_string()));
         headers.insert("lambda-runtime-invoked-function-arn", value(&self.function_arn));
-        let trace = event.trace_id.unwrap_or_else(|| trace_id(&event.request_id));
+        let trace = trace_id.unwrap_or_else(|| make_trace_id(&request_id));
         headers.insert("lambda-runtime-trace-id", value(&trace));
-        if let Some(context) = &event.client_context {
+        if let Some(context) = &client_context {
             headers.insert("lambda-runtime-client-context", value(context));
         }
         headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -198,6 +244,12 @@ impl RuntimeApi {
         content_type: Option<HeaderValue>,
     ) -> Response<Answer> {
         let target = if is_response { "InvocationResponse" } else { "InvocationErrorResponse" };
+        if let Some(running) = &self.concurrent {
+            let Some(reply) = running.lock().expect("running lock").remove(id) else {
+                return error_json(StatusCode::BAD_REQUEST, "Invalid request ID", "InvalidRequestID").map(Answer::from);
+            };
+            return answer(Some(reply), body, size, is_response, content_type);
+        }
         let mut phase = self.phase.lock().expect("phase lock");
         let reply = match &mut *phase {
             Phase::Running { request_id, reply } if request_id == id => reply.take(),
@@ -210,26 +262,7 @@ impl RuntimeApi {
         };
         *phase = Phase::ResponseSent { request_id: id.to_string() };
         drop(phase);
-        let at = Instant::now();
-        let too_large = size > MAX_PAYLOAD_BYTES;
-        let message = if too_large {
-            RuntimeReply::TooLarge { size, at }
-        } else if is_response {
-            RuntimeReply::Response { body, content_type, at }
-        } else {
-            RuntimeReply::Error { body, at }
-        };
-        let response = if too_large {
-            let message = format!("Exceeded maximum allowed payload size ({MAX_PAYLOAD_BYTES} bytes).");
-            error_json(StatusCode::PAYLOAD_TOO_LARGE, &message, "RequestEntityTooLarge")
-        } else {
-            accepted()
-        };
-        // The caller gets the answer once the runtime has been told it was accepted: the
-        // runtime's way back to `/next` starts no later than the caller's next request can.
-        let (parts, body) = response.into_parts();
-        let then = reply.map(|reply| Box::new(move || drop(reply.send(message))) as Box<dyn FnOnce() + Send>);
-        Response::from_parts(parts, Answer { body, then })
+        answer(reply, body, size, is_response, content_type)
     }
 
     fn init_error(&self, error_type: Option<String>, body: Bytes) -> Response<Full<Bytes>> {
@@ -241,6 +274,37 @@ impl RuntimeApi {
         self.lifecycle.send_modify(|l| l.init_error = Some((error_type, body)));
         accepted()
     }
+}
+
+/// The answer to `/response` or `/error`, which passes the runtime's reply on to the waiting
+/// invocation once the connection has taken it.
+fn answer(
+    reply: Option<oneshot::Sender<RuntimeReply>>,
+    body: Bytes,
+    size: usize,
+    is_response: bool,
+    content_type: Option<HeaderValue>,
+) -> Response<Answer> {
+    let at = Instant::now();
+    let too_large = size > MAX_PAYLOAD_BYTES;
+    let message = if too_large {
+        RuntimeReply::TooLarge { size, at }
+    } else if is_response {
+        RuntimeReply::Response { body, content_type, at }
+    } else {
+        RuntimeReply::Error { body, at }
+    };
+    let response = if too_large {
+        let message = format!("Exceeded maximum allowed payload size ({MAX_PAYLOAD_BYTES} bytes).");
+        error_json(StatusCode::PAYLOAD_TOO_LARGE, &message, "RequestEntityTooLarge")
+    } else {
+        accepted()
+    };
+    // The caller gets the answer once the runtime has been told it was accepted: the
+    // runtime's way back to `/next` starts no later than the caller's next request can.
+    let (parts, body) = response.into_parts();
+    let then = reply.map(|reply| Box::new(move || drop(reply.send(message))) as Box<dyn FnOnce() + Send>);
+    Response::from_parts(parts, Answer { body, then })
 }
 
 /// A Runtime API response body that, once the connection has taken it (written it out, or
@@ -347,7 +411,7 @@ fn epoch_ms() -> u128 {
 }
 
 /// An X-Ray style trace header derived from the request id (deterministic, not sampled).
-fn trace_id(request_id: &str) -> String {
+fn make_trace_id(request_id: &str) -> String {
     let hex: String = request_id.chars().filter(char::is_ascii_hexdigit).collect();
     let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     format!("Root=1-{secs:08x}-{};Parent={};Sampled=0", &hex[..24.min(hex.len())], &hex[hex.len().saturating_sub(16)..])

@@ -104,7 +104,7 @@ impl FunctionInstance {
             (None, TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?)
         };
         let addr = listener.local_addr()?;
-        let (api, events, lifecycle) = RuntimeApi::new(config.function_arn(), on_ready);
+        let (api, events, lifecycle) = RuntimeApi::new(config.function_arn(), config.pool.per_instance, on_ready);
         let server = CancellationToken::new();
         tokio::spawn(crate::http::serve(listener, crate::http::Limits::private(), server.clone(), move |request| {
             let api = Arc::clone(&api);
@@ -346,6 +346,11 @@ fn lambda_environment(
         ("PATH", std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into())),
     ];
     let mut env: Vec<(String, String)> = fixed.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    // Set only for multi-request environments: a runtime that sees it polls `/next` from that
+    // many workers (Lambda Managed Instances); classic Lambda never sets it.
+    if config.pool.per_instance > 1 {
+        env.push(("AWS_LAMBDA_MAX_CONCURRENCY".into(), config.pool.per_instance.to_string()));
+    }
     env.extend(config.env.iter().cloned());
     env
 }

@@ -81,6 +81,13 @@ pub(super) async fn invoke(
     let (invoked, answered) = run(inner, request_id, payload, caller, tail).await;
     match answered {
         None => inner.settle(invoked.record().clone(), purpose),
+        // One of several invocations on its instance: it ends with its answer (the next `/next`
+        // may be another worker's), and its slot is free before the caller hears back.
+        Some(Answered { ended, outcome, at, .. }) if inner.config.pool.per_instance > 1 => {
+            let record = finish(inner, &ended, at.saturating_duration_since(ended.taken_at), outcome);
+            inner.release(ended.instance.id);
+            inner.settle(record, purpose);
+        }
         Some(answered) => {
             inner.finishing.fetch_add(1, Ordering::Relaxed);
             inner.pending.send_modify(|n| *n += 1);
@@ -104,6 +111,8 @@ struct Answered {
     outcome: InvocationOutcome,
     /// The instance's `/next` count when it took the invocation.
     ready_before: u64,
+    /// When the runtime posted the answer.
+    at: Instant,
 }
 
 /// Carries the invocation to its answer; `Some` when the runtime answered and the invocation
@@ -128,7 +137,10 @@ async fn run(
         if cold {
             let limit = inner.init_limit(instance.provisioned);
             match instance.wait_initialized(instance.spawned_at + limit).await {
-                InitEnd::Ready(took) => init = Some(took),
+                InitEnd::Ready(took) => {
+                    init = Some(took);
+                    inner.pool.lock().expect("pool lock").ready(instance.id);
+                }
                 InitEnd::TimedOut if !instance.provisioned => {
                     match reinit(inner, &instance, &request_id, &tail).await {
                         Ok(fresh) => {
@@ -197,8 +209,8 @@ async fn run(
         biased;
         reply = reply_rx => match reply {
             Ok(reply) => {
-                let (invoked, outcome) = answered(inner, &ended, reply);
-                (invoked, Some(Answered { ended, outcome, ready_before }))
+                let (invoked, outcome, at) = answered(inner, &ended, reply);
+                (invoked, Some(Answered { ended, outcome, ready_before, at }))
             }
             Err(_) => (crashed(inner, &ended, instance.exited().await), None),
         },
@@ -211,7 +223,7 @@ async fn run(
 /// function timeout — and makes its final record. Work after `/response` (a flush, a callback,
 /// a background task awaited) counts in Duration and billing, as on Lambda.
 async fn until_next(inner: &Arc<Inner>, answered: Answered) -> BillingRecord {
-    let Answered { ended, outcome, ready_before } = answered;
+    let Answered { ended, outcome, ready_before, .. } = answered;
     let deadline = ended.taken_at + inner.config.timeout;
     match ended.instance.wait_next(ready_before, deadline).await {
         // The runtime's `/next` has already returned the instance to the pool (`Inner::spawn`).
@@ -316,7 +328,10 @@ async fn reinit(
     };
     let started = fresh.spawned_at;
     match fresh.wait_initialized(started + inner.config.timeout).await {
-        InitEnd::Ready(_) => Ok(fresh),
+        InitEnd::Ready(_) => {
+            inner.pool.lock().expect("pool lock").ready(id);
+            Ok(fresh)
+        }
         InitEnd::TimedOut => {
             inner.log(&init_report_line(started.elapsed(), "invoke", Some(InitEnd::TimedOut.status())));
             inner
@@ -411,7 +426,7 @@ async fn init_failed(
 }
 
 /// What the caller gets when the runtime answers, and the outcome the final record will carry.
-fn answered(inner: &Arc<Inner>, ended: &Ended, reply: RuntimeReply) -> (Invoked, InvocationOutcome) {
+fn answered(inner: &Arc<Inner>, ended: &Ended, reply: RuntimeReply) -> (Invoked, InvocationOutcome, Instant) {
     let (at, outcome) = match &reply {
         RuntimeReply::Response { at, .. } => (*at, InvocationOutcome::Success),
         RuntimeReply::Error { at, .. } => (*at, InvocationOutcome::HandlerError),
@@ -437,7 +452,7 @@ fn answered(inner: &Arc<Inner>, ended: &Ended, reply: RuntimeReply) -> (Invoked,
             Invoked::FunctionError { body: error_body("Function.ResponseSizeTooLarge", &message), record }
         }
     };
-    (invoked, outcome)
+    (invoked, outcome, at)
 }
 
 fn crashed(inner: &Arc<Inner>, ended: &Ended, status: ExitStatus) -> Invoked {

@@ -234,7 +234,10 @@ impl FunctionRuntime {
 
     /// Instance counters so far.
     pub fn stats(&self) -> FunctionStats {
-        let mut stats: FunctionStats = self.inner.pool.lock().expect("pool lock").stats().into();
+        let pool = self.inner.pool.lock().expect("pool lock");
+        let mut stats: FunctionStats = pool.stats().into();
+        stats.instance_seconds = pool.lifetimes_until(self.inner.now()).as_secs_f64();
+        drop(pool);
         stats.died_idle = self.inner.died_idle.load(Ordering::Relaxed);
         stats.cold_while_finishing = self.inner.cold_while_finishing.load(Ordering::Relaxed);
         stats.arrived_while_finishing = self.inner.arrived_while_finishing.load(Ordering::Relaxed);
@@ -341,10 +344,16 @@ impl Inner {
     /// thaws it), or retired when its lifetime is over.
     fn release(&self, id: InstanceId) {
         let instance = self.instances.lock().expect("instances lock").get(&id).cloned();
-        if let Some(instance) = instance {
-            instance.freeze();
-        }
-        let retired = self.pool.lock().expect("pool lock").release(id, self.now());
+        let retired = {
+            let mut pool = self.pool.lock().expect("pool lock");
+            let retired = pool.release(id, self.now());
+            // Frozen with the pool still locked, so that whoever takes it next thaws it after;
+            // an instance still serving other invocations (several per instance) runs on.
+            if let Some(instance) = instance.filter(|_| retired.is_none() && pool.is_idle(id)) {
+                instance.freeze();
+            }
+            retired
+        };
         self.follow_prewarm();
         if retired.is_some() {
             self.forget(id);

@@ -17,17 +17,28 @@ use crate::policy::{Decision, InstanceId, Pool, PoolConfig};
 pub(super) struct Deployment {
     pool: Pool,
     busy: BinaryHeap<Reverse<(Duration, InstanceId)>>,
+    /// Cold instances whose Init ends at a time, after which they take more invocations than
+    /// their first (several requests per instance).
+    opening: BinaryHeap<Reverse<(Duration, InstanceId)>>,
     pub rng: ChaCha8Rng,
+    per_instance: u32,
 }
 
 impl Deployment {
     /// A deployment at time 0 whose provisioned instances are initialised and idle.
     pub fn new(config: PoolConfig, seed: u64) -> Self {
+        let per_instance = config.per_instance;
         let mut pool = Pool::new(config, Duration::ZERO);
         for id in pool.start_provisioned(Duration::ZERO) {
             pool.release(id, Duration::ZERO);
         }
-        Self { pool, busy: BinaryHeap::new(), rng: ChaCha8Rng::seed_from_u64(seed) }
+        Self {
+            pool,
+            busy: BinaryHeap::new(),
+            opening: BinaryHeap::new(),
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            per_instance,
+        }
     }
 
     /// Brings the deployment to time `t`, event by event: invocations done by then release their
@@ -35,6 +46,14 @@ impl Deployment {
     /// and instances past their keep-alive or lifetime are evicted.
     pub fn advance(&mut self, t: Duration) {
         loop {
+            let opens = self.opening.peek().map(|Reverse((at, _))| *at).filter(|at| *at <= t);
+            let first = [self.busy.peek().map(|Reverse((done, _))| *done), self.pool.next_prewarm()];
+            if let Some(at) = opens.filter(|at| first.iter().flatten().all(|other| at <= other)) {
+                let Reverse((_, id)) = self.opening.pop().expect("peeked");
+                self.pool.evict(at);
+                self.pool.ready(id);
+                continue;
+            }
             let done = self.busy.peek().map(|Reverse((done, _))| *done).filter(|done| *done <= t);
             let prewarm = self.pool.next_prewarm().filter(|at| *at <= t);
             match (done, prewarm) {
@@ -58,6 +77,14 @@ impl Deployment {
     /// The policy's decision for an invocation at `t` (call [`Deployment::advance`] first).
     pub fn acquire(&mut self, t: Duration) -> Decision {
         self.pool.acquire(t)
+    }
+
+    /// The cold instance `id` finishes its Init at `at` (it takes others beside its first
+    /// invocation from then on, when it can take several).
+    pub fn opens(&mut self, id: InstanceId, at: Duration) {
+        if self.per_instance > 1 {
+            self.opening.push(Reverse((at, id)));
+        }
     }
 
     /// The instance serves until `until`, then goes back to the pool.

@@ -95,6 +95,9 @@ pub fn simulate_function(
         let work = f.work.draw(&mut sim.rng);
         let (took, outcome) = if work > f.timeout { (f.timeout, Outcome::Timeout) } else { (work, Outcome::Ok) };
         let latency = platform + took + init.unwrap_or_default();
+        if cold {
+            sim.opens(id, t + platform + init.unwrap_or_default());
+        }
         billed_total += billed_ms(took, init, f.billing);
         recorder.record(&sample(latency, outcome, Some(cold), init), base + t + latency, sim.busy() as u64 + 1);
         if outcome == Outcome::Timeout {
@@ -116,7 +119,10 @@ pub fn simulate_function(
     let measurement = recorder.finish(base + horizon);
     Simulated {
         measurement,
-        stats: sim.pool().stats().into(),
+        stats: crate::metrics::FunctionStats {
+            instance_seconds: sim.pool().lifetimes_until(horizon).as_secs_f64(),
+            ..sim.pool().stats().into()
+        },
         billed_ms_total: billed_total,
         invocations,
         keep_warm,
@@ -260,6 +266,32 @@ mod tests {
         let s = simulate_function(every(Duration::from_secs(900), 24), &f, Duration::from_secs(6 * 3600));
         assert_eq!((s.measurement.cold, s.measurement.warm), (11, 13));
         assert_eq!((s.stats.prewarmed, s.stats.instances_started), (13, 24));
+    }
+
+    #[test]
+    fn multi_request_instances_take_arrivals_after_their_init() {
+        let mut f = function(Duration::from_secs(600));
+        f.work = Durations::Fixed(Duration::from_secs(1));
+        f.pool.per_instance = 4;
+        // Ten a second for two seconds, a second each: one in Init at 0 s, the next at 0.1 s
+        // (the first's Init lasts 200 ms), then both take arrivals until they hold four each.
+        let arrivals = every(Duration::from_millis(100), 20);
+        let s = simulate_function(arrivals, &f, Duration::from_secs(5));
+        assert_eq!(s.measurement.outcomes.throttled, 0);
+        let one_each =
+            simulate_function(every(Duration::from_millis(100), 20), &function_of_work(1), Duration::from_secs(5));
+        assert!(
+            s.stats.instances_started < one_each.stats.instances_started / 2,
+            "{} instances at four requests each, {} at one",
+            s.stats.instances_started,
+            one_each.stats.instances_started
+        );
+        assert_eq!(s.measurement.cold, s.stats.instances_started);
+        assert!(s.stats.instance_seconds > 0.0);
+    }
+
+    fn function_of_work(secs: u64) -> SimulatedFunction {
+        SimulatedFunction { work: Durations::Fixed(Duration::from_secs(secs)), ..function(Duration::from_secs(600)) }
     }
 
     #[test]

@@ -152,6 +152,7 @@ impl Target for FakeTarget {
             event: EventShape::Invoke,
             billing: BillingMode::Standard,
             provisioned: 0,
+            concurrency_per_instance: 1,
             stats: FunctionStats {
                 instances_started: started,
                 peak_instances: usize::from(started > 0),

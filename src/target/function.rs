@@ -268,6 +268,7 @@ pub fn function_report(
         event: spec.event,
         billing: spec.billing,
         provisioned: spec.provisioned,
+        concurrency_per_instance: spec.concurrency_per_instance,
         stats,
         billed_ms_total,
         invocations: InvocationSummary::default(),
@@ -468,6 +469,7 @@ pub fn pool_config(workload: &Workload, spec: &FunctionTargetSpec) -> anyhow::Re
         reuse: spec.reuse,
         seed: workload.spec.seed,
         platform_overhead: spec.platform_overhead,
+        per_instance: spec.concurrency_per_instance,
         ..PoolConfig::default()
     })
 }

@@ -311,6 +311,12 @@ pub struct FunctionTargetSpec {
     pub init_timeout: HumanDuration,
     #[serde(default = "default_max_concurrency")]
     pub max_concurrency: usize,
+    /// Invocations one instance serves at once: 1 (classic Lambda), or up to 1,600 for
+    /// multi-request environments as Lambda Managed Instances have them (priced as those are:
+    /// the environments' capacity, not each request's duration). `max_concurrency` then counts
+    /// instances.
+    #[serde(default = "default_concurrency_per_instance")]
+    pub concurrency_per_instance: u32,
     /// Idle time before an instance is stopped: a duration, `exponential:<mean>`, or `hybrid` /
     /// `hybrid:<fallback>` (the adaptive histogram policy, which also pre-warms).
     #[serde(default)]
@@ -499,6 +505,10 @@ fn default_max_retry_attempts() -> u32 {
 
 fn default_max_event_age() -> HumanDuration {
     HumanDuration(lambda::DEFAULT_MAX_EVENT_AGE)
+}
+
+fn default_concurrency_per_instance() -> u32 {
+    1
 }
 
 fn default_max_concurrency() -> usize {

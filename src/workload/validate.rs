@@ -390,6 +390,16 @@ fn check_function_target(f: &super::FunctionTargetSpec) -> Result<(), FieldError
     if f.max_concurrency == 0 {
         return Err(field_error("max_concurrency", "must be at least 1"));
     }
+    if !(1..=lambda::MAX_CONCURRENCY_PER_INSTANCE).contains(&f.concurrency_per_instance) {
+        return Err(field_error(
+            "concurrency_per_instance",
+            format!(
+                "must be 1 to {} (Lambda Managed Instances' range; 1 is classic Lambda), got {}",
+                lambda::MAX_CONCURRENCY_PER_INSTANCE,
+                f.concurrency_per_instance
+            ),
+        ));
+    }
     if f.max_retry_attempts > lambda::MAX_ASYNC_RETRIES {
         return Err(field_error(
             "max_retry_attempts",
