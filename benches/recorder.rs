@@ -21,6 +21,7 @@ fn record(c: &mut Criterion) {
                 cold: Some(i % 100 == 0),
                 init: None,
                 cache: None,
+                phases: None,
             };
             recorder.record(black_box(&sample), start, 10);
         })

@@ -84,7 +84,7 @@ pub enum Switch {
 
 #[derive(Debug, Args)]
 pub struct LoadArgs {
-    /// The http:// URL to load.
+    /// The http:// or https:// URL to load.
     pub url: String,
     /// Open loop: requests per second at evenly spaced intended times.
     #[arg(long, short = 'r', conflicts_with = "connections")]
@@ -113,7 +113,8 @@ pub struct LoadArgs {
     /// Open loop: most requests in flight; later arrivals wait and the wait counts in latency.
     #[arg(long, default_value_t = crate::workload::DEFAULT_MAX_IN_FLIGHT)]
     pub max_in_flight: usize,
-    /// Print the HDR percentile spectrum of the latency.
+    /// Print the HDR percentile spectrum of the latency, then of each phase of the requests'
+    /// time (connecting, TLS handshaking, sending, waiting, receiving).
     #[arg(long)]
     pub spectrum: bool,
     /// Print the results as JSON (the results.json schema) instead of tables.
@@ -122,6 +123,16 @@ pub struct LoadArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// https:// only: trust the certificates in this PEM file instead of the platform's roots.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// https:// only: accept any server certificate (self-signed, expired, another name).
+    #[arg(long, short = 'k')]
+    pub insecure: bool,
+    /// HTTP/2 only: over TLS offer only h2 in ALPN; over http://, HTTP/2 with prior knowledge
+    /// (h2c). Without it TLS offers h2 and http/1.1 and speaks what the server picks.
+    #[arg(long)]
+    pub http2: bool,
 }
 
 #[derive(Debug, Args)]

@@ -248,9 +248,67 @@ impl<'de> Deserialize<'de> for PlatformOverhead {
     }
 }
 
+/// What a REPORT line says about one invocation (the platform's own figures; with
+/// `X-Amz-Log-Type: Tail` it ends the base64 log in `X-Amz-Log-Result`). Fields as lambda-perf
+/// reads them (`web-apps-endpoints-and-scale.md` §3).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReportLine {
+    pub request_id: String,
+    pub duration_ms: f64,
+    pub billed_ms: u64,
+    pub memory_mb: u32,
+    pub max_memory_used_mb: u64,
+    /// Present exactly on cold starts.
+    pub init_ms: Option<f64>,
+    /// SnapStart's restore, when the environment was restored from a snapshot.
+    pub restore_ms: Option<f64>,
+}
+
+impl ReportLine {
+    /// The last REPORT line of `log`, if it has one whose Duration can be read.
+    pub fn find(log: &str) -> Option<Self> {
+        log.lines().rev().find_map(|line| Self::parse(line.strip_prefix("REPORT ")?))
+    }
+
+    fn parse(fields: &str) -> Option<Self> {
+        let mut report = Self::default();
+        let mut duration = None;
+        for field in fields.split('\t') {
+            let Some((key, value)) = field.split_once(':') else { continue };
+            let number = value.split_whitespace().next().unwrap_or("");
+            match key.trim() {
+                "RequestId" => report.request_id = value.trim().to_string(),
+                "Duration" => duration = number.parse().ok(),
+                "Billed Duration" => report.billed_ms = number.parse().ok()?,
+                "Memory Size" => report.memory_mb = number.parse().ok()?,
+                "Max Memory Used" => report.max_memory_used_mb = number.parse().ok()?,
+                "Init Duration" => report.init_ms = number.parse().ok(),
+                "Restore Duration" => report.restore_ms = number.parse().ok(),
+                _ => {}
+            }
+        }
+        report.duration_ms = duration?;
+        Some(report)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn report_lines_give_the_platform_s_figures_and_the_cold_start() {
+        let log = "START RequestId: 8f5 Version: $LATEST\nhello\nEND RequestId: 8f5\n\
+                   REPORT RequestId: 8f5\tDuration: 12.34 ms\tBilled Duration: 190 ms\tMemory Size: 512 MB\t\
+                   Max Memory Used: 71 MB\tInit Duration: 177.05 ms\t\n";
+        let report = ReportLine::find(log).unwrap();
+        assert_eq!(report.request_id, "8f5");
+        assert_eq!((report.duration_ms, report.billed_ms, report.memory_mb), (12.34, 190, 512));
+        assert_eq!((report.max_memory_used_mb, report.init_ms, report.restore_ms), (71, Some(177.05), None));
+        let warm = "REPORT RequestId: a\tDuration: 1.00 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 30 MB\t";
+        assert_eq!(ReportLine::find(warm).unwrap().init_ms, None);
+        assert!(ReportLine::find("no report here").is_none());
+    }
 
     #[test]
     fn provisioned_inits_may_take_130_s_or_the_function_timeout() {

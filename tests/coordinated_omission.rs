@@ -63,3 +63,79 @@ async fn a_freeze_shows_in_the_open_loop_p99() {
     assert!(latency.max_us as f64 >= 0.9 * FREEZE.as_micros() as f64);
     assert!(latency.p50_us < 20_000, "the median is unaffected by a 5 % stall, got {} µs", latency.p50_us);
 }
+
+/// The stall at default settings, whole: a frozen server stops accepting too, so once its accept
+/// backlog is full, new connections' SYNs go unanswered and Linux resends them after 1 s. Those
+/// requests wait about a second to *connect* — longer than the freeze — which is why the stall
+/// test's p99 is ~1 s and not 0.8 × the freeze. The split must show that second as connect time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_backlog_shows_as_connect_time_in_the_split() {
+    const STALL: Duration = Duration::from_millis(300);
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(8).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let start = Instant::now();
+    let (freeze_from, freeze_until) = (start + FREEZE_AT, start + FREEZE_AT + STALL);
+    let stop = CancellationToken::new();
+    let token = stop.clone();
+    // A whole process frozen: neither its accept loop nor its handlers run until the freeze ends.
+    tokio::spawn(async move {
+        loop {
+            let now = Instant::now();
+            if now >= freeze_from && now < freeze_until {
+                tokio::time::sleep_until(freeze_until.into()).await;
+            }
+            let (tcp, _) = tokio::select! {
+                () = token.cancelled() => return,
+                accepted = listener.accept() => accepted.unwrap(),
+            };
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |_request| async move {
+                    let now = Instant::now();
+                    if now >= freeze_from && now < freeze_until {
+                        tokio::time::sleep_until(freeze_until.into()).await;
+                    }
+                    Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from_static(b"ok"))))
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+                    .await;
+            });
+        }
+    });
+    let template = RequestTemplate::new("GET", &format!("http://{addr}/"), &Default::default(), "").unwrap();
+    let schedule = ArrivalProcess::Constant { rate_per_s: RATE }.schedule(RUN, 0);
+    let plan = Plan::Open { schedule: Box::new(schedule), max_in_flight: 10_000 };
+    let live = Arc::new(Live::default());
+    let result =
+        drive(RequestSet::one(template), plan, Timing::real(Duration::from_secs(10)), CancellationToken::new(), live)
+            .await
+            .unwrap();
+    stop.cancel();
+    let m = result.measurement;
+    assert_eq!(m.outcomes.ok, 4_000, "{:?}", m.outcomes);
+    let phases = m.phases.as_ref().expect("the load generator splits every request's time");
+    let connecting = phases.connecting.as_ref().unwrap();
+    let latency = m.latency.as_ref().unwrap();
+    // Hundreds of arrivals in the freeze needed a new connection; beyond the backlog, each waited
+    // for a SYN retry.
+    assert!(phases.slow_connects >= 100, "slow connects: {phases:?}");
+    assert!(connecting.max_us >= 900_000, "{connecting:?}");
+    // The tail is that second: p99 is past the freeze by far, and what lies past the freeze is
+    // connect time — every request slower than 0.9 s waited that long to connect.
+    assert!(latency.p99_us >= 900_000 && latency.p99_us > 2 * STALL.as_micros() as u64, "{latency:?}");
+    let h = coldbench::metrics::decode(&m.histograms.latency).unwrap();
+    let slow = h.count_between(900_000, h.max());
+    eprintln!(
+        "latency p99 {} µs; new connections {}, slow connects {}, connect p99 {} µs; requests over 0.9 s {slow}",
+        latency.p99_us, phases.connections_new, phases.slow_connects, connecting.p99_us
+    );
+    assert!(slow <= phases.slow_connects, "{slow} requests over 0.9 s, {} slow connects", phases.slow_connects);
+    // And the report says so in words.
+    assert!(
+        result.warnings.iter().any(|w| w.contains("to connect") && w.contains("accept backlog")),
+        "{:?}",
+        result.warnings
+    );
+}

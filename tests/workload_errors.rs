@@ -63,8 +63,16 @@ fn unknown_pattern_and_target_kind_are_named() {
 fn duplicate_target_names_and_bad_urls_are_named() {
     let twice = format!("{GOOD}\n[[targets]]\nname = \"c\"\nkind = \"container\"\n");
     assert!(error_of(&twice).contains("targets[1].name: \"c\" is used by an earlier target"));
+    let ftp = GOOD.replace("kind = \"container\"", "kind = \"url\"\nurl = \"ftp://example.com\"");
+    assert!(error_of(&ftp).contains("targets[0].url: only http:// and https:// URLs are supported"));
     let https = GOOD.replace("kind = \"container\"", "kind = \"url\"\nurl = \"https://example.com\"");
-    assert!(error_of(&https).contains("targets[0].url: only http:// URLs are supported"));
+    assert!(Workload::parse(Path::new("workloads/x.toml"), &https).is_ok());
+    let missing = format!("{https}cacert = \"no-such.pem\"\n");
+    assert!(
+        error_of(&missing).contains("targets[0].cacert: cannot read workloads/no-such.pem"),
+        "{}",
+        error_of(&missing)
+    );
 }
 
 #[test]

@@ -32,8 +32,9 @@ pub async fn run(args: &LoadArgs, cancel: CancellationToken) -> anyhow::Result<E
     let (plan, expected, traffic) = plan(args, duration)?;
     let live = Arc::new(Live::default());
     let progress = Progress::start("load", expected, Arc::clone(&live), !args.quiet);
+    let transport = loadgen::Transport { cacert: args.cacert.clone(), insecure: args.insecure, http2: args.http2 };
     let result = loadgen::drive(
-        loadgen::RequestSet::one(template),
+        loadgen::RequestSet::one(template).with_transport(transport),
         plan,
         loadgen::Timing::real(args.timeout),
         cancel.clone(),
@@ -75,6 +76,11 @@ pub async fn run(args: &LoadArgs, cancel: CancellationToken) -> anyhow::Result<E
         }
         if args.spectrum {
             println!("{}", spectrum(&decode(&target.measurement.histograms.latency)?));
+            for (name, summary, histogram) in target.measurement.phases.iter().flat_map(|p| p.named()) {
+                if summary.is_some() {
+                    println!("# {name}\n{}", spectrum(&decode(histogram)?));
+                }
+            }
         }
     }
     let failed = target.status == TargetStatus::Failed;

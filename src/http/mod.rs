@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http::{Response, StatusCode};
 use http_body_util::Full;
 
-pub use request::{encode_query_component, RequestSet, RequestTemplate, TemplateError};
+pub use request::{encode_query_component, RequestSet, RequestTemplate, TemplateError, Transport};
 pub use server::{serve, Limits};
 
 /// Stamped by the gateway: the instance that served the request.

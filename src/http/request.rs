@@ -12,7 +12,7 @@ use http_body_util::Full;
 #[derive(Clone, Debug)]
 pub struct RequestTemplate {
     pub method: Method,
-    /// The full `http://` URL.
+    /// The full `http://` or `https://` URL.
     pub url: Uri,
     /// `host:port` to connect to.
     pub authority: String,
@@ -27,7 +27,7 @@ pub struct RequestTemplate {
 pub enum TemplateError {
     #[error("not a valid URL {0:?}: {1}")]
     Url(String, String),
-    #[error("only http:// URLs are supported, got {0:?}")]
+    #[error("only http:// and https:// URLs are supported, got {0:?}")]
     Scheme(String),
     #[error("not an HTTP method: {0:?}")]
     Method(String),
@@ -50,7 +50,7 @@ impl RequestTemplate {
     /// Builds a template from user input.
     ///
     /// # Errors
-    /// When the URL is not `http://host[:port]/...`, the method is malformed, or a header
+    /// When the URL is not `http[s]://host[:port]/...`, the method is malformed, or a header
     /// name or value is not valid HTTP.
     pub fn new(
         method: &str,
@@ -60,11 +60,13 @@ impl RequestTemplate {
     ) -> Result<Self, TemplateError> {
         let uri: Uri =
             url.parse().map_err(|e: http::uri::InvalidUri| TemplateError::Url(url.to_string(), e.to_string()))?;
-        if uri.scheme_str() != Some("http") {
-            return Err(TemplateError::Scheme(url.to_string()));
-        }
+        let default_port = match uri.scheme_str() {
+            Some("http") => 80,
+            Some("https") => 443,
+            _ => return Err(TemplateError::Scheme(url.to_string())),
+        };
         let authority = uri.authority().ok_or_else(|| TemplateError::Url(url.to_string(), "no host".into()))?;
-        let host_port = format!("{}:{}", authority.host(), authority.port_u16().unwrap_or(80));
+        let host_port = format!("{}:{}", authority.host(), authority.port_u16().unwrap_or(default_port));
         let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes())
             .map_err(|_| TemplateError::Method(method.to_string()))?;
         let mut map = HeaderMap::new();
@@ -105,6 +107,25 @@ impl RequestTemplate {
         *request.headers_mut() = self.headers.clone();
         request
     }
+
+    /// The same request for an HTTP/2 connection: the full URL (its scheme and authority become
+    /// the `:scheme` and `:authority` pseudo-headers) and no `Host` header.
+    pub fn build_h2(&self) -> Request<Full<Bytes>> {
+        let mut request = self.build();
+        *request.uri_mut() = self.url.clone();
+        request.headers_mut().remove(HOST);
+        request
+    }
+
+    /// Whether it goes over TLS (`https://`).
+    pub fn is_tls(&self) -> bool {
+        self.url.scheme_str() == Some("https")
+    }
+
+    /// The host name, as the server's certificate names it.
+    pub fn host(&self) -> &str {
+        self.url.host().unwrap_or_default()
+    }
 }
 
 /// What a query name or value keeps unencoded: RFC 3986's unreserved characters.
@@ -121,6 +142,7 @@ pub fn encode_query_component(text: &str) -> String {
 #[derive(Debug)]
 pub struct RequestSet {
     templates: Vec<RequestTemplate>,
+    transport: Transport,
     /// Running totals of the weights (drawn by weight), or empty (in order).
     cumulative: Vec<u64>,
     seed: u64,
@@ -130,7 +152,7 @@ pub struct RequestSet {
 impl RequestSet {
     /// The same request every time.
     pub fn one(template: RequestTemplate) -> Self {
-        Self { templates: vec![template], cumulative: Vec::new(), seed: 0, next: AtomicU64::new(0) }
+        Self::in_order(vec![template])
     }
 
     /// The templates in turn, from the first.
@@ -139,7 +161,7 @@ impl RequestSet {
     /// When `templates` is empty.
     pub fn in_order(templates: Vec<RequestTemplate>) -> Self {
         assert!(!templates.is_empty(), "a request set needs a request");
-        Self { templates, cumulative: Vec::new(), seed: 0, next: AtomicU64::new(0) }
+        Self { templates, transport: Transport::default(), cumulative: Vec::new(), seed: 0, next: AtomicU64::new(0) }
     }
 
     /// Each request drawn at random, seeded, with the chance of its weight over their sum.
@@ -157,7 +179,24 @@ impl RequestSet {
             .collect();
         assert!(total > 0, "a request set needs a request of positive weight");
         let templates = weighted.into_iter().map(|(t, _)| t).collect();
-        Self { templates, cumulative, seed, next: AtomicU64::new(0) }
+        Self { templates, transport: Transport::default(), cumulative, seed, next: AtomicU64::new(0) }
+    }
+
+    /// The same requests over `transport` (TLS trust, HTTP/2).
+    #[must_use]
+    pub fn with_transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// How connections are made.
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// The first request (its scheme and host are every request's).
+    pub fn first(&self) -> &RequestTemplate {
+        &self.templates[0]
     }
 
     /// The `host:port` every request goes to.
@@ -178,6 +217,21 @@ impl RequestSet {
         let draw = splitmix64(self.seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)) % total;
         &self.templates[self.cumulative.partition_point(|&c| c <= draw)]
     }
+}
+
+/// How a load's connections are made, beyond the URL: which certificates to trust over TLS and
+/// whether to speak HTTP/2 without asking.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Transport {
+    /// Trust the certificates in this PEM file instead of the platform's roots (curl's
+    /// `--cacert`).
+    pub cacert: Option<std::path::PathBuf>,
+    /// Accept any server certificate (its handshake signatures are still checked; curl's `-k`).
+    pub insecure: bool,
+    /// HTTP/2 only: over TLS, ALPN offers `h2` alone; in cleartext, HTTP/2 with prior knowledge.
+    /// Without it TLS offers `h2` and `http/1.1` and speaks what the server picks; cleartext is
+    /// HTTP/1.1.
+    pub http2: bool,
 }
 
 /// SplitMix64's finaliser: a well-mixed 64-bit hash of `x`.
@@ -226,10 +280,15 @@ mod tests {
     }
 
     #[test]
-    fn rejects_https_and_bad_headers_naming_the_field() {
+    fn rejects_other_schemes_and_bad_headers_naming_the_field() {
         let none = BTreeMap::new();
-        let e = RequestTemplate::new("GET", "https://example.com", &none, "").unwrap_err();
+        let e = RequestTemplate::new("GET", "ftp://example.com", &none, "").unwrap_err();
         assert_eq!(e.field(), "url");
+        let tls = RequestTemplate::new("GET", "https://example.com/a", &none, "").unwrap();
+        assert_eq!((tls.authority.as_str(), tls.is_tls(), tls.host()), ("example.com:443", true, "example.com"));
+        let h2 = tls.build_h2();
+        assert_eq!(h2.uri(), "https://example.com/a");
+        assert!(h2.headers().get("host").is_none());
         let bad = BTreeMap::from([("bad header".to_string(), "x".to_string())]);
         assert_eq!(RequestTemplate::new("GET", "http://h/", &bad, "").unwrap_err().field(), "headers");
         assert!(RequestTemplate::parse_header_lines(&["nocolon".into()]).is_err());

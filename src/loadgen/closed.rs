@@ -1,12 +1,12 @@
 //! Closed loop: N keep-alive connections, each sending its next request when the previous
 //! response has arrived, like wrk. For maximum throughput; latency here is service time.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::client::{Reply, Worker};
+use super::connect::Dest;
 use super::Shared;
 use crate::metrics::Outcome;
 
@@ -16,7 +16,7 @@ const RECONNECT_PAUSE: Duration = Duration::from_millis(5);
 /// Runs `connections` workers until the deadline, the request budget, or cancellation.
 /// Returns whether it was interrupted.
 pub(super) async fn run(
-    addr: SocketAddr,
+    dest: Arc<Dest>,
     shared: Arc<Shared>,
     connections: usize,
     deadline: Option<Instant>,
@@ -25,9 +25,9 @@ pub(super) async fn run(
     let budget = Arc::new(AtomicU64::new(requests.unwrap_or(u64::MAX)));
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..connections.max(1) {
-        let (shared, budget) = (Arc::clone(&shared), Arc::clone(&budget));
+        let (shared, budget, dest) = (Arc::clone(&shared), Arc::clone(&budget), Arc::clone(&dest));
         workers.spawn(async move {
-            let mut worker = Worker::new(addr);
+            let mut worker = Worker::new(dest);
             while deadline.is_none_or(|d| shared.clock.now() < d) {
                 if budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_err() {
                     break;

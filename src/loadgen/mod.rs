@@ -5,9 +5,9 @@
 
 mod client;
 mod closed;
+mod connect;
 mod open;
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-pub use crate::http::{RequestSet, RequestTemplate, TemplateError};
+pub use crate::http::{RequestSet, RequestTemplate, TemplateError, Transport};
 pub use client::{Reply, COLD_HEADER, FUNCTION_ERROR_HEADER, INIT_MS_HEADER};
 
 use crate::metrics::{Measurement, Outcome, Recorder, Sample, INTERVAL};
@@ -105,6 +105,7 @@ impl Shared {
             cold: reply.cold,
             init: reply.init,
             cache: reply.cache,
+            phases: reply.phases,
         };
         self.recorder.lock().expect("recorder lock").record(&sample, end, in_flight);
         self.live.done.fetch_add(1, Ordering::Relaxed);
@@ -128,7 +129,9 @@ impl Shared {
 /// Drives `requests` with `plan` until the plan is done or `cancel` fires.
 ///
 /// # Errors
-/// Only when the URL's host cannot be resolved; failed requests are counted, never errors.
+/// When the URL's host cannot be resolved, the TLS settings cannot be read, or the first TLS
+/// handshake fails (an untrusted certificate: nothing could be measured); failed requests are
+/// counted, never errors.
 pub async fn drive(
     requests: RequestSet,
     plan: Plan,
@@ -137,6 +140,10 @@ pub async fn drive(
     live: Arc<Live>,
 ) -> anyhow::Result<LoadResult> {
     let addr = resolve(requests.authority()).await?;
+    let dest = Arc::new(connect::Dest::new(addr, &requests)?);
+    if dest.is_tls() {
+        check_tls(&dest, requests.authority()).await?;
+    }
     let cpu_before = process_cpu_time();
     let Timing { timeout, clock, interval } = timing;
     let start = clock.now();
@@ -144,11 +151,11 @@ pub async fn drive(
     let shared = Arc::new(Shared { recorder, live, requests, timeout, clock, cancel });
     let (interrupted, mut warnings) = match plan {
         Plan::Open { schedule, max_in_flight } => {
-            open::run(addr, Arc::clone(&shared), schedule, start, max_in_flight).await
+            open::run(dest, Arc::clone(&shared), schedule, start, max_in_flight).await
         }
         Plan::Closed { connections, duration, requests } => {
             let deadline = duration.map(|d| start + d);
-            (closed::run(addr, Arc::clone(&shared), connections, deadline, requests).await, Vec::new())
+            (closed::run(dest, Arc::clone(&shared), connections, deadline, requests).await, Vec::new())
         }
     };
     let end = shared.clock.now();
@@ -163,6 +170,8 @@ pub async fn drive(
             lag.max_us as f64 / 1e3
         ));
     }
+    // A tail made of SYN retries is connect time: say so, with the split's figures.
+    warnings.extend(measurement.phases.as_ref().and_then(crate::metrics::PhaseReport::connect_note));
     let cpu_us_per_request = match (cpu_before, process_cpu_time()) {
         (Some(a), Some(b)) if measurement.requests > 0 => {
             Some(b.saturating_sub(a).as_secs_f64() * 1e6 / measurement.requests as f64)
@@ -172,7 +181,20 @@ pub async fn drive(
     Ok(LoadResult { measurement, interrupted, warnings, cpu_us_per_request })
 }
 
-async fn resolve(authority: &str) -> anyhow::Result<SocketAddr> {
+/// One TLS handshake before the load: a certificate that is not trusted would fail every request
+/// alike, so it is refused at once with what to do about it. Other failures (a connection refused)
+/// are left to the load to count.
+async fn check_tls(dest: &connect::Dest, authority: &str) -> anyhow::Result<()> {
+    match dest.connect().await {
+        Err(connect::ConnectError::Tls(e)) => anyhow::bail!(
+            "TLS handshake with {authority} failed: {e}; for a self-signed or private certificate pass --cacert FILE \
+             (the CA that signed it; `cacert` in a workload) or --insecure (`insecure = true`) to skip the check"
+        ),
+        _ => Ok(()),
+    }
+}
+
+async fn resolve(authority: &str) -> anyhow::Result<std::net::SocketAddr> {
     tokio::net::lookup_host(authority)
         .await
         .with_context(|| format!("cannot resolve {authority}"))?

@@ -4,19 +4,19 @@
 //! microseconds of their intended time without a pacer thread. When the in-flight cap binds,
 //! arrivals wait; their latency still counts from the intended time.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::Semaphore;
 
 use super::client::Pool;
+use super::connect::Dest;
 use super::{Arrivals, Shared};
 use crate::time::timer::PreciseTimer;
 
 /// Runs the schedule; returns whether it was interrupted, and warnings.
 pub(super) async fn run(
-    addr: SocketAddr,
+    dest: Arc<Dest>,
     shared: Arc<Shared>,
     schedule: Arrivals,
     start: Instant,
@@ -24,7 +24,7 @@ pub(super) async fn run(
 ) -> (bool, Vec<String>) {
     let timer = PreciseTimer::new();
     let slots = Arc::new(Semaphore::new(max_in_flight));
-    let pool = Arc::new(Pool::new(addr));
+    let pool = Arc::new(Pool::new(dest));
     let mut cap_waits = 0u64;
     let mut interrupted = false;
     for offset in schedule {

@@ -6,6 +6,7 @@ mod fleet;
 pub mod histogram;
 mod invocation;
 mod outcome;
+mod phases;
 mod recorder;
 mod report;
 
@@ -13,6 +14,7 @@ pub use fleet::{DeployReport, DeployWindow, FleetReport, PatternMonth, ScalingEv
 pub use histogram::{decode, encode, new_histogram, record_us, Summary, SIGNIFICANT_DIGITS};
 pub use invocation::{BillingRecord, EventReport, FunctionStats, InvocationOutcome, InvocationSummary, RecordLog};
 pub use outcome::{Outcome, OutcomeCounts};
+pub use phases::{PhaseHistograms, PhaseReport, Phases, SYN_RETRY};
 pub use recorder::{interval_for, Recorder, Sample, INTERVAL, MAX_INTERVALS};
 pub use report::{
     CacheCounts, CreditsReport, FastForwardInfo, FunctionReport, Histograms, HostReport, InstanceReport, InstanceUsage,

@@ -8,6 +8,7 @@ use hdrhistogram::Histogram;
 
 use super::histogram::{encode, new_histogram, record_us, Summary};
 use super::outcome::{Outcome, OutcomeCounts};
+use super::phases::{PhaseRecorder, Phases};
 use super::report::{CacheCounts, Histograms, IntervalReport, Measurement};
 
 /// Length of one interval of the time series.
@@ -40,6 +41,8 @@ pub struct Sample {
     pub init: Option<Duration>,
     /// From `x-coldbench-cache`: a hit (`true`) or a miss of the demo's cache work.
     pub cache: Option<bool>,
+    /// Where its time went (connect, TLS, send, wait, receive), when a load generator sent it.
+    pub phases: Option<Phases>,
 }
 
 /// Collects samples into histograms, counts and per-second intervals.
@@ -52,6 +55,7 @@ pub struct Recorder {
     cold_latency: Histogram<u64>,
     warm_latency: Histogram<u64>,
     init: Histogram<u64>,
+    phases: PhaseRecorder,
     outcomes: OutcomeCounts,
     cache: CacheCounts,
     intervals: Vec<IntervalReport>,
@@ -116,6 +120,7 @@ impl Recorder {
             cold_latency: new_histogram(),
             warm_latency: new_histogram(),
             init: new_histogram(),
+            phases: PhaseRecorder::new(),
             outcomes: OutcomeCounts::default(),
             cache: CacheCounts::default(),
             intervals: Vec::new(),
@@ -140,6 +145,9 @@ impl Recorder {
         self.outcomes.add(sample.outcome);
         if self.generator {
             record_us(&mut self.lag, sample.lag);
+        }
+        if let Some(phases) = &sample.phases {
+            self.phases.record(phases, sample.outcome.has_response());
         }
         let current = &mut self.current;
         current.requests += 1;
@@ -222,6 +230,7 @@ impl Recorder {
             cold_latency: Summary::of(&self.cold_latency),
             warm_latency: Summary::of(&self.warm_latency),
             init: Summary::of(&self.init),
+            phases: self.phases.finish(),
             cold: self.cold_latency.len(),
             warm: self.warm_latency.len(),
             histograms: Histograms {
@@ -251,7 +260,16 @@ mod tests {
 
     fn sample(outcome: Outcome, ms: u64, cold: Option<bool>) -> Sample {
         let d = Duration::from_millis(ms);
-        Sample { latency: d, service: d, lag: Duration::ZERO, outcome, cold, init: cold.map(|_| d), cache: None }
+        Sample {
+            latency: d,
+            service: d,
+            lag: Duration::ZERO,
+            outcome,
+            cold,
+            init: cold.map(|_| d),
+            cache: None,
+            phases: None,
+        }
     }
 
     #[test]

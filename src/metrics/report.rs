@@ -384,6 +384,10 @@ pub struct Measurement {
     pub warm_latency: Option<Summary>,
     /// Init durations reported by cold responses.
     pub init: Option<Summary>,
+    /// Where the requests' time went (connect, TLS, send, wait, receive; new and reused
+    /// connections), as the load generator saw it; absent for simulations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phases: Option<super::PhaseReport>,
     /// Responses marked cold.
     pub cold: u64,
     /// Responses marked warm.

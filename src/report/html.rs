@@ -27,6 +27,53 @@ color:#222}table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #
 td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}figure{margin:1.5rem 0}svg{max-width:100%;height:auto}\
 .note{color:#555;font-size:.9rem}";
 
+/// Where each target's request time went, phase by phase (k6's split), with the connections'
+/// counts and, when connects waited for SYN retries, what that means.
+fn phases(out: &mut String, report: &RunReport) -> std::fmt::Result {
+    let measured: Vec<_> = report.targets.iter().filter_map(|t| Some((t, t.measurement.phases.as_ref()?))).collect();
+    if measured.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "<h2>Where the time went</h2>")?;
+    writeln!(
+        out,
+        "<p class=\"note\">Each request's time split as k6 splits it: connecting and TLS handshaking (new \
+         connections only), sending, waiting (time to first byte) and receiving. Latency counts from the intended \
+         send time, so it also holds any wait before the request left.</p>"
+    )?;
+    let us = |s: Option<&crate::metrics::Summary>, f: fn(&crate::metrics::Summary) -> u64| {
+        s.map_or("-".to_string(), |s| crate::units::format_us(f(s)))
+    };
+    for (target, p) in measured {
+        writeln!(
+            out,
+            "<h3>{}</h3><table><tr><th>phase</th><th>requests</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>",
+            escape(&target.name)
+        )?;
+        for (name, summary, _) in p.named() {
+            writeln!(
+                out,
+                "<tr><td>{name}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                summary.map_or(0, |s| s.count),
+                us(summary, |s| s.p50_us),
+                us(summary, |s| s.p90_us),
+                us(summary, |s| s.p99_us),
+                us(summary, |s| s.max_us)
+            )?;
+        }
+        writeln!(out, "</table>")?;
+        writeln!(
+            out,
+            "<p class=\"note\">{} new connections, {} requests on reused ones; {} over HTTP/2.</p>",
+            p.connections_new, p.connections_reused, p.http2
+        )?;
+        if let Some(note) = p.connect_note() {
+            writeln!(out, "<p>{}</p>", escape(&note))?;
+        }
+    }
+    Ok(())
+}
+
 impl Exporter for HtmlExporter {
     fn file_name(&self) -> String {
         "report.html".into()
@@ -63,6 +110,7 @@ impl Exporter for HtmlExporter {
             writeln!(out, "</tr>")?;
         }
         writeln!(out, "</table>")?;
+        phases(&mut out, report)?;
         let charts = [
             ("Latency by percentile", svg(LatencySpectrum, report, analysis)?),
             ("Timeline", svg(Timeline, report, analysis)?),

@@ -131,6 +131,20 @@ pub fn comparison_rows(report: &RunReport, analysis: &Analysis) -> Rows {
         });
     }
     row("generator lag p99", &|t| pct(&t.measurement.lag, |s| s.p99_us));
+    if targets.iter().any(|t| t.measurement.phases.is_some()) {
+        // k6's split of each request's time: only new connections pay connecting and TLS.
+        for (i, name) in crate::metrics::PhaseReport::NAMES.iter().enumerate() {
+            row(&format!("{name} p50 / p99"), &|t| {
+                t.measurement.phases.as_ref().map_or("-".to_string(), |p| pair(&p.named()[i].1.cloned()))
+            });
+        }
+        row("connections new / reused", &|t| {
+            t.measurement.phases.as_ref().map_or("-".to_string(), |p| {
+                let http = if p.http2 > 0 { format!(", HTTP/2 {}", p.http2) } else { String::new() };
+                format!("{} / {}{http}", p.connections_new, p.connections_reused)
+            })
+        });
+    }
     if targets.iter().any(|t| t.function.as_ref().is_some_and(|f| f.keep_warm.is_some())) {
         row("keep-warm pings (cold)", &|t| {
             t.function.as_ref().and_then(|f| f.keep_warm).map_or("-".to_string(), |k| {

@@ -106,6 +106,7 @@ pub(super) fn record_refusal(
         cold: Some(false),
         init: None,
         cache: None,
+        phases: None,
     };
     recorder.record(&sample, base + t, in_flight.len() as u64);
 }
@@ -124,8 +125,16 @@ pub(super) fn record_answer(
     let waited = done - t;
     let (latency, outcome) = if waited > timeout { (timeout, Outcome::Timeout) } else { (waited, Outcome::Ok) };
     in_flight.push(Reverse(t + latency));
-    let sample =
-        Sample { latency, service: work, lag: Duration::ZERO, outcome, cold: Some(false), init: None, cache: None };
+    let sample = Sample {
+        latency,
+        service: work,
+        lag: Duration::ZERO,
+        outcome,
+        cold: Some(false),
+        init: None,
+        cache: None,
+        phases: None,
+    };
     recorder.record(&sample, base + t + latency, in_flight.len() as u64);
 }
 

@@ -176,7 +176,7 @@ fn ping_round(
 }
 
 fn sample(latency: Duration, outcome: Outcome, cold: Option<bool>, init: Option<Duration>) -> Sample {
-    Sample { latency, service: latency, lag: Duration::ZERO, outcome, cold, init, cache: None }
+    Sample { latency, service: latency, lag: Duration::ZERO, outcome, cold, init, cache: None, phases: None }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! A URL target: any HTTP endpoint, measured as it is; nothing to start or stop.
 
 use super::{Endpoint, Part, Run, StartError, Target};
-use crate::http::RequestTemplate;
+use crate::http::{RequestTemplate, Transport};
 use crate::metrics::TargetKind;
 use crate::workload::UrlSpec;
 
@@ -37,6 +37,8 @@ impl Target for UrlTarget<'_> {
             let body = r.body.clone().or_else(|| s.body.clone().map(bytes::Bytes::from)).unwrap_or_default();
             RequestTemplate::new(method, &format!("{origin}{}", r.target), &super::merged(&s.headers, &r.headers), body)
         });
+        let transport = Transport { cacert: s.cacert.clone(), insecure: s.insecure, http2: s.http2 };
+        let requests = requests.with_transport(transport);
         Ok(Endpoint { url: s.url.clone(), requests })
     }
 

@@ -541,6 +541,16 @@ pub struct UrlSpec {
     pub requests: Option<Vec<super::RequestSpec>>,
     #[serde(default)]
     pub request_order: Option<super::RequestOrder>,
+    /// https:// only: trust the certificates in this PEM file (relative to the workload's
+    /// folder) instead of the platform's roots.
+    #[serde(default)]
+    pub cacert: Option<PathBuf>,
+    /// https:// only: accept any server certificate.
+    #[serde(default)]
+    pub insecure: bool,
+    /// HTTP/2 only (ALPN `h2` alone over TLS; prior knowledge over http://).
+    #[serde(default)]
+    pub http2: bool,
 }
 
 fn one() -> usize {

@@ -35,6 +35,7 @@ pub(super) fn validate(path: &Path, mut spec: WorkloadSpec) -> Result<Workload, 
         ));
     }
     check_targets(&spec.targets).map_err(|(f, m)| fail(&f, m))?;
+    resolve_cacerts(path, &mut spec.targets).map_err(|(f, m)| fail(&f, m))?;
     check_cost(&spec.cost, &spec.targets).map_err(|(f, m)| fail(&f, m))?;
     if spec.cost.fargate.is_none() {
         // The report says which type it was priced on, also when the workload did not.
@@ -47,6 +48,27 @@ pub(super) fn validate(path: &Path, mut spec: WorkloadSpec) -> Result<Workload, 
 }
 
 type FieldError = (String, String);
+
+/// A URL target's `cacert`, relative to the workload's folder, made absolute and checked to be
+/// readable; TLS settings on an http:// URL are refused.
+fn resolve_cacerts(path: &Path, targets: &mut [TargetSpec]) -> Result<(), FieldError> {
+    let folder = path.parent().unwrap_or(Path::new(""));
+    for (i, target) in targets.iter_mut().enumerate() {
+        let TargetSpec::Url(u) = target else { continue };
+        let field = |name: &str| format!("targets[{i}].{name}");
+        let https = u.url.starts_with("https://");
+        if !https && (u.cacert.is_some() || u.insecure) {
+            let name = if u.cacert.is_some() { "cacert" } else { "insecure" };
+            return Err((field(name), format!("applies to https:// URLs only, and the url is {:?}", u.url)));
+        }
+        if let Some(cacert) = &mut u.cacert {
+            let file = folder.join(&*cacert);
+            std::fs::metadata(&file).map_err(|e| (field("cacert"), format!("cannot read {}: {e}", file.display())))?;
+            *cacert = std::path::absolute(&file).unwrap_or(file);
+        }
+    }
+    Ok(())
+}
 
 /// Each target's requests: its own `requests`, else the workload's `[[requests]]`. A function
 /// behind the Invoke API receives only a body (and headers), so a request for it names no
