@@ -248,6 +248,44 @@ impl<'de> Deserialize<'de> for PlatformOverhead {
     }
 }
 
+/// The Invoke API's pattern for `FunctionName` (its API reference).
+pub const FUNCTION_NAME_PATTERN: &str = r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?";
+
+/// A `FunctionName` as the Invoke API takes it: `my-function`, `my-function:1`,
+/// `123456789012:function:my-function` or `arn:aws:lambda:us-east-1:123456789012:function:my-function[:1]`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct FunctionName<'a> {
+    pub name: &'a str,
+    pub qualifier: Option<&'a str>,
+    pub region: Option<&'a str>,
+    pub account: Option<&'a str>,
+}
+
+impl<'a> FunctionName<'a> {
+    /// Its parts, when `text` is a valid `FunctionName`.
+    pub fn parse(text: &'a str) -> Option<Self> {
+        let parts: Vec<&str> = text.split(':').collect();
+        let (region, account, rest) = match parts.as_slice() {
+            ["arn", partition, "lambda", region, account, "function", rest @ ..] if partition.starts_with("aws") => {
+                (Some(*region), Some(*account), rest)
+            }
+            [account, "function", rest @ ..] => (None, Some(*account), rest),
+            rest => (None, None, rest),
+        };
+        let (name, qualifier) = match rest {
+            [name] => (*name, None),
+            [name, qualifier] => (*name, Some(*qualifier)),
+            _ => return None,
+        };
+        let name_ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        let qualifier_ok = qualifier.is_none_or(|q| {
+            q == LATEST || (!q.is_empty() && q.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)))
+        });
+        let account_ok = account.is_none_or(|a| a.len() == 12 && a.chars().all(|c| c.is_ascii_digit()));
+        (name_ok && qualifier_ok && account_ok).then_some(Self { name, qualifier, region, account })
+    }
+}
+
 /// What a REPORT line says about one invocation (the platform's own figures; with
 /// `X-Amz-Log-Type: Tail` it ends the base64 log in `X-Amz-Log-Result`). Fields as lambda-perf
 /// reads them (`web-apps-endpoints-and-scale.md` §3).

@@ -6,6 +6,7 @@
 pub mod analysis;
 pub(crate) mod cgroup;
 pub mod cli;
+pub mod cloud;
 pub(crate) mod commands;
 pub mod container;
 pub mod cost;

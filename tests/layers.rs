@@ -9,7 +9,7 @@
 //! | 1 | `metrics`, `cost` | what was measured (recorder, histograms, `RunReport`); prices and the pure bill |
 //! | 2 | `workload` | the workload file: spec, validation, arrivals (no runtime types) |
 //! | 3 | `policy` | pure decisions shared by real and simulated runs: pool, keep-alive, keep-warm schedule |
-//! | 4 | `function`, `runtime`, `container`, `gateway`, `loadgen` | the machinery of a real run |
+//! | 4 | `function`, `runtime`, `container`, `gateway`, `loadgen`, `cloud` | the machinery of a real run |
 //! | 5 | `target`, `simulate` | one deployment driven end to end, really or in simulated time |
 //! | 6 | `analysis`, `report` | figures derived from a report and pricing; exporters and charts |
 //! | 7 | `commands`, `cli` | argument parsing and dispatch |
@@ -25,7 +25,7 @@ const LAYERS: &[&[&str]] = &[
     &["metrics", "cost"],
     &["workload"],
     &["policy"],
-    &["function", "runtime", "container", "gateway", "loadgen"],
+    &["function", "runtime", "container", "gateway", "loadgen", "cloud"],
     &["target", "simulate"],
     &["analysis", "report"],
     &["commands", "cli"],

@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -11,20 +9,8 @@ use common::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_invocations_prints_reports_and_leaves_nothing_behind_after_ctrl_c() {
     let (tag_key, tag_value) = unique_tag();
-    let mut child = KillOnDrop(
-        coldbench()
-            .args(["runtime", "--port", "0", "--timeout", "60s", "--env"])
-            .arg(format!("{tag_key}={tag_value}"))
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let base = first.split_whitespace().last().unwrap().to_string();
-    assert!(base.starts_with("http://127.0.0.1:"), "{first}");
-    let lines = std::thread::spawn(move || stdout.lines().map_while(Result::ok).collect::<Vec<_>>());
+    let tag_arg = format!("{tag_key}={tag_value}");
+    let (mut child, base, lines) = spawn_runtime(&["--port", "0", "--timeout", "60s", "--env", &tag_arg]);
 
     let url = format!("{base}/2015-03-31/functions/function/invocations");
     let ok = send("POST", &url, &[], r#"{"kind":"echo"}"#).await;
@@ -69,14 +55,4 @@ async fn serves_invocations_prints_reports_and_leaves_nothing_behind_after_ctrl_
     assert!(fields[5].starts_with("Init Duration: "), "the first invocation is cold: {report}");
     assert!(lines.iter().any(|l| l.starts_with("START RequestId: ") && l.ends_with(" Version: $LATEST")));
     assert!(lines.iter().any(|l| l.starts_with("END RequestId: ")));
-}
-
-/// Kills the runtime if the test fails before it stops it.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }

@@ -55,8 +55,8 @@ fn no_targets_is_an_error() {
 fn unknown_pattern_and_target_kind_are_named() {
     let err = error_of(&GOOD.replace("\"poisson\"", "\"gaussian\""));
     assert!(err.contains(":5:11: traffic.pattern: unknown variant `gaussian`"), "{err}");
-    let err = error_of(&GOOD.replace("\"container\"", "\"lambda\""));
-    assert!(err.contains(":9:8: targets[0].kind: unknown variant `lambda`"), "{err}");
+    let err = error_of(&GOOD.replace("\"container\"", "\"lamda\""));
+    assert!(err.contains(":9:8: targets[0].kind: unknown variant `lamda`"), "{err}");
 }
 
 #[test]
@@ -316,5 +316,27 @@ fn concurrency_per_instance_is_lambda_managed_instances_range() {
     }
     assert!(
         Workload::parse(Path::new("workloads/x.toml"), &format!("{function}concurrency_per_instance = 16\n")).is_ok()
+    );
+}
+
+#[test]
+fn a_lambda_target_names_a_function_and_sends_bodies_only() {
+    let lambda = GOOD.replace(
+        "kind = \"container\"",
+        "kind = \"lambda\"\nfunction = \"arn:aws:lambda:us-east-1:123456789012:function:app\"",
+    );
+    assert!(Workload::parse(Path::new("workloads/x.toml"), &lambda).is_ok());
+    let bad = GOOD.replace("kind = \"container\"", "kind = \"lambda\"\nfunction = \"not a name\"");
+    assert_eq!(
+        error_of(&bad),
+        "workloads/x.toml: targets[0].function: \"not a name\" is not a Lambda function name or ARN"
+    );
+    let endpoint = format!("{lambda}endpoint_url = \"127.0.0.1:9000\"\n");
+    assert!(error_of(&endpoint).contains("targets[0].endpoint_url: must be an http:// or https:// URL"));
+    let path = format!("{lambda}\n[[requests]]\npath = \"/x\"\n");
+    assert!(
+        error_of(&path).contains("requests[0].path: target \"c\" is invoked through the Invoke API"),
+        "{}",
+        error_of(&path)
     );
 }

@@ -8,7 +8,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::{analyse, Analysis, PricingError};
-use crate::metrics::{RunReport, TargetReport, TargetStatus};
+use crate::metrics::{RunReport, TargetKind, TargetReport, TargetStatus};
 use crate::units::format_us;
 
 /// The comparison of two runs.
@@ -63,7 +63,18 @@ fn figures() -> Vec<Figure> {
         ("latency p99.9", |t, _| t.measurement.latency.as_ref().map(|s| s.p999_us as f64), us),
         ("latency max", |t, _| t.measurement.latency.as_ref().map(|s| s.max_us as f64), us),
         ("cold starts", |t, _| Some(t.measurement.cold as f64), plain),
+        ("cold p50", |t, _| t.measurement.cold_latency.as_ref().map(|s| s.p50_us as f64), us),
+        ("warm p50", |t, _| t.measurement.warm_latency.as_ref().map(|s| s.p50_us as f64), us),
         ("init p50", |t, _| t.measurement.init.as_ref().map(|s| s.p50_us as f64), us),
+        ("init p99", |t, _| t.measurement.init.as_ref().map(|s| s.p99_us as f64), us),
+        (
+            "billed ms per invocation",
+            |t, _| {
+                let records = &t.function.as_ref()?.invocations;
+                (records.billed > 0).then(|| records.billed_ms_total as f64 / records.billed as f64)
+            },
+            |v| format!("{v:.1} ms"),
+        ),
         ("cost/month", |t, a| a.cost_of(&t.name).map(|c| c.monthly.total), money),
     ]
 }
@@ -97,7 +108,18 @@ pub fn compare(before: &RunReport, after: &RunReport) -> Result<Comparison, Pric
         if b.status != a.status {
             warnings.push(format!("target {}: {} before, {} after", b.name, b.status.as_str(), a.status.as_str()));
         }
-        if b.kind != a.kind {
+        let local_and_cloud =
+            [b.kind, a.kind].contains(&TargetKind::Function) && [b.kind, a.kind].contains(&TargetKind::Lambda);
+        if local_and_cloud {
+            // The check users need: does the local model match the deployed function?
+            warnings.push(format!(
+                "target {}: the local function model against the deployed function (the {} run): cold starts, Init \
+                 and billed duration are each side's platform records; latency adds the network to AWS on the \
+                 deployed side",
+                b.name,
+                if b.kind == TargetKind::Lambda { "before" } else { "after" }
+            ));
+        } else if b.kind != a.kind {
             warnings.push(format!("target {}: a {} before, a {} after", b.name, b.kind, a.kind));
         }
         let figures = figures()

@@ -65,7 +65,8 @@ pub(super) fn project(
                 TargetKind::Function if target.function.as_ref().is_some_and(|f| f.concurrency_per_instance > 1) => {
                     managed_instances_cost(pricing, settings, target, requests_per_month, covered_s, hours)
                 }
-                TargetKind::Function => {
+                // A deployed function bills as the local one does: its records are the platform's.
+                TargetKind::Function | TargetKind::Lambda => {
                     function_cost(pricing, settings, target, requests_per_month, hours, always_on_total)
                 }
                 TargetKind::Container => {

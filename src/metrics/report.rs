@@ -103,6 +103,8 @@ pub enum TargetKind {
     Container,
     /// On-demand instances in the local Lambda-style runtime.
     Function,
+    /// A function deployed on AWS Lambda (or an endpoint that speaks its Invoke API).
+    Lambda,
 }
 
 impl TargetKind {
@@ -112,6 +114,7 @@ impl TargetKind {
             TargetKind::Url => "url",
             TargetKind::Container => "container",
             TargetKind::Function => "function",
+            TargetKind::Lambda => "lambda",
         }
     }
 }

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use super::invoke::{Caller, Invoked};
 use super::FunctionRuntime;
 use crate::gateway::{Invocation, InvocationRecord, Served};
-use crate::lambda::{LATEST, MAX_ASYNC_REQUEST_BYTES, MAX_REQUEST_BYTES};
+use crate::lambda::{FunctionName, FUNCTION_NAME_PATTERN, LATEST, MAX_ASYNC_REQUEST_BYTES, MAX_REQUEST_BYTES};
 use crate::policy::ThrottleReason;
 
 /// Lambda's answer to a request payload past 6 MB.
@@ -37,8 +37,11 @@ fn name_request(response: &mut Response<Bytes>, request_id: Option<String>) {
 pub(super) async fn serve(runtime: &FunctionRuntime, invocation: Invocation) -> Served {
     let path = invocation.uri.path();
     let is_invoke_api = path.starts_with("/2015-03-31/functions/") && path.ends_with("/invocations");
+    let is_configuration = path.starts_with("/2015-03-31/functions/") && path.ends_with("/configuration");
     let (mut served, request_id) = if invocation.body.len() > MAX_REQUEST_BYTES {
         (Served { response: request_too_large(), record: None }, None)
+    } else if is_configuration {
+        (Served { response: configuration(runtime, &invocation), record: None }, None)
     } else if is_invoke_api {
         invoke_api(runtime, invocation).await
     } else {
@@ -119,6 +122,66 @@ async fn invoke_api(runtime: &FunctionRuntime, invocation: Invocation) -> (Serve
     (Served { response, record }, Some(request_id))
 }
 
+/// `GetFunctionConfiguration` (GET) and `UpdateFunctionConfiguration` (PUT) of
+/// `/2015-03-31/functions/{name}/configuration`, as far as they concern a benchmark: the
+/// function's settings, and new environment variables — the update lambda-perf makes to force
+/// the next invocation into a new environment (it publishes a new version: see
+/// [`FunctionRuntime::update_environment`]). Other settings in an update are refused, not ignored.
+fn configuration(runtime: &FunctionRuntime, invocation: &Invocation) -> Response<Bytes> {
+    let config = runtime.config();
+    let path = invocation.uri.path();
+    let named = percent_decode(&path["/2015-03-31/functions/".len()..path.len() - "/configuration".len()]);
+    if FunctionName::parse(&named).is_none_or(|f| f.name != config.name || f.qualifier.is_some_and(|q| q != LATEST)) {
+        let message = format!(
+            "Function not found: arn:aws:lambda:{}:{}:function:{named}",
+            config.region,
+            crate::lambda::ACCOUNT_ID
+        );
+        return refusal(StatusCode::NOT_FOUND, "ResourceNotFoundException", &message);
+    }
+    match invocation.method {
+        http::Method::GET => {}
+        http::Method::PUT => {
+            let update: Value = match serde_json::from_slice(&invocation.body) {
+                Ok(Value::Object(update)) => Value::Object(update),
+                _ => return *bad_request("InvalidRequestContentException", "Could not parse request body into json"),
+            };
+            if let Some(other) = update.as_object().into_iter().flat_map(|o| o.keys()).find(|k| *k != "Environment") {
+                let message = format!("coldbench's runtime updates only Environment, not {other}");
+                return *bad_request("InvalidParameterValueException", &message);
+            }
+            let variables = update.pointer("/Environment/Variables").and_then(Value::as_object);
+            let Some(variables) = variables else {
+                return *bad_request("InvalidParameterValueException", "Environment.Variables must be an object");
+            };
+            let mut env = Vec::new();
+            for (name, value) in variables {
+                let Some(value) = value.as_str() else {
+                    return *bad_request("InvalidParameterValueException", &format!("{name}: must be a string"));
+                };
+                env.push((name.clone(), value.to_string()));
+            }
+            runtime.update_environment(env);
+        }
+        _ => return refusal(StatusCode::METHOD_NOT_ALLOWED, "InvalidRequestContentException", "GET or PUT"),
+    }
+    let variables: serde_json::Map<String, Value> =
+        runtime.environment().into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+    let body = json!({
+        "FunctionName": config.name,
+        "FunctionArn": config.function_arn(),
+        "Runtime": "provided.al2023",
+        "Handler": config.handler,
+        "MemorySize": config.memory_mb,
+        "Timeout": config.timeout.as_secs(),
+        "Environment": { "Variables": variables },
+        "Version": LATEST,
+        "State": "Active",
+        "LastUpdateStatus": "Successful",
+    });
+    json_response(StatusCode::OK, Bytes::from(body.to_string()))
+}
+
 /// `X-Amz-Invocation-Type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum InvocationType {
@@ -190,43 +253,6 @@ impl InvokeRequest {
             }
         };
         Ok(Self { kind, tail })
-    }
-}
-
-/// The Invoke API's pattern for `FunctionName` (its API reference).
-const FUNCTION_NAME_PATTERN: &str = r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?";
-
-/// A `FunctionName` as the Invoke API takes it: `my-function`, `my-function:1`,
-/// `123456789012:function:my-function` or `arn:aws:lambda:us-east-1:123456789012:function:my-function[:1]`.
-#[derive(Debug, PartialEq, Eq)]
-struct FunctionName<'a> {
-    name: &'a str,
-    qualifier: Option<&'a str>,
-    region: Option<&'a str>,
-    account: Option<&'a str>,
-}
-
-impl<'a> FunctionName<'a> {
-    fn parse(text: &'a str) -> Option<Self> {
-        let parts: Vec<&str> = text.split(':').collect();
-        let (region, account, rest) = match parts.as_slice() {
-            ["arn", partition, "lambda", region, account, "function", rest @ ..] if partition.starts_with("aws") => {
-                (Some(*region), Some(*account), rest)
-            }
-            [account, "function", rest @ ..] => (None, Some(*account), rest),
-            rest => (None, None, rest),
-        };
-        let (name, qualifier) = match rest {
-            [name] => (*name, None),
-            [name, qualifier] => (*name, Some(*qualifier)),
-            _ => return None,
-        };
-        let name_ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-        let qualifier_ok = qualifier.is_none_or(|q| {
-            q == LATEST || (!q.is_empty() && q.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)))
-        });
-        let account_ok = account.is_none_or(|a| a.len() == 12 && a.chars().all(|c| c.is_ascii_digit()));
-        (name_ok && qualifier_ok && account_ok).then_some(Self { name, qualifier, region, account })
     }
 }
 

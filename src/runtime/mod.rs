@@ -67,6 +67,9 @@ struct Inner {
     events: events::EventQueue,
     /// Instances killed by `stop`, until `stopped` has seen them exit.
     stopping: Mutex<Vec<Arc<FunctionInstance>>>,
+    /// The environment variables an `UpdateFunctionConfiguration` set, replacing the configured
+    /// ones for instances started since.
+    environment: Mutex<Option<Vec<(String, String)>>>,
 }
 
 /// The local function runtime, served through the gateway as a [`Backend`].
@@ -101,6 +104,7 @@ impl FunctionRuntime {
             pending: watch::Sender::new(0),
             events,
             stopping: Mutex::new(Vec::new()),
+            environment: Mutex::new(None),
             shutdown: CancellationToken::new(),
         });
         let runtime = Self { inner };
@@ -140,6 +144,29 @@ impl FunctionRuntime {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         Ok(inner.pool.lock().expect("pool lock").stats().replaced_by_deploy - before)
+    }
+
+    /// The function's environment variables now (the configured ones, or the last update's).
+    pub fn environment(&self) -> Vec<(String, String)> {
+        self.inner
+            .environment
+            .lock()
+            .expect("environment lock")
+            .clone()
+            .unwrap_or_else(|| self.inner.config.env.clone())
+    }
+
+    /// `UpdateFunctionConfiguration` with new environment variables: as on Lambda, a new version
+    /// that every new invocation meets in a new environment (idle ones of the old version are
+    /// stopped now, busy ones when their invocation ends) — how lambda-perf forces cold starts.
+    /// The update is done when this returns; old environments drain on their own.
+    pub fn update_environment(&self, variables: Vec<(String, String)>) {
+        let inner = &self.inner;
+        *inner.environment.lock().expect("environment lock") = Some(variables);
+        let stopped = inner.pool.lock().expect("pool lock").deploy(inner.now());
+        for id in stopped {
+            inner.forget(id);
+        }
     }
 
     /// Invokes the function with a raw event, as the Invoke API does; the invocation is the
@@ -337,7 +364,14 @@ impl Inner {
                 inner.release(id);
             }
         });
-        FunctionInstance::spawn(&self.config, id, provisioned, self.config.log.clone(), on_ready).await
+        let updated = self.environment.lock().expect("environment lock").clone();
+        match updated {
+            Some(env) => {
+                let config = FunctionConfig { env, ..self.config.clone() };
+                FunctionInstance::spawn(&config, id, provisioned, self.config.log.clone(), on_ready).await
+            }
+            None => FunctionInstance::spawn(&self.config, id, provisioned, self.config.log.clone(), on_ready).await,
+        }
     }
 
     /// Returns instance `id` to the pool: idle (frozen first, so that whoever takes it next

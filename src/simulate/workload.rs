@@ -84,6 +84,14 @@ pub fn simulate_workload(
                 ));
                 continue;
             }
+            TargetSpec::Lambda(lambda) => {
+                report.workload.warnings.push(format!(
+                    "target {}: a lambda target is the deployed function itself and cannot be simulated; skipped (its \
+                     results.json calibrates a simulation of the same code: simulate --calibrate)",
+                    lambda.name
+                ));
+                continue;
+            }
         };
         report.targets.push(TargetReport { started_at: started_at.to_string(), ..target });
     }

@@ -10,6 +10,7 @@
 mod container;
 mod fake;
 mod function;
+mod lambda;
 mod progress;
 mod url;
 mod watch;
@@ -179,6 +180,7 @@ pub async fn measure(
             measure_with(container::ContainerTarget::new(s, workload, size), &run).await
         }
         TargetSpec::Function(s) => measure_with(function::FunctionTarget::new(s), &run).await,
+        TargetSpec::Lambda(s) => measure_with(lambda::LambdaTarget::new(s), &run).await,
     }
 }
 

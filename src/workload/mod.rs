@@ -4,6 +4,7 @@
 //! knows them). This module does no I/O beyond reading the workload and its trace file.
 
 mod arrival;
+mod cloud;
 mod demo;
 mod duration;
 mod health;
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use arrival::{ArrivalProcess, Schedule, Stage, SECONDS_PER_DAY};
+pub use cloud::LambdaSpec;
 pub use demo::{parse_request, CacheCost, CacheWork, Init, Work, ENV_INIT_DELAY, ENV_INIT_MEMORY_MB};
 pub use duration::HumanDuration;
 pub use health::{status_ranges, HealthCheckSpec};

@@ -166,6 +166,8 @@ pub enum TargetSpec {
     Function(Box<FunctionTargetSpec>),
     /// Any HTTP endpoint.
     Url(UrlSpec),
+    /// A function deployed on AWS Lambda, through the Invoke API.
+    Lambda(super::LambdaSpec),
 }
 
 impl TargetSpec {
@@ -175,6 +177,7 @@ impl TargetSpec {
             TargetSpec::Container(c) => &c.name,
             TargetSpec::Function(f) => &f.name,
             TargetSpec::Url(u) => &u.name,
+            TargetSpec::Lambda(l) => &l.name,
         }
     }
 
@@ -184,6 +187,7 @@ impl TargetSpec {
             TargetSpec::Container(_) => TargetKind::Container,
             TargetSpec::Function(_) => TargetKind::Function,
             TargetSpec::Url(_) => TargetKind::Url,
+            TargetSpec::Lambda(_) => TargetKind::Lambda,
         }
     }
 }

@@ -81,26 +81,34 @@ fn target_requests(path: &Path, spec: &WorkloadSpec) -> Result<BTreeMap<String, 
             TargetSpec::Container(c) => (&c.requests, c.request_order),
             TargetSpec::Function(f) => (&f.requests, f.request_order),
             TargetSpec::Url(u) => (&u.requests, u.request_order),
+            TargetSpec::Lambda(l) => (&l.requests, l.request_order),
         };
         let (field, specs) = match own {
             Some(own) => (format!("targets[{i}].requests"), own.as_slice()),
             None if spec.requests.is_empty() => continue,
             None => ("requests".to_string(), spec.requests.as_slice()),
         };
-        if let TargetSpec::Function(f) = target {
-            if f.event == crate::lambda::EventShape::Invoke {
-                for (j, r) in specs.iter().enumerate() {
-                    let set =
-                        [("method", r.method.is_some()), ("path", r.path.is_some()), ("query", !r.query.is_empty())];
-                    if let Some((name, _)) = set.iter().find(|(_, set)| *set) {
-                        return Err(field_error(
-                            &format!("{field}[{j}].{name}"),
-                            format!(
-                                "target {:?} is invoked through the Invoke API, whose event is the request's body alone;                                  set event = \"http\" on it (a function URL) to send methods, paths and queries",
-                                f.name
-                            ),
-                        ));
-                    }
+        let invoke_api = match target {
+            TargetSpec::Function(f) => f.event == crate::lambda::EventShape::Invoke,
+            TargetSpec::Lambda(_) => true,
+            _ => false,
+        };
+        if invoke_api {
+            for (j, r) in specs.iter().enumerate() {
+                let set = [("method", r.method.is_some()), ("path", r.path.is_some()), ("query", !r.query.is_empty())];
+                if let Some((name, _)) = set.iter().find(|(_, set)| *set) {
+                    let fix = if matches!(target, TargetSpec::Lambda(_)) {
+                        "a lambda target always invokes; give its requests bodies and headers only"
+                    } else {
+                        "set event = \"http\" on it (a function URL) to send methods, paths and queries"
+                    };
+                    return Err(field_error(
+                        &format!("{field}[{j}].{name}"),
+                        format!(
+                            "target {:?} is invoked through the Invoke API, whose event is the request's body alone; {fix}",
+                            target.name()
+                        ),
+                    ));
                 }
             }
         }
@@ -373,6 +381,22 @@ fn check_targets(targets: &[TargetSpec]) -> Result<(), FieldError> {
             TargetSpec::Url(u) => {
                 crate::http::RequestTemplate::new(&u.method, &u.url, &u.headers, u.body.clone().unwrap_or_default())
                     .map_err(|e| field_error(&field(e.field()), e.to_string()))?;
+            }
+            TargetSpec::Lambda(l) => {
+                if crate::lambda::FunctionName::parse(&l.function).is_none() {
+                    return Err(field_error(
+                        &field("function"),
+                        format!("{:?} is not a Lambda function name or ARN", l.function),
+                    ));
+                }
+                if let Some(url) =
+                    l.endpoint_url.as_deref().filter(|u| !u.starts_with("http://") && !u.starts_with("https://"))
+                {
+                    return Err(field_error(
+                        &field("endpoint_url"),
+                        format!("must be an http:// or https:// URL, got {url:?}"),
+                    ));
+                }
             }
         }
     }

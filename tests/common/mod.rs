@@ -251,3 +251,28 @@ pub fn python3() -> Option<String> {
     let out = std::process::Command::new("python3").args(["-c", "import sys; print(sys.executable)"]).output().ok()?;
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
+
+/// A child process killed if the test fails before it stops it.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `coldbench runtime` started with `args` (stdout read on a thread): the process, the base URL
+/// its first line prints, and its other lines once it exits.
+pub fn spawn_runtime(args: &[&str]) -> (KillOnDrop, String, std::thread::JoinHandle<Vec<String>>) {
+    use std::io::{BufRead, BufReader};
+    let mut child =
+        KillOnDrop(coldbench().arg("runtime").args(args).stdout(std::process::Stdio::piped()).spawn().unwrap());
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let base = first.split_whitespace().last().unwrap().trim_end_matches('/').to_string();
+    assert!(base.starts_with("http://127.0.0.1:"), "{first}");
+    let lines = std::thread::spawn(move || stdout.lines().map_while(Result::ok).collect::<Vec<_>>());
+    (child, base, lines)
+}
