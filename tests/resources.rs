@@ -276,8 +276,24 @@ fn a_container_with_half_a_cpu_serves_cpu_bound_requests_half_as_fast() {
     let p50 = |i: usize| json["targets"][i]["measurement"]["latency"]["p50_us"].as_f64().unwrap();
     let ratio = p50(0) / p50(1);
     eprintln!("p50 at 0.5 vCPU {:.1} ms, at 1 vCPU {:.1} ms: {ratio:.2}x", p50(0) / 1e3, p50(1) / 1e3);
-    // ~0.45 s of CPU: the 100 ms quota periods round away little of the 2×.
-    assert!((1.5..=2.5).contains(&ratio), "ratio {ratio:.2}, expected about 2");
+    // The quota is what is asserted, not a speed (this host's other work shifts the ratio
+    // around 2×: 1.7–3.0 was seen on a 2-core VM): the half-vCPU instance never used more than
+    // half a vCPU in a second and was held back by its quota, the whole-vCPU one used more than
+    // the half could, and its requests were the faster.
+    let peak = |i: usize, field: &str| {
+        let samples = json["targets"][i]["usage"]["instances"][0]["samples"].as_array().unwrap().clone();
+        samples.iter().map(|s| s[field].as_f64().unwrap()).fold(0.0, f64::max)
+    };
+    eprintln!(
+        "peaks: half {:.2} vCPU (throttled {:.2}), one {:.2} vCPU",
+        peak(0, "cpu_vcpus"),
+        peak(0, "throttled"),
+        peak(1, "cpu_vcpus")
+    );
+    assert!(peak(0, "cpu_vcpus") <= 0.6, "half a vCPU at most: {}", peak(0, "cpu_vcpus"));
+    assert!(peak(0, "throttled") > 0.2, "its quota held it back: {}", peak(0, "throttled"));
+    assert!(peak(1, "cpu_vcpus") > 0.6, "a whole vCPU: {}", peak(1, "cpu_vcpus"));
+    assert!(ratio > 1.3, "ratio {ratio:.2}: the half-vCPU instance is the slower");
     // Memory defaults to the instance type's (t3.micro: 1 GiB) unless the target sets it.
     let resources = |i: usize| json["targets"][i]["resources"].as_str().unwrap().to_string();
     assert!(resources(0).ends_with("0.5 vCPU, 1024 MiB"), "{}", resources(0));
