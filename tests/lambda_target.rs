@@ -29,9 +29,11 @@ struct Seen {
     body: Bytes,
 }
 
-/// Forwards everything to `upstream`, keeping each request.
+/// Forwards everything to `upstream`, keeping each request; with `deny_configuration`, answers
+/// configuration requests as AWS does a caller without `lambda:GetFunctionConfiguration`.
 async fn capture(
     upstream: String,
+    deny_configuration: bool,
 ) -> (std::net::SocketAddr, Arc<Mutex<Vec<Seen>>>, tokio_util::sync::CancellationToken) {
     let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let kept = Arc::clone(&seen);
@@ -48,6 +50,14 @@ async fn capture(
                 headers: parts.headers.clone(),
                 body: body.clone(),
             });
+            if deny_configuration && parts.uri.path().ends_with("/configuration") {
+                let mut denied = http::Response::new(Full::new(Bytes::from(r#"{"Message":"not authorized"}"#)));
+                *denied.status_mut() = http::StatusCode::FORBIDDEN;
+                denied
+                    .headers_mut()
+                    .insert("x-amzn-errortype", http::HeaderValue::from_static("AccessDeniedException"));
+                return Ok(denied);
+            }
             let mut forward = http::Request::new(Full::new(body));
             *forward.method_mut() = parts.method;
             *forward.uri_mut() = format!("{upstream}{}", parts.uri.path_and_query().unwrap()).parse().unwrap();
@@ -145,7 +155,7 @@ fn parse_amz_date(d: &str) -> SystemTime {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_invoke_api_target_reads_cold_and_warm_from_the_log_tails() {
     let (child, base, lines) = runtime();
-    let (addr, seen, stop) = capture(base).await;
+    let (addr, seen, stop) = capture(base, false).await;
     let dir = tempfile::tempdir().unwrap();
     // Five a second of 300 ms each: a few environments start, then serve warm.
     let w = workload(dir.path(), &format!("http://{addr}"), "", "pattern = \"constant\"\nrate = 5");
@@ -216,7 +226,7 @@ async fn a_signed_invoke_api_target_reads_cold_and_warm_from_the_log_tails() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forced_cold_starts_update_the_configuration_after_each_invocation() {
     let (child, base, lines) = runtime();
-    let (addr, seen, stop) = capture(base).await;
+    let (addr, seen, stop) = capture(base, false).await;
     let dir = tempfile::tempdir().unwrap();
     // One a second: each update is done long before the next invocation.
     let w =
@@ -234,6 +244,25 @@ async fn forced_cold_starts_update_the_configuration_after_each_invocation() {
     let warnings = json["targets"][0]["warnings"].as_array().unwrap();
     assert!(
         !warnings.iter().any(|w| w.as_str().unwrap().contains("waited for the configuration update")),
+        "{warnings:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_that_may_only_invoke_still_measures_with_memory_from_the_reports() {
+    let (child, base, _lines) = runtime();
+    let (addr, _seen, stop) = capture(base, true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let w = workload(dir.path(), &format!("http://{addr}"), "", "pattern = \"constant\"\nrate = 2");
+    let json = run(&w, &dir.path().join("out"));
+    stop.cancel();
+    drop(child);
+    let target = &json["targets"][0];
+    assert_eq!(target["measurement"]["outcomes"]["ok"].as_u64(), Some(6));
+    assert_eq!(target["function"]["memory_mb"].as_u64(), Some(1769), "from the REPORT lines");
+    let warnings = target["warnings"].as_array().unwrap();
+    assert!(
+        warnings.iter().any(|w| w.as_str().unwrap().contains("cannot read the function's configuration")),
         "{warnings:?}"
     );
 }

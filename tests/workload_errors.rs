@@ -333,6 +333,8 @@ fn a_lambda_target_names_a_function_and_sends_bodies_only() {
     );
     let endpoint = format!("{lambda}endpoint_url = \"127.0.0.1:9000\"\n");
     assert!(error_of(&endpoint).contains("targets[0].endpoint_url: must be an http:// or https:// URL"));
+    let forced = format!("{lambda}force_cold_starts = true\nqualifier = \"live\"\n");
+    assert!(error_of(&forced).contains("targets[0].force_cold_starts: a configuration update changes $LATEST only"));
     let path = format!("{lambda}\n[[requests]]\npath = \"/x\"\n");
     assert!(
         error_of(&path).contains("requests[0].path: target \"c\" is invoked through the Invoke API"),

@@ -32,11 +32,12 @@ pub const FORCE_COLD_VARIABLE: &str = "COLDBENCH_FORCE_COLD_START";
 pub struct LambdaTarget<'a> {
     spec: &'a LambdaSpec,
     running: Option<(Gateway, Arc<Cloud>)>,
+    warnings: Vec<String>,
 }
 
 impl<'a> LambdaTarget<'a> {
     pub fn new(spec: &'a LambdaSpec) -> Self {
-        Self { spec, running: None }
+        Self { spec, running: None, warnings: Vec::new() }
     }
 }
 
@@ -64,12 +65,25 @@ impl Target for LambdaTarget<'_> {
         .map_err(failed)?;
         let client = crate::cloud::https_client().map_err(failed)?;
         // Its settings, and a check that the function exists and the credentials are accepted.
-        let configuration = configuration(&client, &function, None).await.map_err(|e| {
-            StartError::Failed(format!(
-                "{} ({}, credentials from {}): {e:#}",
-                function.function, function.endpoint, function.keys.source
-            ))
-        })?;
+        // Its settings, and a check that the function exists and the credentials are accepted. A
+        // caller allowed to invoke but not to read the configuration still measures (memory from
+        // the REPORT lines), unless it must update it.
+        let mut warnings = Vec::new();
+        let configuration = match configuration(&client, &function, None).await {
+            Ok(configuration) => configuration,
+            Err(e) if e.to_string().contains("AccessDeniedException") && !s.force_cold_starts => {
+                warnings.push(format!(
+                    "cannot read the function's configuration ({e:#}): its timeout is unknown (0 in the report)"
+                ));
+                Value::Null
+            }
+            Err(e) => {
+                return Err(StartError::Failed(format!(
+                    "{} ({}, credentials from {}): {e:#}",
+                    function.function, function.endpoint, function.keys.source
+                )))
+            }
+        };
         let cloud = Arc::new_cyclic(|me| Cloud {
             me: me.clone(),
             target: s.name.clone(),
@@ -102,6 +116,7 @@ impl Target for LambdaTarget<'_> {
             RequestTemplate::new("POST", &url, &super::merged(&headers, &r.headers), r.body.clone().unwrap_or_default())
         });
         self.running = Some((gateway, cloud));
+        self.warnings = warnings;
         Ok(Endpoint { url, requests })
     }
 
@@ -113,11 +128,12 @@ impl Target for LambdaTarget<'_> {
             let _ = force.turn.lock().await;
         }
         let invocations = std::mem::take(&mut *cloud.summary.lock().expect("summary lock"));
-        let mut warnings = vec![
+        let mut warnings = std::mem::take(&mut self.warnings);
+        warnings.push(
             "a deployed function's latency includes coldbench's local signing hop (its gateway) and the network to \
              the endpoint; the phases (connect, TLS, …) are that hop's, the Invoke API's round trip is in `waiting`"
                 .to_string(),
-        ];
+        );
         let unreported = cloud.unreported.load(Ordering::Relaxed);
         if unreported > 0 {
             warnings.push(format!(

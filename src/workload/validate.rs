@@ -389,6 +389,15 @@ fn check_targets(targets: &[TargetSpec]) -> Result<(), FieldError> {
                         format!("{:?} is not a Lambda function name or ARN", l.function),
                     ));
                 }
+                let named = crate::lambda::FunctionName::parse(&l.function).and_then(|f| f.qualifier);
+                let qualifier = l.qualifier.as_deref().or(named);
+                if l.force_cold_starts && qualifier.is_some_and(|q| q != crate::lambda::LATEST) {
+                    return Err(field_error(
+                        &field("force_cold_starts"),
+                        "a configuration update changes $LATEST only, so forced cold starts need the unqualified \
+                         function (no qualifier, or \"$LATEST\"), as lambda-perf invokes it",
+                    ));
+                }
                 if let Some(url) =
                     l.endpoint_url.as_deref().filter(|u| !u.starts_with("http://") && !u.starts_with("https://"))
                 {
