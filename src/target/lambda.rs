@@ -64,7 +64,6 @@ impl Target for LambdaTarget<'_> {
         )
         .map_err(failed)?;
         let client = crate::cloud::https_client().map_err(failed)?;
-        // Its settings, and a check that the function exists and the credentials are accepted.
         // Its settings, and a check that the function exists and the credentials are accepted. A
         // caller allowed to invoke but not to read the configuration still measures (memory from
         // the REPORT lines), unless it must update it.
