@@ -73,6 +73,10 @@ pub struct RunArgs {
     /// the host allows it), or the whole host for every instance (`off`, on purpose).
     #[arg(long, value_enum, default_value_t = Switch::On)]
     pub resources: Switch,
+    /// A pass/fail criterion, k6-style (repeatable), for all targets or one ("function:p99<800ms"),
+    /// added to the workload's `[thresholds]`; a failed one exits with 99.
+    #[arg(long = "threshold", value_name = "EXPR", value_parser = parse_threshold)]
+    pub thresholds: Vec<crate::metrics::Threshold>,
 }
 
 /// `on` or `off`.
@@ -133,6 +137,14 @@ pub struct LoadArgs {
     /// (h2c). Without it TLS offers h2 and http/1.1 and speaks what the server picks.
     #[arg(long)]
     pub http2: bool,
+    /// A pass/fail criterion, k6-style (repeatable): "p99<500ms", "error_rate<1%",
+    /// "throughput>=100/s"; a failed one exits with 99.
+    #[arg(long = "threshold", value_name = "EXPR", value_parser = parse_threshold)]
+    pub thresholds: Vec<crate::metrics::Threshold>,
+}
+
+fn parse_threshold(text: &str) -> Result<crate::metrics::Threshold, String> {
+    crate::metrics::Threshold::parse(text)
 }
 
 #[derive(Debug, Args)]
@@ -229,6 +241,14 @@ pub struct CompareArgs {
     /// Print the comparison as JSON.
     #[arg(long)]
     pub json: bool,
+    /// A regression gate (repeatable): fail (exit 99) when a figure changed by more than this,
+    /// e.g. "p99 +10%" (rose by more than 10 %), "throughput -5%" (fell by more than 5 %).
+    #[arg(long = "fail-if", value_name = "GATE", value_parser = parse_gate)]
+    pub fail_if: Vec<crate::analysis::Gate>,
+}
+
+fn parse_gate(text: &str) -> Result<crate::analysis::Gate, String> {
+    crate::analysis::Gate::parse(text)
 }
 
 #[derive(Debug, Args)]

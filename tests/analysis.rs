@@ -199,3 +199,43 @@ fn a_fargate_task_is_priced_per_vcpu_and_gb_hour_and_has_no_credits() {
     // The reference's monthly figure for 0.5 vCPU / 1 GB: $18.02 per task.
     assert_eq!(format!("{:.2}", expected / running), "18.02");
 }
+
+#[test]
+fn compare_fail_if_gates_a_synthetic_regression() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut after = fixture();
+    // The function's p99 rises by half, nothing else changes.
+    let function = after.targets.iter_mut().find(|t| t.name == "function").unwrap();
+    let latency = function.measurement.latency.as_mut().unwrap();
+    latency.p99_us += latency.p99_us / 2;
+    let path = dir.path().join("after.json");
+    let analysis = analyse(&after, &after.pricing).unwrap();
+    std::fs::write(&path, coldbench::report::results_json(&after, &analysis).unwrap()).unwrap();
+    let gate = |gates: &[&str]| {
+        let mut command = common::coldbench();
+        command.arg("compare").arg(FIXTURE).arg(&path);
+        for g in gates {
+            command.args(["--fail-if", g]);
+        }
+        command.output().unwrap()
+    };
+    let failed = gate(&["p99 +10%", "cost +5%"]);
+    let text = String::from_utf8_lossy(&failed.stdout);
+    assert_eq!(failed.status.code(), Some(99), "{text}");
+    assert!(text.contains("✗ function: p99 +10% (+50.0%)") && text.contains("✓ container: p99 +10% (+0.0%)"), "{text}");
+    assert!(text.contains("✓ function: cost +5%"), "{text}");
+    let passed = gate(&["p99 +60%", "throughput -5%"]);
+    assert_eq!(passed.status.code(), Some(0), "{}", String::from_utf8_lossy(&passed.stdout));
+    let json = common::coldbench()
+        .arg("compare")
+        .arg(FIXTURE)
+        .arg(&path)
+        .args(["--json", "--fail-if", "p99 +10%"])
+        .output()
+        .unwrap();
+    assert_eq!(json.status.code(), Some(99));
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(json["gates"].as_array().unwrap().iter().any(|g| g["target"] == "function" && g["failed"] == true));
+    assert!(coldbench::analysis::Gate::parse("p98 +10%").unwrap_err().contains("use one of: requests"));
+    assert!(coldbench::analysis::Gate::parse("p99 10%").unwrap_err().contains("+N%"));
+}

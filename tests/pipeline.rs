@@ -58,6 +58,7 @@ fn info(workload: &Workload) -> WorkloadInfo {
         warnings: Vec::new(),
         cost: workload.spec.cost.clone(),
         requests: Default::default(),
+        thresholds: Vec::new(),
     }
 }
 

@@ -342,3 +342,22 @@ fn a_lambda_target_names_a_function_and_sends_bodies_only() {
         error_of(&path)
     );
 }
+
+#[test]
+fn thresholds_name_their_field() {
+    let with = |t: &str| error_of(&format!("{GOOD}\n[thresholds]\n{t}\n"));
+    assert!(with("p98 = \"< 1s\"").starts_with("workloads/x.toml: thresholds.p98: \"p98\" is not a threshold metric"));
+    assert!(with("p99 = 5").contains("thresholds.p99: must be a condition in quotes"));
+    assert!(
+        with("p99 = \"< soon\"").contains("thresholds.p99: \"soon\" is not a duration"),
+        "{}",
+        with("p99 = \"< soon\"")
+    );
+    assert!(with("[thresholds.nosuch]\np99 = \"< 1s\"")
+        .contains("thresholds.nosuch: names no target of this workload (it has: c)"));
+    let ok = Workload::parse(
+        Path::new("workloads/x.toml"),
+        &format!("{GOOD}\n[thresholds]\np99 = \"< 1s\"\n[thresholds.c]\nerror_rate = \"< 1%\"\n"),
+    );
+    assert_eq!(ok.unwrap().thresholds.len(), 2);
+}

@@ -19,6 +19,63 @@ pub struct Comparison {
     pub only_before: Vec<String>,
     pub only_after: Vec<String>,
     pub targets: Vec<TargetComparison>,
+    /// The regression gates (`--fail-if`), each for each target in both runs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gates: Vec<GateResult>,
+}
+
+/// A regression gate: a figure may not change by more than a share in one direction
+/// (`p99 +10%`: fail when p99 rose by more than 10 %; `throughput -5%`: when it fell by more).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Gate {
+    /// The figure's name as the comparison shows it.
+    pub figure: &'static str,
+    /// `+`: a rise fails it; `-`: a fall does.
+    pub rise: bool,
+    pub percent: f64,
+    pub text: String,
+}
+
+/// One gate judged on one target.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GateResult {
+    pub target: String,
+    pub gate: String,
+    /// The figure's change in percent of before, when both runs have it.
+    pub change_percent: Option<f64>,
+    pub failed: bool,
+}
+
+impl Gate {
+    /// Parses `<figure> +N%` or `<figure> -N%`; the figure as `compare` names it (`latency p99`,
+    /// `cost/month`, …) or short (`p99`, `cost`, `cold`).
+    ///
+    /// # Errors
+    /// An unknown figure (the known ones listed), or a change that is not `+N%` / `-N%`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let at = text
+            .rfind(['+', '-'])
+            .ok_or_else(|| format!("{text:?}: write <figure> +N% or <figure> -N%, e.g. \"p99 +10%\""))?;
+        let (name, change) = (text[..at].trim(), &text[at..]);
+        let percent = change[1..]
+            .trim()
+            .strip_suffix('%')
+            .and_then(|p| p.trim().parse::<f64>().ok())
+            .filter(|p| p.is_finite() && *p >= 0.0)
+            .ok_or_else(|| format!("{text:?}: the change must be a percentage such as +10% or -5%"))?;
+        let alias = match name {
+            "p50" | "p90" | "p99" | "p99.9" | "max" => format!("latency {name}"),
+            "cost" => "cost/month".to_string(),
+            "cold" => "cold starts".to_string(),
+            "init" => "init p50".to_string(),
+            other => other.to_string(),
+        };
+        let figure = figures().into_iter().map(|(f, _, _)| f).find(|f| *f == alias).ok_or_else(|| {
+            let known: Vec<&str> = figures().into_iter().map(|(f, _, _)| f).collect();
+            format!("{name:?} is not a figure compare shows; use one of: {}", known.join(", "))
+        })?;
+        Ok(Self { figure, rise: change.starts_with('+'), percent, text: text.trim().to_string() })
+    }
 }
 
 /// One target present in both runs.
@@ -139,10 +196,41 @@ pub fn compare(before: &RunReport, after: &RunReport) -> Result<Comparison, Pric
             figures,
         });
     }
-    Ok(Comparison { warnings, only_before: names(before, after), only_after: names(after, before), targets })
+    Ok(Comparison {
+        warnings,
+        only_before: names(before, after),
+        only_after: names(after, before),
+        targets,
+        gates: Vec::new(),
+    })
 }
 
 impl Comparison {
+    /// Judges `gates` on every target in both runs (a figure missing on either side fails: a
+    /// gate must not pass on no data); they are kept in the comparison.
+    pub fn judge(&mut self, gates: &[Gate]) {
+        for gate in gates {
+            for t in &self.targets {
+                let change = t.figures.iter().find(|f| f.figure == gate.figure).and_then(|f| {
+                    // From zero, any rise is unbounded; no change is none.
+                    f.change_percent.or(f.delta.map(|d| if d == 0.0 { 0.0 } else { d.signum() * f64::INFINITY }))
+                });
+                let failed = change.is_none_or(|c| if gate.rise { c > gate.percent } else { -c > gate.percent });
+                self.gates.push(GateResult {
+                    target: t.name.clone(),
+                    gate: gate.text.clone(),
+                    change_percent: change,
+                    failed,
+                });
+            }
+        }
+    }
+
+    /// Whether a gate failed.
+    pub fn failed(&self) -> bool {
+        self.gates.iter().any(|g| g.failed)
+    }
+
     /// The comparison for a terminal: warnings, targets in one run only, then a table per target.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
@@ -163,7 +251,7 @@ impl Comparison {
                 t.status_before.as_str(),
                 t.status_after.as_str()
             );
-            let _ = writeln!(out, "  {:<14} {:>12} {:>12} {:>12} {:>9}", "", "before", "after", "delta", "change");
+            let _ = writeln!(out, "  {:<24} {:>12} {:>12} {:>12} {:>9}", "", "before", "after", "delta", "change");
             for f in &t.figures {
                 let cell = |v: Option<f64>| v.map_or("-".to_string(), f.show);
                 let delta = f
@@ -172,12 +260,16 @@ impl Comparison {
                 let change = f.change_percent.map_or("-".to_string(), |p| format!("{p:+.1}%"));
                 let _ = writeln!(
                     out,
-                    "  {:<14} {:>12} {:>12} {delta:>12} {change:>9}",
+                    "  {:<24} {:>12} {:>12} {delta:>12} {change:>9}",
                     f.figure,
                     cell(f.before),
                     cell(f.after)
                 );
             }
+        }
+        for g in &self.gates {
+            let change = g.change_percent.map_or("no figure".to_string(), |c| format!("{c:+.1}%"));
+            let _ = writeln!(out, "{} {}: {} ({change})", if g.failed { "✗" } else { "✓" }, g.target, g.gate);
         }
         out
     }

@@ -8,10 +8,11 @@ pub mod calculator;
 mod compare;
 mod cost;
 pub mod replay;
+mod thresholds;
 
 use serde::Serialize;
 
-pub use compare::{compare, Comparison, FigureDelta, TargetComparison};
+pub use compare::{compare, Comparison, FigureDelta, Gate, GateResult, TargetComparison};
 pub use cost::TargetCost;
 
 use crate::cost::Pricing;
@@ -24,6 +25,9 @@ pub struct Analysis {
     pub pricing: String,
     pub hours_per_month: f64,
     pub targets: Vec<TargetAnalysis>,
+    /// Each threshold against each target it concerns.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<crate::metrics::ThresholdResult>,
 }
 
 /// One target's derived figures, or why it has none.
@@ -59,7 +63,7 @@ pub fn analyse(report: &RunReport, pricing: &Pricing) -> Result<Analysis, Pricin
     settings.instance_size(pricing)?;
     let hours = settings.hours_per_month.unwrap_or(pricing.hours_per_month);
     let costs = cost::project(report, pricing, settings, hours);
-    let targets = report
+    let targets: Vec<TargetAnalysis> = report
         .targets
         .iter()
         .zip(costs)
@@ -78,10 +82,32 @@ pub fn analyse(report: &RunReport, pricing: &Pricing) -> Result<Analysis, Pricin
             TargetAnalysis { name: target.name.clone(), cost, no_cost }
         })
         .collect();
-    Ok(Analysis { pricing: format!("{} ({})", pricing.as_of, pricing.region), hours_per_month: hours, targets })
+    let thresholds = thresholds::judge(report, &report.workload.thresholds, &targets);
+    Ok(Analysis {
+        pricing: format!("{} ({})", pricing.as_of, pricing.region),
+        hours_per_month: hours,
+        targets,
+        thresholds,
+    })
 }
 
 impl Analysis {
+    /// Whether a threshold failed.
+    pub fn thresholds_failed(&self) -> bool {
+        self.thresholds.iter().any(|t| !t.passed)
+    }
+
+    /// The thresholds' verdicts for a terminal or a summary, one line each (`✓`/`✗`).
+    pub fn threshold_lines(&self) -> Vec<String> {
+        self.thresholds
+            .iter()
+            .map(|t| {
+                let criterion = t.threshold.strip_prefix(&format!("{}: ", t.target)).unwrap_or(&t.threshold);
+                format!("{} {}: {criterion} (actual {})", if t.passed { "✓" } else { "✗" }, t.target, t.shown)
+            })
+            .collect()
+    }
+
     /// The cost projection of the target named `name`, if it has one.
     pub fn cost_of(&self, name: &str) -> Option<&TargetCost> {
         self.targets.iter().find(|t| t.name == name).and_then(|t| t.cost.as_ref())

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::exit_code;
+use super::{exit_code, print_thresholds};
 use crate::analysis::analyse;
 use crate::cli::LoadArgs;
 use crate::loadgen::{self, Live, Plan, RequestTemplate};
@@ -62,6 +62,7 @@ pub async fn run(args: &LoadArgs, cancel: CancellationToken) -> anyhow::Result<E
         warnings: Vec::new(),
         cost: crate::cost::CostSettings::default(),
         requests: Default::default(),
+        thresholds: args.thresholds.clone(),
     };
     let mut report = RunReport::new(info, utc_now(), crate::cost::Pricing::embedded());
     report.targets.push(measured);
@@ -74,6 +75,7 @@ pub async fn run(args: &LoadArgs, cancel: CancellationToken) -> anyhow::Result<E
         if let Some(cpu) = target.coldbench_cpu_us_per_request {
             println!("coldbench CPU per request: {cpu:.2} µs");
         }
+        print_thresholds(&analysis);
         if args.spectrum {
             println!("{}", spectrum(&decode(&target.measurement.histograms.latency)?));
             for (name, summary, histogram) in target.measurement.phases.iter().flat_map(|p| p.named()) {
@@ -84,7 +86,8 @@ pub async fn run(args: &LoadArgs, cancel: CancellationToken) -> anyhow::Result<E
         }
     }
     let failed = target.status == TargetStatus::Failed;
-    Ok(exit_code(cancel.is_cancelled(), failed, target.status == TargetStatus::Degraded))
+    let degraded = target.status == TargetStatus::Degraded;
+    Ok(exit_code(cancel.is_cancelled(), failed, analysis.thresholds_failed(), degraded))
 }
 
 type PlanParts = (Plan, Option<u64>, serde_json::Value);

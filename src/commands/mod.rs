@@ -26,6 +26,8 @@ pub const EXIT_OUTPUTS_INCOMPLETE: u8 = 3;
 pub const EXIT_DEGRADED: u8 = 4;
 /// Exit code after Ctrl-C, as shells expect (128 + SIGINT).
 pub const EXIT_INTERRUPTED: u8 = 130;
+/// Exit code when every target ran but a threshold failed (k6's code for the same).
+pub const EXIT_THRESHOLDS_FAILED: u8 = 99;
 
 /// A token cancelled on the first SIGINT or SIGTERM. A second one forces the exit, as
 /// `docker compose` does: every process group still stopping gets SIGKILL and coldbench exits
@@ -66,11 +68,13 @@ async fn next_signal(
     }
 }
 
-fn exit_code(interrupted: bool, failed: bool, degraded: bool) -> ExitCode {
+fn exit_code(interrupted: bool, failed: bool, thresholds_failed: bool, degraded: bool) -> ExitCode {
     if interrupted {
         ExitCode::from(EXIT_INTERRUPTED)
     } else if failed {
         ExitCode::from(EXIT_TARGET_FAILED)
+    } else if thresholds_failed {
+        ExitCode::from(EXIT_THRESHOLDS_FAILED)
     } else if degraded {
         ExitCode::from(EXIT_DEGRADED)
     } else {
@@ -83,6 +87,16 @@ fn exit_code(interrupted: bool, failed: bool, degraded: bool) -> ExitCode {
 ///
 /// # Errors
 /// When the report cannot be serialized.
+/// The thresholds' verdicts under the table, when the run has any.
+pub(crate) fn print_thresholds(analysis: &Analysis) {
+    if !analysis.thresholds.is_empty() {
+        println!("thresholds:");
+        for line in analysis.threshold_lines() {
+            println!("  {line}");
+        }
+    }
+}
+
 pub fn print_run(report: &RunReport, analysis: &Analysis, dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
     if json {
         println!("{}", String::from_utf8(crate::report::results_json(report, analysis)?)?);
@@ -92,6 +106,7 @@ pub fn print_run(report: &RunReport, analysis: &Analysis, dir: &std::path::Path,
     for line in crate::report::time_notes(report).iter().chain(&analysis.break_even_lines()) {
         println!("{line}");
     }
+    print_thresholds(analysis);
     println!("report: {}", dir.display());
     Ok(())
 }

@@ -32,8 +32,9 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     for line in analysis.break_even_lines() {
         println!("{line}");
     }
+    super::print_thresholds(&analysis);
     println!("report: {}", folder.display());
-    Ok(ExitCode::SUCCESS)
+    Ok(if analysis.thresholds_failed() { ExitCode::from(super::EXIT_THRESHOLDS_FAILED) } else { ExitCode::SUCCESS })
 }
 
 /// Prints the two runs side by side, per target present in both (`--json`: as JSON).
@@ -43,17 +44,18 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
 pub fn compare(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     let before = read_results(&args.before)?;
     let after = read_results(&args.after)?;
-    let comparison = crate::analysis::compare(&before, &after)?;
+    let mut comparison = crate::analysis::compare(&before, &after)?;
     anyhow::ensure!(
         !comparison.targets.is_empty(),
         "{} and {} have no target name in common",
         args.before.display(),
         args.after.display()
     );
+    comparison.judge(&args.fail_if);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&comparison)?);
     } else {
         print!("{}", comparison.to_text());
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if comparison.failed() { ExitCode::from(super::EXIT_THRESHOLDS_FAILED) } else { ExitCode::SUCCESS })
 }

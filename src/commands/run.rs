@@ -31,6 +31,14 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
     for warning in &workload.warnings {
         eprintln!("warning: {warning}");
     }
+    for threshold in &args.thresholds {
+        if let Some(name) =
+            threshold.target.as_deref().filter(|n| !workload.spec.targets.iter().any(|t| t.name() == *n))
+        {
+            anyhow::bail!("--threshold {threshold}: {name:?} is not a target of {}", workload.path.display());
+        }
+    }
+    workload.thresholds.extend(args.thresholds.iter().cloned());
     let targets = workload.select_targets(&args.targets)?;
     let pricing = crate::cost::Pricing::load_or_embedded(args.pricing.as_deref())?;
     workload.check_pricing(&pricing)?;
@@ -68,7 +76,8 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
         (Err(err), Ok(())) => Err(err),
         (Err(err), Err(rows)) => Err(err.context(format!("{rows:#}"))),
     };
-    print_run(&report, &analyse(&report, &report.pricing)?, dir.path(), args.json)?;
+    let analysis = analyse(&report, &report.pricing)?;
+    print_run(&report, &analysis, dir.path(), args.json)?;
     if let Err(err) = saved {
         eprintln!("error: the report in {} is incomplete: {err:#}", dir.path().display());
         return Ok(ExitCode::from(super::EXIT_OUTPUTS_INCOMPLETE));
@@ -76,5 +85,5 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
     let interrupted = cancel.is_cancelled() || report.targets.iter().any(|t| t.status == TargetStatus::Interrupted);
     let failed = report.targets.iter().any(|t| t.status == TargetStatus::Failed);
     let degraded = report.targets.iter().any(|t| t.status == TargetStatus::Degraded);
-    Ok(exit_code(interrupted, failed, degraded))
+    Ok(exit_code(interrupted, failed, analysis.thresholds_failed(), degraded))
 }

@@ -9,6 +9,7 @@ mod outcome;
 mod phases;
 mod recorder;
 mod report;
+mod threshold;
 
 pub use fleet::{DeployReport, DeployWindow, FleetReport, PatternMonth, ScalingEventReport};
 pub use histogram::{decode, encode, new_histogram, record_us, Summary, SIGNIFICANT_DIGITS};
@@ -21,3 +22,4 @@ pub use report::{
     IntervalReport, KeepWarmReport, LoadMode, Measurement, RunReport, SimulationInfo, TargetKind, TargetReport,
     TargetStatus, UsageReport, UsageSample, UsageSecond, WorkloadInfo, SCHEMA_VERSION,
 };
+pub use threshold::{Metric, Op, Percentile, Threshold, ThresholdResult, METRICS};

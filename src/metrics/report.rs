@@ -63,6 +63,9 @@ pub struct WorkloadInfo {
     /// (`"PUT /orders/42?expand=items (weight 3, body 31 B)"`); none: the demo's work body.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub requests: std::collections::BTreeMap<String, Vec<String>>,
+    /// Pass/fail criteria on the figures (`[thresholds]`, `--threshold`), judged in `analysis`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<super::Threshold>,
 }
 
 /// Whether a target's measurement ran to its end.

@@ -110,6 +110,13 @@ impl Exporter for HtmlExporter {
             writeln!(out, "</tr>")?;
         }
         writeln!(out, "</table>")?;
+        if !analysis.thresholds.is_empty() {
+            writeln!(out, "<h2>Thresholds</h2><ul>")?;
+            for line in analysis.threshold_lines() {
+                writeln!(out, "<li>{}</li>", escape(&line))?;
+            }
+            writeln!(out, "</ul>")?;
+        }
         phases(&mut out, report)?;
         let charts = [
             ("Latency by percentile", svg(LatencySpectrum, report, analysis)?),

@@ -36,6 +36,12 @@ impl Exporter for MarkdownExporter {
         for (label, cells) in comparison_rows(report, analysis) {
             writeln!(out, "| {label} | {} |", cells.join(" | "))?;
         }
+        if !analysis.thresholds.is_empty() {
+            writeln!(out, "\n## Thresholds\n")?;
+            for line in analysis.threshold_lines() {
+                writeln!(out, "- {line}")?;
+            }
+        }
         let notes = super::notes(report, analysis);
         if !notes.is_empty() {
             writeln!(out, "\n## Notes\n")?;

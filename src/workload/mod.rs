@@ -76,6 +76,8 @@ pub struct Workload {
     /// The requests of each target that has its own or the workload's `[[requests]]`, by name
     /// (the others send the demo function's work body).
     pub requests: BTreeMap<String, Requests>,
+    /// The `[thresholds]`, parsed; `coldbench run --threshold` adds to them.
+    pub thresholds: Vec<crate::metrics::Threshold>,
 }
 
 impl Workload {
@@ -169,6 +171,7 @@ impl Workload {
             traffic: serde_json::to_value(&self.spec.traffic)?,
             warnings: self.warnings.clone(),
             cost: self.spec.cost.clone(),
+            thresholds: self.thresholds.clone(),
             requests: self
                 .spec
                 .targets

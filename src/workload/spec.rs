@@ -45,6 +45,10 @@ pub struct WorkloadSpec {
     /// How a request is drawn from them: by weight (seeded) or in order.
     #[serde(default)]
     pub request_order: super::RequestOrder,
+    /// Pass/fail criteria (k6's thresholds): `metric = "< value"` for every target, and
+    /// `[thresholds.<target>]` tables for one (checked into `Workload::thresholds`).
+    #[serde(default)]
+    pub thresholds: BTreeMap<String, toml::Value>,
     /// The deployments to compare, run one after another.
     #[serde(default)]
     pub targets: Vec<TargetSpec>,
