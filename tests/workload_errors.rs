@@ -361,3 +361,18 @@ fn thresholds_name_their_field() {
     );
     assert_eq!(ok.unwrap().thresholds.len(), 2);
 }
+
+#[test]
+fn absurd_horizons_and_volumes_are_refused_before_anything_runs() {
+    let err = error_of(&GOOD.replace("rate = 5", "rate = 1e9").replace("duration = \"10s\"", "duration = \"2s\""));
+    assert!(
+        err.starts_with("workloads/x.toml: traffic: the traffic holds about 2,000,000,000 requests over 2s"),
+        "{err}"
+    );
+    let err = error_of(&GOOD.replace("duration = \"10s\"", "duration = \"0s\""));
+    assert_eq!(err, "workloads/x.toml: duration: must be greater than 0");
+    let mut w = Workload::parse(Path::new("workloads/x.toml"), GOOD).unwrap();
+    let err = w.set_duration(std::time::Duration::from_secs(100_000 * 365 * 86_400), "--duration").unwrap_err();
+    assert!(err.to_string().contains("--duration: must be at most 10 years"), "{err}");
+    assert!(w.set_duration(std::time::Duration::from_secs(30 * 86_400), "--duration").is_ok());
+}

@@ -23,7 +23,7 @@ use crate::workload::Workload;
 pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<ExitCode> {
     let mut workload = Workload::load(&args.workload)?;
     if let Some(duration) = args.duration {
-        workload.set_duration(duration);
+        workload.set_duration(duration, "--duration")?;
     }
     if args.fast_forward {
         workload.set_fast_forward()?;

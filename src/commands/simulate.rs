@@ -20,7 +20,7 @@ use crate::workload::Workload;
 pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     let mut workload = Workload::load(&args.workload)?;
     if let Some(duration) = args.duration {
-        workload.set_duration(duration);
+        workload.set_duration(duration, "--duration")?;
     }
     let pricing = crate::cost::Pricing::load_or_embedded(args.pricing.as_deref())?;
     workload.check_pricing(&pricing)?;

@@ -120,9 +120,21 @@ impl Workload {
     }
 
     /// Replaces the duration (the `--duration` option), re-checking the warnings that depend on it.
-    pub fn set_duration(&mut self, duration: Duration) {
+    ///
+    /// # Errors
+    /// When the horizon is zero, absurdly long, or holds more requests than a run can send (see
+    /// [`validate::check_volume`]); `field` names where it came from (`--duration`).
+    pub fn set_duration(&mut self, duration: Duration, field: &str) -> Result<(), WorkloadError> {
+        let checked = validate::check_horizon(duration).and_then(|()| validate::check_volume(duration, &self.arrivals));
+        checked.map_err(|message| WorkloadError {
+            file: self.path.clone(),
+            position: None,
+            field: field.to_string(),
+            message,
+        })?;
         self.spec.duration = HumanDuration(duration);
         self.warnings = validate::warnings(&self.spec, &self.arrivals);
+        Ok(())
     }
 
     /// Turns on idle fast-forward (the `--fast-forward` option).

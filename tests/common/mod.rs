@@ -38,7 +38,7 @@ pub fn results(out: &Path) -> serde_json::Value {
 pub fn run_json(workload: &Path, duration: Option<std::time::Duration>, out: &Path) -> serde_json::Value {
     let mut workload = coldbench::workload::Workload::load(workload).unwrap();
     if let Some(duration) = duration {
-        workload.set_duration(duration);
+        workload.set_duration(duration, "--duration").unwrap();
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
