@@ -7,11 +7,11 @@ use std::path::Path;
 
 use common::*;
 
-/// Runs `examples/<name>/workload.toml` for 3 s and checks both targets answered everything.
+/// Runs `examples/<name>/workload.toml` for 6 s and checks both targets answered everything.
 fn run_example(name: &str) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let workload = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name).join("workload.toml");
-    let json = run_json(&workload, Some(std::time::Duration::from_secs(3)), &dir.path().join("out"));
+    let json = run_json(&workload, Some(std::time::Duration::from_secs(6)), &dir.path().join("out"));
     assert_counts_add_up(&json);
     let targets = json["targets"].as_array().unwrap();
     assert_eq!(targets.len(), 2);
