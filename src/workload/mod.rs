@@ -8,10 +8,12 @@ mod cloud;
 mod demo;
 mod duration;
 mod health;
+mod horizon;
 mod keep_alive;
 mod requests;
 mod scaling;
 mod spec;
+mod thresholds;
 pub mod trace;
 mod validate;
 
@@ -123,9 +125,9 @@ impl Workload {
     ///
     /// # Errors
     /// When the horizon is zero, absurdly long, or holds more requests than a run can send (see
-    /// [`validate::check_volume`]); `field` names where it came from (`--duration`).
+    /// [`horizon::check_volume`]); `field` names where it came from (`--duration`).
     pub fn set_duration(&mut self, duration: Duration, field: &str) -> Result<(), WorkloadError> {
-        let checked = validate::check_horizon(duration).and_then(|()| validate::check_volume(duration, &self.arrivals));
+        let checked = horizon::check_horizon(duration).and_then(|()| horizon::check_volume(duration, &self.arrivals));
         checked.map_err(|message| WorkloadError {
             file: self.path.clone(),
             position: None,

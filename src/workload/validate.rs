@@ -42,82 +42,15 @@ pub(super) fn validate(path: &Path, mut spec: WorkloadSpec) -> Result<Workload, 
         spec.cost.instance.get_or_insert_with(|| crate::cost::DEFAULT_INSTANCE.to_string());
     }
     check_fast_forward(&spec).map_err(|(f, m)| fail(&f, m))?;
-    check_horizon(spec.duration.0).map_err(|m| fail("duration", m))?;
-    check_volume(spec.duration.0, &arrivals).map_err(|m| fail("traffic", m))?;
+    super::horizon::check_horizon(spec.duration.0).map_err(|m| fail("duration", m))?;
+    super::horizon::check_volume(spec.duration.0, &arrivals).map_err(|m| fail("traffic", m))?;
     let requests = target_requests(path, &spec).map_err(|(f, m)| fail(&f, m))?;
-    let thresholds = thresholds(&spec).map_err(|(f, m)| fail(&f, m))?;
+    let thresholds = super::thresholds::thresholds(&spec).map_err(|(f, m)| fail(&f, m))?;
     let warnings = warnings(&spec, &arrivals);
     Ok(Workload { path: path.to_path_buf(), spec, arrivals, warnings, requests, thresholds })
 }
 
 type FieldError = (String, String);
-
-/// The longest horizon a run or simulation takes: ten years.
-const MAX_HORIZON: std::time::Duration = std::time::Duration::from_secs(10 * 365 * 86_400);
-/// The most requests one target's schedule may hold: at the load generator's ~100k a second
-/// that is almost three hours of sending; a simulation of more is a cost question (`coldbench
-/// cost`) or a trace replay, not a run.
-const MAX_REQUESTS: f64 = 1e9;
-
-/// Refuses a horizon of zero or of more than ten years.
-pub(super) fn check_horizon(horizon: std::time::Duration) -> Result<(), String> {
-    if horizon.is_zero() {
-        return Err("must be greater than 0".into());
-    }
-    if horizon > MAX_HORIZON {
-        return Err(format!("must be at most 10 years (3650d), got {}", super::HumanDuration(horizon)));
-    }
-    Ok(())
-}
-
-/// Refuses traffic that holds more than [`MAX_REQUESTS`] over the horizon (`rate = 1e9` for a
-/// second would run for hours before saying anything).
-pub(super) fn check_volume(horizon: std::time::Duration, arrivals: &ArrivalProcess) -> Result<(), String> {
-    let expected = arrivals.expected_requests(horizon);
-    if expected > MAX_REQUESTS {
-        return Err(format!(
-            "the traffic holds about {} requests over {}, more than {} a target can send or simulate; shorten the \
-             duration or lower the rate (coldbench cost prices a volume without running it)",
-            crate::units::format_count(expected),
-            super::HumanDuration(horizon),
-            crate::units::format_count(MAX_REQUESTS)
-        ));
-    }
-    Ok(())
-}
-
-/// `[thresholds]`: `metric = "< value"` for every target, `[thresholds.<target>]` for one (a
-/// target of the workload).
-fn thresholds(spec: &WorkloadSpec) -> Result<Vec<crate::metrics::Threshold>, FieldError> {
-    let one = |target: Option<&str>, metric: &str, value: &toml::Value, field: String| {
-        let condition = value
-            .as_str()
-            .ok_or_else(|| (field.clone(), "must be a condition in quotes, such as \"< 500ms\"".to_string()))?;
-        let text = format!("{metric} {condition}");
-        let mut threshold = crate::metrics::Threshold::parse(&text).map_err(|e| (field.clone(), e))?;
-        threshold.target = target.map(str::to_string);
-        Ok::<_, FieldError>(threshold)
-    };
-    let mut all = Vec::new();
-    for (key, value) in &spec.thresholds {
-        match value.as_table() {
-            Some(table) => {
-                if !spec.targets.iter().any(|t| t.name() == key) {
-                    let names: Vec<&str> = spec.targets.iter().map(TargetSpec::name).collect();
-                    return Err((
-                        format!("thresholds.{key}"),
-                        format!("names no target of this workload (it has: {})", names.join(", ")),
-                    ));
-                }
-                for (metric, value) in table {
-                    all.push(one(Some(key), metric, value, format!("thresholds.{key}.{metric}"))?);
-                }
-            }
-            None => all.push(one(None, key, value, format!("thresholds.{key}"))?),
-        }
-    }
-    Ok(all)
-}
 
 /// A URL target's `cacert`, relative to the workload's folder, made absolute and checked to be
 /// readable; TLS settings on an http:// URL are refused.
