@@ -9,11 +9,13 @@ mod compare;
 mod cost;
 pub mod replay;
 mod thresholds;
+mod verdict;
 
 use serde::Serialize;
 
 pub use compare::{compare, Comparison, FigureDelta, Gate, GateResult, TargetComparison};
 pub use cost::TargetCost;
+pub use verdict::Verdict;
 
 use crate::cost::Pricing;
 use crate::metrics::{RunReport, TargetKind, TargetStatus};
@@ -28,6 +30,8 @@ pub struct Analysis {
     /// Each threshold against each target it concerns.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub thresholds: Vec<crate::metrics::ThresholdResult>,
+    /// What the run says for this traffic, in sentences, and the caveats that apply.
+    pub verdict: Verdict,
 }
 
 /// One target's derived figures, or why it has none.
@@ -83,11 +87,13 @@ pub fn analyse(report: &RunReport, pricing: &Pricing) -> Result<Analysis, Pricin
         })
         .collect();
     let thresholds = thresholds::judge(report, &report.workload.thresholds, &targets);
+    let verdict = verdict::verdict(report, &targets, hours);
     Ok(Analysis {
         pricing: format!("{} ({})", pricing.as_of, pricing.region),
         hours_per_month: hours,
         targets,
         thresholds,
+        verdict,
     })
 }
 
@@ -111,25 +117,6 @@ impl Analysis {
     /// The cost projection of the target named `name`, if it has one.
     pub fn cost_of(&self, name: &str) -> Option<&TargetCost> {
         self.targets.iter().find(|t| t.name == name).and_then(|t| t.cost.as_ref())
-    }
-
-    /// "function: break-even with the always-on option at N requests/month (R req/s); this
-    /// run's rate is M/month", one line per function target that has a break-even.
-    pub fn break_even_lines(&self) -> Vec<String> {
-        self.targets
-            .iter()
-            .filter_map(|t| {
-                let cost = t.cost.as_ref()?;
-                let n = cost.break_even_requests_per_month?;
-                Some(format!(
-                    "{}: break-even with the always-on option at {} requests/month ({:.2} req/s); this run's rate is {}/month",
-                    t.name,
-                    crate::units::format_count(n),
-                    n / (self.hours_per_month * 3600.0),
-                    crate::units::format_count(cost.requests_per_month)
-                ))
-            })
-            .collect()
     }
 
     /// Why targets have no cost, as report notes.

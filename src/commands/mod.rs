@@ -82,11 +82,15 @@ fn exit_code(interrupted: bool, failed: bool, thresholds_failed: bool, degraded:
     }
 }
 
-/// Prints a finished run: `results.json` with `--json`, else the comparison table, the time
-/// notes, the break-even lines and where the report went.
-///
-/// # Errors
-/// When the report cannot be serialized.
+/// The verdict, above the table.
+pub(crate) fn print_verdict(analysis: &Analysis) {
+    println!("verdict:");
+    for line in analysis.verdict.lines() {
+        println!("  {line}");
+    }
+    println!();
+}
+
 /// The thresholds' verdicts under the table, when the run has any.
 pub(crate) fn print_thresholds(analysis: &Analysis) {
     if !analysis.thresholds.is_empty() {
@@ -97,13 +101,19 @@ pub(crate) fn print_thresholds(analysis: &Analysis) {
     }
 }
 
+/// Prints a finished run: `results.json` with `--json`, else the verdict, the comparison table,
+/// the time notes, the break-even lines, the thresholds and where the report went.
+///
+/// # Errors
+/// When the report cannot be serialized.
 pub fn print_run(report: &RunReport, analysis: &Analysis, dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
     if json {
         println!("{}", String::from_utf8(crate::report::results_json(report, analysis)?)?);
         return Ok(());
     }
+    print_verdict(analysis);
     println!("{}", crate::report::comparison_table(report, analysis));
-    for line in crate::report::time_notes(report).iter().chain(&analysis.break_even_lines()) {
+    for line in crate::report::time_notes(report) {
         println!("{line}");
     }
     print_thresholds(analysis);

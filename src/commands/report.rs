@@ -28,10 +28,8 @@ pub fn report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         None => args.results.parent().map_or_else(|| Path::new(".").to_path_buf(), Path::to_path_buf),
     };
     ReportDir::existing(&folder).write(&report, &analysis, &exporters_for(&report))?;
+    super::print_verdict(&analysis);
     println!("{}", comparison_table(&report, &analysis));
-    for line in analysis.break_even_lines() {
-        println!("{line}");
-    }
     super::print_thresholds(&analysis);
     println!("report: {}", folder.display());
     Ok(if analysis.thresholds_failed() { ExitCode::from(super::EXIT_THRESHOLDS_FAILED) } else { ExitCode::SUCCESS })

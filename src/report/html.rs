@@ -25,7 +25,7 @@ fn svg<F: Figure>(figure: F, report: &RunReport, analysis: &Analysis) -> anyhow:
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'DejaVu Sans',sans-serif;margin:2rem auto;max-width:1000px;\
 color:#222}table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}\
 td:first-child,th:first-child{text-align:left}th{background:#f3f3f3}figure{margin:1.5rem 0}svg{max-width:100%;height:auto}\
-.note{color:#555;font-size:.9rem}";
+.note{color:#555;font-size:.9rem}.verdict li{margin:.3rem 0}.caveat{color:#8a4b00}";
 
 /// Where each target's request time went, phase by phase (k6's split), with the connections'
 /// counts and, when connects waited for SYN retries, what that means.
@@ -97,6 +97,14 @@ impl Exporter for HtmlExporter {
             escape(&serde_json::to_string(&w.traffic)?),
             escape(&report.coldbench_version)
         )?;
+        writeln!(out, "<h2>Verdict</h2><ul class=\"verdict\">")?;
+        for finding in &analysis.verdict.findings {
+            writeln!(out, "<li>{}</li>", escape(finding))?;
+        }
+        for caveat in &analysis.verdict.caveats {
+            writeln!(out, "<li class=\"caveat\"><strong>Caveat:</strong> {}</li>", escape(caveat))?;
+        }
+        writeln!(out, "</ul>")?;
         writeln!(out, "<table><tr><th></th>")?;
         for t in &report.targets {
             write!(out, "<th>{}</th>", escape(&t.name))?;

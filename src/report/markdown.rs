@@ -30,6 +30,14 @@ impl Exporter for MarkdownExporter {
             serde_json::to_string(&w.traffic)?,
             report.coldbench_version
         )?;
+        writeln!(out, "## Verdict\n")?;
+        for finding in &analysis.verdict.findings {
+            writeln!(out, "- {finding}")?;
+        }
+        for caveat in &analysis.verdict.caveats {
+            writeln!(out, "- *Caveat:* {caveat}")?;
+        }
+        writeln!(out)?;
         let names: Vec<&str> = report.targets.iter().map(|t| t.name.as_str()).collect();
         writeln!(out, "| | {} |", names.join(" | "))?;
         writeln!(out, "|---|{}", "---:|".repeat(names.len()))?;
