@@ -77,6 +77,10 @@ pub struct RunArgs {
     /// added to the workload's `[thresholds]`; a failed one exits with 99.
     #[arg(long = "threshold", value_name = "EXPR", value_parser = parse_threshold)]
     pub thresholds: Vec<crate::metrics::Threshold>,
+    /// Run every target N times, interleaved (each target once, then each again), and report
+    /// medians with their spread and 95 % intervals; the verdict says what is within the noise.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
 }
 
 /// `on` or `off`.

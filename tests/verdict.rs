@@ -93,3 +93,32 @@ fn interrupted_unenforced_and_failed_targets_are_caveats() {
     assert!(caveats.contains("container failed: container did not start: exit status: 1."), "{caveats}");
     assert!(!verdict.findings.join("\n").contains("the lowest p99"), "one target left: nothing to rank");
 }
+
+#[test]
+fn repeated_runs_give_medians_and_say_what_is_within_the_noise() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/verdict/quickstart-measured.json");
+    let mut report = read_results(&path).unwrap();
+    // Run 2 swaps which target is faster at p50; the p99s stay as they are, far apart.
+    let mut second = report.targets.clone();
+    second[0].measurement.latency.as_mut().unwrap().p50_us = 6_000;
+    second[1].measurement.latency.as_mut().unwrap().p50_us = 12_000;
+    report.repeats = vec![second, report.targets.clone()];
+    let analysis = analyse(&report, &report.pricing).unwrap();
+    let function = analysis.repeats.iter().find(|r| r.target == "function").unwrap();
+    assert_eq!(function.runs, 3);
+    assert_eq!(function.p50_ms.values, vec![10.871, 6.0, 10.871]);
+    assert_eq!(function.p50_ms.median, 10.871);
+    let findings = analysis.verdict.findings.join("\n");
+    assert!(findings.starts_with("Over 3 interleaved runs"), "{findings}");
+    // Medians: container 8.41 ms against the function's 10.87 ms, but the intervals overlap.
+    assert!(
+        findings.contains(
+            "the lowest p50 is container's, 8.41ms (function 10.87ms, 1.3× as high, within the noise of 3 runs)"
+        ),
+        "{findings}"
+    );
+    assert!(findings.contains("(function 344.83ms, 23.4× as high)"), "identical runs are no noise: {findings}");
+    let rows = coldbench::report::comparison_rows(&report, &analysis);
+    let p50 = rows.iter().find(|(label, _)| label.trim() == "latency p50" && label.starts_with("  ")).unwrap();
+    assert!(p50.1[0].starts_with("10.87ms [") && p50.1[0].ends_with("(6.00ms–10.87ms)"), "{:?}", p50.1);
+}

@@ -7,6 +7,7 @@
 pub mod calculator;
 mod compare;
 mod cost;
+mod repeats;
 pub mod replay;
 mod thresholds;
 mod verdict;
@@ -15,6 +16,7 @@ use serde::Serialize;
 
 pub use compare::{compare, Comparison, FigureDelta, Gate, GateResult, TargetComparison};
 pub use cost::TargetCost;
+pub use repeats::{RepeatSummary, Spread};
 pub use verdict::Verdict;
 
 use crate::cost::Pricing;
@@ -30,6 +32,9 @@ pub struct Analysis {
     /// Each threshold against each target it concerns.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub thresholds: Vec<crate::metrics::ThresholdResult>,
+    /// Each target's headline figures over the runs of `--repeat N`; empty for one run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repeats: Vec<RepeatSummary>,
     /// What the run says for this traffic, in sentences, and the caveats that apply.
     pub verdict: Verdict,
 }
@@ -87,12 +92,14 @@ pub fn analyse(report: &RunReport, pricing: &Pricing) -> Result<Analysis, Pricin
         })
         .collect();
     let thresholds = thresholds::judge(report, &report.workload.thresholds, &targets);
-    let verdict = verdict::verdict(report, &targets, hours);
+    let repeats = repeats::summarise(report, pricing, settings, hours);
+    let verdict = verdict::verdict(report, &targets, &repeats, hours);
     Ok(Analysis {
         pricing: format!("{} ({})", pricing.as_of, pricing.region),
         hours_per_month: hours,
         targets,
         thresholds,
+        repeats,
         verdict,
     })
 }

@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use super::TargetAnalysis;
+use super::{RepeatSummary, Spread, TargetAnalysis};
 use crate::metrics::{RunReport, Summary, TargetKind, TargetReport, TargetStatus};
 use crate::units::{format_count, format_span, format_us};
 
@@ -28,10 +28,21 @@ impl Verdict {
 }
 
 /// What the run says, from `report` and the targets' analysis (in the report's order).
-pub(super) fn verdict(report: &RunReport, analysed: &[TargetAnalysis], hours_per_month: f64) -> Verdict {
+pub(super) fn verdict(
+    report: &RunReport,
+    analysed: &[TargetAnalysis],
+    repeats: &[RepeatSummary],
+    hours_per_month: f64,
+) -> Verdict {
     let mut findings = Vec::new();
-    findings.extend(cost_finding(report, analysed));
-    findings.extend(latency_finding(report));
+    if let Some(runs) = repeats.iter().map(|r| r.runs).min() {
+        findings.push(format!(
+            "Over {runs} interleaved runs of each target: costs and latencies below are medians, and a difference \
+             within the noise is one where the runs' 95 % intervals overlap."
+        ));
+    }
+    findings.extend(cost_finding(report, analysed, repeats));
+    findings.extend(latency_finding(report, repeats));
     findings.extend(report.targets.iter().filter_map(error_finding));
     findings.extend(report.targets.iter().filter_map(cold_finding));
     findings.extend(break_even_findings(analysed, hours_per_month));
@@ -81,6 +92,17 @@ fn usd(v: f64) -> String {
     }
 }
 
+/// ", within the noise of N runs" when both targets were repeated and their intervals overlap.
+fn noise(repeats: &[RepeatSummary], a: &str, b: &str, figure: fn(&RepeatSummary) -> Option<&Spread>) -> String {
+    let of = |name: &str| repeats.iter().find(|r| r.target == name).and_then(figure);
+    match (of(a), of(b)) {
+        (Some(x), Some(y)) if x.overlaps(y) => {
+            format!(", within the noise of {} runs", x.values.len().min(y.values.len()))
+        }
+        _ => String::new(),
+    }
+}
+
 /// Share of a target's requests that did not end `ok`.
 fn failed_share(target: &TargetReport) -> f64 {
     let m = &target.measurement;
@@ -88,10 +110,14 @@ fn failed_share(target: &TargetReport) -> f64 {
 }
 
 /// "For this traffic, A is the cheapest: $x a month, $d less than B ($y) …".
-fn cost_finding(report: &RunReport, analysed: &[TargetAnalysis]) -> Option<String> {
+fn cost_finding(report: &RunReport, analysed: &[TargetAnalysis], repeats: &[RepeatSummary]) -> Option<String> {
+    let median = |name: &str| repeats.iter().find(|r| r.target == name)?.cost_per_month.as_ref().map(|s| s.median);
     let mut priced: Vec<(&str, f64, f64)> = analysed
         .iter()
-        .filter_map(|t| t.cost.as_ref().map(|c| (t.name.as_str(), c.monthly.total, c.requests_per_month)))
+        .filter_map(|t| {
+            let c = t.cost.as_ref()?;
+            Some((t.name.as_str(), median(&t.name).unwrap_or(c.monthly.total), c.requests_per_month))
+        })
         .collect();
     let unpriced: Vec<&str> = analysed.iter().filter(|t| t.cost.is_none()).map(|t| t.name.as_str()).collect();
     let unpriced = match unpriced.as_slice() {
@@ -125,7 +151,13 @@ fn cost_finding(report: &RunReport, analysed: &[TargetAnalysis]) -> Option<Strin
             if saving.abs() < 0.005 {
                 format!("as much as {name}")
             } else {
-                format!("{} ({}) less than {name} ({})", usd(saving), times(*other, *total), usd(*other))
+                format!(
+                    "{} ({}) less than {name} ({}){}",
+                    usd(saving),
+                    times(*other, *total),
+                    usd(*other),
+                    noise(repeats, cheapest, name, |r| r.cost_per_month.as_ref())
+                )
             }
         })
         .collect();
@@ -136,34 +168,48 @@ fn cost_finding(report: &RunReport, analysed: &[TargetAnalysis]) -> Option<Strin
     ))
 }
 
-/// Which target has the lowest p50 and p99, against every other one that measured latency.
-fn latency_finding(report: &RunReport) -> Option<String> {
-    let measured: Vec<(&str, &Summary)> = report
+/// Which target has the lowest p50 and p99 (medians over repeated runs), against every other one
+/// that measured latency.
+fn latency_finding(report: &RunReport, repeats: &[RepeatSummary]) -> Option<String> {
+    let median = |name: &str, f: fn(&RepeatSummary) -> &Spread| {
+        repeats.iter().find(|r| r.target == name).map(|r| f(r).median * 1e3).filter(|us| us.is_finite())
+    };
+    let measured: Vec<(&str, [f64; 2])> = report
         .targets
         .iter()
         .filter(|t| t.status != TargetStatus::Failed)
-        .filter_map(|t| Some((t.name.as_str(), t.measurement.latency.as_ref()?)))
+        .filter_map(|t| {
+            let s: &Summary = t.measurement.latency.as_ref()?;
+            let p50 = median(&t.name, |r| &r.p50_ms).unwrap_or(s.p50_us as f64);
+            let p99 = median(&t.name, |r| &r.p99_ms).unwrap_or(s.p99_us as f64);
+            Some((t.name.as_str(), [p50, p99]))
+        })
         .collect();
     if measured.len() < 2 {
         return None;
     }
-    let rank = |label: &str, f: fn(&Summary) -> u64| {
-        let (name, s) = measured.iter().min_by_key(|(_, s)| f(s)).expect("two or more");
-        let lowest = f(s);
-        if measured.iter().all(|(_, o)| f(o) == lowest) {
-            return format!("the same {label} for every target, {}", format_us(lowest));
+    let rank = |label: &str, i: usize, spread: fn(&RepeatSummary) -> Option<&Spread>| {
+        let (name, lowest) =
+            measured.iter().map(|(n, v)| (*n, v[i])).min_by(|a, b| a.1.total_cmp(&b.1)).expect("two or more");
+        let us = |v: f64| format_us(v.round() as u64);
+        if measured.iter().all(|(_, v)| us(v[i]) == us(lowest)) {
+            return format!("the same {label} for every target, {}", us(lowest));
         }
         let others: Vec<String> = measured
             .iter()
-            .filter(|(other, _)| other != name)
-            .map(|(other, o)| match f(o) {
-                theirs if theirs == lowest => format!("{other} the same"),
-                theirs => format!("{other} {}, {} as high", format_us(theirs), times(theirs as f64, lowest as f64)),
+            .filter(|(other, _)| *other != name)
+            .map(|(other, v)| {
+                let within = noise(repeats, name, other, spread);
+                if us(v[i]) == us(lowest) {
+                    format!("{other} the same")
+                } else {
+                    format!("{other} {}, {} as high{within}", us(v[i]), times(v[i], lowest))
+                }
             })
             .collect();
-        format!("the lowest {label} is {name}'s, {} ({})", format_us(lowest), others.join("; "))
+        format!("the lowest {label} is {name}'s, {} ({})", us(lowest), others.join("; "))
     };
-    Some(format!("Latency: {}; {}.", rank("p50", |s| s.p50_us), rank("p99", |s| s.p99_us)))
+    Some(format!("Latency: {}; {}.", rank("p50", 0, |r| Some(&r.p50_ms)), rank("p99", 1, |r| Some(&r.p99_ms))))
 }
 
 /// How many of a target's requests failed, and how, when some did.

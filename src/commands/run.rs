@@ -69,7 +69,7 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
         records: Some(&log),
         resources: args.resources == crate::cli::Switch::On,
     };
-    target::measure_all(&workload, &targets, &mut report, options, after_each).await;
+    target::measure_repeated(&workload, &targets, args.repeat, &mut report, options, after_each).await;
     let saved = if unsaved { save(&report) } else { Ok(()) };
     let saved = match (saved, records.finish()) {
         (Ok(()), rows) => rows,

@@ -28,6 +28,10 @@ pub struct RunReport {
     /// Present when the run was simulated (`coldbench simulate`) rather than measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub simulation: Option<SimulationInfo>,
+    /// Runs 2 … N of `run --repeat N`, each with every target in `targets`' order (run 1 is
+    /// `targets`); empty for a single run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repeats: Vec<Vec<TargetReport>>,
 }
 
 /// How a simulated run was produced.
@@ -480,6 +484,23 @@ impl RunReport {
             targets: Vec::new(),
             pricing,
             simulation: None,
+            repeats: Vec::new(),
+        }
+    }
+}
+
+impl RunReport {
+    /// This run with other targets: one run of a `--repeat`, to be priced on its own.
+    pub fn with_targets(&self, targets: Vec<TargetReport>) -> Self {
+        Self {
+            schema_version: self.schema_version,
+            coldbench_version: self.coldbench_version.clone(),
+            started_at: self.started_at.clone(),
+            workload: self.workload.clone(),
+            targets,
+            pricing: self.pricing.clone(),
+            simulation: self.simulation.clone(),
+            repeats: Vec::new(),
         }
     }
 }

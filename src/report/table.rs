@@ -192,7 +192,50 @@ pub fn comparison_rows(report: &RunReport, analysis: &Analysis) -> Rows {
     row("cost per 1M requests", &|t| {
         cost(t).and_then(|c| c.per_million).map_or("-".to_string(), |v| format!("${v:.3}"))
     });
+    repeat_rows(report, analysis, &mut rows);
     rows
+}
+
+/// With `--repeat N`: each headline figure's median over the runs, its 95 % interval and range.
+fn repeat_rows(report: &RunReport, analysis: &Analysis, rows: &mut Rows) {
+    use crate::analysis::{RepeatSummary, Spread};
+    let Some(runs) = analysis.repeats.iter().map(|r| r.runs).max() else {
+        return;
+    };
+    rows.push((format!("over {runs} runs: median [95 % CI] (min–max)"), vec![String::new(); report.targets.len()]));
+    let ms = |v: f64| if v.is_finite() { format_us((v * 1e3).round() as u64) } else { "-".to_string() };
+    let pct = |v: f64| format!("{:.2}%", v * 100.0);
+    let usd = |v: f64| format!("${v:.2}");
+    let rps = |v: f64| format!("{v:.1}/s");
+    type Figure<'a> = (&'a str, fn(&RepeatSummary) -> Option<&Spread>, &'a dyn Fn(f64) -> String);
+    let figures: [Figure; 6] = [
+        ("  latency p50", |r| Some(&r.p50_ms), &ms),
+        ("  latency p99", |r| Some(&r.p99_ms), &ms),
+        ("  throughput", |r| Some(&r.throughput_rps), &rps),
+        ("  error rate", |r| Some(&r.error_rate), &pct),
+        ("  cold-start share", |r| Some(&r.cold_share), &pct),
+        ("  cost/month", |r| r.cost_per_month.as_ref(), &usd),
+    ];
+    for (label, figure, show) in figures {
+        let cells = report
+            .targets
+            .iter()
+            .map(|t| {
+                let spread = analysis.repeats.iter().find(|r| r.target == t.name).and_then(figure);
+                spread.map_or("-".to_string(), |s| {
+                    format!(
+                        "{} [{}–{}] ({}–{})",
+                        show(s.median),
+                        show(s.ci95[0].max(0.0)),
+                        show(s.ci95[1]),
+                        show(s.min),
+                        show(s.max)
+                    )
+                })
+            })
+            .collect();
+        rows.push((label.to_string(), cells));
+    }
 }
 
 fn events_of(t: &TargetReport) -> Option<&crate::metrics::EventReport> {

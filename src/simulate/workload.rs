@@ -377,7 +377,8 @@ pub fn pattern_month(workload: &Workload, pricing: &Pricing, container: &Contain
 /// Adds its [`pattern_month`] to every autoscaled container target of a measured `report` that
 /// has none yet (so it can be called after each target), for the cost projection.
 pub fn add_pattern_months(workload: &Workload, report: &mut RunReport) {
-    for target in &mut report.targets {
+    let pricing = &report.pricing;
+    for target in report.targets.iter_mut().chain(report.repeats.iter_mut().flatten()) {
         let Some(fleet) = target.fleet.as_mut().filter(|f| f.month.is_none() && f.scaling.is_some()) else {
             continue;
         };
@@ -386,7 +387,7 @@ pub fn add_pattern_months(workload: &Workload, report: &mut RunReport) {
             _ => None,
         });
         if let Some(container) = spec.filter(|_| target.status != TargetStatus::Failed) {
-            fleet.month = pattern_month(workload, &report.pricing, container);
+            fleet.month = pattern_month(workload, pricing, container);
         }
     }
 }

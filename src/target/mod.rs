@@ -143,24 +143,48 @@ pub async fn measure_all(
     targets: &[&TargetSpec],
     report: &mut RunReport,
     options: Options<'_>,
+    after_each: impl FnMut(&mut RunReport),
+) {
+    measure_repeated(workload, targets, 1, report, options, after_each).await;
+}
+
+/// As [`measure_all`], `repeats` times over, interleaved as hyperfine and this project's
+/// benchmarks interleave (every target once, then every target again), so a drift of the host
+/// falls on all targets alike: run 1 goes into `report.targets`, run *k* into
+/// `report.repeats[k - 2]`, in the same order.
+pub async fn measure_repeated(
+    workload: &Workload,
+    targets: &[&TargetSpec],
+    repeats: u32,
+    report: &mut RunReport,
+    options: Options<'_>,
     mut after_each: impl FnMut(&mut RunReport),
 ) {
-    for target in targets {
-        if options.cancel.is_cancelled() {
-            break;
+    for run in 1..=repeats {
+        if run > 1 {
+            report.repeats.push(Vec::new());
         }
-        if !options.quiet {
-            eprintln!("measuring {} ({})", target.name(), target.kind());
+        for target in targets {
+            if options.cancel.is_cancelled() {
+                return;
+            }
+            if !options.quiet {
+                let of = if repeats > 1 { format!(", run {run} of {repeats}") } else { String::new() };
+                eprintln!("measuring {} ({}){of}", target.name(), target.kind());
+            }
+            let measured = measure(workload, target, options, &report.pricing).await;
+            if let Some(error) = &measured.error {
+                eprintln!("error: target {}: {error}", measured.name);
+            }
+            for warning in &measured.warnings {
+                eprintln!("warning: target {}: {warning}", measured.name);
+            }
+            match report.repeats.last_mut().filter(|_| run > 1) {
+                Some(runs) => runs.push(measured),
+                None => report.targets.push(measured),
+            }
+            after_each(report);
         }
-        let measured = measure(workload, target, options, &report.pricing).await;
-        if let Some(error) = &measured.error {
-            eprintln!("error: target {}: {error}", measured.name);
-        }
-        for warning in &measured.warnings {
-            eprintln!("warning: target {}: {warning}", measured.name);
-        }
-        report.targets.push(measured);
-        after_each(report);
     }
 }
 
