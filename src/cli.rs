@@ -81,6 +81,10 @@ pub struct RunArgs {
     /// medians with their spread and 95 % intervals; the verdict says what is within the noise.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub repeat: u32,
+    /// Serve live metrics in the Prometheus text format at http://ADDR/metrics while the run
+    /// goes (e.g. 127.0.0.1:9464; port 0 picks one); the last scrape is kept as metrics.prom.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// `on` or `off`.
@@ -317,6 +321,10 @@ pub enum CostFrontDoor {
 
 #[derive(Debug, Args)]
 pub struct RuntimeArgs {
+    /// Serve live metrics in the Prometheus text format at http://ADDR/metrics (invocations,
+    /// errors, throttles, durations, Init, cold starts, concurrency, memory per instance).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
     /// Port on 127.0.0.1 to listen on (0: any free port).
     #[arg(long, short, default_value_t = 9000)]
     pub port: u16,

@@ -48,8 +48,15 @@ fn a_million_invocations_keep_memory_flat() {
         let log: std::sync::Arc<dyn RecordLog> = records.clone();
         let cancel = CancellationToken::new();
         let demo = DemoFunction::new(env!("CARGO_BIN_EXE_coldbench"));
-        let options =
-            Options { cancel: &cancel, quiet: true, log_dir: None, demo: &demo, records: Some(&log), resources: true };
+        let options = Options {
+            cancel: &cancel,
+            quiet: true,
+            log_dir: None,
+            demo: &demo,
+            records: Some(&log),
+            resources: true,
+            metrics: None,
+        };
         let run = Run::new(&workload, options);
         let mut target = FakeTarget::new("fake", FakeScript { cold_every: 1_000, ..FakeScript::default() });
         let endpoint = target.start(&run).await.unwrap();

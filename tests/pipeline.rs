@@ -40,8 +40,15 @@ async fn measure(script: FakeScript) -> (Workload, coldbench::metrics::TargetRep
     let demo = DemoFunction::new(env!("CARGO_BIN_EXE_coldbench"));
     let collected = std::sync::Arc::new(Collected::default());
     let log: std::sync::Arc<dyn RecordLog> = collected.clone();
-    let options =
-        Options { cancel: &cancel, quiet: true, log_dir: None, demo: &demo, records: Some(&log), resources: true };
+    let options = Options {
+        cancel: &cancel,
+        quiet: true,
+        log_dir: None,
+        demo: &demo,
+        records: Some(&log),
+        resources: true,
+        metrics: None,
+    };
     let report = measure_with(FakeTarget::new("fake", script), &Run::new(&workload, options)).await;
     let records = std::mem::take(&mut *collected.0.lock().unwrap());
     (workload, report, records)
@@ -127,7 +134,15 @@ async fn ctrl_c_before_the_start_reports_an_interrupted_target() {
     let demo = DemoFunction::new(env!("CARGO_BIN_EXE_coldbench"));
     let run = Run::new(
         &workload,
-        Options { cancel: &cancel, quiet: true, log_dir: None, demo: &demo, records: None, resources: true },
+        Options {
+            cancel: &cancel,
+            quiet: true,
+            log_dir: None,
+            demo: &demo,
+            records: None,
+            resources: true,
+            metrics: None,
+        },
     );
     let report = measure_with(FakeTarget::new("fake", FakeScript::default()), &run).await;
     assert_eq!((report.status, report.measurement.requests), (TargetStatus::Interrupted, 0));

@@ -358,6 +358,7 @@ async fn least_outstanding_requests_sends_around_a_busy_instance_where_round_rob
                 deploy: None,
                 max_concurrency: None,
                 overflow: coldbench::workload::Overflow::Queue,
+                metrics: None,
             };
             let pool = std::sync::Arc::new(ContainerPool::start(&config).await.unwrap());
             let gateway = coldbench::gateway::Gateway::start(pool.clone() as _).await.unwrap();

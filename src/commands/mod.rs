@@ -2,6 +2,7 @@
 
 pub mod cost;
 pub mod function;
+pub mod live;
 pub mod load;
 pub mod replay;
 pub mod report;

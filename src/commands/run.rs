@@ -10,7 +10,7 @@ use super::{exit_code, print_run};
 use crate::analysis::analyse;
 use crate::cli::RunArgs;
 use crate::function::DemoFunction;
-use crate::metrics::{RecordLog, RunReport, TargetStatus};
+use crate::metrics::{LiveMetrics, LiveRecords, RecordLog, RunReport, TargetStatus};
 use crate::report::{exporters_for, InvocationLog, ReportDir};
 use crate::target;
 use crate::time::utc_now;
@@ -60,7 +60,15 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
         }
     };
     let demo = DemoFunction::this_executable().context("finding the demo function (this executable)")?;
-    let log: Arc<dyn RecordLog> = records.clone();
+    let metrics = args.metrics.map(|_| Arc::new(LiveMetrics::new()));
+    let serving = cancel.child_token();
+    if let (Some(addr), Some(metrics)) = (args.metrics, &metrics) {
+        super::live::serve_metrics(addr, Arc::clone(metrics), serving.clone()).await?;
+    }
+    let log: Arc<dyn RecordLog> = match &metrics {
+        Some(metrics) => Arc::new(LiveRecords { metrics: Arc::clone(metrics), next: Some(records.clone()) }),
+        None => records.clone(),
+    };
     let options = target::Options {
         cancel: &cancel,
         quiet: args.quiet,
@@ -68,9 +76,18 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
         demo: &demo,
         records: Some(&log),
         resources: args.resources == crate::cli::Switch::On,
+        metrics: metrics.as_ref(),
     };
     target::measure_repeated(&workload, &targets, args.repeat, &mut report, options, after_each).await;
-    let saved = if unsaved { save(&report) } else { Ok(()) };
+    let mut saved = if unsaved { save(&report) } else { Ok(()) };
+    if let Some(metrics) = &metrics {
+        // The last scrape, for a run too short for Prometheus to see its end.
+        let path = dir.path().join("metrics.prom");
+        if let Err(err) = std::fs::write(&path, metrics.encode()) {
+            saved = saved.and(Err(anyhow::Error::new(err).context(format!("writing {}", path.display()))));
+        }
+    }
+    serving.cancel();
     let saved = match (saved, records.finish()) {
         (Ok(()), rows) => rows,
         (Err(err), Ok(())) => Err(err),

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::RuntimeArgs;
 use crate::gateway::Gateway;
 use crate::lambda::{self, BillingMode, EventShape};
+use crate::metrics::{LiveMetrics, LiveRecords};
 use crate::policy::{KeepAlive, PoolConfig};
 use crate::runtime::{FunctionConfig, FunctionRuntime};
 
@@ -18,9 +19,23 @@ use crate::runtime::{FunctionConfig, FunctionRuntime};
 /// # Errors
 /// Bad options, a port that cannot be bound, or provisioned instances that fail to start.
 pub async fn run(args: &RuntimeArgs, cancel: CancellationToken) -> anyhow::Result<ExitCode> {
-    let config = config(args)?;
+    let mut config = config(args)?;
     let name = config.name.clone();
+    let metrics = args.metrics.map(|_| Arc::new(LiveMetrics::new()));
+    if let Some(metrics) = &metrics {
+        config.records = Some(Arc::new(LiveRecords { metrics: Arc::clone(metrics), next: config.records.take() }));
+    }
     let runtime = FunctionRuntime::start(config).await?;
+    if let (Some(addr), Some(metrics)) = (args.metrics, &metrics) {
+        super::live::serve_metrics(addr, Arc::clone(metrics), cancel.clone()).await?;
+        let (runtime, metrics, name, cancel) = (runtime.clone(), Arc::clone(metrics), name.clone(), cancel.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+            while cancel.run_until_cancelled(tick.tick()).await.is_some() {
+                metrics.pool(&name, runtime.alive(), runtime.executing());
+            }
+        });
+    }
     let gateway = Gateway::start_on(Arc::new(runtime.clone()), args.port)
         .await
         .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;

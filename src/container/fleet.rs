@@ -284,6 +284,9 @@ impl Service {
                 self.scaler.as_mut().filter(|_| in_service > 0).and_then(|s| s.observe(at, metric, in_service));
             if let Some(event) = decided {
                 let (from, to, metric) = (event.from, event.to, event.metric);
+                if let Some(m) = &pool.config.metrics {
+                    m.metrics.scaled(&m.target, from, to);
+                }
                 fleet.report.events.push(ScalingEventReport { at_s: at.as_secs_f64(), from, to, metric });
             }
             fleet.report.in_service_per_second.push(in_service);
@@ -291,6 +294,9 @@ impl Service {
         if let Some(scaler) = &self.scaler {
             fleet.report.desired = scaler.desired() as usize;
             self.alarm.set(self.origin + scaler.next_decision());
+        }
+        if let Some(m) = &pool.config.metrics {
+            m.metrics.fleet(&m.target, in_service, fleet.report.desired);
         }
     }
 

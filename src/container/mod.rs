@@ -58,6 +58,8 @@ pub struct ContainerConfig {
     pub max_concurrency: Option<u64>,
     /// What happens to a request with every instance at its limit.
     pub overflow: crate::workload::Overflow,
+    /// Where the fleet's size and scaling events are published live (`--metrics`).
+    pub metrics: Option<crate::metrics::TargetMetrics>,
 }
 
 /// A rolling deploy (see [`crate::workload::ContainerDeploySpec`]).

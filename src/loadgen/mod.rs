@@ -61,6 +61,8 @@ pub struct Live {
     pub done: AtomicU64,
     pub errors: AtomicU64,
     pub in_flight: AtomicU64,
+    /// Where each ended request is also counted for `--metrics`, when it is served.
+    pub metrics: Option<crate::metrics::TargetMetrics>,
 }
 
 /// What one load produced.
@@ -111,6 +113,9 @@ impl Shared {
         self.live.done.fetch_add(1, Ordering::Relaxed);
         if reply.outcome != Outcome::Ok {
             self.live.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(m) = &self.live.metrics {
+            m.metrics.request(&m.target, reply.outcome, sample.latency);
         }
     }
 

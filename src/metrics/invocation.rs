@@ -25,6 +25,22 @@ pub enum InvocationOutcome {
     HostError,
 }
 
+impl InvocationOutcome {
+    /// The outcome as results.json and invocations.csv spell it (`handler_error`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvocationOutcome::Success => "success",
+            InvocationOutcome::HandlerError => "handler_error",
+            InvocationOutcome::ResponseTooLarge => "response_too_large",
+            InvocationOutcome::Timeout => "timeout",
+            InvocationOutcome::Crash => "crash",
+            InvocationOutcome::InitError => "init_error",
+            InvocationOutcome::Throttled => "throttled",
+            InvocationOutcome::HostError => "host_error",
+        }
+    }
+}
+
 /// One invocation's billing record (a REPORT line as data).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BillingRecord {

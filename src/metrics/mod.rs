@@ -5,6 +5,7 @@
 mod fleet;
 pub mod histogram;
 mod invocation;
+pub mod live;
 mod outcome;
 mod phases;
 mod recorder;
@@ -14,6 +15,7 @@ mod threshold;
 pub use fleet::{DeployReport, DeployWindow, FleetReport, PatternMonth, ScalingEventReport};
 pub use histogram::{decode, encode, new_histogram, record_us, Summary, SIGNIFICANT_DIGITS};
 pub use invocation::{BillingRecord, EventReport, FunctionStats, InvocationOutcome, InvocationSummary, RecordLog};
+pub use live::{LiveMetrics, LiveRecords, TargetMetrics};
 pub use outcome::{Outcome, OutcomeCounts};
 pub use phases::{PhaseHistograms, PhaseReport, Phases, SYN_RETRY};
 pub use recorder::{interval_for, Recorder, Sample, INTERVAL, MAX_INTERVALS};

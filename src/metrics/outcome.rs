@@ -32,6 +32,22 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The outcome as a metric label: results.json's key, with the status for HTTP errors
+    /// (`ok`, `http_503`, `balancer_502`, `throttled`, `function_error`, …).
+    pub fn label(self) -> String {
+        match self {
+            Outcome::Ok => "ok".into(),
+            Outcome::HttpError(status) => format!("http_{status}"),
+            Outcome::BalancerError(status) => format!("balancer_{status}"),
+            Outcome::Throttled => "throttled".into(),
+            Outcome::FunctionError => "function_error".into(),
+            Outcome::Timeout => "timeout".into(),
+            Outcome::ConnectError => "connect_error".into(),
+            Outcome::HostError => "host_error".into(),
+            Outcome::Other => "other".into(),
+        }
+    }
+
     /// Whether a response was received (its latency is meaningful).
     pub fn has_response(self) -> bool {
         matches!(

@@ -510,6 +510,11 @@ impl Pool {
         self.idle_count
     }
 
+    /// Invocations running now, over every instance (CloudWatch's `ConcurrentExecutions`).
+    pub fn executing(&self) -> usize {
+        self.instances.values().map(|i| i.active as usize).sum()
+    }
+
     /// Counters so far.
     pub fn stats(&self) -> PoolStats {
         self.stats

@@ -281,6 +281,11 @@ impl FunctionRuntime {
         self.inner.pool.lock().expect("pool lock").idle()
     }
 
+    /// Invocations running now, over every instance.
+    pub fn executing(&self) -> usize {
+        self.inner.pool.lock().expect("pool lock").executing()
+    }
+
     /// Kills every instance and stops evicting; [`FunctionRuntime::stopped`] waits for the ends.
     pub fn stop(&self) {
         self.inner.shutdown.cancel();

@@ -139,6 +139,7 @@ impl<'a> ContainerTarget<'a> {
             deregistration_delay: self.spec.deregistration_delay.0,
             max_concurrency: self.spec.max_concurrency.map(|n| n as u64),
             overflow: self.spec.overflow,
+            metrics: None,
             version: 0,
             deploy: self.spec.deploy.as_ref().map(|d| {
                 let mut new_env = env.clone();
@@ -179,7 +180,11 @@ impl Target for ContainerTarget<'_> {
         let shape = self.shape();
         let limits = self.limits(run.options.resources, shape);
         let credits = limits.and(shape).and_then(|s| s.credits);
-        let config = self.config(run.options.demo, limits);
+        let mut config = self.config(run.options.demo, limits);
+        config.metrics = run
+            .options
+            .metrics
+            .map(|m| crate::metrics::TargetMetrics { metrics: Arc::clone(m), target: self.spec.name.clone() });
         if config.scaling.as_ref().is_some_and(|s| s.config.metric == ScalingMetric::Cpu) && config.limits.is_none() {
             return Err(StartError::Failed(
                 "scaling on metric = \"cpu\" needs each instance's CPU measured in a cgroup of its own: run as root \

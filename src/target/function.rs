@@ -185,8 +185,17 @@ impl Target for FunctionTarget<'_> {
         }
         let samples = Arc::new(Mutex::new(Vec::new()));
         runtime.track_events(run.clock.now(), run.interval());
-        let sampler =
-            tokio::spawn(sample_alive(runtime.clone(), Arc::clone(&samples), run.clock.clone(), run.interval()));
+        let metrics = run
+            .options
+            .metrics
+            .map(|m| crate::metrics::TargetMetrics { metrics: Arc::clone(m), target: spec.name.clone() });
+        let sampler = tokio::spawn(sample_alive(
+            runtime.clone(),
+            Arc::clone(&samples),
+            run.clock.clone(),
+            run.interval(),
+            metrics,
+        ));
         let deployer = spec.deploy.map(|d| Deployer::start(runtime.clone(), run.clock.clone(), d.at.0));
         self.running = Some(Running { runtime, gateway, pinger, sampler, samples, deployer });
         Ok(Endpoint { url, requests })
@@ -402,11 +411,20 @@ impl Pinger {
 
 /// Records the number of live instances once per interval of the clock until aborted (several
 /// entries at once after a jump of the clock: nothing changed in the skipped time).
-async fn sample_alive(runtime: FunctionRuntime, samples: Arc<Mutex<Vec<u32>>>, clock: Clock, interval: Duration) {
+async fn sample_alive(
+    runtime: FunctionRuntime,
+    samples: Arc<Mutex<Vec<u32>>>,
+    clock: Clock,
+    interval: Duration,
+    metrics: Option<crate::metrics::TargetMetrics>,
+) {
     let start = clock.now();
     let mut tick = tokio::time::interval(interval.min(Duration::from_millis(100)));
     loop {
         tick.tick().await;
+        if let Some(m) = &metrics {
+            m.metrics.pool(&m.target, runtime.alive(), runtime.executing());
+        }
         let index = (clock.now().saturating_duration_since(start).as_nanos() / interval.as_nanos()) as usize;
         let alive = u32::try_from(runtime.alive()).unwrap_or(u32::MAX);
         let mut samples = samples.lock().expect("samples lock");

@@ -51,6 +51,8 @@ pub struct Options<'a> {
     /// Enforce CPU and memory with cgroups where the host allows it (`--resources on`, the
     /// default); `false` runs every instance with the whole host, on purpose.
     pub resources: bool,
+    /// Live metrics served while the run goes (`--metrics`).
+    pub metrics: Option<&'a Arc<crate::metrics::LiveMetrics>>,
 }
 
 /// What every target of one run shares: the workload, the target's own clock, and the run's
@@ -353,7 +355,9 @@ fn merged(base: &BTreeMap<String, String>, extra: &BTreeMap<String, String>) -> 
 async fn drive(run: &Run<'_>, name: &str, requests: RequestSet) -> anyhow::Result<LoadResult> {
     let workload = run.workload;
     let plan = Plan::Open { schedule: Box::new(workload.schedule()), max_in_flight: workload.spec.load.max_in_flight };
-    let live = Arc::new(Live::default());
+    let metrics =
+        run.options.metrics.map(|m| crate::metrics::TargetMetrics { metrics: Arc::clone(m), target: name.to_string() });
+    let live = Arc::new(Live { metrics, ..Live::default() });
     let expected = workload.arrivals.expected_requests(workload.duration()).round() as u64;
     let progress = Progress::start(name, Some(expected), Arc::clone(&live), !run.options.quiet);
     let timing = Timing { timeout: workload.spec.load.timeout.0, clock: run.clock.clone(), interval: run.interval() };

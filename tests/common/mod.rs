@@ -57,6 +57,7 @@ pub fn run_json(workload: &Path, duration: Option<std::time::Duration>, out: &Pa
             demo: &demo,
             records: Some(&log),
             resources: true,
+            metrics: None,
         };
         let targets = workload.select_targets(&[]).unwrap();
         let save = |report: &mut coldbench::metrics::RunReport| {
