@@ -11,34 +11,80 @@ use crate::workload::{HumanDuration, KeepAliveSetting};
 /// Serverless function or always-on container? coldbench drives both with the same load and
 /// reports latency (coordinated-omission free), cold starts and errors side by side.
 #[derive(Debug, Parser)]
-#[command(name = "coldbench", version, about, long_about = None, propagate_version = true)]
+#[command(name = "coldbench", version, about, long_about = None, propagate_version = true, after_help = EXIT_CODES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// Exit code of a usage error: an unknown option, a value of the wrong kind (clap's code, as
+/// most command-line tools have it); distinct from every outcome of a command that ran.
+pub const EXIT_USAGE: u8 = 2;
+
+/// The exit codes, as `--help` lists them (README.md "Exit codes" says the same).
+const EXIT_CODES: &str = "Exit codes: 0 complete; 1 bad input or an I/O error; 2 a usage error (an unknown option, a \
+value of the wrong kind); 3 the report could not be written in full; 4 a target was degraded by this host; 5 a \
+target failed (did not start, or no request succeeded); 99 a threshold or a compare gate failed; 130 interrupted.";
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a workload file against each of its targets and write a report.
+    #[command(after_help = "Examples:
+  coldbench run workloads/quickstart.toml
+  coldbench run workloads/cpu-bound.toml --target container --duration 10s
+  coldbench run workloads/quickstart.toml --repeat 3 --threshold 'function:p99<800ms'
+  coldbench run workloads/burst.toml --metrics 127.0.0.1:9464")]
     Run(RunArgs),
     /// Ad-hoc load against one URL, like wrk (closed loop, -c) or wrk2 (open loop, --rate).
+    #[command(after_help = "Examples:
+  coldbench load http://127.0.0.1:8080/ -c 50 -d 10s
+  coldbench load http://127.0.0.1:8080/ --rate 500 -d 30s --spectrum
+  coldbench load https://api.example.com/health -n 100 -H 'Authorization: Bearer …' --threshold 'p99<200ms'")]
     Load(LoadArgs),
     /// Simulate a workload's function targets through the runtime's pool policy, in simulated
     /// time (a month of traffic in seconds); writes a report marked simulated.
+    #[command(after_help = "Examples:
+  coldbench simulate workloads/sparse.toml --duration 30d
+  coldbench simulate workloads/quickstart.toml --calibrate reports/<run>/results.json")]
     Simulate(SimulateArgs),
     /// Replay an Azure Functions trace (many functions, per-minute counts) through the pool policy
     /// under several keep-alive policies: cold-start fraction and cost of each.
+    #[command(after_help = "Examples:
+  coldbench replay workloads/traces/azure-sample.csv
+  coldbench replay workloads/traces/azure-sample.csv --policies 5m,10m,hybrid --memory-mb 512")]
     Replay(ReplayArgs),
     /// Re-render every output of a run (summary.md, CSVs, .hlog) from its results.json alone.
+    #[command(after_help = "Examples:
+  coldbench report reports/<run>/results.json
+  coldbench report reports/<run>/results.json --pricing my-prices.toml --out repriced")]
     Report(ReportArgs),
     /// Compare two runs target by target, with deltas and percent changes.
+    #[command(after_help = "Examples:
+  coldbench compare before/results.json after/results.json
+  coldbench compare before/results.json after/results.json --fail-if 'p99 +10%' --fail-if 'throughput -5%'")]
     Compare(CompareArgs),
     /// Monthly cost of a function and an always-on container for a traffic level, and the
     /// break-even volume (or `--examples`: the worked examples, reproduced).
+    #[command(after_help = "Examples:
+  coldbench cost --requests-per-month 5M --duration 100ms --memory-mb 512
+  coldbench cost --requests-per-day 5000 --fargate 0.25,0.5 --front-door alb
+  coldbench cost --examples")]
     Cost(CostArgs),
     /// The local function runtime on its own: Lambda's Invoke API and a function URL front for
     /// any Runtime API program, with many instances, concurrency limits and REPORT lines.
+    #[command(after_help = "Examples:
+  coldbench runtime --port 9000 --function python3 -m awslambdaric app.handler
+  coldbench runtime --memory-mb 512 --max-concurrency 10 --metrics 127.0.0.1:9464")]
     Runtime(RuntimeArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    #[command(after_help = "Examples:
+  coldbench completions bash > ~/.local/share/bash-completion/completions/coldbench
+  coldbench completions zsh > \"${fpath[1]}/_coldbench\"")]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) to stdout.
+    #[command(after_help = "Examples:
+  coldbench man > ~/.local/share/man/man1/coldbench.1 && man coldbench")]
+    Man,
     /// The bundled demo function (started by coldbench itself).
     #[command(hide = true)]
     Function(FunctionArgs),
@@ -79,12 +125,19 @@ pub struct RunArgs {
     pub thresholds: Vec<crate::metrics::Threshold>,
     /// Run every target N times, interleaved (each target once, then each again), and report
     /// medians with their spread and 95 % intervals; the verdict says what is within the noise.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_repeat)]
     pub repeat: u32,
     /// Serve live metrics in the Prometheus text format at http://ADDR/metrics while the run
     /// goes (e.g. 127.0.0.1:9464; port 0 picks one); the last scrape is kept as metrics.prom.
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<std::net::SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `on` or `off`.
@@ -105,10 +158,10 @@ pub struct LoadArgs {
     #[arg(long = "connections", short = 'c')]
     pub connections: Option<usize>,
     /// How long to run, e.g. 10s (default 10s unless -n is given).
-    #[arg(long, short = 'd', value_parser = parse_duration)]
+    #[arg(long, short = 'd', value_parser = parse_positive_duration)]
     pub duration: Option<Duration>,
     /// How many requests to send.
-    #[arg(long = "requests", short = 'n')]
+    #[arg(long = "requests", short = 'n', value_parser = parse_at_least_one::<u64>)]
     pub requests: Option<u64>,
     /// HTTP method.
     #[arg(long, short = 'm', default_value = "GET")]
@@ -120,7 +173,7 @@ pub struct LoadArgs {
     #[arg(long, short = 'b', default_value = "")]
     pub body: String,
     /// Per-request timeout; slower requests end as `timeout`.
-    #[arg(long, short = 't', value_parser = parse_duration, default_value = "30s")]
+    #[arg(long, short = 't', value_parser = parse_positive_duration, default_value = "30s")]
     pub timeout: Duration,
     /// Open loop: most requests in flight; later arrivals wait and the wait counts in latency.
     #[arg(long, default_value_t = crate::workload::DEFAULT_MAX_IN_FLIGHT)]
@@ -190,10 +243,10 @@ pub struct ReplayArgs {
     #[arg(long, value_parser = parse_duration, default_value = "300ms")]
     pub init: Duration,
     /// Work per invocation.
-    #[arg(long, value_parser = parse_duration, default_value = "100ms")]
+    #[arg(long, value_parser = parse_positive_duration, default_value = "100ms")]
     pub work: Duration,
-    /// Memory of every function.
-    #[arg(long, default_value_t = 256)]
+    /// Memory of every function, in MB (Lambda's 128 to 10,240).
+    #[arg(long, default_value_t = 256, value_parser = parse_memory_mb)]
     pub memory_mb: u32,
     /// Recycle instances this long after they started, or `off`.
     #[arg(long, default_value = "off")]
@@ -205,7 +258,7 @@ pub struct ReplayArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Replay only this much of the trace (default: all of it).
-    #[arg(long, value_parser = parse_duration)]
+    #[arg(long, value_parser = parse_positive_duration)]
     pub duration: Option<Duration>,
     /// Folder under which the report folder is created.
     #[arg(long, default_value = "reports")]
@@ -262,16 +315,16 @@ fn parse_gate(text: &str) -> Result<crate::analysis::Gate, String> {
 #[derive(Debug, Args)]
 pub struct CostArgs {
     /// Requests per month (accepts k, M, B suffixes: 5M).
-    #[arg(long, value_parser = parse_count, conflicts_with = "requests_per_day")]
+    #[arg(long, value_parser = parse_positive_count, conflicts_with = "requests_per_day")]
     pub requests_per_month: Option<f64>,
     /// Requests per day (a month is hours-per-month / 24 days).
-    #[arg(long, value_parser = parse_count)]
+    #[arg(long, value_parser = parse_positive_count)]
     pub requests_per_day: Option<f64>,
     /// Billed duration per request (mean), e.g. 100ms.
-    #[arg(long, value_parser = parse_duration, default_value = "100ms")]
+    #[arg(long, value_parser = parse_positive_duration, default_value = "100ms")]
     pub duration: Duration,
-    /// Function memory in MB.
-    #[arg(long, default_value_t = 128)]
+    /// Function memory in MB (Lambda's 128 to 10,240).
+    #[arg(long, default_value_t = 128, value_parser = parse_memory_mb)]
     pub memory_mb: u32,
     /// Function architecture.
     #[arg(long, value_enum, default_value_t = CostArch::X86)]
@@ -283,7 +336,7 @@ pub struct CostArgs {
     #[arg(long, value_name = "VCPU,GB")]
     pub fargate: Option<String>,
     /// How many always-on instances or tasks.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = parse_at_least_one::<u32>)]
     pub count: u32,
     /// What fronts the deployments: none (function URL / public IP), http-api, rest-api, alb.
     #[arg(long, value_enum, default_value_t = CostFrontDoor::None)]
@@ -332,7 +385,7 @@ pub struct RuntimeArgs {
     #[arg(long, default_value = "function")]
     pub name: String,
     /// Memory size in MB (reported and passed as AWS_LAMBDA_FUNCTION_MEMORY_SIZE).
-    #[arg(long, default_value_t = lambda::DEFAULT_MEMORY_MB)]
+    #[arg(long, default_value_t = lambda::DEFAULT_MEMORY_MB, value_parser = parse_memory_mb)]
     pub memory_mb: u32,
     /// Invocation timeout (Lambda: at most 900s).
     #[arg(long, value_parser = HumanDuration::parse, default_value_t = HumanDuration(lambda::DEFAULT_TIMEOUT))]
@@ -410,4 +463,41 @@ fn parse_count(text: &str) -> Result<f64, String> {
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
     HumanDuration::parse(text).map(|d| d.0)
+}
+
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        d if d.is_zero() => Err("must be longer than 0".into()),
+        d => Ok(d),
+    }
+}
+
+fn parse_at_least_one<N: std::str::FromStr + PartialOrd + From<u8>>(text: &str) -> Result<N, String> {
+    match text.trim().parse::<N>() {
+        Ok(n) if n >= N::from(1) => Ok(n),
+        Ok(_) => Err("must be at least 1".into()),
+        Err(_) => Err("must be a whole number, at least 1".into()),
+    }
+}
+
+fn parse_repeat(text: &str) -> Result<u32, String> {
+    match parse_at_least_one::<u32>(text)? {
+        n if n <= 100 => Ok(n),
+        _ => Err("must be at most 100 runs".into()),
+    }
+}
+
+fn parse_positive_count(text: &str) -> Result<f64, String> {
+    match parse_count(text)? {
+        n if n > 0.0 => Ok(n),
+        _ => Err("must be more than 0: a month without requests has nothing to price".into()),
+    }
+}
+
+fn parse_memory_mb(text: &str) -> Result<u32, String> {
+    let (min, max) = (lambda::MIN_MEMORY_MB, lambda::MAX_MEMORY_MB);
+    match text.trim().parse::<u32>() {
+        Ok(mb) if (min..=max).contains(&mb) => Ok(mb),
+        _ => Err(format!("must be a whole number of MB from {min} to {max}, as Lambda's memory sizes")),
+    }
 }

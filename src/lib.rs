@@ -24,6 +24,7 @@ pub mod report;
 pub mod runtime;
 pub mod simulate;
 pub mod target;
+pub mod term;
 pub mod time;
 pub(crate) mod units;
 pub mod workload;
@@ -94,6 +95,17 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cost(args) => commands::cost::run(&args),
         Command::Runtime(args) => commands::runtime::run(&args, commands::cancel_on_signals()).await,
         Command::Function(args) => commands::function::run(&args).await,
+        Command::Completions(args) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(args.shell, &mut command, "coldbench", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut page)?;
+            std::io::Write::write_all(&mut std::io::stdout(), &page)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

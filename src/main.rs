@@ -5,13 +5,20 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = coldbench::cli::Cli::parse();
+    let cli = match coldbench::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version print to stdout and succeed; a usage error exits with its own code.
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() { ExitCode::from(coldbench::cli::EXIT_USAGE) } else { ExitCode::SUCCESS };
+        }
+    };
     // SAFETY: nothing but this thread runs yet.
     unsafe { coldbench::prepare(&cli) };
     match coldbench::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            coldbench::term::error(format_args!("{err:#}"));
             ExitCode::FAILURE
         }
     }

@@ -24,6 +24,18 @@ pub fn format_count(n: f64) -> String {
     out
 }
 
+/// A rate for people, in the unit that keeps it readable: `52.2/s`, `3.5/min` for a sparse run,
+/// `4.2/h` for a sparser one (100 requests a day are 0.0/s, but 4.2/h).
+pub fn format_rate(per_second: f64) -> String {
+    if per_second == 0.0 || per_second >= 1.0 {
+        format!("{per_second:.1}/s")
+    } else if per_second * 60.0 >= 1.0 {
+        format!("{:.1}/min", per_second * 60.0)
+    } else {
+        format!("{:.1}/h", per_second * 3600.0)
+    }
+}
+
 /// A span of time for people: "1d 2h 5m", "3m 20s", "4.25 s".
 pub fn format_span(seconds: f64) -> String {
     if seconds < 60.0 {
@@ -53,6 +65,15 @@ mod tests {
         assert_eq!(format_count(5_000_000.0), "5,000,000");
         assert_eq!(format_us(850), "850µs");
         assert_eq!(format_us(12_345), "12.35ms");
+    }
+
+    #[test]
+    fn sparse_rates_read_per_minute_or_per_hour() {
+        assert_eq!(format_rate(52.2), "52.2/s");
+        assert_eq!(format_rate(0.05), "3.0/min");
+        assert_eq!(format_rate(1_500.0 / 86_400.0), "1.0/min");
+        assert_eq!(format_rate(100.0 / 86_400.0), "4.2/h");
+        assert_eq!(format_rate(0.0), "0.0/s");
     }
 
     #[test]

@@ -30,7 +30,7 @@ fn refused_connections_are_all_connect_errors_and_the_exit_code_says_failed() {
     let workload = write_workload(dir.path(), "refused.toml", &url_workload(&url, ""));
     let out = dir.path().join("out");
     let output = coldbench().args(["run", "--quiet", "--out"]).arg(&out).arg(&workload).output().unwrap();
-    assert_eq!(output.status.code(), Some(2), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(output.status.code(), Some(5), "stderr: {}", String::from_utf8_lossy(&output.stderr));
     let results = results(&out);
     assert_valid_results(&results);
     assert_counts_add_up(&results);
@@ -65,7 +65,7 @@ startup_timeout = "30s"
     let started = Instant::now();
     let output = coldbench().args(["run", "--quiet", "--out"]).arg(&out).arg(&workload).output().unwrap();
     assert!(started.elapsed() < Duration::from_secs(20), "the run waited for a dead container");
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.status.code(), Some(5));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("config file missing: /etc/app.conf"), "{stderr}");
     assert!(stderr.contains("exit status: 3"), "{stderr}");
@@ -103,7 +103,7 @@ startup_timeout = "500ms"
         .env(&tag_key, &tag_value)
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.status.code(), Some(5));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("did not accept connections") && stderr.contains("starting up"), "{stderr}");
     assert_eq!(
@@ -132,7 +132,7 @@ async fn requests_past_the_timeout_end_as_timeouts() {
         .await
         .unwrap();
     stop.cancel();
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.status.code(), Some(5));
     let results = results(&out);
     assert_counts_add_up(&results);
     let m = &results["targets"][0]["measurement"];
@@ -280,7 +280,7 @@ fn a_program_that_is_not_a_lambda_runtime_is_named_as_such_with_its_output_and_l
     let run = |path: &std::path::Path| {
         let output =
             coldbench().args(["run", "--quiet", "--out"]).arg(dir.path().join("out")).arg(path).output().unwrap();
-        assert_eq!(output.status.code(), Some(2), "the target failed");
+        assert_eq!(output.status.code(), Some(5), "the target failed");
         String::from_utf8_lossy(&output.stderr).into_owned()
     };
     let stderr = run(&workload(r#"["sh", "-c", "echo no runtime API here; exit 0"]"#));

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 const LAYERS: &[&[&str]] = &[
-    &["time", "units", "cgroup", "host", "isolation", "process", "http", "lambda"],
+    &["time", "term", "units", "cgroup", "host", "isolation", "process", "http", "lambda"],
     &["metrics", "cost"],
     &["workload"],
     &["policy"],

@@ -62,7 +62,7 @@ async fn spectrum_and_table_are_printed() {
 fn refused_url_exits_with_failure() {
     let url = format!("http://127.0.0.1:{}/", closed_port());
     let output = coldbench().args(["load", "-c", "2", "-n", "20", "--quiet", &url]).output().unwrap();
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(output.status.code(), Some(5));
     assert!(String::from_utf8_lossy(&output.stdout).contains("20 connect error"));
 }
 

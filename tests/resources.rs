@@ -247,7 +247,7 @@ fn no_cgroup_remains_after_ctrl_c() {
 
 #[test]
 fn no_cgroup_remains_after_a_target_fails() {
-    // Every instance exits during Init: the target fails (exit code 2).
+    // Every instance exits during Init: the target fails.
     cgroups_are_gone_after(None, r#"command = ["sh", "-c", "exit 3"]"#);
 }
 

@@ -28,7 +28,16 @@ fn the_good_workload_parses() {
 #[test]
 fn unknown_field_is_named_with_its_position() {
     let err = error_of(&GOOD.replace("rate = 5", "rate = 5\nburst_rate = 9"));
-    assert!(err.starts_with("workloads/x.toml:4:1: traffic: unknown field `burst_rate`"), "{err}");
+    assert!(err.starts_with("workloads/x.toml:4:1: traffic.burst_rate: unknown field `burst_rate`"), "{err}");
+}
+
+#[test]
+fn a_wrong_type_inside_a_tagged_table_names_the_field_and_the_type_in_words() {
+    let err = error_of(&GOOD.replace("kind = \"container\"", "kind = \"container\"\ncommand = 5"));
+    assert!(err.contains(": targets[0].command: invalid type: the number `5`, expected a list"), "{err}");
+    let err = error_of(&GOOD.replace("rate = 5", "rate = \"fast\""));
+    assert!(err.contains(": traffic.rate: invalid type: the text \"fast\", expected a number"), "{err}");
+    assert!(!err.contains("f64"), "{err}");
 }
 
 #[test]

@@ -108,7 +108,7 @@ type Figure = (&'static str, fn(&TargetReport, &Analysis) -> Option<f64>, fn(f64
 fn figures() -> Vec<Figure> {
     let us = |v: f64| format_us(v.max(0.0) as u64);
     let plain = |v: f64| format!("{v:.0}");
-    let rate = |v: f64| format!("{v:.1}/s");
+    let rate = crate::units::format_rate;
     let money = |v: f64| format!("${v:.2}");
     vec![
         ("requests", |t, _| Some(t.measurement.requests as f64), plain),

@@ -28,7 +28,7 @@ pub async fn serve_metrics(
         tokio::net::TcpListener::bind(addr).await.with_context(|| format!("--metrics {addr}: cannot listen there"))?;
     let bound = listener.local_addr()?;
     if !bound.ip().is_loopback() {
-        eprintln!("warning: --metrics {bound}: the metrics are served beyond this machine's loopback");
+        crate::term::warning(format_args!("--metrics {bound}: the metrics are served beyond this machine's loopback"));
     }
     tokio::spawn(serve(listener, Limits::private(), cancel, move |request| {
         let metrics = Arc::clone(&metrics);

@@ -47,10 +47,10 @@ pub async fn run(args: &LoadArgs, cancel: CancellationToken) -> anyhow::Result<E
         measured.mode = LoadMode::Closed;
     }
     for warning in &measured.warnings {
-        eprintln!("warning: {warning}");
+        crate::term::warning(warning);
     }
     if let Some(error) = &measured.error {
-        eprintln!("error: {error}");
+        crate::term::error(error);
     }
     let info = WorkloadInfo {
         name: "load".into(),

@@ -17,8 +17,9 @@ use tokio_util::sync::CancellationToken;
 use crate::analysis::Analysis;
 use crate::metrics::RunReport;
 
-/// Exit code when a target failed (did not start, or no request succeeded).
-pub const EXIT_TARGET_FAILED: u8 = 2;
+/// Exit code when a target failed (did not start, or no request succeeded): apart from a usage
+/// error, so a CI job tells a broken command line from a broken deployment.
+pub const EXIT_TARGET_FAILED: u8 = 5;
 /// Exit code when the measurement finished but its report could not be written in full (a full
 /// disk, a read-only folder): the table was printed, the files are missing or stale.
 pub const EXIT_OUTPUTS_INCOMPLETE: u8 = 3;
@@ -85,9 +86,9 @@ fn exit_code(interrupted: bool, failed: bool, thresholds_failed: bool, degraded:
 
 /// The verdict, above the table.
 pub(crate) fn print_verdict(analysis: &Analysis) {
-    println!("verdict:");
+    crate::term::heading("verdict:");
     for line in analysis.verdict.lines() {
-        println!("  {line}");
+        crate::term::line(format_args!("  {line}"));
     }
     println!();
 }
@@ -95,9 +96,9 @@ pub(crate) fn print_verdict(analysis: &Analysis) {
 /// The thresholds' verdicts under the table, when the run has any.
 pub(crate) fn print_thresholds(analysis: &Analysis) {
     if !analysis.thresholds.is_empty() {
-        println!("thresholds:");
+        crate::term::heading("thresholds:");
         for line in analysis.threshold_lines() {
-            println!("  {line}");
+            crate::term::line(format_args!("  {line}"));
         }
     }
 }

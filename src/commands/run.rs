@@ -29,7 +29,7 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
         workload.set_fast_forward()?;
     }
     for warning in &workload.warnings {
-        eprintln!("warning: {warning}");
+        crate::term::warning(warning);
     }
     for threshold in &args.thresholds {
         if let Some(name) =
@@ -55,7 +55,9 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
         crate::simulate::add_pattern_months(&workload, report);
         records.flush();
         if let Err(err) = save(report) {
-            eprintln!("warning: cannot save the report ({err:#}); still measuring, will retry at the end");
+            crate::term::warning(format_args!(
+                "cannot save the report ({err:#}); still measuring, will retry at the end"
+            ));
             unsaved = true;
         }
     };
@@ -96,7 +98,7 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
     let analysis = analyse(&report, &report.pricing)?;
     print_run(&report, &analysis, dir.path(), args.json)?;
     if let Err(err) = saved {
-        eprintln!("error: the report in {} is incomplete: {err:#}", dir.path().display());
+        crate::term::error(format_args!("the report in {} is incomplete: {err:#}", dir.path().display()));
         return Ok(ExitCode::from(super::EXIT_OUTPUTS_INCOMPLETE));
     }
     let interrupted = cancel.is_cancelled() || report.targets.iter().any(|t| t.status == TargetStatus::Interrupted);

@@ -27,12 +27,21 @@ pub struct RequestTemplate {
 pub enum TemplateError {
     #[error("not a valid URL {0:?}: {1}")]
     Url(String, String),
-    #[error("only http:// and https:// URLs are supported, got {0:?}")]
+    #[error("only http:// and https:// URLs are supported, got {0:?}{hint}", hint = scheme_hint(.0))]
     Scheme(String),
     #[error("not an HTTP method: {0:?}")]
     Method(String),
     #[error("invalid header {0:?}: {1}")]
     Header(String, String),
+}
+
+/// For a URL written without its scheme ("localhost:8080/"), the one it probably meant.
+fn scheme_hint(url: &str) -> String {
+    if url.contains("://") {
+        String::new()
+    } else {
+        format!(": did you mean \"http://{url}\"?")
+    }
 }
 
 impl TemplateError {
@@ -58,8 +67,11 @@ impl RequestTemplate {
         headers: &BTreeMap<String, String>,
         body: impl Into<Bytes>,
     ) -> Result<Self, TemplateError> {
-        let uri: Uri =
-            url.parse().map_err(|e: http::uri::InvalidUri| TemplateError::Url(url.to_string(), e.to_string()))?;
+        let uri: Uri = url.parse().map_err(|e: http::uri::InvalidUri| match url.contains("://") {
+            true => TemplateError::Url(url.to_string(), e.to_string()),
+            // "localhost:8080/x" is no URL at all without its scheme.
+            false => TemplateError::Scheme(url.to_string()),
+        })?;
         let default_port = match uri.scheme_str() {
             Some("http") => 80,
             Some("https") => 443,

@@ -243,6 +243,7 @@ async fn send_on(
     let mut conn = match OwnedConnection::open(dest).await {
         Ok(conn) => conn,
         Err(err) => {
+            dest.note_failure(&err);
             // coldbench's own open-file limit is not the target refusing a connection.
             let outcome = match &err {
                 ConnectError::Tcp(e) if crate::process::host_limit(e).is_some() => Outcome::HostError,

@@ -28,6 +28,8 @@ pub struct Dest {
     tls: Option<(tokio_rustls::TlsConnector, ServerName<'static>)>,
     /// HTTP/2 without asking (cleartext), or the only protocol ALPN offers (TLS).
     http2: bool,
+    /// Why the first connection that failed did, in words, for the report.
+    first_failure: std::sync::OnceLock<String>,
 }
 
 /// Why a connection could not be opened.
@@ -74,7 +76,34 @@ impl Dest {
         } else {
             None
         };
-        Ok(Self { addr, tls, http2: transport.http2 })
+        Ok(Self { addr, tls, http2: transport.http2, first_failure: std::sync::OnceLock::new() })
+    }
+
+    /// Keeps why a connection failed, if none had failed before.
+    pub fn note_failure(&self, error: &ConnectError) {
+        self.first_failure.get_or_init(|| match error {
+            // "connection refused", "network unreachable": the OS's reason without its number.
+            ConnectError::Tcp(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionRefused
+                        | io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::HostUnreachable
+                        | io::ErrorKind::NetworkUnreachable
+                        | io::ErrorKind::AddrNotAvailable
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::PermissionDenied
+                ) =>
+            {
+                e.kind().to_string()
+            }
+            other => other.to_string(),
+        });
+    }
+
+    /// Why the first failed connection failed, if one did.
+    pub fn first_failure(&self) -> Option<&str> {
+        self.first_failure.get().map(String::as_str)
     }
 
     /// Connects, timing the TCP connect and the TLS handshake apart.

@@ -156,11 +156,11 @@ pub async fn drive(
     let shared = Arc::new(Shared { recorder, live, requests, timeout, clock, cancel });
     let (interrupted, mut warnings) = match plan {
         Plan::Open { schedule, max_in_flight } => {
-            open::run(dest, Arc::clone(&shared), schedule, start, max_in_flight).await
+            open::run(Arc::clone(&dest), Arc::clone(&shared), schedule, start, max_in_flight).await
         }
         Plan::Closed { connections, duration, requests } => {
             let deadline = duration.map(|d| start + d);
-            (closed::run(dest, Arc::clone(&shared), connections, deadline, requests).await, Vec::new())
+            (closed::run(Arc::clone(&dest), Arc::clone(&shared), connections, deadline, requests).await, Vec::new())
         }
     };
     let end = shared.clock.now();
@@ -173,6 +173,13 @@ pub async fn drive(
              generator, not the target, limited this run; latency still counts from the intended time",
             lag.p99_us as f64 / 1e3,
             lag.max_us as f64 / 1e3
+        ));
+    }
+    if let Some(why) = dest.first_failure().filter(|_| measurement.outcomes.connect_error > 0) {
+        let hint = if why == "connection refused" { ": is the server listening on that port?" } else { "" };
+        warnings.push(format!(
+            "{} request(s) could not connect to {}: {why}{hint}",
+            measurement.outcomes.connect_error, dest.addr
         ));
     }
     // A tail made of SYN retries is connect time: say so, with the split's figures.

@@ -112,7 +112,7 @@ impl Metric {
             Metric::Latency(_) => crate::units::format_us(value.max(0.0).round() as u64),
             Metric::ErrorRate | Metric::ColdShare => format!("{:.2}%", value * 100.0),
             Metric::CostPerMonth | Metric::CostPerMillion => format!("${value:.2}"),
-            Metric::Throughput => format!("{value:.1}/s"),
+            Metric::Throughput => crate::units::format_rate(value),
         }
     }
 

@@ -76,8 +76,9 @@ pub fn read_results(path: &Path) -> anyhow::Result<RunReport> {
     let version = value.get("schema_version").and_then(serde_json::Value::as_u64);
     anyhow::ensure!(
         version == Some(u64::from(crate::metrics::SCHEMA_VERSION)),
-        "{}: schema_version {version:?}, this coldbench reads {}",
+        "{}: {}, and this coldbench reads schema_version {}",
         path.display(),
+        version.map_or("no schema_version".to_string(), |v| format!("schema_version {v}")),
         crate::metrics::SCHEMA_VERSION
     );
     serde_json::from_value(value).with_context(|| format!("{}: not a coldbench results.json", path.display()))
@@ -226,7 +227,8 @@ mod tests {
         let path = dir.path().join("results.json");
         std::fs::write(&path, r#"{"schema_version": 99}"#).unwrap();
         let err = read_results(&path).unwrap_err().to_string();
-        assert!(err.contains("schema_version Some(99)"), "{err}");
+        assert!(err.contains(": schema_version 99, and this coldbench reads schema_version 2"), "{err}");
+        assert!(!err.contains("Some("), "{err}");
     }
 
     #[test]

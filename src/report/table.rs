@@ -27,7 +27,7 @@ pub fn comparison_rows(report: &RunReport, analysis: &Analysis) -> Rows {
     row("requests", &|t| t.measurement.requests.to_string());
     row("ok", &|t| t.measurement.outcomes.ok.to_string());
     row("errors", &|t| error_cell(t));
-    row("throughput", &|t| format!("{:.1}/s", t.measurement.throughput_rps));
+    row("throughput", &|t| crate::units::format_rate(t.measurement.throughput_rps));
     let pct = |s: &Option<Summary>, f: fn(&Summary) -> u64| s.as_ref().map_or("-".to_string(), |s| format_us(f(s)));
     row("latency p50", &|t| pct(&t.measurement.latency, |s| s.p50_us));
     row("latency p90", &|t| pct(&t.measurement.latency, |s| s.p90_us));
@@ -206,7 +206,7 @@ fn repeat_rows(report: &RunReport, analysis: &Analysis, rows: &mut Rows) {
     let ms = |v: f64| if v.is_finite() { format_us((v * 1e3).round() as u64) } else { "-".to_string() };
     let pct = |v: f64| format!("{:.2}%", v * 100.0);
     let usd = |v: f64| format!("${v:.2}");
-    let rps = |v: f64| format!("{v:.1}/s");
+    let rps = crate::units::format_rate;
     type Figure<'a> = (&'a str, fn(&RepeatSummary) -> Option<&Spread>, &'a dyn Fn(f64) -> String);
     let figures: [Figure; 6] = [
         ("  latency p50", |r| Some(&r.p50_ms), &ms),

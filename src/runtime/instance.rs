@@ -31,6 +31,18 @@ pub enum InitEnd {
 }
 
 impl InitEnd {
+    /// How Init ended, in words: "it posted /init/error (Runtime.ImportModuleError)".
+    pub fn describe(&self) -> String {
+        match self {
+            InitEnd::Ready(took) => format!("it became ready in {}", crate::units::format_duration(*took)),
+            InitEnd::Failed { error_type, .. } => {
+                format!("it posted /init/error ({})", error_type.as_deref().unwrap_or("Runtime.Unknown"))
+            }
+            InitEnd::Exited(status) => format!("its process exited ({status}) before calling /next"),
+            InitEnd::TimedOut => "it ran past the Init limit".to_string(),
+        }
+    }
+
     /// A failed Init's `Status` and `Error Type` in its INIT_REPORT line.
     pub fn status(&self) -> (&'static str, Option<&str>) {
         match self {

@@ -332,9 +332,10 @@ impl Inner {
                 self.log(&billing::init_report_line(instance.spawned_at.elapsed(), "init", Some(other.status())));
                 instance.kill();
                 anyhow::bail!(
-                    "{} instance {} did not initialise: {other:?}; its output ends with:\n{}",
+                    "{} instance {} did not initialise: {}; its output ends with:\n{}",
                     if provisioned { "provisioned" } else { "pre-warmed" },
                     instance.name,
+                    other.describe(),
                     instance.tail()
                 )
             }

@@ -176,10 +176,10 @@ pub async fn measure_repeated(
             }
             let measured = measure(workload, target, options, &report.pricing).await;
             if let Some(error) = &measured.error {
-                eprintln!("error: target {}: {error}", measured.name);
+                crate::term::error(format_args!("target {}: {error}", measured.name));
             }
             for warning in &measured.warnings {
-                eprintln!("warning: target {}: {warning}", measured.name);
+                crate::term::warning(format_args!("target {}: {warning}", measured.name));
             }
             match report.repeats.last_mut().filter(|_| run > 1) {
                 Some(runs) => runs.push(measured),

@@ -10,6 +10,7 @@ mod duration;
 mod health;
 mod horizon;
 mod keep_alive;
+mod parse_error;
 mod requests;
 mod scaling;
 mod spec;
@@ -106,11 +107,16 @@ impl Workload {
         let spec: WorkloadSpec = serde_path_to_error::deserialize(deserializer).map_err(|err| {
             let field = err.path().to_string();
             let inner = err.into_inner();
+            let message = inner.message().trim().to_string();
+            // Inside a tagged table (`targets[0]`, `traffic`) serde loses the path: find the field.
+            let located =
+                toml::from_str::<toml::Value>(text).ok().and_then(|root| parse_error::locate(&root, &field, &message));
+            let field = located.unwrap_or(field);
             WorkloadError {
                 file: path.to_path_buf(),
                 position: inner.span().map(|span| line_column(text, span.start)),
                 field: if field == "." { String::new() } else { field },
-                message: inner.message().trim().to_string(),
+                message: parse_error::in_words(&message),
             }
         })?;
         validate::validate(path, spec)
