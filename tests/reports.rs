@@ -167,6 +167,7 @@ fn every_chart_is_a_valid_svg_and_a_non_blank_png_and_the_html_is_self_contained
         ("cost", "Monthly cost vs monthly requests"),
         ("summary", "p50, p99 and cost per target"),
         ("usage", "CPU and memory per instance"),
+        ("breakdown", "Cold starts, outcomes and cost per target"),
     ];
     for (name, title) in titles {
         let svg = std::fs::read_to_string(out.path().join(format!("{name}.svg"))).unwrap();
@@ -186,7 +187,7 @@ fn every_chart_is_a_valid_svg_and_a_non_blank_png_and_the_html_is_self_contained
     assert!(svg.contains("99.9%"), "the nines axis is labelled");
     let html = std::fs::read_to_string(out.path().join("report.html")).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
-    assert_eq!(html.matches("<svg").count(), 6, "the six charts are inline");
+    assert_eq!(html.matches("<svg").count(), 7, "the seven charts are inline");
     assert!(!html.contains("src=\"") && !html.contains("href=\"") && !html.contains("url("), "no external assets");
     assert!(html.contains("<td>latency p99</td>"));
 }

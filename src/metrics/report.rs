@@ -220,7 +220,8 @@ pub struct FunctionReport {
     /// `invocations.csv`). Empty for simulated targets, which keep only the totals.
     #[serde(default)]
     pub invocations: super::InvocationSummary,
-    /// Instances alive, sampled once per interval of the time series from the start of the load.
+    /// The most instances alive at once in each interval of the time series, from the start of
+    /// the load (sampled every 100 ms at most).
     #[serde(default)]
     pub alive_per_second: Vec<u32>,
     /// Keep-warm pings, apart from user traffic (which never includes them).

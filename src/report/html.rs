@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::plot::{
-    ChartExporter, CostCurve, Figure, Format, InitHistogram, LatencySpectrum, SideBySide, Timeline, Usage,
+    Breakdown, ChartExporter, CostCurve, Figure, Format, InitHistogram, LatencySpectrum, SideBySide, Timeline, Usage,
 };
 use super::{comparison_rows, Exporter};
 use crate::analysis::Analysis;
@@ -133,6 +133,7 @@ impl Exporter for HtmlExporter {
             ("Cost against volume", svg(CostCurve, report, analysis)?),
             ("Side by side", svg(SideBySide, report, analysis)?),
             ("CPU and memory per instance", svg(Usage, report, analysis)?),
+            ("Cold starts, outcomes and cost by line item", svg(Breakdown, report, analysis)?),
         ];
         for (caption, chart) in charts {
             writeln!(out, "<figure>{chart}<figcaption class=\"note\">{caption}</figcaption></figure>")?;

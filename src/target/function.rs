@@ -409,8 +409,9 @@ impl Pinger {
     }
 }
 
-/// Records the number of live instances once per interval of the clock until aborted (several
-/// entries at once after a jump of the clock: nothing changed in the skipped time).
+/// Records the most instances alive at once in each interval of the clock until aborted (several
+/// entries at once after a jump of the clock: nothing changed in the skipped time), and feeds
+/// the live metrics' pool gauges.
 async fn sample_alive(
     runtime: FunctionRuntime,
     samples: Arc<Mutex<Vec<u32>>>,
@@ -430,6 +431,11 @@ async fn sample_alive(
         let mut samples = samples.lock().expect("samples lock");
         while samples.len() <= index {
             samples.push(alive);
+        }
+        // The most alive at once in the interval: instances started within its first moments
+        // show in it, not only in the next one.
+        if let Some(last) = samples.last_mut() {
+            *last = (*last).max(alive);
         }
     }
 }

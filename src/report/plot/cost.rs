@@ -25,6 +25,18 @@ fn volume_label(v: &f64) -> String {
     }
 }
 
+/// A dollar tick with the digits it needs: `$0.002`, `$0.05`, `$3`, `$1,500`.
+fn usd_tick(v: &f64) -> String {
+    match *v {
+        v if v >= 1.0 => format!("${}", crate::units::format_count(v)),
+        v if v > 0.0 => {
+            let decimals = ((-v.log10()).ceil() as usize).max(2);
+            format!("${v:.decimals$}")
+        }
+        _ => "$0".into(),
+    }
+}
+
 impl Figure for CostCurve {
     fn name(&self) -> &'static str {
         "cost"
@@ -52,14 +64,21 @@ impl Figure for CostCurve {
             root.draw(&Text::new(title, (20, 16), (FONT, 24))).map_err(|e| anyhow!("cost: {e}"))?;
             return Ok(());
         }
-        let at = |fixed: f64, per: f64, n: f64| (fixed + per * n).max(0.01);
+        let at = |fixed: f64, per: f64, n: f64| fixed + per * n;
         let top = costed.iter().map(|(_, _, c)| at(c.fixed_monthly, c.per_request, HIGH)).fold(1.0_f64, f64::max) * 2.0;
+        // Down to the cheapest line's cost at the lowest volume, so no line is clipped flat.
+        let bottom = costed
+            .iter()
+            .map(|(_, _, c)| at(c.fixed_monthly, c.per_request, LOW))
+            .filter(|v| *v > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        let bottom = if bottom.is_finite() { bottom / 2.0 } else { 0.01 }.max(1e-6);
         let mut chart = ChartBuilder::on(root)
             .caption(title, (FONT, 24))
             .margin(16)
             .x_label_area_size(48)
             .y_label_area_size(80)
-            .build_cartesian_2d((LOW..HIGH).log_scale(), (0.01..top).log_scale())
+            .build_cartesian_2d((LOW..HIGH).log_scale(), (bottom..top).log_scale())
             .map_err(|e| anyhow!("cost axes: {e}"))?;
         chart
             .configure_mesh()
@@ -67,15 +86,16 @@ impl Figure for CostCurve {
             .y_desc("USD per month (log)")
             .label_style((FONT, 15))
             .axis_desc_style((FONT, 17))
+            .y_labels(12)
             .x_label_formatter(&volume_label)
-            .y_label_formatter(&|v| format!("${v:.2}"))
+            .y_label_formatter(&usd_tick)
             .draw()
             .map_err(|e| anyhow!("cost grid: {e}"))?;
         for (index, target, cost) in &costed {
             let color = PALETTE[index % PALETTE.len()];
             let points: Vec<(f64, f64)> = (0..=60)
                 .map(|i| LOW * (HIGH / LOW).powf(f64::from(i) / 60.0))
-                .map(|n| (n, at(cost.fixed_monthly, cost.per_request, n)))
+                .map(|n| (n, at(cost.fixed_monthly, cost.per_request, n).max(bottom)))
                 .collect();
             chart
                 .draw_series(LineSeries::new(points, color.stroke_width(3)))
@@ -93,11 +113,25 @@ impl Figure for CostCurve {
         }
         let volume = costed[0].2.requests_per_month.clamp(LOW, HIGH);
         chart
-            .draw_series(LineSeries::new([(volume, 0.0101), (volume, top * 0.99)], BLACK.mix(0.6).stroke_width(2)))
+            .draw_series(LineSeries::new(
+                [(volume, bottom * 1.01), (volume, top * 0.99)],
+                BLACK.mix(0.6).stroke_width(2),
+            ))
             .map_err(|e| anyhow!("run volume: {e}"))?
             .label(format!("this run's rate: {} requests/month", volume_label(&volume)))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLACK.mix(0.6).stroke_width(2)));
         super::legend(&mut chart, SeriesLabelPosition::UpperLeft, 15)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_dollar_ticks_keep_their_digits() {
+        let ticks: Vec<String> = [0.002, 0.05, 0.5, 3.0, 1500.0].iter().map(usd_tick).collect();
+        assert_eq!(ticks, ["$0.002", "$0.05", "$0.50", "$3", "$1,500"]);
     }
 }

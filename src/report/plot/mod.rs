@@ -4,6 +4,7 @@
 //! system fonts renders legible labels. Figures read only `RunReport`; drawing errors are
 //! returned, never unwrapped.
 
+mod breakdown;
 mod cost;
 mod init;
 mod latency;
@@ -18,6 +19,7 @@ use anyhow::anyhow;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+pub use breakdown::Breakdown;
 pub use cost::CostCurve;
 pub use init::InitHistogram;
 pub use latency::LatencySpectrum;
@@ -75,6 +77,39 @@ where
         .label_font((FONT, size))
         .draw()
         .map_err(|e| anyhow!("legend: {e}"))
+}
+
+/// Width of one entry of a name strip: a swatch and up to ~22 characters.
+const STRIP_ENTRY: usize = 200;
+
+/// Rows a strip of these names takes at the chart's width.
+pub fn strip_rows<'a>(names: impl Iterator<Item = &'a str>) -> usize {
+    let per_row = (SIZE.0 as usize / STRIP_ENTRY).max(1);
+    names.count().div_ceil(per_row).max(1)
+}
+
+/// The targets' colours and names in rows below a figure's panels, in target order.
+///
+/// # Errors
+/// When plotters fails to draw it.
+pub fn name_strip<'a, DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    names: impl Iterator<Item = &'a str>,
+) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let per_row = (SIZE.0 as usize / STRIP_ENTRY).max(1);
+    for (i, name) in names.enumerate() {
+        let (x, y) = ((16 + (i % per_row) * STRIP_ENTRY) as i32, (4 + (i / per_row) * 22) as i32);
+        let color = PALETTE[i % PALETTE.len()];
+        area.draw(&Rectangle::new([(x, y + 3), (x + 14, y + 17)], color.filled()))
+            .map_err(|e| anyhow!("strip: {e}"))?;
+        let shown: String =
+            if name.chars().count() > 22 { name.chars().take(21).chain(['…']).collect() } else { name.into() };
+        area.draw(&Text::new(shown, (x + 20, y + 2), (FONT, 15))).map_err(|e| anyhow!("strip: {e}"))?;
+    }
+    Ok(())
 }
 
 /// A figure that can be drawn on any plotters backend.
@@ -155,6 +190,7 @@ pub fn all_charts() -> Vec<Box<dyn Exporter>> {
     all.extend(both(CostCurve));
     all.extend(both(SideBySide));
     all.extend(both(Usage));
+    all.extend(both(Breakdown));
     all
 }
 

@@ -30,6 +30,11 @@ fn measures() -> [Measure; 3] {
     ]
 }
 
+/// Rows the name strip needs for the report's targets.
+fn legend_rows(report: &RunReport) -> u32 {
+    super::strip_rows(report.targets.iter().map(|t| t.name.as_str())) as u32
+}
+
 impl Figure for SideBySide {
     fn name(&self) -> &'static str {
         "summary"
@@ -47,9 +52,15 @@ impl Figure for SideBySide {
         let titled = root
             .titled(&format!("p50, p99 and cost per target — {}", report.workload.name), (FONT, 24))
             .map_err(|e| anyhow!("{e}"))?;
-        let panels = titled.split_evenly((1, 3));
+        // The targets' names in a strip of their own below the panels: under each bar they
+        // collide as soon as there are four or more.
+        let (area, strip) =
+            titled.split_vertically(titled.dim_in_pixel().1.saturating_sub(22 * legend_rows(report) + 8));
+        super::name_strip(&strip, report.targets.iter().map(|t| t.name.as_str()))?;
+        let panels = area.split_evenly((1, 3));
         let n = report.targets.len().max(1);
-        for (panel_index, ((label, get, show), panel)) in measures().into_iter().zip(panels.iter()).enumerate() {
+        let crowded = n >= 4;
+        for ((label, get, show), panel) in measures().into_iter().zip(panels.iter()) {
             let values: Vec<Option<f64>> = report.targets.iter().map(|t| get(t, analysis)).collect();
             let top = values.iter().flatten().copied().fold(0.0_f64, f64::max).max(1e-6) * 1.25;
             let mut chart = ChartBuilder::on(panel)
@@ -59,19 +70,10 @@ impl Figure for SideBySide {
                 .y_label_area_size(56)
                 .build_cartesian_2d(0.0..n as f64, 0.0..top)
                 .map_err(|e| anyhow!("{label} axes: {e}"))?;
-            let names: Vec<String> = report.targets.iter().map(|t| t.name.clone()).collect();
             chart
                 .configure_mesh()
                 .disable_x_mesh()
-                .x_labels(n * 2 + 1)
-                .x_label_formatter(&|x| {
-                    let slot = x.floor() as usize;
-                    if (x - slot as f64 - 0.5).abs() < 0.01 {
-                        names.get(slot).cloned().unwrap_or_default()
-                    } else {
-                        String::new()
-                    }
-                })
+                .x_labels(0)
                 .y_label_formatter(&|v| format!("{v:.2}"))
                 .label_style((FONT, 13))
                 .draw()
@@ -80,19 +82,20 @@ impl Figure for SideBySide {
                 let Some(v) = *value else { continue };
                 let color = PALETTE[index % PALETTE.len()];
                 let x = index as f64;
-                let bar = chart
+                chart
                     .draw_series([Rectangle::new([(x + 0.15, 0.0), (x + 0.85, v)], color.filled())])
                     .map_err(|e| anyhow!("{label} bar: {e}"))?;
-                if panel_index == 0 {
-                    bar.label(report.targets[index].name.clone())
-                        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
-                }
-                chart
-                    .draw_series([Text::new(show(v), (x + 0.2, v + top * 0.03), (FONT, 13))])
-                    .map_err(|e| anyhow!("{label} value: {e}"))?;
-            }
-            if panel_index == 0 {
-                super::legend(&mut chart, SeriesLabelPosition::UpperRight, 13)?;
+                // Many narrow bars: the value reads upwards above its bar, not across its neighbours.
+                let text = if crowded {
+                    Text::new(
+                        show(v),
+                        (x + 0.35, v + top * 0.02),
+                        (FONT, 12).into_font().transform(FontTransform::Rotate270),
+                    )
+                } else {
+                    Text::new(show(v), (x + 0.2, v + top * 0.03), (FONT, 13).into_font())
+                };
+                chart.draw_series([text]).map_err(|e| anyhow!("{label} value: {e}"))?;
             }
         }
         Ok(())

@@ -1,6 +1,8 @@
 //! `timeline.svg/png`: per second and target, latency p50 and p99 (cold starts and deploys
 //! marked), throughput, instances alive (scaling decisions marked), and asynchronous events
-//! queued when there were any — panels sharing the time axis.
+//! queued when there were any — panels sharing the time axis, in seconds, minutes, hours or
+//! days as the run's span needs, with the key in a column of its own beside them (a legend
+//! inside a panel covers its data).
 
 use anyhow::anyhow;
 use plotters::coord::Shift;
@@ -33,6 +35,8 @@ impl Figure for Timeline {
     {
         let titled =
             root.titled(&format!("Timeline — {}", report.workload.name), (FONT, 24)).map_err(|e| anyhow!("{e}"))?;
+        let (titled, key) = titled.split_horizontally(titled.dim_in_pixel().0.saturating_sub(KEY_WIDTH));
+        draw_key(report, &key)?;
         // Asynchronous invocations get a fourth panel: their queue, which runs on past the load.
         let events = report.targets.iter().any(|t| t.function.as_ref().is_some_and(|f| f.events.is_some()));
         let panels = titled.split_evenly((if events { 4 } else { 3 }, 1));
@@ -48,12 +52,21 @@ impl Figure for Timeline {
             .filter_map(|t| t.measurement.intervals.last().map(|i| i.start_s + t.measurement.interval_s()))
             .chain(report.targets.iter().filter_map(|t| queued(t).last().map(|(s, _)| s + t.measurement.interval_s())))
             .fold(1.0_f64, f64::max);
-        latency_panel(report, &panels[0], seconds)?;
+        let time = TimeAxis::for_span(seconds);
+        latency_panel(report, &panels[0], time)?;
+        // Sparse traffic reads per minute (0.05/s is 3/min).
+        let peak_rps = report
+            .targets
+            .iter()
+            .flat_map(|t| t.measurement.intervals.iter().map(move |i| i.requests as f64 / t.measurement.interval_s()))
+            .fold(0.0_f64, f64::max);
+        let (per, rate_label) =
+            if peak_rps > 0.0 && peak_rps < 1.0 { (60.0, "requests / min") } else { (1.0, "requests / s") };
         let throughput = |t: &crate::metrics::TargetReport| -> Vec<(f64, f64)> {
             let length = t.measurement.interval_s();
-            t.measurement.intervals.iter().map(|i| (i.start_s, i.requests as f64 / length)).collect()
+            t.measurement.intervals.iter().map(|i| (i.start_s, i.requests as f64 / length * per)).collect()
         };
-        simple_panel(report, &panels[1], seconds, "requests / s", &throughput)?;
+        simple_panel(report, &panels[1], time, rate_label, &throughput)?;
         let alive = |t: &crate::metrics::TargetReport| -> Vec<(f64, f64)> {
             t.measurement
                 .intervals
@@ -62,18 +75,83 @@ impl Figure for Timeline {
                 .filter_map(|(s, i)| super::super::instances_alive(t, s).map(|n| (i.start_s, f64::from(n))))
                 .collect()
         };
-        simple_panel(report, &panels[2], seconds, INSTANCES, &alive)?;
+        simple_panel(report, &panels[2], time, INSTANCES, &alive)?;
         if events {
-            simple_panel(report, &panels[3], seconds, "events queued", &queued)?;
+            simple_panel(report, &panels[3], time, "events queued", &queued)?;
         }
         Ok(())
     }
 }
 
+/// Width of the key column, in pixels.
+const KEY_WIDTH: u32 = 200;
+
+/// The time axis in the unit a reader wants for the run's span.
+#[derive(Clone, Copy, Debug)]
+struct TimeAxis {
+    /// Seconds per unit.
+    unit: f64,
+    name: &'static str,
+    /// The span, in units.
+    span: f64,
+}
+
+impl TimeAxis {
+    fn for_span(seconds: f64) -> Self {
+        let (unit, name) = match seconds {
+            s if s <= 180.0 => (1.0, "seconds"),
+            s if s <= 3.0 * 3600.0 => (60.0, "minutes"),
+            s if s <= 3.0 * 86_400.0 => (3600.0, "hours"),
+            _ => (86_400.0, "days"),
+        };
+        Self { unit, name, span: seconds / unit }
+    }
+
+    /// A point at `seconds` on this axis.
+    fn at(self, seconds: f64) -> f64 {
+        seconds / self.unit
+    }
+
+    fn description(self) -> String {
+        format!("{} since the target's load started", self.name)
+    }
+}
+
+/// The key: each target's colour and lines, and the marks the panels use.
+fn draw_key<DB: DrawingBackend>(report: &RunReport, area: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e| anyhow!("timeline key: {e}");
+    let mut y = 36;
+    for (index, t) in report.targets.iter().enumerate() {
+        let color = PALETTE[index % PALETTE.len()];
+        let name: String =
+            if t.name.chars().count() > 20 { t.name.chars().take(19).chain(['…']).collect() } else { t.name.clone() };
+        area.draw(&PathElement::new(vec![(8, y + 8), (28, y + 8)], color.stroke_width(3))).map_err(err)?;
+        area.draw(&Text::new(name, (34, y), (FONT, 14))).map_err(err)?;
+        y += 18;
+        area.draw(&PathElement::new(vec![(14, y + 7), (28, y + 7)], color.mix(0.5).stroke_width(2))).map_err(err)?;
+        area.draw(&Text::new("p99 (p50: solid)", (34, y), (FONT, 12))).map_err(err)?;
+        y += 22;
+    }
+    y += 6;
+    let marks: [(bool, &str); 3] = [
+        (report.targets.iter().any(|t| t.measurement.cold > 0), "▲ cold starts (at the max)"),
+        (report.targets.iter().any(|t| t.fleet.as_ref().is_some_and(|f| !f.events.is_empty())), "○ scaling decision"),
+        (report.targets.iter().any(|t| t.deploy.is_some()), "| deploy began, done"),
+    ];
+    for (_, text) in marks.iter().filter(|(shown, _)| *shown) {
+        area.draw(&Text::new(*text, (8, y), (FONT, 12))).map_err(err)?;
+        y += 18;
+    }
+    Ok(())
+}
+
 fn latency_panel<DB: DrawingBackend>(
     report: &RunReport,
     area: &DrawingArea<DB, Shift>,
-    seconds: f64,
+    time: TimeAxis,
 ) -> anyhow::Result<()>
 where
     DB::ErrorType: 'static,
@@ -81,7 +159,10 @@ where
     let values = report
         .targets
         .iter()
-        .flat_map(|t| t.measurement.intervals.iter().flat_map(|i| [i.p50_us, i.p99_us]))
+        // The cold-start marks sit at their interval's max: the axis holds them too.
+        .flat_map(|t| {
+            t.measurement.intervals.iter().flat_map(|i| [i.p50_us, i.p99_us, i.max_us.filter(|_| i.cold > 0)])
+        })
         .flatten()
         .map(|us| us as f64 / 1e3);
     let (low, high) = values.fold((f64::MAX, 0.0_f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
@@ -90,7 +171,7 @@ where
         .margin(8)
         .x_label_area_size(24)
         .y_label_area_size(72)
-        .build_cartesian_2d(0.0..seconds, (low..high).log_scale())
+        .build_cartesian_2d(0.0..time.span, (low..high).log_scale())
         .map_err(|e| anyhow!("timeline axes: {e}"))?;
     chart
         .configure_mesh()
@@ -104,10 +185,18 @@ where
     for (index, t) in report.targets.iter().enumerate() {
         let color = PALETTE[index % PALETTE.len()];
         let intervals = t.measurement.intervals.len();
-        let p50: Vec<(f64, f64)> =
-            t.measurement.intervals.iter().filter_map(|i| i.p50_us.map(|v| (i.start_s, v as f64 / 1e3))).collect();
-        let p99: Vec<(f64, f64)> =
-            t.measurement.intervals.iter().filter_map(|i| i.p99_us.map(|v| (i.start_s, v as f64 / 1e3))).collect();
+        let p50: Vec<(f64, f64)> = t
+            .measurement
+            .intervals
+            .iter()
+            .filter_map(|i| i.p50_us.map(|v| (time.at(i.start_s), v as f64 / 1e3)))
+            .collect();
+        let p99: Vec<(f64, f64)> = t
+            .measurement
+            .intervals
+            .iter()
+            .filter_map(|i| i.p99_us.map(|v| (time.at(i.start_s), v as f64 / 1e3)))
+            .collect();
         chart
             .draw_series(LineSeries::new(p50, color.stroke_width(line_width(intervals))))
             .map_err(|e| anyhow!("p50 line: {e}"))?
@@ -123,7 +212,7 @@ where
             .intervals
             .iter()
             .filter(|i| i.cold > 0)
-            .filter_map(|i| i.max_us.map(|v| (i.start_s, v as f64 / 1e3)))
+            .filter_map(|i| i.max_us.map(|v| (time.at(i.start_s), v as f64 / 1e3)))
             .collect();
         if !cold.is_empty() {
             chart
@@ -137,20 +226,20 @@ where
     for (index, t) in report.targets.iter().enumerate() {
         let Some(deploy) = &t.deploy else { continue };
         let color = PALETTE[index % PALETTE.len()];
-        let marks: Vec<f64> = std::iter::once(deploy.at_s).chain(deploy.done_s).collect();
+        let marks: Vec<f64> = std::iter::once(deploy.at_s).chain(deploy.done_s).map(|s| time.at(s)).collect();
         chart
             .draw_series(marks.into_iter().map(|x| PathElement::new(vec![(x, low), (x, high)], color.stroke_width(1))))
             .map_err(|e| anyhow!("deploy marks: {e}"))?
             .label(format!("{} deploy (began, done)", t.name))
             .legend(move |(x, y)| PathElement::new(vec![(x + 10, y - 6), (x + 10, y + 6)], color.stroke_width(1)));
     }
-    super::legend(&mut chart, SeriesLabelPosition::UpperRight, 12)?;
     Ok(())
 }
 
 /// Each autoscaling decision, drawn on the instances panel at its new desired count.
 fn scaling_marks<DB: DrawingBackend>(
     report: &RunReport,
+    time: TimeAxis,
     chart: &mut ChartContext<
         '_,
         DB,
@@ -167,7 +256,9 @@ where
         }
         let color = PALETTE[index % PALETTE.len()];
         chart
-            .draw_series(events.iter().map(|e| Circle::new((e.at_s, f64::from(e.to)), 4, color.stroke_width(2))))
+            .draw_series(
+                events.iter().map(|e| Circle::new((time.at(e.at_s), f64::from(e.to)), 4, color.stroke_width(2))),
+            )
             .map_err(|e| anyhow!("scaling marks: {e}"))?
             .label(format!("{} scaling decision (new desired count)", t.name))
             .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.stroke_width(2)));
@@ -178,14 +269,15 @@ where
 fn simple_panel<DB: DrawingBackend>(
     report: &RunReport,
     area: &DrawingArea<DB, Shift>,
-    seconds: f64,
+    time: TimeAxis,
     label: &str,
     points: &dyn Fn(&crate::metrics::TargetReport) -> Vec<(f64, f64)>,
 ) -> anyhow::Result<()>
 where
     DB::ErrorType: 'static,
 {
-    let all: Vec<Vec<(f64, f64)>> = report.targets.iter().map(points).collect();
+    let all: Vec<Vec<(f64, f64)>> =
+        report.targets.iter().map(|t| points(t).into_iter().map(|(x, y)| (time.at(x), y)).collect()).collect();
     let peak = all.iter().flatten().map(|(_, y)| *y).fold(0.0_f64, f64::max);
     let high = if peak > 0.0 { peak * 1.15 } else { 1.0 };
     // Whole counts get whole labels; rates below a few per second (sparse traffic over long
@@ -202,13 +294,13 @@ where
         .margin(8)
         .x_label_area_size(40)
         .y_label_area_size(72)
-        .build_cartesian_2d(0.0..seconds, 0.0..high)
+        .build_cartesian_2d(0.0..time.span, 0.0..high)
         .map_err(|e| anyhow!("{label} axes: {e}"))?;
     chart
         .configure_mesh()
         .y_desc(label)
         .y_labels(if whole { (high.ceil() as usize + 1).clamp(2, 10) } else { 5 })
-        .x_desc("seconds since the target's load started")
+        .x_desc(time.description())
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 14))
         .y_label_formatter(&|v| {
@@ -235,9 +327,8 @@ where
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
     }
     if label == INSTANCES {
-        scaling_marks(report, &mut chart)?;
+        scaling_marks(report, time, &mut chart)?;
     }
-    super::legend(&mut chart, SeriesLabelPosition::UpperRight, 12)?;
     Ok(())
 }
 
@@ -248,5 +339,19 @@ fn line_width(points: usize) -> u32 {
         1
     } else {
         2
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_runs_read_in_minutes_hours_or_days() {
+        let names: Vec<&str> =
+            [40.0, 600.0, 8.0 * 3600.0, 30.0 * 86_400.0].iter().map(|s| TimeAxis::for_span(*s).name).collect();
+        assert_eq!(names, ["seconds", "minutes", "hours", "days"]);
+        let hours = TimeAxis::for_span(8.0 * 3600.0);
+        assert_eq!((hours.span, hours.at(5400.0)), (8.0, 1.5));
     }
 }
