@@ -2,7 +2,7 @@
 # Side-by-side generator cost: `coldbench load -c N` vs `wrk -c N` against the same local nginx.
 #
 # nginx (1 worker, access_log off, 11-byte file, keep-alive) is pinned to core 0 and each
-# generator to core 1, as in shared/reference/load-generators.md §6. For each tool it prints
+# generator to core 1, as in docs/reference/load-generators.md §6. For each tool it prints
 # requests/s, generator CPU µs per request (user + sys over requests) and peak RSS, the median
 # of REPS runs, and coldbench/wrk ratios.
 #

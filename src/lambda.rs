@@ -1,8 +1,8 @@
 //! AWS Lambda's limits, defaults and vocabulary, defined once: the CLI, workload validation, the
 //! pool policy and the runtime all read them from here.
 //!
-//! Sources: `shared/reference/lambda-and-container-model.md` §1–2 and
-//! `shared/reference/lambda-runtime-api.md`. Plain data only: no I/O, nothing measured.
+//! Sources: `docs/reference/lambda-and-container-model.md` §1–2 and
+//! `docs/reference/lambda-runtime-api.md`. Plain data only: no I/O, nothing measured.
 
 use std::time::Duration;
 

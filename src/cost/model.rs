@@ -1,6 +1,6 @@
 //! The cost model: pure functions from usage and prices to a monthly bill.
 //!
-//! Formulas (reference: `shared/reference/lambda-and-container-model.md` §5):
+//! Formulas (reference: `docs/reference/lambda-and-container-model.md` §5):
 //!
 //! ```text
 //! function  = billable_requests × request_price

@@ -1,5 +1,5 @@
 //! A web app as a Lambda function, the way the Lambda Web Adapter runs one
-//! (`shared/reference/web-apps-endpoints-and-scale.md` §1): `coldbench function --mode web --
+//! (`docs/reference/web-apps-endpoints-and-scale.md` §1): `coldbench function --mode web --
 //! <app>` starts the app, and Init ends when its readiness check passes; then each invocation
 //! becomes an HTTP request to the app on 127.0.0.1 and the app's response the invocation's
 //! result. HTTP events (a function URL's or HTTP API's payload 2.0, REST API / ALB's 1.0) become

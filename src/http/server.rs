@@ -29,7 +29,7 @@ pub struct Limits {
 
 impl Limits {
     /// A front door that untrusted clients reach (the gateway): an ALB closes a connection idle
-    /// for its default idle timeout of 60 s (`shared/reference/resources-and-autoscaling.md` §4),
+    /// for its default idle timeout of 60 s (`docs/reference/resources-and-autoscaling.md` §4),
     /// and coldbench keeps at most a quarter of its open-file limit for clients, so slow or idle
     /// clients can neither hold a connection forever nor starve the instances of descriptors.
     pub fn front_door() -> Self {

@@ -1,4 +1,4 @@
-//! Where each request's time went, split as k6 splits it (`shared/reference/
+//! Where each request's time went, split as k6 splits it (`docs/reference/
 //! web-apps-endpoints-and-scale.md` §2): connecting (TCP), TLS handshaking, sending, waiting
 //! (time to first byte) and receiving, each an HDR histogram, with new and reused connections
 //! counted. A request on a reused connection has no connecting or TLS time: only new connections

@@ -3,7 +3,7 @@
 //! × 60` per hour) up to `max_credits`, and spends what it uses. In standard mode an empty
 //! balance holds it at its baseline; in unlimited mode it is never held back and the credits it
 //! spends beyond its balance are surplus, billed per vCPU-hour
-//! (`shared/reference/resources-and-autoscaling.md` §2). Pure: the caller measures CPU and
+//! (`docs/reference/resources-and-autoscaling.md` §2). Pure: the caller measures CPU and
 //! applies the vCPUs returned.
 
 pub use crate::cost::CreditMode;

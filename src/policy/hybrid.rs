@@ -1,5 +1,5 @@
 //! The hybrid histogram keep-alive policy of Shahrad et al., "Serverless in the Wild", USENIX
-//! ATC'20 (`shared/reference/lambda-and-container-model.md` §8).
+//! ATC'20 (`docs/reference/lambda-and-container-model.md` §8).
 //!
 //! Per function, a histogram of idle times (the gap between the end of the function's last
 //! invocation and the next arrival, while nothing else runs) in 1-minute bins over 4 hours. Once

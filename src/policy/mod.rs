@@ -3,7 +3,7 @@
 //! argument (a `Duration` since any fixed origin), so a simulator can replay months of traffic
 //! through exactly the policy the real runtime uses.
 //!
-//! Defaults follow AWS Lambda (`shared/reference/lambda-and-container-model.md` §1–2): one request
+//! Defaults follow AWS Lambda (`docs/reference/lambda-and-container-model.md` §1–2): one request
 //! per instance, 1,000 concurrent instances, scale-out of 1,000 new instances per 10 s refilled
 //! continuously, idle keep-alive 10 min, instances recycled after about 2 h.
 

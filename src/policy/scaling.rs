@@ -5,7 +5,7 @@
 //! this code. It does not start or stop anything: the caller launches (through [`Launches`]) and
 //! stops instances to follow [`Scaler::desired`].
 //!
-//! Defaults and rules: `shared/reference/resources-and-autoscaling.md` §3.
+//! Defaults and rules: `docs/reference/resources-and-autoscaling.md` §3.
 
 use std::collections::VecDeque;
 use std::time::Duration;

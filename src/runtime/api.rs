@@ -1,5 +1,5 @@
 //! The Lambda Runtime API one instance's process talks to (`AWS_LAMBDA_RUNTIME_API`), exactly as
-//! `shared/reference/lambda-runtime-api.md` §2 specifies: `/next` long poll, `/response`,
+//! `docs/reference/lambda-runtime-api.md` §2 specifies: `/next` long poll, `/response`,
 //! `/error`, `/init/error`, with the reference's status codes and JSON bodies.
 
 use std::sync::{Arc, Mutex};

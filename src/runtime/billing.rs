@@ -1,5 +1,5 @@
 //! Billing records: one per invocation, with Lambda's rounding rules, and the START / END /
-//! REPORT log lines in Lambda's exact format (`shared/reference/lambda-runtime-api.md` §5.3).
+//! REPORT log lines in Lambda's exact format (`docs/reference/lambda-runtime-api.md` §5.3).
 
 use std::sync::{Arc, Mutex};
 

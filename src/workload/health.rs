@@ -1,5 +1,5 @@
 //! A container target's `health_check = { … }`: the load balancer's checks of each instance, with
-//! an ALB target group's defaults and ranges (`shared/reference/resources-and-autoscaling.md` §4,
+//! an ALB target group's defaults and ranges (`docs/reference/resources-and-autoscaling.md` §4,
 //! elasticloadbalancing target-group-health-checks).
 
 use std::time::Duration;
