@@ -31,7 +31,8 @@ pub async fn run(args: &LoadArgs, cancel: CancellationToken) -> anyhow::Result<E
     let duration = args.duration.or(if args.requests.is_some() { None } else { Some(DEFAULT_DURATION) });
     let (plan, expected, traffic) = plan(args, duration)?;
     let live = Arc::new(Live::default());
-    let progress = Progress::start("load", expected, Arc::clone(&live), !args.quiet);
+    let planned = target::Planned { requests: expected, duration };
+    let progress = Progress::start("load", planned, Arc::clone(&live), !args.quiet);
     let transport = loadgen::Transport { cacert: args.cacert.clone(), insecure: args.insecure, http2: args.http2 };
     let result = loadgen::drive(
         loadgen::RequestSet::one(template).with_transport(transport),

@@ -84,6 +84,20 @@ fn exit_code(interrupted: bool, failed: bool, thresholds_failed: bool, degraded:
     }
 }
 
+/// A spinner with `message` and the elapsed time on stderr while CPU-bound work runs (hidden
+/// when stderr is not a terminal); it ticks on its own thread.
+pub(crate) fn spinner(message: String) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let spinner = indicatif::ProgressBar::new_spinner()
+        .with_style(indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("valid template"));
+    spinner.set_message(message);
+    spinner.enable_steady_tick(std::time::Duration::from_millis(100));
+    spinner
+}
+
 /// The verdict, above the table.
 pub(crate) fn print_verdict(analysis: &Analysis) {
     crate::term::heading("verdict:");

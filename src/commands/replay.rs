@@ -35,14 +35,23 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<ExitCode> {
     let started_at = utc_now();
     let wall = Instant::now();
     let arrivals: Vec<_> = rows.iter().map(|r| r.arrivals.clone()).collect();
+    let spinner = super::spinner(format!("replaying {} functions", rows.len()));
     let policies = args
         .policies
         .iter()
-        .map(|&setting| {
+        .enumerate()
+        .map(|(i, &setting)| {
+            spinner.set_message(format!(
+                "replaying {} functions under keep-alive {setting} (policy {} of {})",
+                rows.len(),
+                i + 1,
+                args.policies.len()
+            ));
             let outcome = replay(&arrivals, horizon, &model, KeepAlive::from_setting(setting, None));
             PolicyCost::new(outcome, &pricing, horizon.as_secs_f64())
         })
         .collect();
+    spinner.finish_and_clear();
     let report = ReplayReport {
         coldbench_version: env!("CARGO_PKG_VERSION").to_string(),
         started_at: started_at.clone(),

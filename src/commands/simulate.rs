@@ -28,7 +28,16 @@ pub fn run(args: &SimulateArgs) -> anyhow::Result<ExitCode> {
     let calibration =
         args.calibrate.as_deref().zip(results.as_ref()).map(|(path, results)| Calibration { path, results });
     let started_at = utc_now();
-    let report = simulate_workload(&workload, pricing, calibration, &started_at)?;
+    let arrivals = workload.arrivals.expected_requests(workload.duration());
+    let spinner = super::spinner(format!(
+        "simulating {} target(s): about {} arrivals each over {}",
+        workload.spec.targets.len(),
+        crate::units::format_count(arrivals),
+        crate::units::format_span(workload.duration().as_secs_f64())
+    ));
+    let report = simulate_workload(&workload, pricing, calibration, &started_at);
+    spinner.finish_and_clear();
+    let report = report?;
     let analysis = analyse(&report, &report.pricing)?;
     let dir = ReportDir::create(&args.out, &format!("{}-simulated", workload.spec.name), &started_at)?;
     dir.write(&report, &analysis, &exporters_for(&report))?;

@@ -61,6 +61,10 @@ pub struct Live {
     pub done: AtomicU64,
     pub errors: AtomicU64,
     pub in_flight: AtomicU64,
+    /// Responses marked cold so far.
+    pub cold: AtomicU64,
+    /// The p99 of the last whole interval, µs (0 until one is done).
+    pub recent_p99_us: AtomicU64,
     /// Where each ended request is also counted for `--metrics`, when it is served.
     pub metrics: Option<crate::metrics::TargetMetrics>,
 }
@@ -109,7 +113,17 @@ impl Shared {
             cache: reply.cache,
             phases: reply.phases,
         };
-        self.recorder.lock().expect("recorder lock").record(&sample, end, in_flight);
+        let recent_p99 = {
+            let mut recorder = self.recorder.lock().expect("recorder lock");
+            recorder.record(&sample, end, in_flight);
+            recorder.last_p99_us()
+        };
+        if let Some(p99) = recent_p99 {
+            self.live.recent_p99_us.store(p99, Ordering::Relaxed);
+        }
+        if reply.cold == Some(true) {
+            self.live.cold.fetch_add(1, Ordering::Relaxed);
+        }
         self.live.done.fetch_add(1, Ordering::Relaxed);
         if reply.outcome != Outcome::Ok {
             self.live.errors.fetch_add(1, Ordering::Relaxed);

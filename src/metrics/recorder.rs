@@ -183,6 +183,11 @@ impl Recorder {
         }
     }
 
+    /// The p99 of the last whole interval, for a live display.
+    pub fn last_p99_us(&self) -> Option<u64> {
+        self.intervals.last().and_then(|i| i.p99_us)
+    }
+
     /// Counts so far (for progress displays).
     pub fn outcomes(&self) -> &OutcomeCounts {
         &self.outcomes

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 pub use container::scaling_description;
 pub use fake::{FakeScript, FakeTarget};
 pub use function::{function_report, ping_event, pool_config};
-pub use progress::Progress;
+pub use progress::{Planned, Progress};
 
 use crate::function::DemoFunction;
 use crate::http::{RequestSet, RequestTemplate, TemplateError};
@@ -359,7 +359,8 @@ async fn drive(run: &Run<'_>, name: &str, requests: RequestSet) -> anyhow::Resul
         run.options.metrics.map(|m| crate::metrics::TargetMetrics { metrics: Arc::clone(m), target: name.to_string() });
     let live = Arc::new(Live { metrics, ..Live::default() });
     let expected = workload.arrivals.expected_requests(workload.duration()).round() as u64;
-    let progress = Progress::start(name, Some(expected), Arc::clone(&live), !run.options.quiet);
+    let planned = Planned { requests: Some(expected), duration: Some(workload.duration()) };
+    let progress = Progress::start(name, planned, Arc::clone(&live), !run.options.quiet);
     let timing = Timing { timeout: workload.spec.load.timeout.0, clock: run.clock.clone(), interval: run.interval() };
     let result = loadgen::drive(requests, plan, timing, run.options.cancel.child_token(), live).await;
     progress.finish();
