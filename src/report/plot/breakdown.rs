@@ -31,6 +31,8 @@ struct Panel {
     title: String,
     rows: Vec<(String, Vec<(String, f64)>)>,
     show: fn(f64) -> String,
+    /// One part per bar, coloured as its target; otherwise each part as its kind, with a key.
+    by_target: bool,
 }
 
 fn panels(report: &RunReport, analysis: &Analysis) -> [Panel; 3] {
@@ -45,6 +47,7 @@ fn panels(report: &RunReport, analysis: &Analysis) -> [Panel; 3] {
             })
             .collect(),
         show: |v| format!("{v:.1}%"),
+        by_target: true,
     };
     let outcomes = Panel {
         title: "requests by outcome (%)".into(),
@@ -59,6 +62,7 @@ fn panels(report: &RunReport, analysis: &Analysis) -> [Panel; 3] {
             })
             .collect(),
         show: |v| format!("{v:.0}%"),
+        by_target: false,
     };
     let cost = Panel {
         title: "cost per month by line item (USD)".into(),
@@ -76,6 +80,7 @@ fn panels(report: &RunReport, analysis: &Analysis) -> [Panel; 3] {
             })
             .collect(),
         show: |v| format!("${v:.2}"),
+        by_target: false,
     };
     [cold, outcomes, cost]
 }
@@ -147,7 +152,7 @@ impl Figure for Breakdown {
                 let mut from = 0.0;
                 for (label, value) in parts {
                     let i = labels.iter().position(|l| l == label).unwrap_or(0);
-                    let color = if labels.len() == 1 { PALETTE[row % PALETTE.len()] } else { PARTS[i % PARTS.len()] };
+                    let color = if panel.by_target { PALETTE[row % PALETTE.len()] } else { PARTS[i % PARTS.len()] };
                     chart
                         .draw_series([Rectangle::new([(from, y + 0.2), (from + value, y + 0.8)], color.filled())])
                         .map_err(|e| anyhow!("{} bar: {e}", panel.title))?;
@@ -158,7 +163,7 @@ impl Figure for Breakdown {
                     .draw_series([Text::new(text, (from + top * 0.01, y + 0.3), (FONT, 12))])
                     .map_err(|e| anyhow!("{} total: {e}", panel.title))?;
             }
-            if labels.len() > 1 {
+            if !panel.by_target {
                 for (i, label) in labels.iter().enumerate() {
                     let y = 24 + 18 * i as i32;
                     let color = PARTS[i % PARTS.len()];
