@@ -71,6 +71,15 @@ fn times(larger: f64, smaller: f64) -> String {
     }
 }
 
+/// How much higher `theirs` is than `lowest`: "3 % higher" when close, "2.8× as high" beyond.
+fn higher(theirs: f64, lowest: f64) -> String {
+    if lowest > 0.0 && theirs / lowest < 1.1 {
+        format!("{:.0} % higher", (theirs / lowest - 1.0) * 100.0)
+    } else {
+        format!("{} as high", times(theirs, lowest))
+    }
+}
+
 /// A share as a percentage with the digits it needs: "76 %", "1.5 %", "0.0029 %".
 fn percent(share: f64) -> String {
     let p = share * 100.0;
@@ -148,7 +157,8 @@ fn cost_finding(report: &RunReport, analysed: &[TargetAnalysis], repeats: &[Repe
         .iter()
         .map(|(name, other, _)| {
             let saving = other - total;
-            if saving.abs() < 0.005 {
+            // A tie only within half a percent: at cents a month, a cent is a real difference.
+            if saving.abs() <= other.abs() * 0.005 {
                 format!("as much as {name}")
             } else {
                 format!(
@@ -203,7 +213,7 @@ fn latency_finding(report: &RunReport, repeats: &[RepeatSummary]) -> Option<Stri
                 if us(v[i]) == us(lowest) {
                     format!("{other} the same")
                 } else {
-                    format!("{other} {}, {} as high{within}", us(v[i]), times(v[i], lowest))
+                    format!("{other} {}, {}{within}", us(v[i]), higher(v[i], lowest))
                 }
             })
             .collect();
@@ -332,12 +342,18 @@ fn caveats(report: &RunReport) -> Vec<String> {
                 format_us(lag.p99_us)
             ));
         }
-        if let Some(ff) = &t.fast_forward {
-            caveats.push(format!(
-                "{name}: fast-forwarded: {} of its time was skipped idle time.",
-                format_span(ff.skipped_s)
-            ));
-        }
+    }
+    let skipped: Vec<String> = report
+        .targets
+        .iter()
+        .filter_map(|t| Some(format!("{} {}", t.name, format_span(t.fast_forward.as_ref()?.skipped_s))))
+        .collect();
+    if !skipped.is_empty() {
+        caveats.push(format!(
+            "fast-forwarded: idle time was skipped ({}); every invocation ran for real, but nothing ran in the \
+             skipped time.",
+            skipped.join(", ")
+        ));
     }
     caveats
 }
