@@ -130,8 +130,15 @@ fn cpu_follows_memory_as_on_lambda() {
             "128 MB ran at {small_share:.4} vCPU, expected {expected:.4} ± 20 %"
         );
         assert!(large_share > 0.6, "1,769 MB ran at {large_share:.3} vCPU, expected about one");
-        // So the same work takes about 13.8 times as long (less when the host slowed the large one).
-        assert!((13.8 * 0.6..=13.8 * 1.3).contains(&ratio), "duration ratio {ratio:.2}, expected about 13.8");
+        // So a CPU-second of work takes about 13.8 times as long (less when the host slowed the
+        // large one). Measured per CPU-second, not per invocation: a throttled process re-warms
+        // its caches after every period it sat out, so the same work can cost the small side a
+        // third more CPU time (CI saw 195 against 146 ms), which is the host's, not the quota's.
+        let slowdown = large_share / small_share;
+        assert!(
+            (13.8 * 0.6..=13.8 * 1.3).contains(&slowdown),
+            "a CPU-second took {slowdown:.2}x as long at 128 MB, expected about 13.8"
+        );
         for (billed, ms) in [(small_billed, small_ms), (large_billed, large_ms)] {
             let up = billed as f64 - ms;
             assert!((-0.01..1.01).contains(&up), "billed {billed} ms for {ms} ms: the duration rounded up to the ms");
