@@ -17,6 +17,7 @@ fn record(c: &mut Criterion) {
                 latency: Duration::from_micros(200 + i % 5_000),
                 service: Duration::from_micros(150 + i % 4_000),
                 lag: Duration::from_micros(i % 50),
+                cap_wait: Duration::ZERO,
                 outcome: Outcome::Ok,
                 cold: Some(i % 100 == 0),
                 init: None,

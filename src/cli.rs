@@ -58,6 +58,18 @@ pub enum Command {
   coldbench report reports/<run>/results.json
   coldbench report reports/<run>/results.json --pricing my-prices.toml --out repriced")]
     Report(ReportArgs),
+    /// Merge the shards of one run (`run --shard I/N` on N machines) into one report: histograms
+    /// added interval by interval, so the merged p99 is the p99 of every request.
+    #[command(after_help = "Examples:
+  coldbench merge shard-*/results.json --out merged
+  coldbench merge a/results.json b/results.json --json")]
+    Merge(MergeArgs),
+    /// Print a Kubernetes Indexed Job (and the ConfigMap holding the workload) that runs the
+    /// workload's load from --shards pods at once; merge their results with `coldbench merge`.
+    #[command(after_help = "Examples:
+  coldbench k8s workloads/endpoint.toml --shards 4 --image ghcr.io/me/coldbench:0.1 | kubectl apply -f -
+  coldbench k8s workloads/endpoint.toml --shards 8 --image IMG --results-claim coldbench-results")]
+    K8s(K8sArgs),
     /// Compare two runs target by target, with deltas and percent changes.
     #[command(after_help = "Examples:
   coldbench compare before/results.json after/results.json
@@ -131,6 +143,59 @@ pub struct RunArgs {
     /// goes (e.g. 127.0.0.1:9464; port 0 picks one); the last scrape is kept as metrics.prom.
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<std::net::SocketAddr>,
+    /// Send only shard INDEX of COUNT of the schedule (0-based; every COUNT-th arrival from the
+    /// INDEX-th), for a load spread over COUNT machines; `coldbench merge` puts them together.
+    /// Only `url` and `lambda` targets can be sharded.
+    #[arg(long, value_name = "INDEX/COUNT", conflicts_with = "shards")]
+    pub shard: Option<crate::workload::Shard>,
+    /// As --shard, with INDEX from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job's).
+    #[arg(long, value_name = "COUNT", value_parser = clap::value_parser!(u32).range(1..))]
+    pub shards: Option<u32>,
+    /// Begin the load at this instant (RFC 3339 UTC, e.g. 2026-12-04T10:00:00Z), so that every
+    /// shard starts together; a time already past starts at once, with a warning.
+    #[arg(long, value_name = "TIME", value_parser = parse_start_at)]
+    pub start_at: Option<std::time::SystemTime>,
+}
+
+fn parse_start_at(text: &str) -> Result<std::time::SystemTime, String> {
+    humantime::parse_rfc3339_weak(text)
+        .map_err(|e| format!("`{text}` is not an RFC 3339 time such as 2026-12-04T10:00:00Z ({e})"))
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' results.json files (`run --shard I/N`), every shard of the run once.
+    #[arg(required = true, num_args = 1..)]
+    pub shards: Vec<PathBuf>,
+    /// Folder to write the merged run's report into.
+    #[arg(long, default_value = "merged")]
+    pub out: PathBuf,
+    /// Print the merged results.json to stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct K8sArgs {
+    /// The workload TOML file to run on the cluster (its `url` and `lambda` targets).
+    pub workload: PathBuf,
+    /// Pods to spread the load over: one shard each.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub shards: u32,
+    /// The container image with coldbench in it (its entry point or PATH has `coldbench`).
+    #[arg(long)]
+    pub image: String,
+    /// Seconds from when the manifest is printed to the agreed start, for image pulls and
+    /// scheduling (the Job's pods all wait until then).
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(10..=86_400))]
+    pub start_in: u64,
+    /// The Kubernetes namespace.
+    #[arg(long, default_value = "default")]
+    pub namespace: String,
+    /// A PersistentVolumeClaim (ReadWriteMany) the shards write their results to, under
+    /// /results/shard-INDEX; without it, each pod prints its results.json to its log.
+    #[arg(long, value_name = "NAME")]
+    pub results_claim: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -91,6 +91,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Simulate(args) => commands::simulate::run(&args),
         Command::Replay(args) => commands::replay::run(&args),
         Command::Report(args) => commands::report::report(&args),
+        Command::Merge(args) => commands::merge::merge(&args),
+        Command::K8s(args) => commands::k8s::k8s(&args),
         Command::Compare(args) => commands::report::compare(&args),
         Command::Cost(args) => commands::cost::run(&args),
         Command::Runtime(args) => commands::runtime::run(&args, commands::cancel_on_signals()).await,

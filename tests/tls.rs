@@ -121,10 +121,13 @@ async fn http2_is_negotiated_when_the_server_offers_it() {
     let output = load(&["load", "--rate", "40", "-d", "1s", "--quiet", "--json", "--cacert", pem, &url]).await;
     let p = phases(&output);
     assert_eq!(p["http2"].as_u64(), Some(40), "every request over HTTP/2: {p}");
-    // One multiplexed connection carries the open loop's requests (a second may open while the
-    // first is still in its handshake; only one is kept).
+    // One multiplexed connection carries the open loop's requests: only requests that arrive
+    // while the first is still in its handshake open one of their own (at 40 req/s, one per 25 ms
+    // of handshake; a debug build on a busy machine has taken 46 ms), and only one is kept.
     let new = p["connections_new"].as_u64().unwrap();
-    assert!((1..=2).contains(&new) && p["connections_reused"].as_u64() == Some(40 - new), "{p}");
+    let first_handshake_ms = p["waiting"]["max_us"].as_u64().unwrap() / 1_000 + 4;
+    assert!(new >= 1 && new <= 2 + first_handshake_ms / 25, "{p}");
+    assert_eq!(p["connections_reused"].as_u64(), Some(40 - new), "{p}");
     assert!(p["sending"].is_null(), "HTTP/2 folds sending into waiting: {p}");
     // The table says so too.
     let table = load(&["load", "-c", "1", "-n", "5", "--quiet", "--cacert", pem, "--spectrum", &url]).await;

@@ -2,8 +2,10 @@
 
 pub mod cost;
 pub mod function;
+pub mod k8s;
 pub mod live;
 pub mod load;
+pub mod merge;
 pub mod replay;
 pub mod report;
 pub mod run;

@@ -10,11 +10,12 @@ use super::{exit_code, print_run};
 use crate::analysis::analyse;
 use crate::cli::RunArgs;
 use crate::function::DemoFunction;
+use crate::metrics::ShardInfo;
 use crate::metrics::{LiveMetrics, LiveRecords, RecordLog, RunReport, TargetStatus};
 use crate::report::{exporters_for, InvocationLog, ReportDir};
 use crate::target;
 use crate::time::utc_now;
-use crate::workload::Workload;
+use crate::workload::{Shard, Workload};
 
 /// Runs the workload and writes `reports/<timestamp>-<name>/`.
 ///
@@ -39,12 +40,36 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
         }
     }
     workload.thresholds.extend(args.thresholds.iter().cloned());
+    workload.shard = shard_of(args)?;
     let targets = workload.select_targets(&args.targets)?;
+    if workload.shard.is_some() {
+        workload.check_shardable(&targets)?;
+        anyhow::ensure!(args.repeat == 1, "--repeat cannot be combined with --shard: repeat the sharded run instead");
+    }
     let pricing = crate::cost::Pricing::load_or_embedded(args.pricing.as_deref())?;
     workload.check_pricing(&pricing)?;
+    if let Some(start_at) = args.start_at {
+        wait_for_start(start_at, &cancel).await;
+    }
+    let started_unix_ms = unix_ms(std::time::SystemTime::now());
     let started_at = utc_now();
-    let dir = ReportDir::create(&args.out, &workload.spec.name, &started_at)?;
+    // Shards writing into one shared folder each get their own run folder.
+    let folder_name = match workload.shard {
+        Some(shard) => format!("{}-shard-{}-of-{}", workload.spec.name, shard.index, shard.count),
+        None => workload.spec.name.clone(),
+    };
+    let dir = ReportDir::create(&args.out, &folder_name, &started_at)?;
     let mut report = RunReport::new(workload.info()?, started_at, pricing);
+    if let Some(shard) = workload.shard {
+        let bytes = std::fs::read(&workload.path).with_context(|| format!("reading {}", workload.path.display()))?;
+        report.shard = Some(ShardInfo {
+            index: shard.index,
+            count: shard.count,
+            start_at: args.start_at.map(|t| humantime::format_rfc3339_millis(t).to_string()),
+            started_unix_ms,
+            workload_digest: crate::workload::digest(&bytes),
+        });
+    }
     let save = |report: &RunReport| dir.write(report, &analyse(report, &report.pricing)?, &exporters_for(report));
     // A report that cannot be saved (a full disk) does not stop the measuring: the next target's
     // save, and one more at the end, try again.
@@ -105,4 +130,36 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
     let failed = report.targets.iter().any(|t| t.status == TargetStatus::Failed);
     let degraded = report.targets.iter().any(|t| t.status == TargetStatus::Degraded);
     Ok(exit_code(interrupted, failed, analysis.thresholds_failed(), degraded))
+}
+
+/// The shard this run sends: `--shard I/N`, or `--shards N` with the index a Kubernetes Indexed
+/// Job gives each pod in `JOB_COMPLETION_INDEX`.
+fn shard_of(args: &RunArgs) -> anyhow::Result<Option<Shard>> {
+    let Some(count) = args.shards else { return Ok(args.shard) };
+    let index = std::env::var("JOB_COMPLETION_INDEX")
+        .context("--shards needs JOB_COMPLETION_INDEX (set in an Indexed Job's pods), or use --shard INDEX/COUNT")?;
+    let index: u32 =
+        index.trim().parse().map_err(|_| anyhow::anyhow!("JOB_COMPLETION_INDEX {index:?} is not a whole number"))?;
+    Shard::new(index, count).map(Some).map_err(|e| anyhow::anyhow!("--shards {count} with JOB_COMPLETION_INDEX: {e}"))
+}
+
+/// Sleeps until `start_at` by the wall clock (or until Ctrl-C); a time already past is a warning.
+async fn wait_for_start(start_at: std::time::SystemTime, cancel: &CancellationToken) {
+    match start_at.duration_since(std::time::SystemTime::now()) {
+        Ok(wait) => {
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = cancel.cancelled() => {}
+            }
+        }
+        Err(late) => crate::term::warning(format_args!(
+            "--start-at {} was {:.1} s ago: starting now, later than the other shards",
+            humantime::format_rfc3339_seconds(start_at),
+            late.duration().as_secs_f64()
+        )),
+    }
+}
+
+fn unix_ms(t: std::time::SystemTime) -> f64 {
+    t.duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1e3)
 }

@@ -37,7 +37,7 @@ pub(super) async fn run(
                 let reply = tokio::time::timeout(shared.timeout, worker.send(shared.requests.pick()))
                     .await
                     .unwrap_or(Reply::failed(Outcome::Timeout));
-                shared.finish(sent, sent, reply);
+                shared.finish(sent, sent, Duration::ZERO, reply);
                 if reply.outcome == Outcome::ConnectError {
                     tokio::time::sleep(RECONNECT_PAUSE).await;
                 }
@@ -57,7 +57,7 @@ pub(super) async fn run(
         let done = shared.live.done.load(Ordering::Relaxed);
         let now = shared.clock.now();
         for _ in done..sent {
-            shared.finish(now, now, Reply::failed(Outcome::Other));
+            shared.finish(now, now, Duration::ZERO, Reply::failed(Outcome::Other));
         }
     }
     interrupted

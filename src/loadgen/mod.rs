@@ -79,6 +79,9 @@ pub struct LoadResult {
     pub warnings: Vec<String>,
     /// CPU time of the whole coldbench process during the load, per request.
     pub cpu_us_per_request: Option<f64>,
+    /// Requests coldbench could not send within their timeout (counted as `host_error`, with a
+    /// warning of their own).
+    pub unsent: u64,
 }
 
 /// State shared by every request task of one load.
@@ -99,14 +102,15 @@ impl Shared {
         self.clock.now()
     }
 
-    /// Records a finished request.
-    fn finish(&self, intended: Instant, sent: Instant, reply: Reply) {
+    /// Records a finished request that waited `cap_wait` of its lateness on the in-flight cap.
+    fn finish(&self, intended: Instant, sent: Instant, cap_wait: Duration, reply: Reply) {
         let end = self.clock.now();
         let in_flight = self.live.in_flight.fetch_sub(1, Ordering::Relaxed);
         let sample = Sample {
             latency: end.saturating_duration_since(intended),
             service: end.saturating_duration_since(sent),
-            lag: sent.saturating_duration_since(intended),
+            lag: sent.saturating_duration_since(intended).saturating_sub(cap_wait),
+            cap_wait,
             outcome: reply.outcome,
             cold: reply.cold,
             init: reply.init,
@@ -168,13 +172,15 @@ pub async fn drive(
     let start = clock.now();
     let recorder = Mutex::new(Recorder::with_interval(start, interval));
     let shared = Arc::new(Shared { recorder, live, requests, timeout, clock, cancel });
-    let (interrupted, mut warnings) = match plan {
+    let (interrupted, mut warnings, unsent) = match plan {
         Plan::Open { schedule, max_in_flight } => {
             open::run(Arc::clone(&dest), Arc::clone(&shared), schedule, start, max_in_flight).await
         }
         Plan::Closed { connections, duration, requests } => {
             let deadline = duration.map(|d| start + d);
-            (closed::run(Arc::clone(&dest), Arc::clone(&shared), connections, deadline, requests).await, Vec::new())
+            let interrupted =
+                closed::run(Arc::clone(&dest), Arc::clone(&shared), connections, deadline, requests).await;
+            (interrupted, Vec::new(), 0)
         }
     };
     let end = shared.clock.now();
@@ -204,7 +210,7 @@ pub async fn drive(
         }
         _ => None,
     };
-    Ok(LoadResult { measurement, interrupted, warnings, cpu_us_per_request })
+    Ok(LoadResult { measurement, interrupted, warnings, cpu_us_per_request, unsent })
 }
 
 /// One TLS handshake before the load: a certificate that is not trusted would fail every request

@@ -175,6 +175,24 @@ impl InvocationSummary {
         }
     }
 
+    /// Adds another summary into this one (the invocations of another shard of a load).
+    ///
+    /// # Errors
+    /// When a histogram cannot be added (they all have the same precision, so never in practice).
+    pub fn merge(&mut self, other: &InvocationSummary) -> Result<(), hdrhistogram::AdditionError> {
+        self.invocations += other.invocations;
+        self.billed += other.billed;
+        self.billed_ms_total += other.billed_ms_total;
+        self.cold += other.cold;
+        self.init_us.add(&other.init_us)?;
+        self.duration_us.add(&other.duration_us)?;
+        self.cpu_us.add(&other.cpu_us)?;
+        self.max_memory_used_mb = self.max_memory_used_mb.max(other.max_memory_used_mb);
+        self.measured_duration_us += other.measured_duration_us;
+        self.throttled_us += other.throttled_us;
+        Ok(())
+    }
+
     /// The share of the measured invocations' time that the CPU quota held them back.
     pub fn throttled_share(&self) -> Option<f64> {
         (self.measured_duration_us > 0).then(|| self.throttled_us as f64 / self.measured_duration_us as f64)

@@ -32,8 +32,11 @@ pub struct Sample {
     pub latency: Duration,
     /// Actual send → response complete (or timeout).
     pub service: Duration,
-    /// Actual send − intended send: how late the generator was.
+    /// How late the generator released it: actual send − intended send − `cap_wait`.
     pub lag: Duration,
+    /// Time it waited inside coldbench because every request the in-flight cap allows was out
+    /// (the target was slower than the arrivals); zero when it was not held back.
+    pub cap_wait: Duration,
     pub outcome: Outcome,
     /// From `x-coldbench-cold`, when the response carried it.
     pub cold: Option<bool>,
@@ -52,6 +55,8 @@ pub struct Recorder {
     latency: Histogram<u64>,
     service: Histogram<u64>,
     lag: Histogram<u64>,
+    /// Waits on the in-flight cap, of the requests it held back only.
+    cap_wait: Histogram<u64>,
     cold_latency: Histogram<u64>,
     warm_latency: Histogram<u64>,
     init: Histogram<u64>,
@@ -117,6 +122,7 @@ impl Recorder {
             latency: new_histogram(),
             service: new_histogram(),
             lag: new_histogram(),
+            cap_wait: new_histogram(),
             cold_latency: new_histogram(),
             warm_latency: new_histogram(),
             init: new_histogram(),
@@ -139,12 +145,15 @@ impl Recorder {
     ///
     /// Latency and service time are kept for requests that got a response and for timeouts
     /// (censored at the timeout); connect errors and broken requests have no latency to keep.
-    /// Lag is kept for every request.
+    /// Lag is kept for every request, a cap wait for each request the cap held back.
     pub fn record(&mut self, sample: &Sample, now: Instant, in_flight: u64) {
         self.advance_to(now);
         self.outcomes.add(sample.outcome);
         if self.generator {
             record_us(&mut self.lag, sample.lag);
+            if !sample.cap_wait.is_zero() {
+                record_us(&mut self.cap_wait, sample.cap_wait);
+            }
         }
         if let Some(phases) = &sample.phases {
             self.phases.record(phases, sample.outcome.has_response());
@@ -232,6 +241,7 @@ impl Recorder {
             latency: Summary::of(&self.latency),
             service: Summary::of(&self.service),
             lag: if self.generator { Summary::of(&self.lag) } else { None },
+            cap_wait: Summary::of(&self.cap_wait),
             cold_latency: Summary::of(&self.cold_latency),
             warm_latency: Summary::of(&self.warm_latency),
             init: Summary::of(&self.init),
@@ -244,6 +254,8 @@ impl Recorder {
                 lag: encode(&self.lag),
                 cold_latency: encode(&self.cold_latency),
                 warm_latency: encode(&self.warm_latency),
+                init: if self.init.is_empty() { String::new() } else { encode(&self.init) },
+                cap_wait: if self.cap_wait.is_empty() { String::new() } else { encode(&self.cap_wait) },
             },
             outcomes: self.outcomes,
             cache: self.cache,
@@ -269,6 +281,7 @@ mod tests {
             latency: d,
             service: d,
             lag: Duration::ZERO,
+            cap_wait: Duration::ZERO,
             outcome,
             cold,
             init: cold.map(|_| d),

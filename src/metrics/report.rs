@@ -32,6 +32,37 @@ pub struct RunReport {
     /// `targets`); empty for a single run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub repeats: Vec<Vec<TargetReport>>,
+    /// Present when this run was one shard of several (`run --shard I/N`): which one, and what
+    /// `coldbench merge` checks to put the shards back together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
+    /// Present when this report is a merge of shards (`coldbench merge`): how many, from where.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<MergedInfo>,
+}
+
+/// What a shard's results.json says about the shard, for `coldbench merge` to check.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShardInfo {
+    pub index: u32,
+    pub count: u32,
+    /// The agreed start instant (`--start-at`), RFC 3339; absent when the shard started at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<String>,
+    /// When this shard's load actually began, in milliseconds since the Unix epoch by this
+    /// machine's clock: shards whose starts differ had skewed clocks or started late.
+    pub started_unix_ms: f64,
+    /// FNV-1a of the workload file's bytes: shards of one run read the same file.
+    pub workload_digest: String,
+}
+
+/// Where a merged report came from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MergedInfo {
+    /// The shards' results.json files, in shard order.
+    pub shards: Vec<String>,
+    /// The latest shard's start after the earliest, ms: clock skew or a late start.
+    pub start_spread_ms: f64,
 }
 
 /// How a simulated run was produced.
@@ -387,8 +418,13 @@ pub struct Measurement {
     pub latency: Option<Summary>,
     /// Actual send → response.
     pub service: Option<Summary>,
-    /// Actual send − intended send, for every request.
+    /// How late the generator released each request (actual send − intended send, less any
+    /// wait on the in-flight cap), for every request.
     pub lag: Option<Summary>,
+    /// Waits on the in-flight cap, for the requests it held back (absent when it held none):
+    /// the target was slower than the arrivals. Counted in their latency, not in `lag`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap_wait: Option<Summary>,
     /// Latency of responses marked `x-coldbench-cold: true`.
     pub cold_latency: Option<Summary>,
     /// Latency of responses marked `x-coldbench-cold: false`.
@@ -450,6 +486,12 @@ pub struct Histograms {
     pub lag: String,
     pub cold_latency: String,
     pub warm_latency: String,
+    /// Init durations of cold responses (absent in reports written before it was kept).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub init: String,
+    /// Waits on the in-flight cap (absent when the cap held nothing back).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cap_wait: String,
 }
 
 /// One second of the run.
@@ -486,6 +528,8 @@ impl RunReport {
             pricing,
             simulation: None,
             repeats: Vec::new(),
+            shard: None,
+            merged: None,
         }
     }
 }
@@ -502,6 +546,8 @@ impl RunReport {
             pricing: self.pricing.clone(),
             simulation: self.simulation.clone(),
             repeats: Vec::new(),
+            shard: self.shard.clone(),
+            merged: self.merged.clone(),
         }
     }
 }

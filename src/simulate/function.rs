@@ -176,7 +176,17 @@ fn ping_round(
 }
 
 fn sample(latency: Duration, outcome: Outcome, cold: Option<bool>, init: Option<Duration>) -> Sample {
-    Sample { latency, service: latency, lag: Duration::ZERO, outcome, cold, init, cache: None, phases: None }
+    Sample {
+        latency,
+        service: latency,
+        lag: Duration::ZERO,
+        cap_wait: Duration::ZERO,
+        outcome,
+        cold,
+        init,
+        cache: None,
+        phases: None,
+    }
 }
 
 #[cfg(test)]

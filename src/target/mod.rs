@@ -354,7 +354,7 @@ fn merged(base: &BTreeMap<String, String>, extra: &BTreeMap<String, String>) -> 
 /// Sends the workload's schedule as `requests`.
 async fn drive(run: &Run<'_>, name: &str, requests: RequestSet) -> anyhow::Result<LoadResult> {
     let workload = run.workload;
-    let plan = Plan::Open { schedule: Box::new(workload.schedule()), max_in_flight: workload.spec.load.max_in_flight };
+    let plan = Plan::Open { schedule: workload.run_schedule(), max_in_flight: workload.spec.load.max_in_flight };
     let metrics =
         run.options.metrics.map(|m| crate::metrics::TargetMetrics { metrics: Arc::clone(m), target: name.to_string() });
     let live = Arc::new(Live { metrics, ..Live::default() });
@@ -385,12 +385,14 @@ pub fn conclude(name: &str, kind: TargetKind, endpoint: &str, result: anyhow::Re
         (TargetStatus::Complete, None)
     };
     let mut warnings = result.warnings;
-    if m.outcomes.host_error > 0 {
+    // Requests the generator could not send have a warning of their own (from the load).
+    let limited = m.outcomes.host_error.saturating_sub(result.unsent);
+    if limited > 0 {
         warnings.push(format!(
-            "{} of {} requests failed because of coldbench's own or the host's limits (open files, processes, \
+            "{limited} of {} requests failed because of coldbench's own or the host's limits (open files, processes, \
              memory), not because of the target; the response (and a function's log) names the cause — for open \
              files raise the limit with `ulimit -n`",
-            m.outcomes.host_error, m.requests
+            m.requests
         ));
     }
     TargetReport {

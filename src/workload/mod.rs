@@ -13,6 +13,7 @@ mod keep_alive;
 mod parse_error;
 mod requests;
 mod scaling;
+mod shard;
 mod spec;
 mod thresholds;
 pub mod trace;
@@ -33,6 +34,7 @@ pub use health::{status_ranges, HealthCheckSpec};
 pub use keep_alive::KeepAliveSetting;
 pub use requests::{Request, RequestOrder, RequestSpec, Requests};
 pub use scaling::{ScalingMetricKind, ScalingPolicyKind, ScalingSpec};
+pub use shard::{digest, Shard};
 pub use spec::{
     Balancer, ContainerDeploySpec, ContainerSpec, FunctionAdapter, FunctionDeploySpec, FunctionSpec,
     FunctionTargetSpec, KeepWarmSpec, LoadSpec, Network, Overflow, RampStage, Spread, TargetSpec, TraceFormat,
@@ -81,6 +83,8 @@ pub struct Workload {
     pub requests: BTreeMap<String, Requests>,
     /// The `[thresholds]`, parsed; `coldbench run --threshold` adds to them.
     pub thresholds: Vec<crate::metrics::Threshold>,
+    /// The part of the schedule a measured run sends (`run --shard I/N`); `None`: all of it.
+    pub shard: Option<Shard>,
 }
 
 impl Workload {
@@ -244,6 +248,40 @@ impl Workload {
     /// The arrival schedule every target of this run receives.
     pub fn schedule(&self) -> Schedule {
         self.arrivals.schedule(self.duration(), self.spec.seed)
+    }
+
+    /// What a measured run sends: the schedule, or this shard's part of it.
+    pub fn run_schedule(&self) -> Box<dyn Iterator<Item = Duration> + Send> {
+        match self.shard {
+            Some(shard) => Box::new(shard.select(self.schedule())),
+            None => Box::new(self.schedule()),
+        }
+    }
+
+    /// Refuses a target that cannot be sharded: only a remote endpoint (`url`, `lambda`) is the
+    /// same service for every shard; a local target would be one copy per machine.
+    ///
+    /// # Errors
+    /// Naming the first such target of `targets`.
+    pub fn check_shardable(&self, targets: &[&TargetSpec]) -> Result<(), WorkloadError> {
+        let Some((index, target)) = self.spec.targets.iter().enumerate().find(|(_, t)| {
+            targets.iter().any(|s| s.name() == t.name())
+                && !matches!(t.kind(), crate::metrics::TargetKind::Url | crate::metrics::TargetKind::Lambda)
+        }) else {
+            return Ok(());
+        };
+        Err(WorkloadError {
+            file: self.path.clone(),
+            position: None,
+            field: format!("targets[{index}]"),
+            message: format!(
+                "target {:?} is a local {} target, which cannot be sharded: sharding splits one endpoint's traffic \
+                 across machines, and each machine would measure its own copy of a local target; only url and \
+                 lambda targets can be (run the others unsharded)",
+                target.name(),
+                target.kind().as_str()
+            ),
+        })
     }
 }
 

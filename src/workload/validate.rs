@@ -47,7 +47,7 @@ pub(super) fn validate(path: &Path, mut spec: WorkloadSpec) -> Result<Workload, 
     let requests = target_requests(path, &spec).map_err(|(f, m)| fail(&f, m))?;
     let thresholds = super::thresholds::thresholds(&spec).map_err(|(f, m)| fail(&f, m))?;
     let warnings = warnings(&spec, &arrivals);
-    Ok(Workload { path: path.to_path_buf(), spec, arrivals, warnings, requests, thresholds })
+    Ok(Workload { path: path.to_path_buf(), spec, arrivals, warnings, requests, thresholds, shard: None })
 }
 
 type FieldError = (String, String);
