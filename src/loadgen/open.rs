@@ -9,8 +9,8 @@
 //! Senders are added only when a request is released and none is free, up to the in-flight cap
 //! (`max_in_flight`: requests on the wire at once). Past the cap, requests wait inside coldbench,
 //! counted from their intended time, and that wait is the cap's (the target was slower than the
-//! arrivals), recorded apart from the generator's own lateness. While coldbench's own CPU is
-//! saturated, no sender is added (see [`Growth`]): more connections would not send faster, and a
+//! arrivals), recorded apart from the generator's own lateness. While coldbench is behind its
+//! schedule, no sender is added (see [`Growth`]): more connections would not send faster, and a
 //! flood of them is what used to collapse an overloaded run into connections broken on the
 //! server's limit and blamed on the target. A request that could not leave within its
 //! timeout is not sent: it ends as a `timeout` when the cap held it (the target's slowness) and as
@@ -124,10 +124,16 @@ impl Queue {
     }
 }
 
-/// How fast the senders may grow: while coldbench's own CPU is saturated, not at all (more
-/// connections would not send faster, and their set-up would slow every request further);
-/// otherwise by at most [`GROWTH_PER_WINDOW`] per [`GROWTH_WINDOW`], so that a saturation is seen
-/// before a flood of connections is opened.
+/// How fast the senders may grow: not at all while coldbench is behind its own schedule — its
+/// dispatcher releasing requests late, or its CPU saturated (more connections would not send
+/// faster, and their set-up would slow every request further); otherwise by at most
+/// [`GROWTH_PER_WINDOW`] per [`GROWTH_WINDOW`], so that either is seen before a flood of
+/// connections is opened.
+///
+/// The dispatcher's lateness is the signal that holds on any machine: a slow target fills the
+/// queue while the dispatcher stays on time, a starved generator makes the dispatcher itself
+/// late. The CPU share alone misses a starved generator whose virtual CPUs are stolen by the
+/// hypervisor (its process CPU then stays below its share of the wall clock).
 struct Growth {
     /// The CPUs this process's runtime can use at once.
     capacity: f64,
@@ -135,6 +141,9 @@ struct Growth {
     cpu_at_start: Option<Duration>,
     added: usize,
     saturated: bool,
+    /// The dispatcher's greatest lateness in this window, and whether it is behind.
+    latest: Duration,
+    behind: bool,
 }
 
 /// How often saturation is judged, and the most senders started per window (6,400 a second:
@@ -145,17 +154,30 @@ const GROWTH_PER_WINDOW: usize = 64;
 /// below which it no longer is.
 const SATURATED: f64 = 0.8;
 const RELIEVED: f64 = 0.6;
+/// How late a release makes the dispatcher behind, and how little lateness over a whole window
+/// ends that (its usual lateness is tens of microseconds).
+const BEHIND: Duration = Duration::from_millis(2);
+const CAUGHT_UP: Duration = Duration::from_micros(500);
 
 impl Growth {
     fn new(now: Instant) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         let workers = tokio::runtime::Handle::current().metrics().num_workers();
         let capacity = cores.min(workers.max(1)) as f64;
-        Self { capacity, window_start: now, cpu_at_start: process_cpu(), added: 0, saturated: false }
+        Self {
+            capacity,
+            window_start: now,
+            cpu_at_start: process_cpu(),
+            added: 0,
+            saturated: false,
+            latest: Duration::ZERO,
+            behind: false,
+        }
     }
 
-    /// Whether one more sender may start now.
-    fn allows(&mut self, now: Instant) -> bool {
+    /// Whether one more sender may start now, for a request released `late` after its time.
+    fn allows(&mut self, now: Instant, late: Duration) -> bool {
+        self.latest = self.latest.max(late);
         let window = now.saturating_duration_since(self.window_start);
         if window >= GROWTH_WINDOW {
             let cpu_now = process_cpu();
@@ -165,9 +187,10 @@ impl Growth {
                 // Hysteresis: a saturation ends only when the CPU is clearly free again.
                 self.saturated = if self.saturated { share >= RELIEVED } else { share >= SATURATED };
             }
-            (self.window_start, self.cpu_at_start, self.added) = (now, cpu_now, 0);
+            self.behind = if self.behind { self.latest >= CAUGHT_UP } else { self.latest >= BEHIND };
+            (self.window_start, self.cpu_at_start, self.added, self.latest) = (now, cpu_now, 0, Duration::ZERO);
         }
-        !self.saturated && self.added < GROWTH_PER_WINDOW
+        !self.saturated && !self.behind && late < BEHIND && self.added < GROWTH_PER_WINDOW
     }
 }
 
@@ -227,7 +250,7 @@ pub(super) async fn run(
             break;
         }
         let arrival = Arrival { intended, released: now, held: false, _busy: shared.clock.busy() };
-        if queue.push(arrival, growth.allows(now)) {
+        if queue.push(arrival, growth.allows(now, now.saturating_duration_since(intended))) {
             growth.added += 1;
             let (queue, shared, pool, tally) =
                 (Arc::clone(&queue), Arc::clone(&shared), Arc::clone(&pool), Arc::clone(&tally));
