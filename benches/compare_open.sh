@@ -50,7 +50,7 @@ row = {"tool": tool, "rate": rate, "rss_mb": rss_kb / 1024, "wall_s": wall}
 if tool == "coldbench":
     m = doc["targets"][0]["measurement"]
     requests = m["requests"]
-    row.update(requests=requests, rps=m["outcomes"]["ok"] / duration, ok=m["outcomes"]["ok"],
+    row.update(requests=requests, rps=m["outcomes"]["ok"] / m["elapsed_s"], ok=m["outcomes"]["ok"],
                host_error=m["outcomes"]["host_error"], lag_p99_ms=m["lag"]["p99_us"] / 1e3,
                elapsed_s=m["elapsed_s"])
 else:

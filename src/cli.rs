@@ -155,6 +155,11 @@ pub struct RunArgs {
     /// shard starts together; a time already past starts at once, with a warning.
     #[arg(long, value_name = "TIME", value_parser = parse_start_at)]
     pub start_at: Option<std::time::SystemTime>,
+    /// Generator threads, each sending every N-th arrival on connections of its own, their
+    /// recordings merged exactly; default: every core for `url` and `lambda` targets, one for
+    /// local targets (they share coldbench's cores with the generator).
+    #[arg(long, value_name = "N", value_parser = parse_at_least_one::<usize>)]
+    pub threads: Option<usize>,
 }
 
 fn parse_start_at(text: &str) -> Result<std::time::SystemTime, String> {
@@ -243,6 +248,10 @@ pub struct LoadArgs {
     /// Open loop: most requests in flight; later arrivals wait and the wait counts in latency.
     #[arg(long, default_value_t = crate::workload::DEFAULT_MAX_IN_FLIGHT)]
     pub max_in_flight: usize,
+    /// Open loop: generator threads, each sending every N-th arrival on connections of its own,
+    /// their recordings merged exactly (default: every core).
+    #[arg(long, value_name = "N", value_parser = parse_at_least_one::<usize>)]
+    pub threads: Option<usize>,
     /// Print the HDR percentile spectrum of the latency, then of each phase of the requests'
     /// time (connecting, TLS handshaking, sending, waiting, receiving).
     #[arg(long)]

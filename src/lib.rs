@@ -61,7 +61,7 @@ pub unsafe fn prepare(cli: &Cli) {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     raise_open_file_limit();
     process::become_subreaper();
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = cores();
     // One thread where work only passes through: a Lambda-mode function serves one invocation at
     // a time (and starts fastest so), and the standalone runtime only relays between its callers
     // and the function processes, where one thread saves a cross-thread wake-up per hop
@@ -82,6 +82,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // Whatever left its process group or lost its parent was re-parented here: it goes too.
     process::kill_orphans();
     result
+}
+
+/// The cores this process may run on (its CPU affinity, as `taskset` sets it).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -33,8 +33,12 @@ async fn a_freeze_shows_in_the_open_loop_p99() {
     })
     .await;
     let template = RequestTemplate::new("GET", &format!("http://{addr}/"), &Default::default(), "").unwrap();
-    let schedule = ArrivalProcess::Constant { rate_per_s: RATE }.schedule(RUN, 0);
-    let plan = Plan::Open { schedule: Box::new(schedule), max_in_flight: 10_000 };
+    let process = ArrivalProcess::Constant { rate_per_s: RATE };
+    let plan = Plan::Open {
+        schedule: Arc::new(move || Box::new(process.schedule(RUN, 0))),
+        max_in_flight: 10_000,
+        threads: 1,
+    };
     let result = drive(
         RequestSet::one(template),
         plan,
@@ -105,8 +109,12 @@ async fn a_full_backlog_shows_as_connect_time_in_the_split() {
         }
     });
     let template = RequestTemplate::new("GET", &format!("http://{addr}/"), &Default::default(), "").unwrap();
-    let schedule = ArrivalProcess::Constant { rate_per_s: RATE }.schedule(RUN, 0);
-    let plan = Plan::Open { schedule: Box::new(schedule), max_in_flight: 10_000 };
+    let process = ArrivalProcess::Constant { rate_per_s: RATE };
+    let plan = Plan::Open {
+        schedule: Arc::new(move || Box::new(process.schedule(RUN, 0))),
+        max_in_flight: 10_000,
+        threads: 1,
+    };
     let live = Arc::new(Live::default());
     let result =
         drive(RequestSet::one(template), plan, Timing::real(Duration::from_secs(10)), CancellationToken::new(), live)

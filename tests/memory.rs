@@ -56,6 +56,7 @@ fn a_million_invocations_keep_memory_flat() {
             records: Some(&log),
             resources: true,
             metrics: None,
+            threads: None,
         };
         let run = Run::new(&workload, options);
         let mut target = FakeTarget::new("fake", FakeScript { cold_every: 1_000, ..FakeScript::default() });

@@ -66,8 +66,8 @@ async fn open_load(
     timeout: Duration,
 ) -> coldbench::loadgen::LoadResult {
     let template = RequestTemplate::new("GET", &format!("http://{addr}/"), &Default::default(), "").unwrap();
-    let schedule = ArrivalProcess::Constant { rate_per_s: rate }.schedule(run, 0);
-    let plan = Plan::Open { schedule: Box::new(schedule), max_in_flight };
+    let process = ArrivalProcess::Constant { rate_per_s: rate };
+    let plan = Plan::Open { schedule: Arc::new(move || Box::new(process.schedule(run, 0))), max_in_flight, threads: 1 };
     let live = Arc::new(Live::default());
     drive(RequestSet::one(template), plan, Timing::real(timeout), CancellationToken::new(), live).await.unwrap()
 }

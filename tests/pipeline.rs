@@ -48,6 +48,7 @@ async fn measure(script: FakeScript) -> (Workload, coldbench::metrics::TargetRep
         records: Some(&log),
         resources: true,
         metrics: None,
+        threads: None,
     };
     let report = measure_with(FakeTarget::new("fake", script), &Run::new(&workload, options)).await;
     let records = std::mem::take(&mut *collected.0.lock().unwrap());
@@ -142,6 +143,7 @@ async fn ctrl_c_before_the_start_reports_an_interrupted_target() {
             records: None,
             resources: true,
             metrics: None,
+            threads: None,
         },
     );
     let report = measure_with(FakeTarget::new("fake", FakeScript::default()), &run).await;

@@ -106,7 +106,9 @@ fn plan(args: &LoadArgs, duration: Option<Duration>) -> anyhow::Result<PlanParts
     let process = ArrivalProcess::Constant { rate_per_s: rate };
     let limit = args.requests.unwrap_or(u64::MAX);
     let expected = duration.map_or(limit, |d| (process.expected_requests(d).ceil() as u64).min(limit));
-    let schedule = process.schedule(horizon, 0).take(usize::try_from(limit).unwrap_or(usize::MAX));
+    let take = usize::try_from(limit).unwrap_or(usize::MAX);
+    let schedule: loadgen::Schedule = Arc::new(move || Box::new(process.schedule(horizon, 0).take(take)));
     let traffic = serde_json::json!({ "pattern": "constant", "rate": rate });
-    Ok((Plan::Open { schedule: Box::new(schedule), max_in_flight: args.max_in_flight }, Some(expected), traffic))
+    let threads = args.threads.unwrap_or_else(crate::cores);
+    Ok((Plan::Open { schedule, max_in_flight: args.max_in_flight, threads }, Some(expected), traffic))
 }

@@ -104,6 +104,7 @@ pub async fn run(args: &RunArgs, cancel: CancellationToken) -> anyhow::Result<Ex
         records: Some(&log),
         resources: args.resources == crate::cli::Switch::On,
         metrics: metrics.as_ref(),
+        threads: args.threads,
     };
     target::measure_repeated(&workload, &targets, args.repeat, &mut report, options, after_each).await;
     let mut saved = if unsaved { save(&report) } else { Ok(()) };

@@ -7,6 +7,7 @@ mod client;
 mod closed;
 mod connect;
 mod open;
+mod threads;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,10 +28,15 @@ pub const LAG_WARNING: Duration = Duration::from_millis(1);
 /// Intended send offsets from the start of the load, in order.
 pub type Arrivals = Box<dyn Iterator<Item = Duration> + Send>;
 
+/// Makes the schedule afresh, the same every time: each generator thread takes its part of it.
+pub type Schedule = Arc<dyn Fn() -> Arrivals + Send + Sync>;
+
 /// How requests are issued.
 pub enum Plan {
-    /// Each request at its intended time, whatever earlier responses do.
-    Open { schedule: Arrivals, max_in_flight: usize },
+    /// Each request at its intended time, whatever earlier responses do; `threads` generator
+    /// threads each send every `threads`-th arrival with a `max_in_flight / threads` share of
+    /// the cap (one, on the caller's runtime, with a fast-forwarded clock).
+    Open { schedule: Schedule, max_in_flight: usize, threads: usize },
     /// `connections` keep-alive connections, each sending when its previous response arrived,
     /// until `duration` passes or `requests` have been sent (whichever comes first).
     Closed { connections: usize, duration: Option<Duration>, requests: Option<u64> },
@@ -84,28 +90,56 @@ pub struct LoadResult {
     pub unsent: u64,
 }
 
-/// State shared by every request task of one load.
+/// State shared by every request task of one load (of one generator thread's part of it, with
+/// a recorder of its own).
 struct Shared {
     recorder: Mutex<Recorder>,
     live: Arc<Live>,
-    requests: RequestSet,
+    requests: Arc<RequestSet>,
     timeout: Duration,
     clock: Clock,
     cancel: CancellationToken,
+    /// Requests on the wire from this part (`live.in_flight` counts every part's).
+    in_flight: AtomicU64,
 }
 
 impl Shared {
+    fn new(
+        start: Instant,
+        timing: &Timing,
+        live: Arc<Live>,
+        requests: Arc<RequestSet>,
+        cancel: CancellationToken,
+    ) -> Self {
+        Self {
+            recorder: Mutex::new(Recorder::with_interval(start, timing.interval)),
+            live,
+            requests,
+            timeout: timing.timeout,
+            clock: timing.clock.clone(),
+            cancel,
+            in_flight: AtomicU64::new(0),
+        }
+    }
+
     /// Marks a request as sent now; returns the actual send time.
     fn begin(&self) -> Instant {
         self.live.sent.fetch_add(1, Ordering::Relaxed);
         self.live.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
         self.clock.now()
+    }
+
+    /// The recorder, taken out once every request has been recorded.
+    fn take_recorder(&self, end: Instant) -> Recorder {
+        std::mem::replace(&mut *self.recorder.lock().expect("recorder lock"), Recorder::new(end))
     }
 
     /// Records a finished request that waited `cap_wait` of its lateness on the in-flight cap.
     fn finish(&self, intended: Instant, sent: Instant, cap_wait: Duration, reply: Reply) {
         let end = self.clock.now();
-        let in_flight = self.live.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.live.in_flight.fetch_sub(1, Ordering::Relaxed);
+        let in_flight = self.in_flight.fetch_sub(1, Ordering::Relaxed);
         let sample = Sample {
             latency: end.saturating_duration_since(intended),
             service: end.saturating_duration_since(sent),
@@ -168,25 +202,25 @@ pub async fn drive(
         check_tls(&dest, requests.authority()).await?;
     }
     let cpu_before = process_cpu_time();
-    let Timing { timeout, clock, interval } = timing;
-    let start = clock.now();
-    let recorder = Mutex::new(Recorder::with_interval(start, interval));
-    let shared = Arc::new(Shared { recorder, live, requests, timeout, clock, cancel });
-    let (interrupted, mut warnings, unsent) = match plan {
-        Plan::Open { schedule, max_in_flight } => {
-            open::run(Arc::clone(&dest), Arc::clone(&shared), schedule, start, max_in_flight).await
+    let start = timing.clock.now();
+    let requests = Arc::new(requests);
+    let (measurement, interrupted, mut warnings, unsent) = match plan {
+        Plan::Open { schedule, max_in_flight, threads } => {
+            let threads = if timing.clock.is_fast_forward() { 1 } else { threads.max(1) };
+            let parts = threads::Parts { dest: Arc::clone(&dest), timing: &timing, live, requests, cancel, start };
+            let (measurement, interrupted, tally) = parts.open(&schedule, max_in_flight, threads).await?;
+            let unsent = tally.unsent;
+            (measurement, interrupted, open::warnings(&tally, max_in_flight, timing.timeout), unsent)
         }
-        Plan::Closed { connections, duration, requests } => {
+        Plan::Closed { connections, duration, requests: limit } => {
+            let shared = Arc::new(Shared::new(start, &timing, live, requests, cancel));
             let deadline = duration.map(|d| start + d);
-            let interrupted =
-                closed::run(Arc::clone(&dest), Arc::clone(&shared), connections, deadline, requests).await;
-            (interrupted, Vec::new(), 0)
+            let interrupted = closed::run(Arc::clone(&dest), Arc::clone(&shared), connections, deadline, limit).await;
+            let end = shared.clock.now();
+            // Every request has been recorded by now (the driver waits for them).
+            (shared.take_recorder(end).finish(end), interrupted, Vec::new(), 0)
         }
     };
-    let end = shared.clock.now();
-    // Every request has been recorded by now (the drivers wait for them); take the recorder out.
-    let recorder = std::mem::replace(&mut *shared.recorder.lock().expect("recorder lock"), Recorder::new(end));
-    let measurement = recorder.finish(end);
     if let Some(lag) = measurement.lag.as_ref().filter(|l| l.p99_us as u128 > LAG_WARNING.as_micros()) {
         warnings.push(format!(
             "generator lag p99 {:.2} ms (max {:.2} ms): requests left coldbench later than intended, so the load \

@@ -135,8 +135,10 @@ impl Queue {
 /// late. The CPU share alone misses a starved generator whose virtual CPUs are stolen by the
 /// hypervisor (its process CPU then stays below its share of the wall clock).
 struct Growth {
-    /// The CPUs this process's runtime can use at once.
+    /// The CPUs this runtime can use at once, and the CPU clock that measures it (the
+    /// process's, or the thread's for a current-thread runtime).
     capacity: f64,
+    clock: libc::clockid_t,
     window_start: Instant,
     cpu_at_start: Option<Duration>,
     added: usize,
@@ -162,12 +164,16 @@ const CAUGHT_UP: Duration = Duration::from_micros(500);
 impl Growth {
     fn new(now: Instant) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        let workers = tokio::runtime::Handle::current().metrics().num_workers();
-        let capacity = cores.min(workers.max(1)) as f64;
+        let runtime = tokio::runtime::Handle::current();
+        // A current-thread runtime (one generator thread of several) is judged by its own thread.
+        let own_thread = runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread;
+        let capacity = if own_thread { 1.0 } else { cores.min(runtime.metrics().num_workers().max(1)) as f64 };
+        let clock = if own_thread { libc::CLOCK_THREAD_CPUTIME_ID } else { libc::CLOCK_PROCESS_CPUTIME_ID };
         Self {
             capacity,
+            clock,
             window_start: now,
-            cpu_at_start: process_cpu(),
+            cpu_at_start: cpu_time(clock),
             added: 0,
             saturated: false,
             latest: Duration::ZERO,
@@ -180,7 +186,7 @@ impl Growth {
         self.latest = self.latest.max(late);
         let window = now.saturating_duration_since(self.window_start);
         if window >= GROWTH_WINDOW {
-            let cpu_now = process_cpu();
+            let cpu_now = cpu_time(self.clock);
             if let (Some(before), Some(after)) = (self.cpu_at_start, cpu_now) {
                 let used = after.saturating_sub(before).as_secs_f64();
                 let share = used / (self.capacity * window.as_secs_f64());
@@ -194,34 +200,42 @@ impl Growth {
     }
 }
 
-/// CPU time of the whole process so far, from the scheduler's own accounting (exact, unlike
-/// `getrusage`'s ticks on some kernels).
-fn process_cpu() -> Option<Duration> {
+/// CPU time so far on `clock` (of the process or of this thread), from the scheduler's own
+/// accounting (exact, unlike `getrusage`'s ticks on some kernels).
+fn cpu_time(clock: libc::clockid_t) -> Option<Duration> {
     let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime only writes the timespec we pass.
-    let ok = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut now) } == 0;
+    let ok = unsafe { libc::clock_gettime(clock, &mut now) } == 0;
     ok.then(|| Duration::new(now.tv_sec as u64, now.tv_nsec as u32))
 }
 
 /// What the run's senders did that the reader must be told.
-#[derive(Default)]
-struct Tally {
+#[derive(Debug, Default)]
+pub(super) struct Tally {
     /// Requests the cap held back, and those that timed out waiting on it.
     held: u64,
     held_expired: u64,
     /// Requests coldbench itself could not send within their timeout.
-    unsent: u64,
+    pub unsent: u64,
 }
 
-/// Runs the schedule; returns whether it was interrupted, warnings, and how many requests
-/// coldbench could not send within their timeout.
+impl Tally {
+    /// Adds another part's tally.
+    pub fn add(&mut self, other: &Tally) {
+        self.held += other.held;
+        self.held_expired += other.held_expired;
+        self.unsent += other.unsent;
+    }
+}
+
+/// Runs the schedule; returns whether it was interrupted and what [`warnings`] tell of it.
 pub(super) async fn run(
     dest: Arc<Dest>,
     shared: Arc<Shared>,
     schedule: Arrivals,
     start: Instant,
     max_in_flight: usize,
-) -> (bool, Vec<String>, u64) {
+) -> (bool, Tally) {
     let timer = PreciseTimer::new();
     let queue = Arc::new(Queue { state: Mutex::default(), ready: Notify::new(), cap: max_in_flight.max(1) });
     let pool = Arc::new(Pool::new(dest));
@@ -262,8 +276,7 @@ pub(super) async fn run(
     // closed and empty.
     while senders.join_next().await.is_some() {}
     let tally = std::mem::take(&mut *tally.lock().expect("tally lock"));
-    let unsent = tally.unsent;
-    (interrupted, warnings(&tally, max_in_flight, shared.timeout), unsent)
+    (interrupted, tally)
 }
 
 /// One sender: takes queued requests in order and sends each on the pool's connections.
@@ -292,7 +305,8 @@ async fn send_loop(queue: Arc<Queue>, shared: Arc<Shared>, pool: Arc<Pool>, tall
     }
 }
 
-fn warnings(tally: &Tally, max_in_flight: usize, timeout: Duration) -> Vec<String> {
+/// What the reader must be told of a load's (summed) tally under the cap `max_in_flight`.
+pub(super) fn warnings(tally: &Tally, max_in_flight: usize, timeout: Duration) -> Vec<String> {
     let mut warnings = Vec::new();
     if tally.held > 0 {
         let expired = match tally.held_expired {

@@ -53,6 +53,9 @@ pub struct Options<'a> {
     pub resources: bool,
     /// Live metrics served while the run goes (`--metrics`).
     pub metrics: Option<&'a Arc<crate::metrics::LiveMetrics>>,
+    /// Open-loop generator threads (`--threads`); `None`: every core for a remote target (`url`,
+    /// `lambda`), one for a local one, which shares coldbench's cores with the generator.
+    pub threads: Option<usize>,
 }
 
 /// What every target of one run shares: the workload, the target's own clock, and the run's
@@ -231,7 +234,7 @@ pub async fn measure_with<T: Target>(mut target: T, run: &Run<'_>) -> TargetRepo
         }
     };
     let watch = watch::HostWatch::start(target.name());
-    let result = drive(run, target.name(), endpoint.requests).await;
+    let result = drive(run, target.name(), target.kind(), endpoint.requests).await;
     let (host, usage) = watch.finish().await;
     let part = target.stop(run).await;
     let mut report = conclude(target.name(), target.kind(), &endpoint.url, result);
@@ -352,9 +355,13 @@ fn merged(base: &BTreeMap<String, String>, extra: &BTreeMap<String, String>) -> 
 }
 
 /// Sends the workload's schedule as `requests`.
-async fn drive(run: &Run<'_>, name: &str, requests: RequestSet) -> anyhow::Result<LoadResult> {
+async fn drive(run: &Run<'_>, name: &str, kind: TargetKind, requests: RequestSet) -> anyhow::Result<LoadResult> {
     let workload = run.workload;
-    let plan = Plan::Open { schedule: workload.run_schedule(), max_in_flight: workload.spec.load.max_in_flight };
+    let remote = matches!(kind, TargetKind::Url | TargetKind::Lambda);
+    let threads = run.options.threads.unwrap_or_else(|| if remote { crate::cores() } else { 1 });
+    let source = Arc::new(workload.clone());
+    let schedule: loadgen::Schedule = Arc::new(move || source.run_schedule());
+    let plan = Plan::Open { schedule, max_in_flight: workload.spec.load.max_in_flight, threads };
     let metrics =
         run.options.metrics.map(|m| crate::metrics::TargetMetrics { metrics: Arc::clone(m), target: name.to_string() });
     let live = Arc::new(Live { metrics, ..Live::default() });

@@ -58,6 +58,7 @@ pub fn run_json(workload: &Path, duration: Option<std::time::Duration>, out: &Pa
             records: Some(&log),
             resources: true,
             metrics: None,
+            threads: None,
         };
         let targets = workload.select_targets(&[]).unwrap();
         let save = |report: &mut coldbench::metrics::RunReport| {
